@@ -1,0 +1,65 @@
+"""outreach: a safety-first SMS/voice outreach scheduler for victim contact.
+
+Nothing happens at import time: `create_app()` builds the engine, keys and clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach.clock import Clock, SystemClock
+from outreach.db import make_engine, make_session_factory
+from outreach.security.crypto import Keyring
+from outreach.security.vault import Vault
+from outreach.settings import Settings, load_settings
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
+) -> Flask:
+    """Build the web application and everything it depends on."""
+    from outreach import cli, logs, web
+    from outreach.runtime import Runtime
+
+    settings = settings or load_settings()
+    logs.configure(settings.log_level)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
+    app.config.update(_flask_config(settings))
+    app.config.update(test_config or {})
+    engine = make_engine(settings.database_url)
+    app.extensions["outreach"] = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions or make_session_factory(engine),
+        vault=Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key),
+        clock=clock or SystemClock(),
+    )
+    web.init_app(app)
+    cli.register(app)
+    return app
+
+
+def _flask_config(settings: Settings) -> dict[str, Any]:
+    secure = settings.public_url.startswith("https://")
+    return {
+        "SECRET_KEY": settings.secrets.secret_key,
+        # __Host- needs Secure; on plain-http demo machines the browser would drop it.
+        "SESSION_COOKIE_NAME": "__Host-outreach" if secure else "outreach",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Strict",
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }

@@ -1,0 +1,240 @@
+"""The `outreach` command (also `flask --app outreach`): parse, call one service, print."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from outreach.runtime import Runtime, runtime
+from outreach.services import demo as demo_seed
+from outreach.services import users as user_service
+from outreach.services.errors import ServiceError
+from outreach.settings import SettingsError, load_settings
+
+# Names INTERFACES.md promises; each arrives with its issue and says so until then.
+RESERVED = {
+    "scheduler": "the scheduler process",
+    "tick": "running due jobs once",
+    "plan": "the call-window plan",
+    "import": "CSV import",
+    "outbox": "the console/simulator outbox",
+    "purge": "the retention purge",
+}
+
+
+def register(app: Flask) -> None:
+    for command in (
+        init_command,
+        demo_command,
+        serve_command,
+        users_group,
+        audit_group,
+        keys_group,
+        lint_scripts_command,
+    ):
+        app.cli.add_command(command)
+    for name, what in RESERVED.items():
+        app.cli.add_command(_reserved(name, what))
+
+
+def main() -> None:
+    """Entry point of the `outreach` console script."""
+    try:
+        load_settings()  # a bad setting is one clear line, before anything else runs
+    except SettingsError as exc:
+        click.echo(f"outreach: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    from outreach import create_app
+
+    group = FlaskGroup(
+        name="outreach",
+        create_app=lambda: create_app(),
+        load_dotenv=False,
+        set_debug_flag=False,
+        help=__doc__,
+    )
+    group.main(prog_name="outreach")
+
+
+def _rt() -> Runtime:
+    return runtime(current_app)
+
+
+def _fail(exc: ServiceError) -> None:
+    raise click.ClickException(exc.message)
+
+
+@click.command("init")
+def init_command() -> None:
+    """Create or migrate the database to the newest schema."""
+    from outreach.db import migrate
+
+    rt = _rt()
+    migrate(rt.engine)
+    click.echo(f"database ready ({rt.engine.url.render_as_string(hide_password=True)})")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Set up and seed, then exit.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Set up an SQLite database with synthetic demo data and serve the app."""
+    from outreach.db import migrate
+
+    rt = _rt()
+    if rt.settings.is_production:
+        raise click.ClickException("the demo never runs in production")
+    migrate(rt.engine)
+    with rt.session() as session:
+        if demo_seed.already_seeded(session):
+            click.echo("demo data already present")
+        else:
+            click.echo("seeding demo data (synthetic, fictional people) ...")
+            demo_seed.seed(session, rt.vault, now=rt.clock.now())
+    _print_logins()
+    if not no_serve:
+        _serve(host, port)
+
+
+def _print_logins() -> None:
+    click.echo("\nDemo logins (demo only; never use these anywhere else):")
+    for login in demo_seed.LOGINS:
+        programs = ", ".join(login.programs)
+        click.echo(f"  {login.username:<12} {login.password:<26} {login.role:<12} {programs}")
+    click.echo("")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve_command(host: str, port: int) -> None:
+    """Serve the web app (development and demo; production runs under gunicorn)."""
+    if _rt().settings.is_production:
+        raise click.ClickException(
+            "in production run: gunicorn 'outreach:create_app()' (this server is for demos)"
+        )
+    _serve(host, port)
+
+
+def _serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    click.echo(f"outreach is serving on http://{host}:{port}  (Ctrl-C stops it)")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff accounts and API tokens."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(["liaison", "supervisor", "facilitator", "admin"])
+)
+@click.option("--program", "programs", multiple=True, help="Program key (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(username: str, role: str, programs: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user with a role, scoped to programs."""
+    password = _read_password(password_stdin)
+    rt = _rt()
+    with rt.session() as session:
+        try:
+            user_service.add_user(
+                session,
+                username=username,
+                role=role,
+                password=password,
+                program_keys=programs,
+                now=rt.clock.now(),
+            )
+        except ServiceError as exc:
+            _fail(exc)
+    click.echo(f"user {username} created ({role})")
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        entered: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return entered
+    return None  # an account for API tokens only: it cannot log in to the web pages
+
+
+@users_group.command("token")
+@click.argument("username")
+def users_token(username: str) -> None:
+    """Print a new API token for USERNAME, once; it acts with the user's role."""
+    rt = _rt()
+    with rt.session() as session:
+        try:
+            token = user_service.issue_token(session, username=username, now=rt.clock.now())
+        except ServiceError as exc:
+            _fail(exc)
+    click.echo(token)
+
+
+@click.command("lint-scripts")
+@click.option(
+    "--approve",
+    is_flag=True,
+    help="Record the current texts as approved (refused while any rule fails).",
+)
+def lint_scripts_command(approve: bool) -> None:
+    """Check every text in scripts_text/ against the safety rules (S2, S3, S9, S12)."""
+    from outreach.domain.scripts import approve_library, default_root, lint_library
+
+    root = default_root()
+    findings = approve_library(root) if approve else lint_library(root)
+    for finding in findings:
+        click.echo(str(finding), err=True)
+    if findings:
+        raise click.ClickException(f"{len(findings)} finding(s); nothing is sent until fixed")
+    click.echo("scripts approved" if approve else "all scripts pass the safety rules")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain (not built yet)."""
+    _not_yet("checking the audit chain")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Encryption keys."""
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt under the newest key (not built yet)."""
+    _not_yet("key rotation")
+
+
+def _reserved(name: str, what: str) -> click.Command:
+    @click.command(
+        name,
+        context_settings={"ignore_unknown_options": True},
+        help=f"{what[0].upper()}{what[1:]} (not built yet).",
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        _not_yet(what)
+
+    return command
+
+
+def _not_yet(what: str) -> None:
+    click.echo(f"outreach: {what} is not available in this version yet", err=True)
+    sys.exit(3)

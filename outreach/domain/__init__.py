@@ -1,0 +1,1 @@
+"""Pure domain logic: no Flask, SQLAlchemy or Twilio; functions that need the time take `now`."""

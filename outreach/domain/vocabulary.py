@@ -1,0 +1,101 @@
+"""The words the product uses, shared by every layer (values are stored and sent as-is)."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    LIAISON = "liaison"
+    SUPERVISOR = "supervisor"
+    FACILITATOR = "facilitator"
+    ADMIN = "admin"
+
+
+class Consent(StrEnum):
+    """S1: a contact person's consent status."""
+
+    NOT_ASKED = "not_asked"
+    CONSENTED = "consented"
+    DECLINED = "declined"
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    MAIL = "mail"
+
+
+class EventType(StrEnum):
+    """What a program reports about a participant (POST /participants/{id}/events)."""
+
+    ENROLLED = "enrolled"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+    LEAVE_OF_ABSENCE = "leave_of_absence"
+    CLASS_CANCELLED = "class_cancelled"
+    LEVEL_CHANGE = "level_change"
+    PROGRESS_REPORT_DUE = "progress_report_due"
+    SAFETY_CONCERN = "safety_concern"
+    DUTY_TO_WARN = "duty_to_warn"
+    PARTICIPANT_MAY_BE_VICTIM = "participant_may_be_victim"
+
+
+class Severity(StrEnum):
+    ROUTINE = "routine"
+    ELEVATED = "elevated"
+    HIGH = "high"
+
+
+class TaskReason(StrEnum):
+    """Why a contact is required; each reason has a call script in every language (S12)."""
+
+    INTAKE = "intake"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+    LEAVE_OF_ABSENCE = "leave_of_absence"
+    CLASS_CANCELLED = "class_cancelled"
+    LEVEL_CHANGE = "level_change"
+    PROGRESS_REPORT_CHECK_IN = "progress_report_check_in"
+    SAFETY_CONCERN = "safety_concern"
+    DUTY_TO_WARN = "duty_to_warn"
+    RESOURCES_ONLY = "resources_only"
+    PERIODIC_CHECK_IN = "periodic_check_in"
+    COMPLETION_LETTER = "completion_letter"
+    TERMINATION_LETTER = "termination_letter"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    UNREACHABLE = "unreachable"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    """The outcome of one attempt (INTERFACES.md, POST /tasks/{id}/attempts)."""
+
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    MACHINE_HUNG_UP = "machine_hung_up"
+    VOICEMAIL_NEUTRAL = "voicemail_neutral"
+    REACHED_SAFE = "reached_safe"
+    REACHED_NOT_SAFE = "reached_not_safe"
+    DECLINED = "declined"
+    WRONG_NUMBER = "wrong_number"
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class WindowKind(StrEnum):
+    GROUP = "group"
+    PREFERRED = "preferred"
+    DUTY_TO_WARN = "duty_to_warn"
+
+
+LANGUAGES = ("en", "es")

@@ -1,0 +1,56 @@
+"""Outreach tasks and the append-only attempt log (S5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outreach.models.base import Base, HasId
+
+
+class OutreachTask(HasId, Base):
+    """A required contact: why, by when, how many attempts at least, and who is working it."""
+
+    __tablename__ = "outreach_task"
+    __table_args__ = (Index("ix_outreach_task_status_due_by", "status", "due_by"),)
+
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("program.id"), index=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_event.id"))
+    reason: Mapped[str] = mapped_column(String(40))
+    script: Mapped[str] = mapped_column(String(60))
+    due_by: Mapped[datetime]
+    severity: Mapped[str] = mapped_column(String(20))
+    min_attempts: Mapped[int]
+    priority: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    # The claim lease: two liaisons never work one task at once; claim_version fences late writes.
+    claimed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    claim_expires_at: Mapped[datetime | None]
+    claim_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class Attempt(HasId, Base):
+    """One logged attempt. Never updated or deleted: a correction is a new row (S5)."""
+
+    __tablename__ = "attempt"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(30))
+    made_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # Which group session the attempt fell in, so the next one goes to a different window (S5).
+    group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_group.id"))
+    session_date: Mapped[date | None]
+    callback_at: Mapped[datetime | None]
+    notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("attempt.id"))
+    recorded_at: Mapped[datetime]

@@ -1,0 +1,34 @@
+"""What create_app builds once and every entry point shares: settings, database, keys, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach.clock import Clock
+from outreach.security.vault import Vault
+from outreach.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    vault: Vault
+    clock: Clock
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    found: Runtime = (app or current_app).extensions["outreach"]
+    return found

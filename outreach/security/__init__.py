@@ -1,0 +1,1 @@
+"""Keys, encryption of contact data, blind indexes and password hashing."""

@@ -1,0 +1,77 @@
+"""Seal and open contact-person data with a per-contact data key (S10).
+
+Each contact has its own random data key, wrapped by the keyring's newest key and stored in
+`contact_key`. Every value is sealed with AES-GCM and bound to its table, column and row.
+Deleting the contact's key erases everything sealed for that contact, wherever it lies.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from outreach.models import ContactKey
+from outreach.security.crypto import Keyring, blind_index, new_data_key, open_sealed, seal
+
+# The data key's own id inside each sealed value: the generation of the contact's key.
+CONTACT_KEY_ID = "c1"
+
+
+class ContactErased(Exception):
+    """The contact's key is gone: the record was purged and cannot be read (S10)."""
+
+
+def place(table: str, column: str, row_id: uuid.UUID) -> str:
+    return f"{table}.{column}.{row_id}"
+
+
+class ContactCipher:
+    """Seals and opens the values of one contact person."""
+
+    def __init__(self, data_key: bytes) -> None:
+        self._keys = {CONTACT_KEY_ID: data_key}
+
+    def seal(self, where: str, text: str) -> bytes:
+        return seal(self._keys[CONTACT_KEY_ID], CONTACT_KEY_ID, text.encode("utf-8"), where)
+
+    def open(self, where: str, sealed: bytes) -> str:
+        return open_sealed(self._keys, sealed, where).decode("utf-8")
+
+
+class Vault:
+    def __init__(self, keyring: Keyring, index_key: bytes) -> None:
+        self.keyring = keyring
+        self._index_key = index_key
+
+    def phone_index(self, e164: str) -> str:
+        return blind_index(self._index_key, e164)
+
+    def same_phone(self, a: str, b: str) -> bool:
+        return hmac.compare_digest(a.encode(), b.encode())
+
+    def new_contact_key(
+        self, contact_id: uuid.UUID, *, now: datetime
+    ) -> tuple[ContactCipher, ContactKey]:
+        """Create a fresh data key for a new contact; the caller stores the wrapped row."""
+        data_key = new_data_key()
+        row = ContactKey(
+            contact_id=contact_id,
+            key_id=self.keyring.primary.key_id,
+            wrapped_key=self.keyring.wrap(data_key, _key_place(contact_id)),
+            created_at=now,
+        )
+        return ContactCipher(data_key), row
+
+    def cipher_for(self, session: Session, contact_id: uuid.UUID) -> ContactCipher:
+        """Unwrap the contact's data key; raise ContactErased once it was shredded."""
+        row = session.get(ContactKey, contact_id)
+        if row is None:
+            raise ContactErased("the contact's record was erased")
+        return ContactCipher(self.keyring.unwrap(row.wrapped_key, _key_place(contact_id)))
+
+
+def _key_place(contact_id: uuid.UUID) -> str:
+    return place("contact_key", "wrapped_key", contact_id)

@@ -1,0 +1,71 @@
+"""Audit events written in the same transaction as the change or read they describe."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from outreach.models import AuditEvent, User
+
+
+class AuditAction(StrEnum):
+    USER_CREATED = "user.created"
+    TOKEN_ISSUED = "user.token_issued"  # noqa: S105 - an event name, not a secret
+    LOGIN_SUCCEEDED = "auth.login_succeeded"
+    LOGIN_FAILED = "auth.login_failed"
+    LOGGED_OUT = "auth.logged_out"
+    ACCESS_DENIED = "auth.access_denied"
+    PROGRAM_CREATED = "program.created"
+    CONTACT_CREATED = "contact.created"
+    CONTACT_REVEALED = "contact.revealed"
+    PREFERENCES_CHANGED = "contact.preferences_changed"
+    DEMO_SEEDED = "system.demo_seeded"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff user, or the system itself (scheduler, webhooks, CLI)."""
+
+    user_id: uuid.UUID | None
+    role: str
+    program_ids: frozenset[uuid.UUID] = frozenset()
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.role, frozenset(p.id for p in user.programs))
+
+
+# The system acts for every program: the scheduler, webhooks, imports and the demo seed.
+SYSTEM = Actor(None, "system")
+
+
+def record(
+    session: Session,
+    *,
+    now: datetime,
+    actor: Actor,
+    action: AuditAction,
+    object_type: str | None = None,
+    object_id: uuid.UUID | str | None = None,
+    program_id: uuid.UUID | None = None,
+    **detail: str | int | bool | None,
+) -> AuditEvent:
+    """Add an audit event to the caller's transaction. Pass opaque ids only, never contact data."""
+    # The rows the event names go in first: the audit row refers to them by foreign key.
+    session.flush()
+    event = AuditEvent(
+        at=now,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        action=str(action),
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        program_id=program_id,
+        detail=dict(detail),
+    )
+    session.add(event)
+    return event

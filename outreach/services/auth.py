@@ -1,0 +1,111 @@
+"""Logging in and out: server-side sessions that expire when idle and after a working day."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.models import User, WebSession
+from outreach.security.passwords import verify_password
+from outreach.services.audit import Actor, AuditAction, record
+from outreach.services.errors import Forbidden
+
+IDLE_LIMIT = timedelta(minutes=15)
+ABSOLUTE_LIMIT = timedelta(hours=8)
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+# One message for every refusal, so the page does not tell which usernames exist.
+REFUSED = "That username and password do not match an active account."
+
+
+def log_in(session: Session, *, username: str, password: str, now: datetime) -> str:
+    """Check the password and open a session; return the session token."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        verify_password(None, password)  # the same work whether or not the account exists
+        _refuse(session, None, now)
+    assert user is not None
+    if user.locked_until is not None and user.locked_until > now:
+        _refuse(session, user, now, locked=True)
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+        _refuse(session, user, now)
+    return _open_session(session, user, now)
+
+
+def session_user(session: Session, token: str, *, now: datetime) -> User | None:
+    """Return the user of a live session and mark it seen; None once it expired or was revoked."""
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if now - row.last_seen_at > IDLE_LIMIT or now - row.created_at > ABSOLUTE_LIMIT:
+        row.revoked_at = now
+        session.commit()
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_seen_at = now
+    session.commit()
+    return user
+
+
+def log_out(session: Session, token: str, *, now: datetime) -> None:
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = now
+    user = session.get(User, row.user_id)
+    if user is not None:
+        record(
+            session,
+            now=now,
+            actor=Actor.of(user),
+            action=AuditAction.LOGGED_OUT,
+            object_type="user",
+            object_id=user.id,
+        )
+    session.commit()
+
+
+def _open_session(session: Session, user: User, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    user.failed_logins, user.locked_until = 0, None
+    session.add(
+        WebSession(user_id=user.id, token_hash=_digest(token), created_at=now, last_seen_at=now)
+    )
+    record(
+        session,
+        now=now,
+        actor=Actor.of(user),
+        action=AuditAction.LOGIN_SUCCEEDED,
+        object_type="user",
+        object_id=user.id,
+    )
+    session.commit()
+    return token
+
+
+def _refuse(session: Session, user: User | None, now: datetime, *, locked: bool = False) -> None:
+    actor = Actor.of(user) if user is not None else Actor(None, "anonymous")
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.LOGIN_FAILED,
+        object_type="user",
+        object_id=None if user is None else user.id,
+        locked=locked,
+    )
+    session.commit()
+    raise Forbidden(REFUSED)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,373 @@
+"""Contact persons: created sealed, read only through an audited reveal (S1, S7, S10)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.domain import validation
+from outreach.domain.phones import InvalidPhone, normalize_phone
+from outreach.domain.vocabulary import LANGUAGES, Consent
+from outreach.models import ContactPerson, ContactPreferences, Participant
+from outreach.security.permissions import Permission, role_allows
+from outreach.security.vault import Vault, place
+from outreach.services.audit import Actor, AuditAction, record
+from outreach.services.errors import Forbidden, Invalid, NotFound
+
+RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
+MAX_NAME = 120
+
+
+@dataclass(frozen=True)
+class SafeTime:
+    days: str  # "MO,TU"
+    start: str  # "HH:MM" in the contact's own zone
+    end: str
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What the contact person told us: consent, channels, safe times, language, zone."""
+
+    consent: str = Consent.NOT_ASKED.value
+    voice: bool = True
+    sms: bool = False
+    voicemail: bool = False
+    mail: bool = False
+    safe_times: tuple[SafeTime, ...] = ()
+    only_during_group: bool = False
+    language: str = "en"
+    timezone: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], base: Preferences | None = None) -> Preferences:
+        """Build from JSON-like input, keeping `base` values for keys not given."""
+        merged = {**_as_dict(base or cls()), **dict(data)}
+        unknown = set(merged) - set(_as_dict(cls()))
+        if unknown:
+            raise Invalid("unknown preference fields", {k: "unknown" for k in sorted(unknown)})
+        return _validated(merged)
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """Opened contact data; returned only after the reveal was audited."""
+
+    contact_id: uuid.UUID
+    name: str
+    phone: str
+
+
+def add_contact(
+    session: Session,
+    vault: Vault,
+    *,
+    actor: Actor,
+    participant_id: uuid.UUID,
+    name: str,
+    phone: str,
+    relationship: str,
+    preferences: Preferences,
+    now: datetime,
+) -> ContactPerson:
+    """Create a contact person with sealed name and phone and a first preferences version."""
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound("no participant with that id", {"participant_id": "unknown"})
+    _require(actor, Permission.CONTACT_WRITE, participant.program_id)
+    e164 = _phone(phone)
+    contact = ContactPerson(
+        participant_id=participant.id,
+        program_id=participant.program_id,
+        relationship_to_participant=_relationship(relationship),
+        phone_index=vault.phone_index(e164),
+        created_at=now,
+    )
+    contact_id = contact.ensure_id()
+    cipher, key_row = vault.new_contact_key(contact_id, now=now)
+    contact.name_sealed = cipher.seal(place("contact_person", "name", contact_id), _name(name))
+    contact.phone_sealed = cipher.seal(place("contact_person", "phone", contact_id), e164)
+    session.add(contact)
+    session.flush()  # the key and preferences rows refer to the contact by foreign key
+    session.add(key_row)
+    session.add(_preferences_row(contact_id, 1, preferences, actor, now, source="create"))
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_CREATED,
+        object_type="contact",
+        object_id=contact_id,
+        program_id=contact.program_id,
+    )
+    session.commit()
+    return contact
+
+
+def reveal_contact(
+    session: Session,
+    vault: Vault,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    now: datetime,
+    purpose: str,
+) -> ContactDetails:
+    """Open a contact's name and phone for someone allowed to see them; audit it first.
+
+    The audit row is committed before anything is returned: if it cannot be written,
+    nothing is shown (S10).
+    """
+    contact = _contact(session, contact_id)
+    _require(
+        actor,
+        Permission.CONTACT_READ,
+        contact.program_id,
+        session=session,
+        now=now,
+        object_id=contact_id,
+    )
+    cipher = vault.cipher_for(session, contact_id)
+    details = ContactDetails(
+        contact_id=contact_id,
+        name=cipher.open(place("contact_person", "name", contact_id), contact.name_sealed),
+        phone=cipher.open(place("contact_person", "phone", contact_id), contact.phone_sealed),
+    )
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="contact",
+        object_id=contact_id,
+        program_id=contact.program_id,
+        purpose=purpose,
+    )
+    session.commit()
+    return details
+
+
+def find_by_phone(session: Session, vault: Vault, raw_phone: str) -> list[ContactPerson]:
+    """Find contacts by phone through the blind index, confirming each match by decryption."""
+    try:
+        e164 = normalize_phone(raw_phone)
+    except InvalidPhone:
+        return []
+    candidates = session.scalars(
+        select(ContactPerson).where(ContactPerson.phone_index == vault.phone_index(e164))
+    )
+    return [c for c in candidates if _phone_matches(session, vault, c, e164)]
+
+
+def current_preferences(session: Session, contact_id: uuid.UUID) -> ContactPreferences:
+    row = session.scalar(
+        select(ContactPreferences)
+        .where(ContactPreferences.contact_id == contact_id)
+        .order_by(ContactPreferences.version.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NotFound("no contact with that id", {"contact_id": "unknown"})
+    return row
+
+
+def change_preferences(
+    session: Session,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    now: datetime,
+    source: str = "liaison",
+) -> ContactPreferences:
+    """Record a new preferences version; earlier versions stay as they were (S1)."""
+    contact = _contact(session, contact_id)
+    _require(actor, Permission.CONTACT_WRITE, contact.program_id)
+    current = current_preferences(session, contact_id)
+    updated = Preferences.from_mapping(changes, base=preferences_of(current))
+    row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
+    session.add(row)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.PREFERENCES_CHANGED,
+        object_type="contact",
+        object_id=contact_id,
+        program_id=contact.program_id,
+        consent=updated.consent,
+        version=row.version,
+    )
+    session.commit()
+    return row
+
+
+def preferences_of(row: ContactPreferences) -> Preferences:
+    return Preferences(
+        consent=row.consent,
+        voice=row.voice,
+        sms=row.sms,
+        voicemail=row.voicemail,
+        mail=row.mail,
+        safe_times=tuple(SafeTime(**t) for t in row.safe_times),
+        only_during_group=row.only_during_group,
+        language=row.language,
+        timezone=row.timezone,
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _require(
+    actor: Actor,
+    permission: Permission,
+    program_id: uuid.UUID,
+    *,
+    session: Session | None = None,
+    now: datetime | None = None,
+    object_id: uuid.UUID | None = None,
+) -> None:
+    """Refuse unless the actor's role holds the permission within the contact's program."""
+    allowed = actor.user_id is None or (
+        role_allows(actor.role, permission) and program_id in actor.program_ids
+    )
+    if allowed:
+        return
+    if session is not None and now is not None:
+        record(
+            session,
+            now=now,
+            actor=actor,
+            action=AuditAction.ACCESS_DENIED,
+            object_type="contact",
+            object_id=object_id,
+            permission=str(permission),
+        )
+        session.commit()
+    raise Forbidden("you do not have access to this contact")
+
+
+def _contact(session: Session, contact_id: uuid.UUID) -> ContactPerson:
+    contact = session.get(ContactPerson, contact_id)
+    if contact is None:
+        raise NotFound("no contact with that id", {"contact_id": "unknown"})
+    return contact
+
+
+def _phone_matches(session: Session, vault: Vault, contact: ContactPerson, e164: str) -> bool:
+    cipher = vault.cipher_for(session, contact.id)
+    stored = cipher.open(place("contact_person", "phone", contact.id), contact.phone_sealed)
+    return vault.same_phone(stored, e164)
+
+
+def _phone(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone as exc:
+        raise Invalid(str(exc), {"phone": "invalid"}) from None
+
+
+def _name(raw: str) -> str:
+    name = " ".join(raw.split()) if isinstance(raw, str) else ""
+    if not name or len(name) > MAX_NAME:
+        raise Invalid(f"a name has 1 to {MAX_NAME} characters", {"name": "invalid"})
+    return name
+
+
+def _relationship(value: str) -> str:
+    if value not in RELATIONSHIPS:
+        raise Invalid(
+            f"relationship must be one of {', '.join(RELATIONSHIPS)}", {"relationship": "invalid"}
+        )
+    return value
+
+
+def _as_dict(prefs: Preferences) -> dict[str, Any]:
+    return {
+        "consent": prefs.consent,
+        "voice": prefs.voice,
+        "sms": prefs.sms,
+        "voicemail": prefs.voicemail,
+        "mail": prefs.mail,
+        "safe_times": [t.__dict__ for t in prefs.safe_times],
+        "only_during_group": prefs.only_during_group,
+        "language": prefs.language,
+        "timezone": prefs.timezone,
+    }
+
+
+def _validated(data: Mapping[str, Any]) -> Preferences:
+    fields: dict[str, str] = {}
+    for flag in ("voice", "sms", "voicemail", "mail", "only_during_group"):
+        if not isinstance(data[flag], bool):
+            fields[flag] = "must be true or false"
+    if data["consent"] not in {c.value for c in Consent}:
+        fields["consent"] = "must be not_asked, consented or declined"
+    if data["language"] not in LANGUAGES:
+        fields["language"] = f"must be one of {', '.join(LANGUAGES)}"
+    times = _safe_times(data["safe_times"], fields)
+    zone = data["timezone"]
+    if zone is not None:
+        try:
+            validation.timezone_name("timezone", zone)
+        except validation.InvalidInput as exc:
+            fields["timezone"] = str(exc)
+    if fields:
+        raise Invalid("some preferences are not valid", fields)
+    return Preferences(**{**dict(data), "safe_times": times})
+
+
+def _safe_times(raw: object, fields: dict[str, str]) -> tuple[SafeTime, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        fields["safe_times"] = "must be a list of {days, start, end}"
+        return ()
+    times: list[SafeTime] = []
+    for i, item in enumerate(raw):
+        try:
+            times.append(_safe_time(item))
+        except (validation.InvalidInput, KeyError, TypeError, AttributeError) as exc:
+            fields[f"safe_times[{i}]"] = str(exc) if isinstance(exc, ValueError) else "malformed"
+    return tuple(times)
+
+
+def _safe_time(item: Any) -> SafeTime:
+    days = validation.weekdays("days", item["days"])
+    start = validation.clock_time("start", item["start"])
+    end = validation.clock_time("end", item["end"])
+    if start >= end:
+        raise validation.InvalidInput("end", "must be after start")
+    return SafeTime(days=days, start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))
+
+
+def _preferences_row(
+    contact_id: uuid.UUID,
+    version: int,
+    prefs: Preferences,
+    actor: Actor,
+    now: datetime,
+    *,
+    source: str,
+) -> ContactPreferences:
+    return ContactPreferences(
+        contact_id=contact_id,
+        version=version,
+        consent=prefs.consent,
+        voice=prefs.voice,
+        sms=prefs.sms,
+        voicemail=prefs.voicemail,
+        mail=prefs.mail,
+        safe_times=[t.__dict__ for t in prefs.safe_times],
+        only_during_group=prefs.only_during_group,
+        language=prefs.language,
+        timezone=prefs.timezone,
+        source=source,
+        recorded_by=actor.user_id,
+        recorded_at=now,
+    )

@@ -1,0 +1,298 @@
+"""Synthetic demo data: fictional people (555-01xx numbers), real shapes of practice.
+
+Deterministic for a given seed, so every demo machine shows the same picture.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.domain.vocabulary import Consent, Role
+from outreach.models import Group, Program
+from outreach.security.vault import Vault
+from outreach.services import contacts, programs, users
+from outreach.services.audit import SYSTEM, AuditAction, record
+
+SEED = 2026
+STARTS_ON = date(2026, 9, 1)
+ENDS_ON = date(2027, 6, 30)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    password: str
+    programs: tuple[str, ...]
+
+
+PROGRAMS = (
+    ("north-metro", "North Metro Family Violence Intervention", "georgia_fvip", "America/New_York"),
+    ("front-range", "Front Range Accountability Program", "colorado_dvomb", "America/Denver"),
+    ("lakeside-dads", "Lakeside Fathers Program", "caring_dads", "America/Chicago"),
+)
+
+# (program, name, zone, rule, start, minutes, area code for its contacts)
+GROUPS = (
+    (
+        "north-metro",
+        "Tuesday evening",
+        "America/New_York",
+        "FREQ=WEEKLY;BYDAY=TU",
+        "18:30",
+        120,
+        "404",
+    ),
+    (
+        "north-metro",
+        "Monday and Thursday",
+        "America/New_York",
+        "FREQ=WEEKLY;BYDAY=MO,TH",
+        "19:00",
+        90,
+        "678",
+    ),
+    (
+        "north-metro",
+        "Grupo del sábado",
+        "America/New_York",
+        "FREQ=WEEKLY;BYDAY=SA",
+        "10:00",
+        120,
+        "770",
+    ),
+    (
+        "front-range",
+        "Wednesday evening",
+        "America/Denver",
+        "FREQ=WEEKLY;BYDAY=WE",
+        "18:00",
+        120,
+        "303",
+    ),
+    (
+        "front-range",
+        "Saturday morning",
+        "America/Denver",
+        "FREQ=WEEKLY;BYDAY=SA",
+        "09:00",
+        120,
+        "720",
+    ),
+    (
+        "lakeside-dads",
+        "Thursday fathers",
+        "America/Chicago",
+        "FREQ=WEEKLY;BYDAY=TH",
+        "18:00",
+        120,
+        "312",
+    ),
+)
+# Thanksgiving: the program cancelled this session, so it must never be proposed.
+CANCELLED = ("Thursday fathers", date(2026, 11, 26), "Holiday closure")
+
+LOGINS = (
+    DemoLogin("admin", Role.ADMIN, "admin-demo-password", tuple(p[0] for p in PROGRAMS)),
+    DemoLogin(
+        "supervisor", Role.SUPERVISOR, "supervisor-demo-password", tuple(p[0] for p in PROGRAMS)
+    ),
+    DemoLogin("liaison", Role.LIAISON, "liaison-demo-password", ("north-metro", "front-range")),
+    DemoLogin("liaison2", Role.LIAISON, "liaison2-demo-password", ("lakeside-dads",)),
+    DemoLogin("facilitator", Role.FACILITATOR, "facilitator-demo-password", ("north-metro",)),
+)
+
+FIRST_NAMES_EN = (
+    "Avery",
+    "Brooke",
+    "Casey",
+    "Dana",
+    "Emery",
+    "Frankie",
+    "Gale",
+    "Harper",
+    "Indie",
+    "Jordan",
+    "Kendall",
+    "Logan",
+    "Morgan",
+    "Noel",
+    "Parker",
+    "Quinn",
+)
+FIRST_NAMES_ES = (
+    "Alma",
+    "Beatriz",
+    "Carmen",
+    "Dolores",
+    "Elena",
+    "Flor",
+    "Graciela",
+    "Inés",
+    "Julia",
+    "Luz",
+    "Marisol",
+    "Nieves",
+    "Paloma",
+    "Rocío",
+    "Sol",
+    "Yolanda",
+)
+SURNAMES = ("Sample", "Example", "Placeholder", "Testwell", "Demo", "Fictional")
+SURNAMES_ES = ("Ejemplo", "Muestra", "Ficticia", "Prueba")
+PARTICIPANTS_PER_GROUP = 10
+
+
+def already_seeded(session: Session) -> bool:
+    return session.scalar(select(Program.id).where(Program.key == PROGRAMS[0][0])) is not None
+
+
+def seed(session: Session, vault: Vault, *, now: datetime, seed_value: int = SEED) -> None:
+    """Create the demo programs, groups, participants, attendance, contacts and users."""
+    # Reproducible fake data, not secrets: a seeded generator is what we want here.
+    rng = random.Random(seed_value)  # noqa: S311
+    keyed = {
+        key: programs.create_program(
+            session, key=key, name=name, protocol=protocol, timezone=tz, now=now
+        )
+        for key, name, protocol, tz in PROGRAMS
+    }
+    for number, spec in enumerate(GROUPS):
+        group = _group(session, keyed[spec[0]], spec, now)
+        for seat in range(PARTICIPANTS_PER_GROUP):
+            _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
+    for login in LOGINS:
+        users.add_user(
+            session,
+            username=login.username,
+            role=login.role,
+            password=login.password,
+            program_keys=login.programs,
+            now=now,
+        )
+    record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
+    session.commit()
+
+
+def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datetime) -> Group:
+    _, name, zone, rule, start, minutes, _ = spec
+    group = programs.create_group(
+        session,
+        program_id=program.id,
+        name=name,
+        timezone=zone,
+        rrule=rule,
+        start_time=start,
+        duration_minutes=minutes,
+        starts_on=STARTS_ON,
+        ends_on=ENDS_ON,
+        now=now,
+    )
+    if name == CANCELLED[0]:
+        programs.cancel_session(
+            session, group_id=group.id, session_date=CANCELLED[1], reason=CANCELLED[2], now=now
+        )
+    return group
+
+
+def _participant_with_contact(
+    session: Session,
+    vault: Vault,
+    rng: random.Random,
+    group: Group,
+    spec: tuple[Any, ...],
+    number: int,
+    seat: int,
+    now: datetime,
+) -> None:
+    participant = programs.add_participant(
+        session,
+        program_id=group.program_id,
+        group_id=group.id,
+        reference=f"P-{number + 1}{seat + 1:03d}",
+        now=now,
+    )
+    for day in _past_sessions(group, now):
+        status = "present" if rng.random() < 0.85 else "absent"
+        programs.record_attendance(
+            session,
+            participant_id=participant.id,
+            session_date=day,
+            status=status,
+            checked_in_at=None,
+            now=now,
+        )
+    spanish = group.name.startswith("Grupo") or rng.random() < 0.2
+    contacts.add_contact(
+        session,
+        vault,
+        actor=SYSTEM,
+        participant_id=participant.id,
+        name=_name(rng, spanish),
+        phone=f"+1{spec[6]}55501{seat + 10 * (number % 2):02d}",
+        relationship=rng.choice(("partner", "ex_partner", "spouse", "co_parent")),
+        preferences=_preferences(rng, spanish, group, seat),
+        now=now,
+    )
+
+
+def _past_sessions(group: Group, now: datetime) -> Iterator[date]:
+    start = datetime.combine(group.starts_on, group.start_time)
+    for occurrence in rrulestr(group.rrule, dtstart=start):
+        if occurrence.date() >= now.date():
+            return
+        if occurrence.date() != CANCELLED[1] or group.name != CANCELLED[0]:
+            yield occurrence.date()
+
+
+def _name(rng: random.Random, spanish: bool) -> str:
+    first = rng.choice(FIRST_NAMES_ES if spanish else FIRST_NAMES_EN)
+    return f"{first} {rng.choice(SURNAMES_ES if spanish else SURNAMES)}"
+
+
+def _preferences(
+    rng: random.Random, spanish: bool, group: Group, seat: int
+) -> contacts.Preferences:
+    consent = (
+        Consent.CONSENTED,
+        Consent.CONSENTED,
+        Consent.CONSENTED,
+        Consent.CONSENTED,
+        Consent.NOT_ASKED,
+        Consent.NOT_ASKED,
+        Consent.NOT_ASKED,
+        Consent.DECLINED,
+        Consent.DECLINED,
+        Consent.CONSENTED,
+    )[seat]
+    asked = consent == Consent.CONSENTED
+    return contacts.Preferences(
+        consent=consent.value,
+        voice=consent != Consent.DECLINED,
+        sms=asked and rng.random() < 0.6,
+        voicemail=asked and rng.random() < 0.2,
+        mail=asked and rng.random() < 0.4,
+        safe_times=_safe_times(rng) if asked else (),
+        only_during_group=asked and rng.random() < 0.3,
+        language="es" if spanish else "en",
+        # A few contacts live in another zone than their group (they moved away).
+        timezone="America/Los_Angeles" if seat == 9 else None,
+    )
+
+
+def _safe_times(rng: random.Random) -> tuple[contacts.SafeTime, ...]:
+    options = (
+        contacts.SafeTime("MO,TU,WE,TH,FR", "09:00", "12:00"),
+        contacts.SafeTime("TU,TH", "17:00", "20:30"),
+        contacts.SafeTime("SA", "09:00", "13:00"),
+        contacts.SafeTime("MO,WE,FR", "13:00", "16:00"),
+    )
+    return tuple(rng.sample(options, rng.randint(1, 2)))

@@ -1,0 +1,325 @@
+"""Typed, strict settings from config/outreach.toml and OUTREACH_* environment variables.
+
+A bad value stops start-up with one line that names the setting and never shows a secret.
+Outside production, missing secrets are generated once into instance/ (mode 600) and reused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "outreach.toml"
+ENVIRONMENTS = ("development", "demo", "production")
+CHANNELS = ("console", "simulator", "twilio")
+GENERATED_SECRETS_FILE = "generated-secrets.json"
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+class SettingsError(click.ClickException):
+    """A setting is missing or malformed; the message is one line and safe to print."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class DataKey:
+    key_id: str
+    secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    secret_key: str = field(repr=False)
+    data_keys: tuple[DataKey, ...] = field(repr=False)
+    index_key: bytes = field(repr=False)
+    audit_key: bytes = field(repr=False)
+    twilio_account_sid: str | None = field(default=None, repr=False)
+    twilio_auth_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    instance_path: Path
+    database_url: str
+    channel: str
+    public_url: str
+    proxy_hops: int
+    neutral_number: str
+    calling_start: time
+    calling_end: time
+    sms_rate_per_second: float
+    log_level: str
+    secrets: Secrets = field(repr=False)
+    generated_secrets: tuple[str, ...] = ()
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    config_file: Path | None = None,
+    instance_path: Path | None = None,
+) -> Settings:
+    """Build settings from the TOML defaults overlaid with OUTREACH_* variables."""
+    env = dict(os.environ if environ is None else environ)
+    instance = Path(env.get("OUTREACH_INSTANCE_PATH") or instance_path or PROJECT_ROOT / "instance")
+    raw = _read_config(Path(env.get("OUTREACH_CONFIG") or config_file or DEFAULT_CONFIG))
+    value = _overlay(raw, env)
+    mode = _choice("env", value("env"), ENVIRONMENTS)
+    channel = _choice("channel", value("channel"), CHANNELS)
+    secrets_, generated = _load_secrets(env, instance, production=mode == "production")
+    settings = Settings(
+        env=mode,
+        instance_path=instance,
+        database_url=value("database_url") or f"sqlite:///{instance / 'outreach.db'}",
+        channel=channel,
+        public_url=_url("public_url", value("public_url")),
+        proxy_hops=_int("proxy_hops", value("proxy_hops"), low=0, high=5),
+        neutral_number=_e164("neutral_number", value("neutral_number")),
+        calling_start=_clock("calling_start", value("calling_start")),
+        calling_end=_clock("calling_end", value("calling_end")),
+        sms_rate_per_second=_float("sms_rate_per_second", value("sms_rate_per_second")),
+        log_level=_choice("log_level", value("log_level").upper(), _LOG_LEVELS),
+        secrets=secrets_,
+        generated_secrets=generated,
+    )
+    _check_consistency(settings)
+    return settings
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    section = data.get("outreach", {})
+    if not isinstance(section, dict):
+        raise SettingsError(f"config file {path}: [outreach] must be a table")
+    return section
+
+
+def _overlay(raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    def value(name: str) -> str:
+        from_env = env.get(f"OUTREACH_{name.upper()}")
+        return str(from_env if from_env is not None else raw.get(name, "")).strip()
+
+    return value
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SettingsError(f"OUTREACH_{name.upper()} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _int(name: str, value: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"OUTREACH_{name.upper()} must be a whole number") from None
+    if not low <= number <= high:
+        raise SettingsError(f"OUTREACH_{name.upper()} must be between {low} and {high}")
+    return number
+
+
+def _float(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"OUTREACH_{name.upper()} must be a number") from None
+    if not 0 < number <= 100:
+        raise SettingsError(f"OUTREACH_{name.upper()} must be above 0 and at most 100")
+    return number
+
+
+def _clock(name: str, value: str) -> time:
+    if not re.fullmatch(r"\d\d:\d\d", value):
+        raise SettingsError(f"OUTREACH_{name.upper()} must be a time as HH:MM")
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"OUTREACH_{name.upper()} must be a time as HH:MM") from None
+
+
+def _url(name: str, value: str) -> str:
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._~/-]*)?", value):
+        raise SettingsError(f"OUTREACH_{name.upper()} must be an http(s) URL")
+    return value.rstrip("/")
+
+
+def _e164(name: str, value: str) -> str:
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+        raise SettingsError(
+            f"OUTREACH_{name.upper()} must be a number in E.164 form (+15550100100)"
+        )
+    return value
+
+
+def _check_consistency(settings: Settings) -> None:
+    if settings.calling_start >= settings.calling_end:
+        raise SettingsError("OUTREACH_CALLING_START must be before OUTREACH_CALLING_END")
+    if not settings.is_production:
+        return
+    if settings.channel != "twilio":
+        raise SettingsError(
+            "production needs OUTREACH_CHANNEL=twilio (console and simulator send nothing)"
+        )
+    if not settings.public_url.startswith("https://"):
+        raise SettingsError("production needs an https:// OUTREACH_PUBLIC_URL")
+    if not (settings.secrets.twilio_account_sid and settings.secrets.twilio_auth_token):
+        raise SettingsError("production needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+_GENERATED = {
+    "OUTREACH_SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    "OUTREACH_DATA_KEYS": lambda: f"dev1:{_b64(secrets.token_bytes(32))}",
+    "OUTREACH_INDEX_KEY": lambda: _b64(secrets.token_bytes(32)),
+    "OUTREACH_AUDIT_KEY": lambda: _b64(secrets.token_bytes(32)),
+}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _load_secrets(
+    env: Mapping[str, str], instance: Path, *, production: bool
+) -> tuple[Secrets, tuple[str, ...]]:
+    generated_store = _GeneratedStore(instance / GENERATED_SECRETS_FILE)
+    used_generated: list[str] = []
+
+    def required(name: str) -> str:
+        given = _read_secret(env, name)
+        if given is not None:
+            if production and generated_store.holds(name, given):
+                raise SettingsError(
+                    f"{name} is a generated development key; production needs its own"
+                )
+            return given
+        if production:
+            raise SettingsError(f"{name} (or {name}_FILE) must be set in production")
+        used_generated.append(name)
+        return generated_store.get_or_create(name)
+
+    loaded = Secrets(
+        secret_key=_secret_key(required("OUTREACH_SECRET_KEY")),
+        data_keys=parse_data_keys(required("OUTREACH_DATA_KEYS")),
+        index_key=_raw_key("OUTREACH_INDEX_KEY", required("OUTREACH_INDEX_KEY")),
+        audit_key=_raw_key("OUTREACH_AUDIT_KEY", required("OUTREACH_AUDIT_KEY")),
+        twilio_account_sid=_read_secret(env, "TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=_read_secret(env, "TWILIO_AUTH_TOKEN"),
+    )
+    return loaded, tuple(used_generated)
+
+
+def _read_secret(env: Mapping[str, str], name: str) -> str | None:
+    """Read NAME, else the file named by NAME_FILE; an empty value counts as missing."""
+    direct = env.get(name, "").strip()
+    if direct:
+        return direct
+    path = env.get(f"{name}_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        content = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{name}_FILE cannot be read ({exc.strerror})") from None
+    if not content:
+        raise SettingsError(f"{name}_FILE names an empty file")
+    return content
+
+
+def _secret_key(value: str) -> str:
+    if len(value) < 32:
+        raise SettingsError("OUTREACH_SECRET_KEY must be at least 32 characters")
+    return value
+
+
+def _raw_key(name: str, value: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise SettingsError(f"{name} must be 32 bytes in URL-safe base64") from None
+    if len(raw) != 32:
+        raise SettingsError(f"{name} must be 32 bytes in URL-safe base64")
+    return raw
+
+
+def parse_data_keys(value: str) -> tuple[DataKey, ...]:
+    """Parse 'id:base64key,id:base64key' (newest first) into a keyring."""
+    keys: list[DataKey] = []
+    for position, entry in enumerate(value.split(","), start=1):
+        key_id, sep, encoded = entry.strip().partition(":")
+        if not sep or not KEY_ID.fullmatch(key_id):
+            raise SettingsError(
+                f"OUTREACH_DATA_KEYS entry {position} must be 'id:key' with an id of "
+                "letters, digits, '-' or '_' (at most 16)"
+            )
+        secret = _raw_key(f"OUTREACH_DATA_KEYS entry {position}", encoded)
+        if any(k.key_id == key_id for k in keys):
+            raise SettingsError(f"OUTREACH_DATA_KEYS entry {position} repeats the id {key_id!r}")
+        keys.append(DataKey(key_id, secret))
+    return tuple(keys)
+
+
+class _GeneratedStore:
+    """Development keys generated once into instance/ with mode 600 and reused."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            raise SettingsError(
+                f"{self.path} is unreadable; remove it to generate new keys"
+            ) from None
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def holds(self, name: str, value: str) -> bool:
+        return secrets.compare_digest(self._read().get(name, ""), value)
+
+    def get_or_create(self, name: str) -> str:
+        data = self._read()
+        if name not in data:
+            data[name] = _GENERATED[name]()
+            self._write(data)
+        return data[name]
+
+    def _write(self, data: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, self.path)
+        os.chmod(self.path, 0o600)

@@ -1,0 +1,157 @@
+"""Fixtures: databases, per-test rollback, the app, personas and a frozen clock."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach import create_app
+from outreach.clock import FixedClock
+from outreach.db import make_engine, migrate
+from outreach.security.crypto import Keyring
+from outreach.security.vault import Vault
+from outreach.settings import Settings, load_settings
+from tests import databases, factories
+
+# A Tuesday afternoon in New York, before that evening's group session.
+NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
+
+DATABASES, _CI_PROBLEM = databases.selected()
+_ran: Counter[str] = Counter()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _CI_PROBLEM:
+        pytest.exit(_CI_PROBLEM, returncode=3)
+
+
+def pytest_report_header() -> str:
+    return f"outreach databases: {', '.join(DATABASES)}"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        for name in DATABASES:
+            if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid:
+                _ran[name] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    runs = ", ".join(f"{name} ({_ran[name]} tests passed)" for name in DATABASES)
+    terminalreporter.write_line(f"databases ran: {runs}")
+
+
+def _test_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture(scope="session")
+def test_environ(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {
+        "OUTREACH_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "OUTREACH_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "OUTREACH_DATA_KEYS": f"test1:{_test_key()}",
+        "OUTREACH_INDEX_KEY": _test_key(),
+        "OUTREACH_AUDIT_KEY": _test_key(),
+        "OUTREACH_CHANNEL": "simulator",
+    }
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        url = databases.POSTGRES_URL
+    db_engine = make_engine(url)
+    if db_engine.dialect.name == "postgresql":
+        _reset_postgres(db_engine)
+    migrate(db_engine)
+    yield db_engine
+    db_engine.dispose()
+
+
+def _reset_postgres(db_engine: Engine) -> None:
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[object]:
+    """One connection per test inside a transaction that is rolled back afterwards."""
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def sessions(connection: object) -> sessionmaker[Session]:
+    # Services commit; here each commit only releases a savepoint of the outer transaction.
+    return sessionmaker(
+        bind=connection,
+        join_transaction_mode="create_savepoint",  # type: ignore[call-overload]
+        expire_on_commit=False,
+    )
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def settings(test_environ: dict[str, str], engine: Engine) -> Settings:
+    url = engine.url.render_as_string(hide_password=False)
+    return load_settings({**test_environ, "OUTREACH_DATABASE_URL": url})
+
+
+@pytest.fixture
+def vault(settings: Settings) -> Vault:
+    return Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key)
+
+
+@pytest.fixture
+def app(settings: Settings, sessions: sessionmaker[Session], clock: FixedClock) -> Flask:
+    return create_app({"TESTING": True}, settings=settings, sessions=sessions, clock=clock)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(db: Session, vault: Vault) -> factories.World:
+    """Two programs, a group, a participant with a contact, and the personas."""
+    return factories.build_world(db, vault, now=NOW)
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,126 @@
+"""Factories per domain, built through the services so test data obeys the same rules.
+
+Personas: `liaison` and `supervisor` work the home program, `facilitator` runs its groups,
+`outsider` is a liaison of another program, `admin` administers both.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from outreach.domain.vocabulary import Role
+from outreach.models import ContactPerson, Group, Participant, Program, User
+from outreach.security.passwords import hash_password
+from outreach.security.vault import Vault
+from outreach.services import contacts, programs
+from outreach.services.audit import SYSTEM, Actor
+
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
+_serial = itertools.count(1)
+
+
+@dataclass
+class World:
+    home: Program
+    other: Program
+    group: Group
+    participant: Participant
+    contact: ContactPerson
+    users: dict[str, User]
+
+    def actor(self, persona: str) -> Actor:
+        return Actor.of(self.users[persona])
+
+
+def make_program(
+    session: Session,
+    *,
+    now: datetime,
+    protocol: str = "georgia_fvip",
+    timezone: str = "America/New_York",
+) -> Program:
+    n = next(_serial)
+    return programs.create_program(
+        session, key=f"prog-{n}", name=f"Program {n}", protocol=protocol, timezone=timezone, now=now
+    )
+
+
+def make_group(session: Session, program: Program, *, now: datetime, **overrides: Any) -> Group:
+    fields: dict[str, Any] = {
+        "name": "Tuesday evening",
+        "timezone": "America/New_York",
+        "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        "start_time": "18:30",
+        "duration_minutes": 120,
+        "starts_on": date(2026, 9, 1),
+        "ends_on": date(2027, 3, 30),
+    }
+    fields.update(overrides)
+    return programs.create_group(session, program_id=program.id, now=now, **fields)
+
+
+def make_participant(session: Session, group: Group, *, now: datetime) -> Participant:
+    return programs.add_participant(
+        session,
+        program_id=group.program_id,
+        group_id=group.id,
+        reference=f"REF-{next(_serial)}",
+        now=now,
+    )
+
+
+def make_contact(
+    session: Session,
+    vault: Vault,
+    participant: Participant,
+    *,
+    now: datetime,
+    name: str = "Avery Sample",
+    phone: str = "+1 (404) 555-0123",
+    **preferences: Any,
+) -> ContactPerson:
+    return contacts.add_contact(
+        session,
+        vault,
+        actor=SYSTEM,
+        participant_id=participant.id,
+        name=name,
+        phone=phone,
+        relationship="ex_partner",
+        preferences=contacts.Preferences(**preferences),
+        now=now,
+    )
+
+
+def make_user(session: Session, role: Role, programs_: list[Program], *, now: datetime) -> User:
+    user = User(
+        username=f"{role.value}-{next(_serial)}",
+        role=role.value,
+        password_hash=_PASSWORD_HASH,
+        programs=programs_,
+        created_at=now,
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def build_world(session: Session, vault: Vault, *, now: datetime) -> World:
+    home, other = make_program(session, now=now), make_program(session, now=now)
+    group = make_group(session, home, now=now)
+    participant = make_participant(session, group, now=now)
+    contact = make_contact(session, vault, participant, now=now, consent="consented", sms=True)
+    users = {
+        "liaison": make_user(session, Role.LIAISON, [home], now=now),
+        "supervisor": make_user(session, Role.SUPERVISOR, [home], now=now),
+        "facilitator": make_user(session, Role.FACILITATOR, [home], now=now),
+        "outsider": make_user(session, Role.LIAISON, [other], now=now),
+        "admin": make_user(session, Role.ADMIN, [home, other], now=now),
+    }
+    return World(home, other, group, participant, contact, users)

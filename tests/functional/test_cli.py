@@ -1,0 +1,85 @@
+"""The `outreach` command as an operator runs it: a real process, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+OUTREACH = [sys.executable, "-m", "outreach"]
+
+
+def run(
+    instance: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "TWILIO_"))}
+    environ.update({"OUTREACH_INSTANCE_PATH": str(instance), **env})
+    return subprocess.run(
+        [*OUTREACH, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Path:
+    return tmp_path / "instance"
+
+
+def test_a_malformed_keyring_stops_start_up_with_one_line(instance: Path) -> None:
+    result = run(instance, "init", OUTREACH_DATA_KEYS="k1:not-base64!")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "OUTREACH_DATA_KEYS" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not-base64" not in result.stderr
+
+
+def test_an_operator_creates_the_database_a_user_and_a_token(instance: Path) -> None:
+    assert run(instance, "init").returncode == 0
+    added = run(
+        instance,
+        "users",
+        "add",
+        "sam.ops",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a long admin passphrase\n",
+    )
+    assert added.returncode == 0, added.stderr
+    token = run(instance, "users", "token", "sam.ops")
+    assert token.returncode == 0
+    assert token.stdout.strip().startswith("otk_")
+    again = run(instance, "users", "token", "sam.ops")
+    assert again.stdout != token.stdout  # each call makes a new token; none is shown twice
+
+
+def test_a_weak_password_is_refused_with_the_rule(instance: Path) -> None:
+    run(instance, "init")
+    result = run(
+        instance, "users", "add", "sam", "--role", "admin", "--password-stdin", stdin="short\n"
+    )
+    assert result.returncode == 1
+    assert "at least 12 characters" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["plan", "tick", "scheduler", "outbox", "purge"])
+def test_commands_still_to_come_say_so_instead_of_pretending(instance: Path, name: str) -> None:
+    result = run(instance, name)
+    assert result.returncode == 3
+    assert "not available" in result.stderr
+
+
+def test_help_lists_the_commands(instance: Path) -> None:
+    result = run(instance, "--help")
+    assert result.returncode == 0
+    for name in ("init", "demo", "serve", "users", "plan", "lint-scripts", "audit", "keys"):
+        assert name in result.stdout

@@ -1,0 +1,99 @@
+"""`outreach demo` seeds synthetic data that is varied, and sealed on disk (S10)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from outreach.services import demo
+from tests.functional.test_cli import run
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    instance = tmp_path_factory.mktemp("demo-instance")
+    result = run(instance, "demo", "--no-serve")
+    assert result.returncode == 0, result.stderr
+    assert "liaison-demo-password" in result.stdout  # the logins are printed
+    return instance
+
+
+def _seeded_people(instance: Path) -> tuple[list[str], list[str]]:
+    """Open every seeded contact through the app's own vault (the test is allowed to)."""
+    from outreach import create_app
+    from outreach.models import ContactPerson
+    from outreach.runtime import runtime
+    from outreach.services.audit import SYSTEM
+    from outreach.services.contacts import reveal_contact
+    from outreach.settings import load_settings
+
+    app = create_app(settings=load_settings({"OUTREACH_INSTANCE_PATH": str(instance)}))
+    rt = runtime(app)
+    names, phones = [], []
+    with rt.session() as session:
+        for contact in session.query(ContactPerson).all():
+            details = reveal_contact(
+                session,
+                rt.vault,
+                actor=SYSTEM,
+                contact_id=contact.id,
+                now=rt.clock.now(),
+                purpose="test",
+            )
+            names.append(details.name)
+            phones.append(details.phone)
+    rt.engine.dispose()
+    return names, phones
+
+
+def test_no_seeded_name_or_number_is_in_the_database_files(seeded: Path) -> None:
+    names, phones = _seeded_people(seeded)
+    assert len(phones) == 60
+    files = [p for p in seeded.iterdir() if p.name.startswith("outreach.db")]
+    assert files, "the demo database exists"
+    content = b"".join(p.read_bytes() for p in files)
+    needles = [n.encode() for n in names] + [p.encode() for p in phones]
+    needles += [p.lstrip("+").encode() for p in phones] + [p[2:].encode() for p in phones]
+    leaked = [n for n in needles if n in content]
+    assert leaked == []
+
+
+def test_the_demo_data_has_the_variety_the_product_needs(seeded: Path) -> None:
+    db = sqlite3.connect(seeded / "outreach.db")
+    count = lambda table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731,S608
+    assert count("program") == 3
+    assert len({r[0] for r in db.execute("SELECT protocol FROM program")}) == 3
+    assert count("program_group") == 6
+    assert count("participant") == 60
+    assert count("contact_person") == 60
+    assert count("session_cancellation") >= 1
+    assert count("attendance") > 60 * 5
+    rules = [r[0] for r in db.execute("SELECT rrule FROM program_group")]
+    assert any("," in rule.split("BYDAY=")[1] for rule in rules)  # a twice-weekly group
+    assert len({r[0] for r in db.execute("SELECT timezone FROM program_group")}) >= 2
+    prefs = db.execute(
+        "SELECT consent, language, sms, timezone FROM contact_preferences"
+    ).fetchall()
+    assert set(Counter(p[0] for p in prefs)) == {"not_asked", "consented", "declined"}
+    assert {p[1] for p in prefs} == {"en", "es"}
+    assert {bool(p[2]) for p in prefs} == {True, False}
+    assert any(p[3] for p in prefs)
+
+
+def test_seeding_twice_changes_nothing(seeded: Path) -> None:
+    result = run(seeded, "demo", "--no-serve")
+    assert "already present" in result.stdout
+    db = sqlite3.connect(seeded / "outreach.db")
+    assert db.execute("SELECT count(*) FROM contact_person").fetchone()[0] == 60
+
+
+def test_the_demo_logins_cover_every_role() -> None:
+    assert {login.role for login in demo.LOGINS} == {
+        "liaison",
+        "supervisor",
+        "facilitator",
+        "admin",
+    }
