@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.clock import Clock, SystemClock
 from outreach.db import make_engine, make_session_factory
+from outreach.domain.protocols import Profile, ProfileError, load_profiles
 from outreach.security.crypto import Keyring
 from outreach.security.vault import Vault
-from outreach.settings import Settings, load_settings
+from outreach.settings import Settings, SettingsError, load_settings
 
 
 def create_app(
@@ -26,7 +27,7 @@ def create_app(
     clock: Clock | None = None,
 ) -> Flask:
     """Build the web application and everything it depends on."""
-    from outreach import cli, logs, web
+    from outreach import api, cli, logs, web
     from outreach.runtime import Runtime
 
     settings = settings or load_settings()
@@ -46,10 +47,22 @@ def create_app(
         sessions=sessions or make_session_factory(engine),
         vault=Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key),
         clock=clock or SystemClock(),
+        profiles=_load_profiles(),
     )
     web.init_app(app)
+    api.init_app(app)
     cli.register(app)
     return app
+
+
+def _load_profiles() -> dict[str, Profile]:
+    """Load every protocol profile; a malformed one stops start-up naming file and line."""
+    from outreach.services.programs import PROTOCOLS_DIR
+
+    try:
+        return load_profiles(PROTOCOLS_DIR)
+    except ProfileError as exc:
+        raise SettingsError(f"protocol profile {exc}") from None
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:

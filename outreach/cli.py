@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 from flask import Flask, current_app
@@ -18,7 +19,6 @@ from outreach.settings import SettingsError, load_settings
 RESERVED = {
     "scheduler": "the scheduler process",
     "tick": "running due jobs once",
-    "plan": "the call-window plan",
     "import": "CSV import",
     "outbox": "the console/simulator outbox",
     "purge": "the retention purge",
@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
         audit_group,
         keys_group,
         lint_scripts_command,
+        plan_command,
     ):
         app.cli.add_command(command)
     for name, what in RESERVED.items():
@@ -94,7 +95,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
             click.echo("demo data already present")
         else:
             click.echo("seeding demo data (synthetic, fictional people) ...")
-            demo_seed.seed(session, rt.vault, now=rt.clock.now())
+            demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now())
     _print_logins()
     if not no_serve:
         _serve(host, port)
@@ -179,6 +180,59 @@ def users_token(username: str) -> None:
         except ServiceError as exc:
             _fail(exc)
     click.echo(token)
+
+
+@click.command("plan")
+@click.option("--from", "start", help="Start instant, ISO 8601 with offset (default: now).")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366))
+@click.option("--json", "as_json", is_flag=True, help="Print {from, to, windows} as JSON.")
+def plan_command(start: str | None, days: int, as_json: bool) -> None:
+    """Print the proposed call windows of all open tasks (ids only, never contact data)."""
+    import json
+    from datetime import timedelta
+
+    from outreach.services.planning import plan_open_tasks
+
+    rt = _rt()
+    begin = _instant(start) if start else rt.clock.now()
+    with rt.session() as session:
+        plan = plan_open_tasks(
+            session,
+            rt.profiles,
+            now=begin,
+            days=days,
+            calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+        )
+    end = begin + timedelta(days=days)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "from": begin.isoformat(),
+                    "to": end.isoformat(),
+                    "windows": [w.to_json() for w in plan.windows],
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"{len(plan.windows)} window(s) from {begin:%Y-%m-%d %H:%M} UTC for {days} days")
+    for w in plan.windows:
+        present = {True: "in group", False: "absent", None: "not checked in"}[w.participant_present]
+        click.echo(
+            f"  {w.start:%a %m-%d %H:%M}-{w.end:%H:%M} UTC  {w.kind.value:<12} "
+            f"task {w.task_id[:8]}  {present if w.group_id else ''}"
+        )
+
+
+def _instant(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("must be ISO 8601, e.g. 2026-11-17T18:00:00-05:00") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("needs an offset, e.g. 2026-11-17T18:00:00-05:00")
+    return parsed
 
 
 @click.command("lint-scripts")

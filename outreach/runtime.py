@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.clock import Clock
+from outreach.domain.protocols import Profile
 from outreach.security.vault import Vault
 from outreach.settings import Settings
 
@@ -22,6 +23,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     vault: Vault
     clock: Clock
+    profiles: dict[str, Profile]
 
     @contextmanager
     def session(self) -> Iterator[Session]:

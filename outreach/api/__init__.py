@@ -1,0 +1,85 @@
+"""JSON API /api/v1 for program systems and staff tools: bearer tokens acting with a role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Flask, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from outreach.models import ApiToken, User
+from outreach.runtime import runtime
+from outreach.services.audit import Actor
+from outreach.services.errors import ServiceError
+from outreach.services.users import token_digest
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def init_app(app: Flask) -> None:
+    from outreach.api import (  # noqa: F401 - importing registers the routes
+        contact_routes,
+        openapi,
+        program_routes,
+        task_routes,
+    )
+
+    app.register_blueprint(bp)
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = runtime().sessions()
+    session: Session = g.db
+    return session
+
+
+def now() -> datetime:
+    return runtime().clock.now()
+
+
+def actor() -> Actor:
+    found: Actor = g.actor
+    return found
+
+
+@bp.before_request
+def _authenticate() -> ResponseReturnValue | None:
+    if request.endpoint == "api.openapi_document":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = _user_for(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        response = jsonify(error="a valid bearer token is required")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response, 401
+    g.actor = Actor.of(user)
+    return None
+
+
+def _user_for(token: str) -> User | None:
+    if not token:
+        return None
+    row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = db().get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = now()
+    db().commit()
+    return user
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
+    return jsonify(error=exc.message, fields=exc.fields), exc.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    return jsonify(error=exc.name, fields={}), exc.code or 500

@@ -5,8 +5,12 @@ Error messages never repeat the number (S10): they may end up in logs or API ans
 
 from __future__ import annotations
 
+from functools import lru_cache
+from zoneinfo import available_timezones
+
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import timezone as phone_timezone
 
 DEFAULT_REGION = "US"
 
@@ -44,3 +48,21 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber:
         return phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         raise InvalidPhone("phone number cannot be read") from None
+
+
+def zones_for_number(e164: str) -> tuple[str, ...]:
+    """Answer the IANA zones the number's range may be in; () when it says nothing useful."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    known = _known_zones()
+    return tuple(
+        dict.fromkeys(z for z in phone_timezone.time_zones_for_number(number) if z in known)
+    )
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    # phonenumbers answers "Etc/Unknown" for numbers it cannot place; that is no zone at all.
+    return frozenset(available_timezones())

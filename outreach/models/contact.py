@@ -26,6 +26,9 @@ class ContactPerson(HasId, Base):
     phone_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     # HMAC of the E.164 number: finds a contact from an inbound SMS without decrypting all rows.
     phone_index: Mapped[str] = mapped_column(String(64), index=True)
+    # The time zones the number's area code may be in (S4), so planning never needs to open
+    # the sealed number. Comma-separated IANA names; empty when the number says nothing.
+    phone_zones: Mapped[str] = mapped_column(String(400), default="")
     relationship_to_participant: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
 

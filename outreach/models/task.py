@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.models.base import Base, HasId
@@ -22,10 +22,16 @@ class OutreachTask(HasId, Base):
     event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_event.id"))
     reason: Mapped[str] = mapped_column(String(40))
     script: Mapped[str] = mapped_column(String(60))
+    # The channels the protocol allows for this task, already narrowed by consent (S1, S2).
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    opens_at: Mapped[datetime]
     due_by: Mapped[datetime]
     severity: Mapped[str] = mapped_column(String(20))
     min_attempts: Mapped[int]
-    priority: Mapped[int] = mapped_column(default=0)
+    # 0 = duty to warn, 1 = immediate, 2 = routine (lower comes first).
+    priority: Mapped[int] = mapped_column(default=2)
+    # S1/S8: a duty to warn reaching a declined contact; only after a supervisor confirms.
+    consent_override: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default="open")
     # The claim lease: two liaisons never work one task at once; claim_version fences late writes.
     claimed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))

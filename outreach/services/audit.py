@@ -23,6 +23,12 @@ class AuditAction(StrEnum):
     CONTACT_CREATED = "contact.created"
     CONTACT_REVEALED = "contact.revealed"
     PREFERENCES_CHANGED = "contact.preferences_changed"
+    EVENT_REPORTED = "program.event_reported"
+    DUTY_TO_WARN_RAISED = "program.duty_to_warn_raised"
+    ATTEMPT_RECORDED = "task.attempt_recorded"
+    TASK_CLOSED = "task.closed"
+    CONTACT_DECLINED = "contact.declined"
+    PLAN_VIEWED = "task.plan_viewed"
     DEMO_SEEDED = "system.demo_seeded"
 
 

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import validation
-from outreach.domain.phones import InvalidPhone, normalize_phone
+from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant
-from outreach.security.permissions import Permission, role_allows
+from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
+from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.errors import Forbidden, Invalid, NotFound
+from outreach.services.errors import Invalid, NotFound
 
 RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
 MAX_NAME = 120
@@ -80,13 +81,22 @@ def add_contact(
     participant = session.get(Participant, participant_id)
     if participant is None:
         raise NotFound("no participant with that id", {"participant_id": "unknown"})
-    _require(actor, Permission.CONTACT_WRITE, participant.program_id)
+    require(
+        session,
+        actor,
+        Permission.CONTACT_WRITE,
+        participant.program_id,
+        now=now,
+        object_type="participant",
+        object_id=participant.id,
+    )
     e164 = _phone(phone)
     contact = ContactPerson(
         participant_id=participant.id,
         program_id=participant.program_id,
         relationship_to_participant=_relationship(relationship),
         phone_index=vault.phone_index(e164),
+        phone_zones=",".join(zones_for_number(e164)),
         created_at=now,
     )
     contact_id = contact.ensure_id()
@@ -125,12 +135,13 @@ def reveal_contact(
     nothing is shown (S10).
     """
     contact = _contact(session, contact_id)
-    _require(
+    require(
+        session,
         actor,
         Permission.CONTACT_READ,
         contact.program_id,
-        session=session,
         now=now,
+        object_type="contact",
         object_id=contact_id,
     )
     cipher = vault.cipher_for(session, contact_id)
@@ -188,7 +199,15 @@ def change_preferences(
 ) -> ContactPreferences:
     """Record a new preferences version; earlier versions stay as they were (S1)."""
     contact = _contact(session, contact_id)
-    _require(actor, Permission.CONTACT_WRITE, contact.program_id)
+    require(
+        session,
+        actor,
+        Permission.CONTACT_WRITE,
+        contact.program_id,
+        now=now,
+        object_type="contact",
+        object_id=contact_id,
+    )
     current = current_preferences(session, contact_id)
     updated = Preferences.from_mapping(changes, base=preferences_of(current))
     row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
@@ -208,6 +227,29 @@ def change_preferences(
     return row
 
 
+def record_decline(
+    session: Session, *, actor: Actor, contact_id: uuid.UUID, now: datetime
+) -> ContactPreferences:
+    """S1: the contact declined; a new version says so, in the caller's transaction."""
+    current = current_preferences(session, contact_id)
+    declined = Preferences.from_mapping(
+        {"consent": Consent.DECLINED.value, "sms": False, "voicemail": False, "mail": False},
+        base=preferences_of(current),
+    )
+    row = _preferences_row(contact_id, current.version + 1, declined, actor, now, source="declined")
+    session.add(row)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_DECLINED,
+        object_type="contact",
+        object_id=contact_id,
+        version=row.version,
+    )
+    return row
+
+
 def preferences_of(row: ContactPreferences) -> Preferences:
     return Preferences(
         consent=row.consent,
@@ -223,35 +265,6 @@ def preferences_of(row: ContactPreferences) -> Preferences:
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _require(
-    actor: Actor,
-    permission: Permission,
-    program_id: uuid.UUID,
-    *,
-    session: Session | None = None,
-    now: datetime | None = None,
-    object_id: uuid.UUID | None = None,
-) -> None:
-    """Refuse unless the actor's role holds the permission within the contact's program."""
-    allowed = actor.user_id is None or (
-        role_allows(actor.role, permission) and program_id in actor.program_ids
-    )
-    if allowed:
-        return
-    if session is not None and now is not None:
-        record(
-            session,
-            now=now,
-            actor=actor,
-            action=AuditAction.ACCESS_DENIED,
-            object_type="contact",
-            object_id=object_id,
-            permission=str(permission),
-        )
-        session.commit()
-    raise Forbidden("you do not have access to this contact")
 
 
 def _contact(session: Session, contact_id: uuid.UUID) -> ContactPerson:

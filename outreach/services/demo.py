@@ -6,21 +6,23 @@ Deterministic for a given seed, so every demo machine shows the same picture.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dateutil.rrule import rrulestr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import Consent, Role
-from outreach.models import Group, Program
+from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs, users
+from outreach.services import contacts, programs, tasks, users
 from outreach.services.audit import SYSTEM, AuditAction, record
 
+Profiles = Mapping[str, Profile]
 SEED = 2026
 STARTS_ON = date(2026, 9, 1)
 ENDS_ON = date(2027, 6, 30)
@@ -155,8 +157,10 @@ def already_seeded(session: Session) -> bool:
     return session.scalar(select(Program.id).where(Program.key == PROGRAMS[0][0])) is not None
 
 
-def seed(session: Session, vault: Vault, *, now: datetime, seed_value: int = SEED) -> None:
-    """Create the demo programs, groups, participants, attendance, contacts and users."""
+def seed(
+    session: Session, vault: Vault, profiles: Profiles, *, now: datetime, seed_value: int = SEED
+) -> None:
+    """Create the demo programs, groups, participants, attendance, contacts, events and users."""
     # Reproducible fake data, not secrets: a seeded generator is what we want here.
     rng = random.Random(seed_value)  # noqa: S311
     keyed = {
@@ -169,6 +173,7 @@ def seed(session: Session, vault: Vault, *, now: datetime, seed_value: int = SEE
         group = _group(session, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
             _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
+    _events(session, profiles, rng, now)
     for login in LOGINS:
         users.add_user(
             session,
@@ -180,6 +185,49 @@ def seed(session: Session, vault: Vault, *, now: datetime, seed_value: int = SEE
         )
     record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
     session.commit()
+
+
+# Recent program events, so the queue and the plan have work in them: (event, how many).
+EVENTS = (
+    ("enrolled", 14),
+    ("completed", 3),
+    ("terminated", 2),
+    ("leave_of_absence", 1),
+    ("progress_report_due", 3),
+    ("safety_concern", 1),
+    ("duty_to_warn", 1),
+    ("participant_may_be_victim", 1),
+)
+
+
+def _events(session: Session, profiles: Profiles, rng: random.Random, now: datetime) -> None:
+    # Events land on participants whose contacts did not decline, so the demo shows the work;
+    # the declined contacts show the other half of S1: no task at all.
+    participants = list(
+        session.scalars(
+            select(Participant)
+            .join(ContactPerson, ContactPerson.participant_id == Participant.id)
+            .join(ContactPreferences, ContactPreferences.contact_id == ContactPerson.id)
+            .where(ContactPreferences.consent != Consent.DECLINED.value)
+            .order_by(Participant.reference)
+        )
+    )
+    chosen = rng.sample(participants, sum(count for _, count in EVENTS))
+    for kind, count in EVENTS:
+        for participant in chosen[:count]:
+            at = now - timedelta(hours=rng.randint(2, 72))
+            severity = "high" if kind in ("duty_to_warn", "safety_concern") else "routine"
+            tasks.report_event(
+                session,
+                profiles,
+                actor=SYSTEM,
+                participant_id=participant.id,
+                event_type=kind,
+                at=at,
+                severity=severity,
+                now=now,
+            )
+        chosen = chosen[count:]
 
 
 def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datetime) -> Group:

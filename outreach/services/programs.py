@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from outreach.domain import validation
 from outreach.domain.vocabulary import AttendanceStatus
-from outreach.models import Attendance, Group, Participant, Program, SessionCancellation
+from outreach.models import Attendance, Group, Participant, Program, SessionCancellation, User
+from outreach.security.permissions import Permission
+from outreach.services.access import require
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.settings import PROJECT_ROOT
@@ -35,6 +37,7 @@ def create_program(
     protocols_dir: Path = PROTOCOLS_DIR,
 ) -> Program:
     """Create a program run by one of the protocol profiles in config/protocols/."""
+    require(session, actor, Permission.ADMIN_PROGRAMS, None, now=now, object_type="program")
     tz = _checked(validation.timezone_name, "timezone", timezone)
     if not (protocols_dir / f"{protocol}.toml").is_file():
         raise Invalid(f"no protocol profile named {protocol!r}", {"protocol": "unknown"})
@@ -43,6 +46,7 @@ def create_program(
     program = Program(key=key, name=name, protocol=protocol, timezone=tz, created_at=now)
     program.ensure_id()
     session.add(program)
+    _scope_creator(session, actor, program)
     record(
         session,
         now=now,
@@ -68,9 +72,19 @@ def create_group(
     starts_on: date,
     ends_on: date | None,
     now: datetime,
+    actor: Actor = SYSTEM,
 ) -> Group:
     """Create a recurring group session."""
     _get(session, Program, program_id, "program")
+    require(
+        session,
+        actor,
+        Permission.PROGRAM_SCHEDULE_WRITE,
+        program_id,
+        now=now,
+        object_type="program",
+        object_id=program_id,
+    )
     if not 15 <= duration_minutes <= 600:
         raise Invalid("duration must be 15 to 600 minutes", {"duration_minutes": "out of range"})
     if ends_on is not None and ends_on < starts_on:
@@ -92,10 +106,25 @@ def create_group(
 
 
 def cancel_session(
-    session: Session, *, group_id: uuid.UUID, session_date: date, reason: str, now: datetime
+    session: Session,
+    *,
+    group_id: uuid.UUID,
+    session_date: date,
+    reason: str,
+    now: datetime,
+    actor: Actor = SYSTEM,
 ) -> SessionCancellation:
     """Record that the program cancelled one session (S4: it yields no window)."""
-    _get(session, Group, group_id, "group")
+    group = _get(session, Group, group_id, "group")
+    require(
+        session,
+        actor,
+        Permission.PROGRAM_SCHEDULE_WRITE,
+        group.program_id,
+        now=now,
+        object_type="group",
+        object_id=group_id,
+    )
     existing = session.scalar(
         select(SessionCancellation).where(
             SessionCancellation.group_id == group_id,
@@ -105,7 +134,11 @@ def cancel_session(
     if existing is not None:
         return existing
     cancellation = SessionCancellation(
-        group_id=group_id, session_date=session_date, reason=reason[:200], created_at=now
+        group_id=group_id,
+        session_date=session_date,
+        reason=reason[:200],
+        created_at=now,
+        recorded_by=actor.user_id,
     )
     session.add(cancellation)
     session.commit()
@@ -119,8 +152,25 @@ def add_participant(
     group_id: uuid.UUID | None,
     reference: str,
     now: datetime,
+    actor: Actor = SYSTEM,
 ) -> Participant:
+    """Enrol a participant, known here only by the program's own reference (S7)."""
     _get(session, Program, program_id, "program")
+    require(
+        session,
+        actor,
+        Permission.PROGRAM_SCHEDULE_WRITE,
+        program_id,
+        now=now,
+        object_type="program",
+        object_id=program_id,
+    )
+    if session.scalar(
+        select(Participant.id).where(
+            Participant.program_id == program_id, Participant.reference == reference
+        )
+    ):
+        raise Conflict("that reference is already enrolled", {"reference": "taken"})
     if group_id is not None and _get(session, Group, group_id, "group").program_id != program_id:
         raise Invalid("the group belongs to another program", {"group_id": "other program"})
     participant = Participant(
@@ -142,7 +192,16 @@ def record_attendance(
     actor: Actor = SYSTEM,
 ) -> Attendance:
     """Record or update whether the participant is in group on that date."""
-    _get(session, Participant, participant_id, "participant")
+    participant = _get(session, Participant, participant_id, "participant")
+    require(
+        session,
+        actor,
+        Permission.ATTENDANCE_WRITE,
+        participant.program_id,
+        now=now,
+        object_type="participant",
+        object_id=participant_id,
+    )
     value = _checked(validation.choice, "status", status, AttendanceStatus)
     row = session.scalar(
         select(Attendance).where(
@@ -158,6 +217,14 @@ def record_attendance(
     return row
 
 
+def _scope_creator(session: Session, actor: Actor, program: Program) -> None:
+    """The admin who creates a program can work in it at once."""
+    if actor.user_id is not None:
+        user = session.get(User, actor.user_id)
+        if user is not None:
+            user.programs.append(program)
+
+
 def _get(session: Session, model: type[_Row], row_id: uuid.UUID, what: str) -> _Row:
     row = session.get(model, row_id)
     if row is None:
@@ -171,3 +238,10 @@ def _checked(check: Callable[..., _Value], field: str, *args: object) -> _Value:
         return check(field, *args)
     except validation.InvalidInput as exc:
         raise Invalid(f"{field} {exc}", {field: str(exc)}) from None
+
+
+def program_by_key(session: Session, key: str) -> Program:
+    program = session.scalar(select(Program).where(Program.key == key))
+    if program is None:
+        raise NotFound("no program with that key", {"program": "unknown"})
+    return program

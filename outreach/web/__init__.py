@@ -67,6 +67,8 @@ def _security_headers(response: Response) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Any:
+    if request.path.startswith("/api/"):
+        return {"error": exc.name, "fields": {}}, exc.code or 500
     return render_template("error.html", code=exc.code, title=exc.name), exc.code or 500
 
 
@@ -75,4 +77,6 @@ def _unexpected_error(exc: Exception) -> Any:
     import logging
 
     logging.getLogger("outreach.web").error("unhandled %s on %s", type(exc).__name__, request.path)
+    if request.path.startswith("/api/"):
+        return {"error": "internal error", "fields": {}}, 500
     return render_template("error.html", code=500, title="Something went wrong"), 500

@@ -71,7 +71,7 @@ def test_a_weak_password_is_refused_with_the_rule(instance: Path) -> None:
     assert "at least 12 characters" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["plan", "tick", "scheduler", "outbox", "purge"])
+@pytest.mark.parametrize("name", ["tick", "scheduler", "outbox", "purge"])
 def test_commands_still_to_come_say_so_instead_of_pretending(instance: Path, name: str) -> None:
     result = run(instance, name)
     assert result.returncode == 3
@@ -83,3 +83,36 @@ def test_help_lists_the_commands(instance: Path) -> None:
     assert result.returncode == 0
     for name in ("init", "demo", "serve", "users", "plan", "lint-scripts", "audit", "keys"):
         assert name in result.stdout
+
+
+def test_plan_prints_the_demo_windows_as_json(tmp_path: Path) -> None:
+    import json
+
+    instance = tmp_path / "plan-instance"
+    assert run(instance, "demo", "--no-serve").returncode == 0
+    result = run(instance, "plan", "--from", "2026-11-23T12:00:00+00:00", "--days", "7", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["from"] == "2026-11-23T12:00:00+00:00"
+    assert plan["to"] == "2026-11-30T12:00:00+00:00"
+    kinds = {w["kind"] for w in plan["windows"]}
+    assert "group" in kinds
+    for window in plan["windows"]:
+        assert plan["from"] <= window["start"] < window["end"]
+        assert set(window) <= {
+            "task_id",
+            "contact_id",
+            "start",
+            "end",
+            "kind",
+            "group_id",
+            "session_date",
+            "participant_present",
+        }
+    assert "555" not in result.stdout  # ids only, never a number
+
+
+def test_plan_refuses_a_time_without_an_offset(tmp_path: Path) -> None:
+    result = run(tmp_path / "i", "plan", "--from", "2026-11-23T12:00:00")
+    assert result.returncode == 2
+    assert "offset" in result.stderr

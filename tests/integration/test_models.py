@@ -54,6 +54,8 @@ def _attempt(db: Session, world: World) -> Attempt:
         program_id=world.home.id,
         contact_id=world.contact.id,
         reason="intake",
+        channels=["voice"],
+        opens_at=NOW,
         script="intake",
         due_by=NOW + timedelta(days=5),
         severity="routine",

@@ -1,0 +1,47 @@
+"""Contact endpoints: liaison, supervisor and admin tokens only, within their programs (S7)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from outreach.api import actor, bp, db, now
+from outreach.api import parse as p
+from outreach.runtime import runtime
+from outreach.services import contacts
+from outreach.services.errors import Invalid
+
+
+@bp.post("/contacts")
+def add_contact() -> ResponseReturnValue:
+    body = p.body_object(request.get_json(silent=True))
+    preferences = body.get("preferences", {})
+    if not isinstance(preferences, dict):
+        raise Invalid("preferences must be an object", {"preferences": "invalid"})
+    language = body.get("language", "en")
+    contact = contacts.add_contact(
+        db(),
+        runtime().vault,
+        actor=actor(),
+        participant_id=p.identifier(body.get("participant_id"), "participant_id"),
+        name=p.text(body, "name", max_length=120),
+        phone=p.text(body, "phone", max_length=40),
+        relationship=p.text(body, "relationship", max_length=40),
+        preferences=contacts.Preferences.from_mapping({"language": language, **preferences}),
+        now=now(),
+    )
+    return jsonify(id=str(contact.id)), 201
+
+
+@bp.patch("/contacts/<contact_id>/preferences")
+def change_preferences(contact_id: str) -> ResponseReturnValue:
+    body = p.body_object(request.get_json(silent=True))
+    row = contacts.change_preferences(
+        db(),
+        actor=actor(),
+        contact_id=p.identifier(contact_id, "contact_id"),
+        changes=body,
+        now=now(),
+        source="api",
+    )
+    return jsonify(id=str(row.contact_id), version=row.version, consent=row.consent), 200

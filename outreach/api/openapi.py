@@ -1,0 +1,282 @@
+"""The OpenAPI 3.1 document of /api/v1, served without a token so tools can read it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from outreach.api import bp
+from outreach.domain.vocabulary import AttendanceStatus, Consent, EventType, Outcome
+
+ID = {"type": "string", "format": "uuid"}
+DATE = {"type": "string", "format": "date"}
+INSTANT = {"type": "string", "format": "date-time"}
+CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+
+
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+ERROR = _object(
+    ["error"],
+    error={"type": "string"},
+    fields={"type": "object", "additionalProperties": {"type": "string"}},
+)
+CREATED = _object(["id"], id=ID)
+SAFE_TIME = _object(["days", "start", "end"], days={"type": "string"}, start=CLOCK, end=CLOCK)
+PREFERENCES = {
+    "type": "object",
+    "properties": {
+        "consent": {"enum": [c.value for c in Consent]},
+        "voice": {"type": "boolean"},
+        "sms": {"type": "boolean"},
+        "voicemail": {"type": "boolean"},
+        "mail": {"type": "boolean"},
+        "safe_times": {"type": "array", "items": SAFE_TIME},
+        "only_during_group": {"type": "boolean"},
+        "language": {"enum": ["en", "es"]},
+        "timezone": {"type": ["string", "null"]},
+    },
+    "additionalProperties": False,
+}
+WINDOW = _object(
+    ["task_id", "contact_id", "start", "end", "kind", "participant_present"],
+    task_id=ID,
+    contact_id=ID,
+    start=INSTANT,
+    end=INSTANT,
+    kind={"enum": ["group", "preferred", "duty_to_warn"]},
+    group_id={"type": ["string", "null"]},
+    session_date={"type": ["string", "null"]},
+    participant_present={"type": ["boolean", "null"]},
+)
+
+
+def _operation(
+    summary: str, body: dict[str, Any] | None, answer: dict[str, Any], status: str = "201"
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            status: {"description": "done", "content": {"application/json": {"schema": answer}}},
+            **{
+                code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
+                for code, text in (
+                    ("400", "bad input"),
+                    ("401", "no valid token"),
+                    ("403", "outside the token's role or programs"),
+                    ("404", "no such record"),
+                    ("409", "conflict"),
+                    ("422", "a field is not valid"),
+                )
+            },
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return operation
+
+
+def _path_id(name: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+PATHS: dict[str, Any] = {
+    "/programs": {
+        "post": _operation(
+            "Create a program run by a protocol profile",
+            _object(
+                ["key", "name", "protocol", "timezone"],
+                key={"type": "string"},
+                name={"type": "string"},
+                protocol={"type": "string"},
+                timezone={"type": "string"},
+            ),
+            CREATED,
+        )
+    },
+    "/groups": {
+        "post": _operation(
+            "Create a recurring group session",
+            _object(
+                [
+                    "program",
+                    "name",
+                    "timezone",
+                    "rrule",
+                    "start_time",
+                    "duration_minutes",
+                    "starts_on",
+                ],
+                program={"type": "string"},
+                name={"type": "string"},
+                timezone={"type": "string"},
+                rrule={"type": "string"},
+                start_time=CLOCK,
+                duration_minutes={"type": "integer"},
+                starts_on=DATE,
+                ends_on={"type": ["string", "null"], "format": "date"},
+            ),
+            CREATED,
+        )
+    },
+    "/groups/{group_id}/cancellations": {
+        "parameters": _path_id("group_id"),
+        "post": _operation(
+            "Record a cancelled session",
+            _object(["date", "reason"], date=DATE, reason={"type": "string"}),
+            CREATED,
+        ),
+    },
+    "/participants": {
+        "post": _operation(
+            "Enrol a participant by reference",
+            _object(
+                ["program", "reference"],
+                program={"type": "string"},
+                group_id={"type": ["string", "null"]},
+                reference={"type": "string"},
+            ),
+            CREATED,
+        )
+    },
+    "/participants/{participant_id}/events": {
+        "parameters": _path_id("participant_id"),
+        "post": _operation(
+            "Report a program event; the protocol decides the tasks",
+            _object(
+                ["type", "at"],
+                type={"enum": [e.value for e in EventType]},
+                at=INSTANT,
+                severity={"enum": ["routine", "elevated", "high"]},
+            ),
+            _object(["id", "tasks"], id=ID, tasks={"type": "array", "items": ID}),
+        ),
+    },
+    "/attendance": {
+        "post": _operation(
+            "Record attendance for a session",
+            _object(
+                ["participant_id", "date", "status"],
+                participant_id=ID,
+                date=DATE,
+                status={"enum": [s.value for s in AttendanceStatus]},
+                checked_in_at={"type": ["string", "null"], "format": "date-time"},
+            ),
+            CREATED,
+        )
+    },
+    "/contacts": {
+        "post": _operation(
+            "Create a contact person (sealed at rest)",
+            _object(
+                ["participant_id", "name", "phone", "relationship"],
+                participant_id=ID,
+                name={"type": "string"},
+                phone={"type": "string"},
+                language={"enum": ["en", "es"]},
+                relationship={"enum": ["partner", "ex_partner", "spouse", "co_parent", "other"]},
+                preferences=PREFERENCES,
+            ),
+            CREATED,
+        )
+    },
+    "/contacts/{contact_id}/preferences": {
+        "parameters": _path_id("contact_id"),
+        "patch": _operation(
+            "Record a new version of a contact's preferences",
+            PREFERENCES,
+            _object(
+                ["id", "version", "consent"],
+                id=ID,
+                version={"type": "integer"},
+                consent={"type": "string"},
+            ),
+            "200",
+        ),
+    },
+}
+
+TASK = _object(
+    [
+        "id",
+        "contact_id",
+        "reason",
+        "due_by",
+        "severity",
+        "min_attempts",
+        "attempts",
+        "status",
+        "windows",
+    ],
+    id=ID,
+    contact_id=ID,
+    reason={"type": "string"},
+    due_by=INSTANT,
+    severity={"type": "string"},
+    min_attempts={"type": "integer"},
+    attempts={"type": "integer"},
+    status={"type": "string"},
+    windows={"type": "array", "items": WINDOW},
+)
+PATHS["/tasks"] = {
+    "get": {
+        **_operation(
+            "Open tasks with their proposed call windows",
+            None,
+            {"type": "array", "items": TASK},
+            "200",
+        ),
+        "parameters": [
+            {"name": "status", "in": "query", "required": False, "schema": {"enum": ["open"]}}
+        ],
+    }
+}
+PATHS["/tasks/{task_id}/attempts"] = {
+    "parameters": _path_id("task_id"),
+    "post": _operation(
+        "Log an attempt (append-only)",
+        _object(
+            ["channel", "at", "outcome"],
+            channel={"enum": ["voice", "sms", "mail"]},
+            at=INSTANT,
+            outcome={"enum": [o.value for o in Outcome]},
+            callback_at={"type": ["string", "null"], "format": "date-time"},
+        ),
+        CREATED,
+    ),
+}
+PATHS["/tasks/{task_id}/close"] = {
+    "parameters": _path_id("task_id"),
+    "post": _operation(
+        "Close a task; unreachable needs the minimum attempts (S5)",
+        _object(["resolution"], resolution={"enum": ["completed", "unreachable"]}),
+        _object(["id", "status"], id=ID, status={"type": "string"}),
+        "200",
+    ),
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "outreach", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Window": WINDOW, "Error": ERROR},
+        },
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> ResponseReturnValue:
+    return jsonify(document())

@@ -1,0 +1,111 @@
+"""Program events that open tasks, the open tasks with their windows, attempts and closing."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from outreach.api import actor, bp, db, now
+from outreach.api import parse as p
+from outreach.domain.planner import CallWindow
+from outreach.models import OutreachTask
+from outreach.runtime import runtime
+from outreach.security.permissions import Permission
+from outreach.services import planning, tasks
+from outreach.services.access import require
+from outreach.services.errors import Invalid
+
+PLAN_DAYS = 14
+
+
+@bp.post("/participants/<participant_id>/events")
+def report_event(participant_id: str) -> ResponseReturnValue:
+    body = p.body_object(request.get_json(silent=True))
+    at = p.instant(body, "at")
+    assert at is not None
+    event, opened = tasks.report_event(
+        db(),
+        runtime().profiles,
+        actor=actor(),
+        participant_id=p.identifier(participant_id, "participant_id"),
+        event_type=p.text(body, "type", max_length=40),
+        at=at,
+        severity=str(body.get("severity", "routine")),
+        now=now(),
+    )
+    return jsonify(id=str(event.id), tasks=[str(t.id) for t in opened]), 201
+
+
+@bp.get("/tasks")
+def list_tasks() -> ResponseReturnValue:
+    if request.args.get("status", "open") != "open":
+        raise Invalid("only status=open is listed", {"status": "unsupported"})
+    require(db(), actor(), Permission.CONTACT_READ, None, now=now(), object_type="task")
+    programs = actor().program_ids if actor().user_id else None
+    rt = runtime()
+    plan = planning.plan_open_tasks(
+        db(),
+        rt.profiles,
+        now=now(),
+        days=PLAN_DAYS,
+        program_ids=programs,
+        calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+    )
+    return jsonify([_task_json(t, plan.windows) for t in _open_tasks(programs)])
+
+
+def _open_tasks(programs: frozenset[uuid.UUID] | None) -> list[OutreachTask]:
+    query = select(OutreachTask).where(OutreachTask.status == "open")
+    if programs is not None:
+        query = query.where(OutreachTask.program_id.in_(programs))
+    return list(db().scalars(query.order_by(OutreachTask.priority, OutreachTask.due_by)))
+
+
+def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str, object]:
+    mine = [w.to_json() for w in windows if w.task_id == str(task.id)]
+    return {
+        "id": str(task.id),
+        "contact_id": str(task.contact_id),
+        "reason": task.reason,
+        "due_by": task.due_by.isoformat(),
+        "severity": task.severity,
+        "min_attempts": task.min_attempts,
+        "attempts": len(tasks.standing_attempts(db(), task.id)),
+        "status": task.status,
+        "windows": mine,
+    }
+
+
+@bp.post("/tasks/<task_id>/attempts")
+def record_attempt(task_id: str) -> ResponseReturnValue:
+    body = p.body_object(request.get_json(silent=True))
+    at = p.instant(body, "at")
+    assert at is not None
+    attempt = tasks.record_attempt(
+        db(),
+        runtime().vault,
+        actor=actor(),
+        task_id=p.identifier(task_id, "task_id"),
+        channel=p.text(body, "channel", max_length=10),
+        at=at,
+        outcome=p.text(body, "outcome", max_length=30),
+        now=now(),
+        callback_at=p.instant(body, "callback_at", required=False),
+    )
+    return jsonify(id=str(attempt.id)), 201
+
+
+@bp.post("/tasks/<task_id>/close")
+def close_task(task_id: str) -> ResponseReturnValue:
+    body = p.body_object(request.get_json(silent=True))
+    task = tasks.close_task(
+        db(),
+        actor=actor(),
+        task_id=p.identifier(task_id, "task_id"),
+        resolution=p.text(body, "resolution", max_length=20),
+        now=now(),
+    )
+    return jsonify(id=str(task.id), status=task.status), 200

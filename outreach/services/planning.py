@@ -1,0 +1,215 @@
+"""Build the planner's input from the database and plan every open task (S4).
+
+Reads no sealed value: time zones come from the stated zone, the zones recorded from the
+number's area code, or the program's zone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from outreach.domain import planner, protocols
+from outreach.domain.vocabulary import Consent, Severity, TaskReason, TaskStatus
+from outreach.models import (
+    Attempt,
+    Attendance,
+    ContactPerson,
+    ContactPreferences,
+    Group,
+    OutreachTask,
+    Participant,
+    Program,
+    ProgramEvent,
+    SessionCancellation,
+)
+from outreach.services.tasks import schedule_of
+
+Profiles = Mapping[str, protocols.Profile]
+
+
+def plan_open_tasks(
+    session: Session,
+    profiles: Profiles,
+    *,
+    now: datetime,
+    days: int,
+    calling_hours: tuple[time, time],
+    program_ids: Iterable[uuid.UUID] | None = None,
+) -> planner.Plan:
+    """Plan the call windows of every open task (of the given programs) from `now`."""
+    rows = [_Row(*row) for row in session.execute(_open_tasks(program_ids))]
+    if not rows:
+        return planner.Plan((), ())
+    end = now + timedelta(days=days)
+    context = _Context(session, rows, now=now, end=end)
+    items = [context.item(row, profiles, calling_hours) for row in rows]
+    return planner.plan(items, now=now, horizon_days=days)
+
+
+class _Row(NamedTuple):
+    task: OutreachTask
+    phone_zones: str
+    participant_id: uuid.UUID
+    group_id: uuid.UUID | None
+    program_tz: str
+    protocol: str
+    confirmed_by: uuid.UUID | None
+
+
+def _open_tasks(program_ids: Iterable[uuid.UUID] | None) -> Select[Any]:
+    query = (
+        select(
+            OutreachTask,
+            ContactPerson.phone_zones,
+            ContactPerson.participant_id,
+            Participant.group_id,
+            Program.timezone,
+            Program.protocol,
+            ProgramEvent.confirmed_by,
+        )
+        .join(ContactPerson, ContactPerson.id == OutreachTask.contact_id)
+        .join(Participant, Participant.id == ContactPerson.participant_id)
+        .join(Program, Program.id == OutreachTask.program_id)
+        .outerjoin(ProgramEvent, ProgramEvent.id == OutreachTask.event_id)
+        .where(OutreachTask.status == TaskStatus.OPEN.value)
+    )
+    if program_ids is not None:
+        query = query.where(OutreachTask.program_id.in_(list(program_ids)))
+    return query
+
+
+class _Context:
+    """Everything the open tasks need, fetched in a handful of queries."""
+
+    def __init__(self, session: Session, rows: list[_Row], *, now: datetime, end: datetime) -> None:
+        tasks = [row.task for row in rows]
+        contact_ids = {t.contact_id for t in tasks}
+        group_ids = {row.group_id for row in rows if row.group_id is not None}
+        participant_ids = {row.participant_id for row in rows}
+        self.preferences = _current_preferences(session, contact_ids)
+        self.groups = _groups(session, group_ids)
+        self.attendance = _attendance(
+            session, participant_ids, now.date() - timedelta(days=1), end.date() + timedelta(days=1)
+        )
+        self.attempted = _attempted_sessions(session, {t.id for t in tasks})
+
+    def item(
+        self, row: _Row, profiles: Profiles, calling_hours: tuple[time, time]
+    ) -> planner.PlanItem:
+        task = row.task
+        prefs = self.preferences[task.contact_id]
+        profile = profiles.get(row.protocol)
+        rules = profile.planning if profile else planner.PlanningRules()
+        return planner.PlanItem(
+            task=planner.TaskToPlan(
+                task_id=str(task.id),
+                contact_id=str(task.contact_id),
+                reason=TaskReason(task.reason),
+                due_by=task.due_by,
+                severity=Severity(task.severity),
+                duty_to_warn=task.reason == TaskReason.DUTY_TO_WARN,
+                duty_to_warn_confirmed=row.confirmed_by is not None,
+                attempted_sessions=self.attempted.get(task.id, frozenset()),
+                attendance=self.attendance.get(row.participant_id, {}),
+            ),
+            contact=_contact_schedule(task.contact_id, prefs, row.phone_zones, row.program_tz),
+            group=self.groups.get(row.group_id) if row.group_id else None,
+            rules=_narrowed(rules, calling_hours),
+        )
+
+
+def _contact_schedule(
+    contact_id: uuid.UUID, prefs: ContactPreferences, phone_zones: str, program_tz: str
+) -> planner.ContactSchedule:
+    zones = (
+        (prefs.timezone,)
+        if prefs.timezone
+        else tuple(z for z in phone_zones.split(",") if z) or (program_tz,)
+    )
+    return planner.ContactSchedule(
+        contact_id=str(contact_id),
+        consent=Consent(prefs.consent),
+        voice=prefs.voice,
+        sms=prefs.sms,
+        voicemail=prefs.voicemail,
+        timezones=zones,
+        safe_times=tuple(
+            planner.SafeTime.parse(t["days"], t["start"], t["end"]) for t in prefs.safe_times
+        ),
+        only_during_group=prefs.only_during_group,
+    )
+
+
+def _narrowed(rules: planner.PlanningRules, hours: tuple[time, time]) -> planner.PlanningRules:
+    """The program's calling hours, never wider than the service-wide setting."""
+    return replace(
+        rules,
+        calling_start=max(rules.calling_start, hours[0]),
+        calling_end=min(rules.calling_end, hours[1]),
+    )
+
+
+def _current_preferences(
+    session: Session, contact_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, ContactPreferences]:
+    latest = (
+        select(ContactPreferences.contact_id, func.max(ContactPreferences.version).label("version"))
+        .where(ContactPreferences.contact_id.in_(contact_ids))
+        .group_by(ContactPreferences.contact_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(ContactPreferences).join(
+            latest,
+            (latest.c.contact_id == ContactPreferences.contact_id)
+            & (latest.c.version == ContactPreferences.version),
+        )
+    )
+    return {row.contact_id: row for row in rows}
+
+
+def _groups(session: Session, group_ids: set[uuid.UUID]) -> dict[uuid.UUID, planner.GroupSchedule]:
+    cancelled: dict[uuid.UUID, set[date]] = defaultdict(set)
+    for group_id, day in session.execute(
+        select(SessionCancellation.group_id, SessionCancellation.session_date).where(
+            SessionCancellation.group_id.in_(group_ids)
+        )
+    ):
+        cancelled[group_id].add(day)
+    groups = session.scalars(select(Group).where(Group.id.in_(group_ids)))
+    return {g.id: schedule_of(g, frozenset(cancelled[g.id])) for g in groups}
+
+
+def _attendance(
+    session: Session, participant_ids: set[uuid.UUID], first: date, last: date
+) -> dict[uuid.UUID, dict[date, bool]]:
+    found: dict[uuid.UUID, dict[date, bool]] = defaultdict(dict)
+    for participant_id, day, status in session.execute(
+        select(Attendance.participant_id, Attendance.session_date, Attendance.status).where(
+            Attendance.participant_id.in_(participant_ids),
+            Attendance.session_date.between(first, last),
+        )
+    ):
+        found[participant_id][day] = status == "present"
+    return found
+
+
+def _attempted_sessions(
+    session: Session, task_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[tuple[str, date]]]:
+    found: dict[uuid.UUID, set[tuple[str, date]]] = defaultdict(set)
+    for task_id, group_id, day in session.execute(
+        select(Attempt.task_id, Attempt.group_id, Attempt.session_date).where(
+            Attempt.task_id.in_(task_ids), Attempt.session_date.is_not(None)
+        )
+    ):
+        found[task_id].add((str(group_id), day))
+    return {task_id: frozenset(s) for task_id, s in found.items()}

@@ -1,0 +1,442 @@
+"""Outreach tasks: opened by program events through the protocol, worked by attempts, closed.
+
+S1: a declined contact gets nothing but a supervisor-confirmed duty to warn.
+S5: unreachable only after the minimum attempts, in different windows.
+S6: a "not safe" answer is logged but never completes a contact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.domain import protocols
+from outreach.domain.planner import GroupSchedule, group_sessions
+from outreach.domain.vocabulary import (
+    Channel,
+    Consent,
+    EventType,
+    Outcome,
+    Severity,
+    TaskReason,
+    TaskStatus,
+)
+from outreach.models import (
+    Attempt,
+    ContactPerson,
+    Group,
+    OutreachTask,
+    Participant,
+    Program,
+    ProgramEvent,
+)
+from outreach.security.permissions import Permission
+from outreach.security.vault import Vault, place
+from outreach.services import contacts
+from outreach.services.access import require
+from outreach.services.audit import Actor, AuditAction, record
+from outreach.services.errors import Conflict, Invalid, NotFound
+
+Profiles = Mapping[str, protocols.Profile]
+# An attempt recorded ahead of the clock by more than this is a typing mistake, not a call.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_NOTE = 4000
+
+
+# --- opening tasks from program events -------------------------------------------------
+
+
+def report_event(
+    session: Session,
+    profiles: Profiles,
+    *,
+    actor: Actor,
+    participant_id: uuid.UUID,
+    event_type: str,
+    at: datetime,
+    severity: str,
+    now: datetime,
+) -> tuple[ProgramEvent, list[OutreachTask]]:
+    """Record a program event and open the tasks the program's protocol requires."""
+    participant = _participant(session, participant_id)
+    require(
+        session,
+        actor,
+        Permission.PROGRAM_EVENT_WRITE,
+        participant.program_id,
+        now=now,
+        object_type="participant",
+        object_id=participant_id,
+    )
+    kind, level = _event_type(event_type), _severity(severity)
+    flagged = _may_be_victim(session, participant_id)  # S11: read before this event is added
+    event = ProgramEvent(
+        participant_id=participant_id,
+        type=kind.value,
+        at=at,
+        severity=level.value,
+        recorded_by=actor.user_id,
+        created_at=now,
+    )
+    event.ensure_id()
+    session.add(event)
+    profile = _profile(session, profiles, participant.program_id)
+    opened = [
+        _open_task(session, spec, contact, event, level, now)
+        for contact in _contacts_of(session, participant_id)
+        for spec in protocols.tasks_for_event(
+            profile,
+            kind,
+            at=at,
+            severity=level,
+            permissions=_permissions(session, contact),
+            participant_may_be_victim=flagged,
+        )
+    ]
+    _audit_event(session, actor, event, participant.program_id, opened, now)
+    session.commit()
+    return event, opened
+
+
+def _open_task(
+    session: Session,
+    spec: protocols.TaskSpec,
+    contact: ContactPerson,
+    event: ProgramEvent,
+    severity: Severity,
+    now: datetime,
+) -> OutreachTask:
+    task = OutreachTask(
+        program_id=contact.program_id,
+        contact_id=contact.id,
+        event_id=event.id,
+        reason=spec.reason.value,
+        script=spec.script,
+        channels=[c.value for c in spec.channels],
+        opens_at=spec.opens_at,
+        due_by=spec.due_by,
+        severity=severity.value,
+        min_attempts=spec.min_attempts,
+        priority=spec.priority,
+        consent_override=spec.consent_override,
+        status=TaskStatus.OPEN.value,
+        created_at=now,
+    )
+    task.ensure_id()
+    session.add(task)
+    return task
+
+
+def _audit_event(
+    session: Session,
+    actor: Actor,
+    event: ProgramEvent,
+    program_id: uuid.UUID,
+    opened: Sequence[OutreachTask],
+    now: datetime,
+) -> None:
+    action = (
+        AuditAction.DUTY_TO_WARN_RAISED
+        if event.type == EventType.DUTY_TO_WARN
+        else AuditAction.EVENT_REPORTED
+    )
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=action,
+        object_type="program_event",
+        object_id=event.id,
+        program_id=program_id,
+        event=event.type,
+        tasks=len(opened),
+    )
+
+
+def _permissions(session: Session, contact: ContactPerson) -> protocols.Permissions:
+    prefs = contacts.current_preferences(session, contact.id)
+    return protocols.Permissions(consent=Consent(prefs.consent), sms=prefs.sms, mail=prefs.mail)
+
+
+def _may_be_victim(session: Session, participant_id: uuid.UUID) -> bool:
+    return (
+        session.scalar(
+            select(ProgramEvent.id)
+            .where(
+                ProgramEvent.participant_id == participant_id,
+                ProgramEvent.type == EventType.PARTICIPANT_MAY_BE_VICTIM.value,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _profile(session: Session, profiles: Profiles, program_id: uuid.UUID) -> protocols.Profile:
+    program = session.get(Program, program_id)
+    assert program is not None
+    profile = profiles.get(program.protocol)
+    if profile is None:
+        raise Conflict(f"the program's protocol {program.protocol!r} is not loaded")
+    return profile
+
+
+def _contacts_of(session: Session, participant_id: uuid.UUID) -> list[ContactPerson]:
+    return list(
+        session.scalars(
+            select(ContactPerson)
+            .where(ContactPerson.participant_id == participant_id)
+            .order_by(ContactPerson.created_at, ContactPerson.id)
+        )
+    )
+
+
+# --- attempts ------------------------------------------------------------------------
+
+
+def record_attempt(
+    session: Session,
+    vault: Vault,
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    channel: str,
+    at: datetime,
+    outcome: str,
+    now: datetime,
+    callback_at: datetime | None = None,
+    notes: str | None = None,
+) -> Attempt:
+    """Log one attempt on an open task (append-only, S5); a decline stops all contact (S1)."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_RECORD,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    _check_attempt(task, channel, at, outcome, callback_at, now)
+    attempt = Attempt(
+        task_id=task.id,
+        channel=channel,
+        at=at,
+        outcome=outcome,
+        made_by=actor.user_id,
+        callback_at=callback_at,
+        recorded_at=now,
+    )
+    attempt.group_id, attempt.session_date = _session_of(session, task, at)
+    attempt_id = attempt.ensure_id()
+    if notes:
+        cipher = vault.cipher_for(session, task.contact_id)
+        attempt.notes_sealed = cipher.seal(place("attempt", "notes", attempt_id), _note(notes))
+    session.add(attempt)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.ATTEMPT_RECORDED,
+        object_type="task",
+        object_id=task.id,
+        program_id=task.program_id,
+        attempt=str(attempt_id),
+        outcome=outcome,
+        channel=channel,
+    )
+    if outcome == Outcome.DECLINED:
+        _stop_all_contact(session, actor, task.contact_id, now)
+    session.commit()
+    return attempt
+
+
+def _check_attempt(
+    task: OutreachTask,
+    channel: str,
+    at: datetime,
+    outcome: str,
+    callback_at: datetime | None,
+    now: datetime,
+) -> None:
+    if task.status != TaskStatus.OPEN:
+        raise Conflict("the task is closed; a correction goes on a new entry by a supervisor")
+    if channel not in {c.value for c in Channel}:
+        raise Invalid("channel must be voice, sms or mail", {"channel": "invalid"})
+    if channel not in task.channels:
+        raise Invalid("this task does not allow that channel", {"channel": "not allowed"})
+    if outcome not in {o.value for o in Outcome}:
+        raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
+    if at > now + CLOCK_SKEW:
+        raise Invalid("an attempt cannot be recorded in the future", {"at": "in the future"})
+    if callback_at is not None and callback_at <= at:
+        raise Invalid("a callback time must come after the attempt", {"callback_at": "too early"})
+
+
+def _session_of(
+    session: Session, task: OutreachTask, at: datetime
+) -> tuple[uuid.UUID | None, date | None]:
+    """Find the group session the attempt fell in, so S5 can tell windows apart."""
+    contact = session.get(ContactPerson, task.contact_id)
+    participant = session.get(Participant, contact.participant_id) if contact else None
+    group = (
+        session.get(Group, participant.group_id) if participant and participant.group_id else None
+    )
+    if group is None:
+        return None, None
+    found = group_sessions(schedule_of(group), start=at, end=at + timedelta(seconds=1))
+    return (group.id, found[0].session_date) if found else (None, None)
+
+
+def schedule_of(group: Group, cancelled: frozenset[date] = frozenset()) -> GroupSchedule:
+    return GroupSchedule(
+        group_id=str(group.id),
+        timezone=group.timezone,
+        rrule=group.rrule,
+        start_time=group.start_time,
+        duration_minutes=group.duration_minutes,
+        starts_on=group.starts_on,
+        ends_on=group.ends_on,
+        cancelled=cancelled,
+    )
+
+
+def _stop_all_contact(session: Session, actor: Actor, contact_id: uuid.UUID, now: datetime) -> None:
+    """S1: declined means no further contact of any kind, on every task."""
+    contacts.record_decline(session, actor=actor, contact_id=contact_id, now=now)
+    for task in session.scalars(
+        select(OutreachTask).where(
+            OutreachTask.contact_id == contact_id,
+            OutreachTask.status == TaskStatus.OPEN.value,
+        )
+    ):
+        if not task.consent_override:  # a supervisor-confirmed duty to warn stays (S8)
+            task.status, task.closed_at, task.closed_by = (
+                TaskStatus.CANCELLED.value,
+                now,
+                actor.user_id,
+            )
+
+
+# --- closing -------------------------------------------------------------------------
+
+
+def close_task(
+    session: Session, *, actor: Actor, task_id: uuid.UUID, resolution: str, now: datetime
+) -> OutreachTask:
+    """Close a task as completed (a safe conversation happened) or unreachable (S5)."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_RECORD,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    if task.status != TaskStatus.OPEN:
+        raise Conflict("the task is already closed")
+    attempts = standing_attempts(session, task.id)
+    if resolution == TaskStatus.COMPLETED:
+        _check_completed(task, attempts)
+    elif resolution == TaskStatus.UNREACHABLE:
+        _check_unreachable(task, attempts)
+    else:
+        raise Invalid("resolution must be completed or unreachable", {"resolution": "invalid"})
+    task.status, task.closed_at, task.closed_by = resolution, now, actor.user_id
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TASK_CLOSED,
+        object_type="task",
+        object_id=task.id,
+        program_id=task.program_id,
+        resolution=resolution,
+        attempts=len(attempts),
+    )
+    session.commit()
+    return task
+
+
+def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
+    """The task's attempts as they now stand: a corrected entry gives way to its correction."""
+    rows = list(
+        session.scalars(
+            select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
+        )
+    )
+    corrected = {a.corrects_id for a in rows if a.corrects_id is not None}
+    return [a for a in rows if a.id not in corrected]
+
+
+def distinct_windows(attempts: Sequence[Attempt]) -> int:
+    """Count the different windows attempts were made in: one per session, else one per day."""
+    return len(
+        {(a.group_id, a.session_date) if a.session_date else ("day", a.at.date()) for a in attempts}
+    )
+
+
+def _check_completed(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
+    letter = task.reason in (TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER)
+    done = any(
+        a.outcome == Outcome.REACHED_SAFE or (letter and a.channel == Channel.MAIL)
+        for a in attempts
+    )
+    if not done:  # S6: "not safe" never completes a contact
+        raise Conflict("a task is completed only after a conversation that was safe to have")
+
+
+def _check_unreachable(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
+    windows = distinct_windows(attempts)
+    if windows < task.min_attempts:  # S5
+        raise Conflict(
+            f"unreachable needs {task.min_attempts} attempts in different windows; "
+            f"{windows} so far",
+            {"resolution": "too few attempts"},
+        )
+
+
+# --- small readers -------------------------------------------------------------------
+
+
+def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
+    task = session.get(OutreachTask, task_id)
+    if task is None:
+        raise NotFound("no task with that id", {"task_id": "unknown"})
+    return task
+
+
+def _participant(session: Session, participant_id: uuid.UUID) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound("no participant with that id", {"participant_id": "unknown"})
+    return participant
+
+
+def _event_type(value: str) -> EventType:
+    try:
+        return EventType(value)
+    except ValueError:
+        raise Invalid("type is not a known program event", {"type": "invalid"}) from None
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise Invalid(
+            "severity must be routine, elevated or high", {"severity": "invalid"}
+        ) from None
+
+
+def _note(text: str) -> str:
+    if len(text) > MAX_NOTE:
+        raise Invalid(f"a note has at most {MAX_NOTE} characters", {"notes": "too long"})
+    return text

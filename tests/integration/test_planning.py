@@ -1,0 +1,153 @@
+"""Planning open tasks from the database: group time, attendance, cancellations, attempts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from outreach.domain.planner import Plan
+from outreach.domain.protocols import Profile, load_profiles
+from outreach.security.vault import Vault
+from outreach.services import contacts, planning, programs, tasks, users
+from outreach.services.programs import PROTOCOLS_DIR
+from tests.conftest import NOW
+from tests.factories import World
+
+TUESDAY = date(2026, 11, 17)
+HOURS = (time(8), time(21))
+
+
+@pytest.fixture
+def profiles() -> dict[str, Profile]:
+    return load_profiles(PROTOCOLS_DIR)
+
+
+@pytest.fixture
+def intake(db: Session, world: World, profiles: dict[str, Profile]) -> str:
+    _, [task] = tasks.report_event(
+        db,
+        profiles,
+        actor=world.actor("facilitator"),
+        participant_id=world.participant.id,
+        event_type="enrolled",
+        at=NOW,
+        severity="routine",
+        now=NOW,
+    )
+    return str(task.id)
+
+
+def _plan(db: Session, profiles: dict[str, Profile], days: int = 7) -> Plan:
+    return planning.plan_open_tasks(db, profiles, now=NOW, days=days, calling_hours=HOURS)
+
+
+def test_the_window_is_tonights_group_session_minus_its_buffers(
+    db: Session, profiles: dict[str, Profile], intake: str
+) -> None:
+    first = _plan(db, profiles).windows[0]
+    assert first.task_id == intake
+    assert first.kind.value == "group"
+    # 18:30-20:30 New York is 23:30-01:30 UTC; settle-in and leave-early trim both ends.
+    assert first.start == datetime(2026, 11, 17, 23, 45, tzinfo=UTC)
+    assert first.end == datetime(2026, 11, 18, 1, 15, tzinfo=UTC)
+    assert first.participant_present is None
+
+
+def test_a_session_the_participant_missed_is_not_proposed(
+    db: Session, world: World, profiles: dict[str, Profile], intake: str
+) -> None:
+    programs.record_attendance(
+        db,
+        participant_id=world.participant.id,
+        session_date=TUESDAY,
+        status="absent",
+        checked_in_at=None,
+        now=NOW,
+    )
+    plan = _plan(db, profiles)
+    assert TUESDAY not in {w.session_date for w in plan.windows}
+    assert any(
+        s.reason.value == "participant_not_in_group" and s.session_date == TUESDAY
+        for s in plan.skipped
+    )
+
+
+def test_a_checked_in_participant_is_shown_present(
+    db: Session, world: World, profiles: dict[str, Profile], intake: str
+) -> None:
+    programs.record_attendance(
+        db,
+        participant_id=world.participant.id,
+        session_date=TUESDAY,
+        status="present",
+        checked_in_at=NOW,
+        now=NOW,
+    )
+    assert _plan(db, profiles).windows[0].participant_present is True
+
+
+def test_a_cancelled_session_yields_no_window(
+    db: Session, world: World, profiles: dict[str, Profile], intake: str
+) -> None:
+    programs.cancel_session(
+        db, group_id=world.group.id, session_date=TUESDAY, reason="Closed", now=NOW
+    )
+    assert TUESDAY not in {w.session_date for w in _plan(db, profiles).windows}
+
+
+def test_a_session_already_attempted_is_not_proposed_again(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile], intake: str
+) -> None:
+    import uuid
+
+    tasks.record_attempt(
+        db,
+        vault,
+        actor=world.actor("liaison"),
+        task_id=uuid.UUID(intake),
+        channel="voice",
+        at=datetime(2026, 11, 18, 0, 5, tzinfo=UTC),
+        outcome="no_answer",
+        now=datetime(2026, 11, 18, 0, 6, tzinfo=UTC),
+    )
+    assert TUESDAY not in {w.session_date for w in _plan(db, profiles, days=14).windows}
+    assert {w.session_date for w in _plan(db, profiles, days=15).windows} == {
+        TUESDAY + timedelta(days=7),
+        TUESDAY + timedelta(days=14),
+    }
+
+
+def test_a_declined_contact_has_no_windows(
+    db: Session, world: World, profiles: dict[str, Profile], intake: str
+) -> None:
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"consent": "declined"},
+        now=NOW,
+    )
+    assert _plan(db, profiles).windows == ()
+
+
+def test_the_api_lists_open_tasks_with_their_windows_for_a_liaison_only(
+    db: Session, world: World, client: FlaskClient, intake: str
+) -> None:
+    def get(persona: str) -> tuple[int, object]:
+        token = users.issue_token(db, username=world.users[persona].username, now=NOW)
+        response = client.get(
+            "/api/v1/tasks?status=open", headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code, response.get_json()
+
+    status, listed = get("liaison")
+    assert status == 200
+    [task] = listed  # type: ignore[misc]
+    assert task["id"] == intake
+    assert task["attempts"] == 0
+    assert task["windows"][0]["start"] == "2026-11-17T23:45:00+00:00"
+    assert get("outsider") == (200, [])
+    assert get("facilitator")[0] == 403

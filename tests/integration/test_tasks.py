@@ -1,0 +1,274 @@
+"""Program events open tasks through the protocol; attempts and closing obey S1, S5 and S6."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.domain.protocols import Profile
+from outreach.models import Attempt, OutreachTask
+from outreach.security.vault import Vault, place
+from outreach.services import contacts, tasks
+from outreach.services.errors import Conflict, Forbidden
+from tests.conftest import NOW
+from tests.factories import World, make_contact
+
+# Tuesday 17 November 2026: the world's group meets 18:30-20:30 New York (23:30-01:30 UTC).
+TONIGHT = datetime(2026, 11, 18, 0, 0, tzinfo=UTC)
+NEXT_WEEK = TONIGHT + timedelta(days=7)
+
+
+@pytest.fixture
+def profiles() -> dict[str, Profile]:
+    from outreach.domain.protocols import load_profiles
+    from outreach.services.programs import PROTOCOLS_DIR
+
+    return load_profiles(PROTOCOLS_DIR)
+
+
+def _report(
+    db: Session,
+    world: World,
+    profiles: dict[str, Profile],
+    kind: str,
+    persona: str = "facilitator",
+    severity: str = "routine",
+) -> list[OutreachTask]:
+    _, opened = tasks.report_event(
+        db,
+        profiles,
+        actor=world.actor(persona),
+        participant_id=world.participant.id,
+        event_type=kind,
+        at=NOW,
+        severity=severity,
+        now=NOW,
+    )
+    return opened
+
+
+def _attempt(
+    db: Session,
+    vault: Vault,
+    world: World,
+    task: OutreachTask,
+    at: datetime,
+    outcome: str = "no_answer",
+    **extra: object,
+) -> Attempt:
+    return tasks.record_attempt(
+        db,
+        vault,
+        actor=world.actor("liaison"),
+        task_id=task.id,
+        channel="voice",
+        at=at,
+        outcome=outcome,
+        now=max(at, NOW),
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+def test_enrolment_opens_an_intake_task_with_at_least_two_attempts(
+    db: Session, world: World, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    assert task.reason == "intake"
+    assert task.contact_id == world.contact.id
+    assert task.min_attempts >= 2
+    assert NOW < task.due_by <= NOW + timedelta(days=7)
+
+
+def test_a_declined_contact_gets_no_task_from_any_event(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"consent": "declined"},
+        now=NOW,
+    )
+    for kind in ("enrolled", "completed", "terminated", "class_cancelled", "duty_to_warn"):
+        assert _report(db, world, profiles, kind) == []
+
+
+def test_duty_to_warn_is_immediate_and_comes_first(
+    db: Session, world: World, profiles: dict[str, Profile]
+) -> None:
+    [routine] = _report(db, world, profiles, "enrolled")
+    [warning] = _report(db, world, profiles, "duty_to_warn", severity="high")
+    assert warning.reason == "duty_to_warn"
+    assert warning.due_by == NOW
+    assert warning.priority < routine.priority
+    assert "sms" in warning.channels  # S8: every permitted channel
+
+
+def test_when_the_participant_may_be_the_victim_there_is_one_resources_only_contact(
+    db: Session, world: World, profiles: dict[str, Profile]
+) -> None:
+    [once] = _report(db, world, profiles, "participant_may_be_victim")
+    assert once.reason == "resources_only"
+    assert _report(db, world, profiles, "participant_may_be_victim") == []
+    assert _report(db, world, profiles, "enrolled") == []
+
+
+def test_a_facilitator_of_another_program_cannot_report_events(
+    db: Session, world: World, profiles: dict[str, Profile]
+) -> None:
+    with pytest.raises(Forbidden):
+        _report(db, world, profiles, "enrolled", persona="outsider")
+
+
+def test_unreachable_is_refused_until_the_minimum_attempts_in_different_windows(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, TONIGHT)
+    _attempt(db, vault, world, task, TONIGHT + timedelta(minutes=30))  # the same session
+    with pytest.raises(Conflict, match="different windows"):
+        tasks.close_task(
+            db,
+            actor=world.actor("liaison"),
+            task_id=task.id,
+            resolution="unreachable",
+            now=TONIGHT + timedelta(hours=1),
+        )
+    _attempt(db, vault, world, task, NEXT_WEEK)
+    closed = tasks.close_task(
+        db,
+        actor=world.actor("liaison"),
+        task_id=task.id,
+        resolution="unreachable",
+        now=NEXT_WEEK + timedelta(hours=1),
+    )
+    assert closed.status == "unreachable"
+
+
+def test_an_attempt_in_group_time_records_its_session(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    in_group = _attempt(db, vault, world, task, TONIGHT)
+    outside = _attempt(db, vault, world, task, NOW)
+    assert (in_group.group_id, str(in_group.session_date)) == (world.group.id, "2026-11-17")
+    assert outside.session_date is None
+
+
+def test_not_safe_to_talk_never_completes_a_contact(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(
+        db, vault, world, task, TONIGHT, "reached_not_safe", callback_at=TONIGHT + timedelta(days=2)
+    )
+    with pytest.raises(Conflict, match="safe"):
+        tasks.close_task(
+            db,
+            actor=world.actor("liaison"),
+            task_id=task.id,
+            resolution="completed",
+            now=TONIGHT + timedelta(hours=1),
+        )
+    _attempt(db, vault, world, task, NEXT_WEEK, "reached_safe")
+    assert (
+        tasks.close_task(
+            db, actor=world.actor("liaison"), task_id=task.id, resolution="completed", now=NEXT_WEEK
+        ).status
+        == "completed"
+    )
+
+
+def test_a_decline_on_a_call_stops_every_task_of_that_contact(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [intake] = _report(db, world, profiles, "enrolled")
+    [cancelled_class] = _report(db, world, profiles, "class_cancelled")
+    _attempt(db, vault, world, intake, TONIGHT, "declined")
+    db.expire_all()
+    statuses = {
+        t.status
+        for t in db.scalars(select(OutreachTask).where(OutreachTask.contact_id == world.contact.id))
+    }
+    assert statuses == {"cancelled"}
+    assert contacts.current_preferences(db, world.contact.id).consent == "declined"
+    assert _report(db, world, profiles, "terminated") == []
+    assert cancelled_class.id != intake.id
+
+
+def test_attempt_notes_are_sealed_to_the_attempt(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    attempt = _attempt(
+        db, vault, world, task, TONIGHT, "reached_safe", notes="Asked to call Thursdays after 10"
+    )
+    assert attempt.notes_sealed is not None
+    assert b"Thursdays" not in attempt.notes_sealed
+    cipher = vault.cipher_for(db, world.contact.id)
+    where = place("attempt", "notes", attempt.id)
+    assert cipher.open(where, attempt.notes_sealed) == "Asked to call Thursdays after 10"
+
+
+def test_an_attempt_in_the_future_or_on_a_closed_task_is_refused(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    with pytest.raises(Exception, match="future"):
+        tasks.record_attempt(
+            db,
+            vault,
+            actor=world.actor("liaison"),
+            task_id=task.id,
+            channel="voice",
+            at=NOW + timedelta(hours=2),
+            outcome="busy",
+            now=NOW,
+        )
+    _attempt(db, vault, world, task, TONIGHT, "reached_safe")
+    tasks.close_task(
+        db, actor=world.actor("liaison"), task_id=task.id, resolution="completed", now=TONIGHT
+    )
+    with pytest.raises(Conflict):
+        _attempt(db, vault, world, task, TONIGHT + timedelta(minutes=5))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(days=st.lists(st.integers(min_value=0, max_value=20), min_size=0, max_size=5))
+def test_unreachable_closes_exactly_when_enough_distinct_windows_were_tried(
+    db: Session, vault: Vault, world: World, profiles: dict[str, Profile], days: list[int]
+) -> None:
+    participant = world.participant
+    contact = make_contact(db, vault, participant, now=NOW, phone="404-555-0177")
+    [task] = [t for t in _report(db, world, profiles, "enrolled") if t.contact_id == contact.id]
+    for day in days:  # one attempt at 19:00 New York on each chosen day
+        _attempt(db, vault, world, task, TONIGHT + timedelta(days=day))
+    distinct = len(set(days))
+    later = TONIGHT + timedelta(days=30)
+    if distinct >= task.min_attempts:
+        assert (
+            tasks.close_task(
+                db,
+                actor=world.actor("liaison"),
+                task_id=task.id,
+                resolution="unreachable",
+                now=later,
+            ).status
+            == "unreachable"
+        )
+    else:
+        with pytest.raises(Conflict):
+            tasks.close_task(
+                db,
+                actor=world.actor("liaison"),
+                task_id=task.id,
+                resolution="unreachable",
+                now=later,
+            )
