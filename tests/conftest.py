@@ -72,21 +72,30 @@ def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    else:
-        url = databases.POSTGRES_URL
-    db_engine = make_engine(url)
-    if db_engine.dialect.name == "postgresql":
-        _reset_postgres(db_engine)
+        db_engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
+        migrate(db_engine)
+        yield db_engine
+        db_engine.dispose()
+        return
+    yield from _postgres_engine()
+
+
+def _postgres_engine() -> Iterator[Engine]:
+    """A schema of this run's own, so parallel runs on one server never meet."""
+    schema = f"outreach_test_{os.getpid()}"
+    admin = make_engine(databases.POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    db_engine = make_engine(
+        databases.POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}
+    )
     migrate(db_engine)
     yield db_engine
     db_engine.dispose()
-
-
-def _reset_postgres(db_engine: Engine) -> None:
-    with db_engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture
@@ -122,6 +131,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(test_environ: dict[str, str], engine: Engine) -> Settings:
+    # The app's own engine is never used in these tests: requests run on `sessions`.
     url = engine.url.render_as_string(hide_password=False)
     return load_settings({**test_environ, "OUTREACH_DATABASE_URL": url})
 

@@ -3,6 +3,7 @@
 from outreach.models.audit import AuditEvent
 from outreach.models.base import Base, UTCDateTime
 from outreach.models.contact import ContactKey, ContactPerson, ContactPreferences
+from outreach.models.delivery import Delivery, InboundMessage, OutboxMessage, WebhookEvent
 from outreach.models.program import (
     Attendance,
     Group,
@@ -23,7 +24,10 @@ __all__ = [
     "ContactKey",
     "ContactPerson",
     "ContactPreferences",
+    "Delivery",
     "Group",
+    "InboundMessage",
+    "OutboxMessage",
     "OutreachTask",
     "Participant",
     "Program",
@@ -32,5 +36,6 @@ __all__ = [
     "UTCDateTime",
     "User",
     "WebSession",
+    "WebhookEvent",
     "user_program",
 ]

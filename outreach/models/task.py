@@ -41,6 +41,7 @@ class OutreachTask(HasId, Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    signed_off_at: Mapped[datetime | None]
 
 
 class Attempt(HasId, Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.models.base import Base, HasId
@@ -28,6 +28,12 @@ class User(HasId, Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # TOTP second factor: the seed sealed under the keyring, and the last time step accepted
+    # so a code cannot be replayed within its window.
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None]
+    # The liaison's own phone, rung first for a bridged call; sealed like contact data.
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
     programs: Mapped[list[Program]] = relationship(secondary=user_program)

@@ -1,0 +1,91 @@
+"""What the channel layer sends, and what providers tell us back.
+
+A delivery row is written and committed before the provider is called, and settled after;
+a crash in between leaves a row that reconciliation settles, never a silent resend.
+Provider callbacks land first in the webhook inbox under a unique natural key, so a retry
+or a duplicate has no second effect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outreach.models.base import Base, HasId
+
+
+class Delivery(HasId, Base):
+    """One outward action: a bridged call, an automated safe-check call, an SMS or a letter."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_status_due_at", "status", "due_at"),)
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
+    # bridged_call | safe_check_call | sms | letter
+    kind: Mapped[str] = mapped_column(String(20))
+    script: Mapped[str] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(8))
+    # pending -> sending -> sent -> (in_progress) -> a final status; or missed / failed.
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # The opaque code in every callback URL: unguessable, ASCII, names nothing (S10).
+    code: Mapped[str] = mapped_column(String(43), unique=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The highest provider status seen; statuses only move forward.
+    provider_status: Mapped[str | None] = mapped_column(String(30))
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    digits: Mapped[str | None] = mapped_column(String(4))
+    error_code: Mapped[str | None] = mapped_column(String(10))
+    permanent_failure: Mapped[bool] = mapped_column(default=False)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    due_at: Mapped[datetime]
+    # A reminder never goes out after its window closed: past this it is marked missed.
+    expires_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    # The attempt this delivery's outcome was logged as, once settled (S5).
+    attempt_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("attempt.id"))
+    created_at: Mapped[datetime]
+
+
+class WebhookEvent(HasId, Base):
+    """A provider callback, stored once under its natural key before anything acts on it."""
+
+    __tablename__ = "webhook_event"
+
+    natural_key: Mapped[str] = mapped_column(String(200), unique=True)
+    route: Mapped[str] = mapped_column(String(40))
+    # Only the fields we act on: SIDs, statuses, digits, error codes. Never From/To/Body.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+
+
+class InboundMessage(HasId, Base):
+    """An SMS from a contact that was not a keyword: kept sealed for the liaison (S10)."""
+
+    __tablename__ = "inbound_message"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OutboxMessage(HasId, Base):
+    """What the console or simulator channel "sent", sealed, for `outreach outbox` and demos."""
+
+    __tablename__ = "outbox_message"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("delivery.id"), index=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(30))
+    script: Mapped[str] = mapped_column(String(60))
+    text_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime]
