@@ -27,7 +27,10 @@ def create_app(
     clock: Clock | None = None,
 ) -> Flask:
     """Build the web application and everything it depends on."""
+    import webhooks
     from outreach import api, cli, logs, web
+    from outreach.channels.factory import build_channel
+    from outreach.domain.script_library import default_root, load_library
     from outreach.runtime import Runtime
 
     settings = settings or load_settings()
@@ -48,9 +51,12 @@ def create_app(
         vault=Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key),
         clock=clock or SystemClock(),
         profiles=_load_profiles(),
+        library=load_library(default_root()),
     )
+    app.extensions["outreach"].channel = build_channel(app, settings)
     web.init_app(app)
     api.init_app(app)
+    webhooks.init_app(app)
     cli.register(app)
     return app
 

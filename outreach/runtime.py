@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from outreach.channels.base import Channel
 from outreach.clock import Clock
 from outreach.domain.protocols import Profile
+from outreach.domain.script_library import ScriptLibrary
 from outreach.security.vault import Vault
 from outreach.settings import Settings
+
+if TYPE_CHECKING:
+    from outreach.services.deliveries import Outward
 
 
 @dataclass
@@ -24,6 +30,14 @@ class Runtime:
     vault: Vault
     clock: Clock
     profiles: dict[str, Profile]
+    library: ScriptLibrary
+    channel: Channel | None = None
+
+    def outward(self) -> Outward:
+        from outreach.services.deliveries import Outward
+
+        assert self.channel is not None, "create_app builds the channel"
+        return Outward(self.channel, self.vault, self.library, self.settings)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

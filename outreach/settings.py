@@ -63,6 +63,7 @@ class Settings:
     calling_start: time
     calling_end: time
     sms_rate_per_second: float
+    sender_first_name: str
     log_level: str
     secrets: Secrets = field(repr=False)
     generated_secrets: tuple[str, ...] = ()
@@ -70,6 +71,16 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def webhook_token(self) -> str:
+        """The token webhook signatures are checked with: Twilio's, or a local one for demos."""
+        if self.secrets.twilio_auth_token:
+            return self.secrets.twilio_auth_token
+        # Outside production the simulator signs with a token derived from the secret key.
+        import hashlib
+
+        return hashlib.sha256(f"simulator|{self.secrets.secret_key}".encode()).hexdigest()[:32]
 
 
 def load_settings(
@@ -97,6 +108,7 @@ def load_settings(
         calling_start=_clock("calling_start", value("calling_start")),
         calling_end=_clock("calling_end", value("calling_end")),
         sms_rate_per_second=_float("sms_rate_per_second", value("sms_rate_per_second")),
+        sender_first_name=_first_name("sender_first_name", value("sender_first_name")),
         log_level=_choice("log_level", value("log_level").upper(), _LOG_LEVELS),
         secrets=secrets_,
         generated_secrets=generated,
@@ -176,6 +188,12 @@ def _e164(name: str, value: str) -> str:
         raise SettingsError(
             f"OUTREACH_{name.upper()} must be a number in E.164 form (+15550100100)"
         )
+    return value
+
+
+def _first_name(name: str, value: str) -> str:
+    if not re.fullmatch(r"[A-Za-zÀ-ÿ]{2,20}", value):
+        raise SettingsError(f"OUTREACH_{name.upper()} must be one first name of 2 to 20 letters")
     return value
 
 

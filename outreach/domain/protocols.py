@@ -78,7 +78,6 @@ class Profile:
 
     key: str
     name: str
-    source: str
     retention_years: int
     language: str
     partner_contact: bool
@@ -118,6 +117,7 @@ class Permissions:
     """What the contact person allows (S1, S2); not-asked allows only a first call."""
 
     consent: Consent
+    voice: bool = True
     sms: bool = False
     mail: bool = False
 
@@ -126,10 +126,9 @@ class Permissions:
         if self.consent is Consent.DECLINED:
             return False
         if channel is Channel.VOICE:
-            return True
-        return self.consent is Consent.CONSENTED and (
-            self.sms if channel is Channel.SMS else self.mail
-        )
+            return self.voice
+        granted = self.sms if channel is Channel.SMS else self.mail
+        return self.consent is Consent.CONSENTED and granted
 
 
 # ---------------------------------------------------------------- the engine
@@ -350,7 +349,6 @@ class _Reader:
         return Profile(
             key=self.key,
             name=self._str(data, "name", ()),
-            source=self.key,
             retention_years=self._int(data, "retention_years", (), low=1, high=100),
             language=self._str(data, "language", (), default="en"),
             partner_contact=self._bool(data, "partner_contact", (), default=True),

@@ -15,6 +15,7 @@ from outreach.models import AuditEvent, User
 class AuditAction(StrEnum):
     USER_CREATED = "user.created"
     TOKEN_ISSUED = "user.token_issued"  # noqa: S105 - an event name, not a secret
+    USER_PHONE_SET = "user.phone_set"
     LOGIN_SUCCEEDED = "auth.login_succeeded"
     LOGIN_FAILED = "auth.login_failed"
     LOGGED_OUT = "auth.logged_out"
@@ -28,8 +29,20 @@ class AuditAction(StrEnum):
     ATTEMPT_RECORDED = "task.attempt_recorded"
     TASK_CLOSED = "task.closed"
     CONTACT_DECLINED = "contact.declined"
+    SMS_REVOKED = "contact.sms_revoked"
+    SMS_RESTORED = "contact.sms_restored"
+    INBOUND_UNKNOWN = "webhook.inbound_from_unknown_number"
+    INBOUND_STORED = "webhook.inbound_message_stored"
+    SAFE_CHECK_ANSWERED = "task.safe_check_answered"
     PLAN_VIEWED = "task.plan_viewed"
     DEMO_SEEDED = "system.demo_seeded"
+    TASK_CLAIMED = "task.claimed"
+    TASK_SIGNED_OFF = "task.signed_off"
+    ATTEMPT_CORRECTED = "task.attempt_corrected"
+    ATTEMPTS_EXPORTED = "review.attempts_exported"
+    USER_DISABLED = "user.disabled"
+    SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"
+    IMPORT_COMPLETED = "system.import_completed"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from outreach.models import ContactPerson, ContactPreferences, Participant
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.access import require
-from outreach.services.audit import Actor, AuditAction, record
+from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Invalid, NotFound
 
 RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
@@ -246,6 +246,50 @@ def record_decline(
         object_type="contact",
         object_id=contact_id,
         version=row.version,
+    )
+    return row
+
+
+def revoke_sms(
+    session: Session, *, contact_id: uuid.UUID, now: datetime, source: str
+) -> ContactPreferences | None:
+    """S2: stop SMS at once and for good (until the contact sends START); in the caller's
+    transaction. Voice and every other permission stay as they were."""
+    return _set_sms(session, contact_id, False, now, source, AuditAction.SMS_REVOKED)
+
+
+def restore_sms(
+    session: Session, *, contact_id: uuid.UUID, now: datetime
+) -> ContactPreferences | None:
+    """S2: START re-enables SMS only, and only for a contact who consented."""
+    if current_preferences(session, contact_id).consent != Consent.CONSENTED:
+        return None
+    return _set_sms(session, contact_id, True, now, "sms_start", AuditAction.SMS_RESTORED)
+
+
+def _set_sms(
+    session: Session,
+    contact_id: uuid.UUID,
+    allowed: bool,
+    now: datetime,
+    source: str,
+    action: AuditAction,
+) -> ContactPreferences | None:
+    current = current_preferences(session, contact_id)
+    if current.sms is allowed:
+        return None
+    updated = Preferences.from_mapping({"sms": allowed}, base=preferences_of(current))
+    row = _preferences_row(contact_id, current.version + 1, updated, SYSTEM, now, source=source)
+    session.add(row)
+    record(
+        session,
+        now=now,
+        actor=SYSTEM,
+        action=action,
+        object_type="contact",
+        object_id=contact_id,
+        version=row.version,
+        source=source,
     )
     return row
 

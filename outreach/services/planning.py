@@ -43,9 +43,10 @@ def plan_open_tasks(
     days: int,
     calling_hours: tuple[time, time],
     program_ids: Iterable[uuid.UUID] | None = None,
+    task_ids: Iterable[uuid.UUID] | None = None,
 ) -> planner.Plan:
-    """Plan the call windows of every open task (of the given programs) from `now`."""
-    rows = [_Row(*row) for row in session.execute(_open_tasks(program_ids))]
+    """Plan the call windows of every open task (of the given programs or ids) from `now`."""
+    rows = [_Row(*row) for row in session.execute(_open_tasks(program_ids, task_ids))]
     if not rows:
         return planner.Plan((), ())
     end = now + timedelta(days=days)
@@ -64,7 +65,9 @@ class _Row(NamedTuple):
     confirmed_by: uuid.UUID | None
 
 
-def _open_tasks(program_ids: Iterable[uuid.UUID] | None) -> Select[Any]:
+def _open_tasks(
+    program_ids: Iterable[uuid.UUID] | None, task_ids: Iterable[uuid.UUID] | None = None
+) -> Select[Any]:
     query = (
         select(
             OutreachTask,
@@ -83,6 +86,8 @@ def _open_tasks(program_ids: Iterable[uuid.UUID] | None) -> Select[Any]:
     )
     if program_ids is not None:
         query = query.where(OutreachTask.program_id.in_(list(program_ids)))
+    if task_ids is not None:
+        query = query.where(OutreachTask.id.in_(list(task_ids)))
     return query
 
 

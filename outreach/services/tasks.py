@@ -200,7 +200,7 @@ def _contacts_of(session: Session, participant_id: uuid.UUID) -> list[ContactPer
 
 def record_attempt(
     session: Session,
-    vault: Vault,
+    vault: Vault | None,
     *,
     actor: Actor,
     task_id: uuid.UUID,
@@ -235,6 +235,8 @@ def record_attempt(
     attempt.group_id, attempt.session_date = _session_of(session, task, at)
     attempt_id = attempt.ensure_id()
     if notes:
+        if vault is None:
+            raise ValueError("sealing notes needs the vault")
         cipher = vault.cipher_for(session, task.contact_id)
         attempt.notes_sealed = cipher.seal(place("attempt", "notes", attempt_id), _note(notes))
     session.add(attempt)
@@ -350,6 +352,7 @@ def close_task(
     else:
         raise Invalid("resolution must be completed or unreachable", {"resolution": "invalid"})
     task.status, task.closed_at, task.closed_by = resolution, now, actor.user_id
+    _release_claim(task)
     record(
         session,
         now=now,
@@ -363,6 +366,13 @@ def close_task(
     )
     session.commit()
     return task
+
+
+def _release_claim(task: OutreachTask) -> None:
+    """A closed task leaves the queue; its lease ends, and the version fences late writes."""
+    if task.claimed_by is not None:
+        task.claimed_by, task.claim_expires_at = None, None
+        task.claim_version += 1
 
 
 def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain.phones import InvalidPhone, normalize_phone
 from outreach.domain.vocabulary import Role
 from outreach.models import ApiToken, Program, User
 from outreach.security.passwords import WeakPassword, hash_password
+from outreach.security.vault import Vault, place
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 
@@ -76,6 +79,35 @@ def issue_token(session: Session, *, username: str, now: datetime, actor: Actor 
     )
     session.commit()
     return token
+
+
+def set_phone(
+    session: Session,
+    vault: Vault,
+    *,
+    user_id: uuid.UUID,
+    phone: str,
+    now: datetime,
+    actor: Actor = SYSTEM,
+) -> None:
+    """Keep a liaison's own phone, sealed: a bridged call rings it before the contact's."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no user with that id", {"user_id": "unknown"})
+    try:
+        e164 = normalize_phone(phone)
+    except InvalidPhone as exc:
+        raise Invalid(str(exc), {"phone": "invalid"}) from None
+    user.phone_sealed = vault.keyring.wrap(e164.encode(), place("app_user", "phone", user.id))
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.USER_PHONE_SET,
+        object_type="user",
+        object_id=user.id,
+    )
+    session.commit()
 
 
 def token_digest(token: str) -> str:

@@ -64,7 +64,7 @@ def test_every_profile_the_product_names_is_shipped_and_loads() -> None:
 @pytest.mark.parametrize(
     ("event", "reason", "due"),
     [
-        (EventType.ENROLLED, TaskReason.INTAKE, timedelta(days=7)),
+        (EventType.ENROLLED, TaskReason.INTAKE, timedelta(days=5)),
         (EventType.COMPLETED, TaskReason.COMPLETED, timedelta(days=7)),
         (EventType.TERMINATED, TaskReason.TERMINATED, timedelta(days=2)),
         (EventType.LEAVE_OF_ABSENCE, TaskReason.LEAVE_OF_ABSENCE, timedelta(days=2)),
@@ -329,6 +329,13 @@ def test_every_required_call_takes_at_least_two_attempts(
     for spec in tasks(name, event, severity=severity):
         if spec.reason is not TaskReason.RESOURCES_ONLY and Channel.VOICE in spec.channels:
             assert spec.min_attempts >= 2  # S5
+
+
+def test_a_contact_who_refused_calls_is_warned_by_sms_only() -> None:
+    no_calls = Permissions(Consent.CONSENTED, voice=False, sms=True)
+    [spec] = tasks("pcadv", EventType.DUTY_TO_WARN, no_calls)
+    assert spec.channels == (Channel.SMS,)
+    assert tasks("pcadv", EventType.ENROLLED, no_calls) == []
 
 
 def test_sms_is_used_only_where_the_contact_allowed_it() -> None:

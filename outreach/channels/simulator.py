@@ -1,0 +1,238 @@
+"""The simulator: plays Twilio's side on this machine, webhooks included.
+
+For each call or SMS it posts the callbacks Twilio would post (ringing, answered, AnsweredBy,
+keypad digits, delivered or undelivered), signed with the real validator, to the app's real
+webhook routes, and follows the TwiML the app answers. The scenario decides who answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+
+from outreach.channels.base import BridgedCall, Callbacks, SafeCheckCall, Sent, Sms
+from outreach.channels.pacing import Pacer
+
+log = logging.getLogger("outreach.channels.simulator")
+Job = Callable[[], None]
+
+
+class Scenario:
+    """Who answers: "human", "machine", "no-answer" or "busy"; digits for safe-checks."""
+
+    def next_call(self) -> str:
+        raise NotImplementedError
+
+    def next_digits(self) -> str:
+        raise NotImplementedError
+
+    def next_sms(self) -> str:
+        raise NotImplementedError
+
+
+class RandomScenario(Scenario):
+    """A seeded mix, so every demo shows the same story."""
+
+    def __init__(self, seed: int = 2026) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - a story, not a secret
+
+    def next_call(self) -> str:
+        return self._rng.choices(["human", "machine", "no-answer", "busy"], [5, 3, 2, 1])[0]
+
+    def next_digits(self) -> str:
+        return self._rng.choices(["1", "2", ""], [5, 2, 1])[0]
+
+    def next_sms(self) -> str:
+        return self._rng.choices(["delivered", "undelivered"], [9, 1])[0]
+
+
+@dataclass
+class ScriptedScenario(Scenario):
+    """Outcomes in a given order, for tests: calls like "machine", "human"; digits; SMS."""
+
+    calls: list[str] = field(default_factory=list)
+    digits: list[str] = field(default_factory=list)
+    sms: list[str] = field(default_factory=list)
+
+    def next_call(self) -> str:
+        return self.calls.pop(0) if self.calls else "human"
+
+    def next_digits(self) -> str:
+        return self.digits.pop(0) if self.digits else "1"
+
+    def next_sms(self) -> str:
+        return self.sms.pop(0) if self.sms else "delivered"
+
+
+class Poster:
+    """Posts signed callbacks to the app in-process, as Twilio would over the network."""
+
+    def __init__(self, app: Flask, token: str, public_url: str) -> None:
+        self._app, self._token, self._public_url = app, token, public_url
+
+    def post(self, url: str, fields: dict[str, str]) -> str:
+        signature = RequestValidator(self._token).compute_signature(url, fields)
+        path = url.removeprefix(self._public_url)
+        response = self._app.test_client().post(
+            path, data=fields, headers={"X-Twilio-Signature": signature}
+        )
+        if response.status_code != 200:
+            log.warning("simulated callback answered %s", response.status_code)
+        return response.get_data(as_text=True)
+
+
+class SimulatorChannel:
+    name = "simulator"
+
+    def __init__(
+        self,
+        poster: Poster,
+        scenario: Scenario,
+        pacer: Pacer,
+        *,
+        background: bool,
+        step_seconds: float = 0.5,
+    ) -> None:
+        self._poster, self._scenario, self._pacer = poster, scenario, pacer
+        self._jobs: queue.Queue[Job] = queue.Queue()
+        self._hung_up: set[str] = set()
+        self._step = step_seconds if background else 0.0
+        if background:
+            threading.Thread(target=self._work, name="simulator", daemon=True).start()
+
+    # -- the channel protocol --
+
+    def place_bridged_call(self, call: BridgedCall) -> Sent:
+        sid = _sid("CA")
+        answer = self._scenario.next_call()
+        self._jobs.put(lambda: self._play_bridged(call.callbacks, sid, answer))
+        return Sent(sid, "queued")
+
+    def place_safe_check_call(self, call: SafeCheckCall) -> Sent:
+        sid = _sid("CA")
+        answer, digits = self._scenario.next_call(), self._scenario.next_digits()
+        self._jobs.put(lambda: self._play_safe_check(call.callbacks, sid, answer, digits))
+        return Sent(sid, "queued")
+
+    def send_sms(self, sms: Sms) -> Sent:
+        self._pacer.wait()
+        sid = _sid("SM")
+        result = self._scenario.next_sms()
+        self._jobs.put(lambda: self._play_sms(sms.callbacks, sid, result))
+        return Sent(sid, "queued")
+
+    def hang_up(self, sid: str) -> None:
+        self._hung_up.add(sid)
+
+    def run_pending(self) -> int:
+        """Play every queued scenario now (tests and `outreach tick` use this)."""
+        played = 0
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return played
+            job()
+            played += 1
+
+    # -- playing Twilio's side --
+
+    def _post(self, url: str, **fields: str) -> str:
+        if self._step:
+            time.sleep(self._step)
+        return self._poster.post(url, fields)
+
+    def _statuses(self, url: str, sid: str, statuses: Iterable[str]) -> None:
+        for number, status in enumerate(statuses):
+            self._post(
+                url,
+                CallSid=sid,
+                CallStatus=status,
+                SequenceNumber=str(number),
+                CallbackSource="call-progress-events",
+            )
+
+    def _play_bridged(self, links: Callbacks, sid: str, answer: str) -> None:
+        liaison_status = links.url("voice/status", leg="liaison")
+        self._statuses(liaison_status, sid, ["ringing", "in-progress"])
+        number = _first(
+            self._post(links.url("voice/bridge"), CallSid=sid, CallStatus="in-progress"), "Number"
+        )
+        if number is not None:
+            self._play_contact_leg(number, answer)
+        self._statuses(liaison_status, sid, ["completed"])
+
+    def _play_contact_leg(self, number: ElementTree.Element, answer: str) -> None:
+        sid, status_url = _sid("CA"), number.get("statusCallback", "")
+        self._statuses(status_url, sid, ["initiated", "ringing"])
+        if answer in ("no-answer", "busy"):
+            self._statuses(status_url, sid, [answer])
+            return
+        answered_by = (
+            "human"
+            if answer == "human"
+            else (
+                "machine_end_beep"
+                if number.get("machineDetection") == "DetectMessageEnd"
+                else "machine_start"
+            )
+        )
+        self._statuses(status_url, sid, ["in-progress"])
+        self._post(number.get("url", ""), CallSid=sid, AnsweredBy=answered_by)
+        self._statuses(status_url, sid, ["completed"])
+
+    def _play_safe_check(self, links: Callbacks, sid: str, answer: str, digits: str) -> None:
+        status_url = links.url("voice/status", leg="contact")
+        self._statuses(status_url, sid, ["initiated", "ringing"])
+        if answer in ("no-answer", "busy"):
+            self._statuses(status_url, sid, [answer])
+            return
+        self._statuses(status_url, sid, ["in-progress"])
+        gather = _first(
+            self._post(links.url("voice/safe-check"), CallSid=sid, CallStatus="in-progress"),
+            "Gather",
+        )
+        self._post(
+            links.url("voice/amd"),
+            CallSid=sid,
+            AnsweredBy="human" if answer == "human" else "machine_start",
+        )
+        if sid not in self._hung_up and gather is not None:
+            self._post(gather.get("action", ""), CallSid=sid, Digits=digits)
+        self._statuses(status_url, sid, ["completed"])
+
+    def _play_sms(self, links: Callbacks, sid: str, result: str) -> None:
+        url = links.url("sms/status")
+        self._post(url, MessageSid=sid, MessageStatus="sent")
+        extra = {"ErrorCode": "30003"} if result == "undelivered" else {}
+        self._post(url, MessageSid=sid, MessageStatus=result, **extra)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            except Exception:  # a broken story must not stop the demo's later ones
+                log.exception("simulated scenario failed")
+
+
+def _first(xml: str, tag: str) -> ElementTree.Element | None:
+    try:
+        root = ElementTree.fromstring(xml)  # noqa: S314 - our own app's TwiML
+    except ElementTree.ParseError:
+        return None
+    return root.find(f".//{tag}")
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)

@@ -1,0 +1,296 @@
+"""What provider callbacks do: stored once, applied in order, never regressing.
+
+Every callback is first inserted into the webhook inbox under its natural key; a duplicate
+(Twilio retries, or the simulator replays) finds the key taken and changes nothing.
+Statuses only move forward: a late "ringing" never overwrites "completed".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from outreach.domain.calling import Permission
+from outreach.domain.vocabulary import Consent, Outcome, TaskStatus
+from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
+from outreach.security.vault import Vault, place
+from outreach.services import contacts, tasks
+from outreach.services.audit import SYSTEM, AuditAction, record
+from outreach.services.errors import ServiceError
+
+log = logging.getLogger("outreach.callbacks")
+
+CALL_RANK = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "answered": 3,
+    "completed": 4,
+    "busy": 4,
+    "failed": 4,
+    "no-answer": 4,
+    "canceled": 4,
+}
+SMS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+}
+FINAL_CALL = {"completed", "busy", "failed", "no-answer", "canceled"}
+# Only these fields are ever kept from a callback: SIDs, statuses, digits, codes.
+KEPT_FIELDS = (
+    "CallSid",
+    "CallStatus",
+    "AnsweredBy",
+    "Digits",
+    "DialCallStatus",
+    "DialCallSid",
+    "MessageSid",
+    "MessageStatus",
+    "ErrorCode",
+    "SequenceNumber",
+    "CallbackSource",
+)
+
+
+class Screen(StrEnum):
+    """What to do when the contact's phone is answered on a bridged call."""
+
+    BRIDGE = "bridge"
+    VOICEMAIL = "voicemail"
+    HANG_UP = "hang_up"
+
+
+class Answer(StrEnum):
+    """What the contact's keypad answer to an automated safe-check means (S6)."""
+
+    CONNECT = "connect"
+    LATER = "later"
+    HANG_UP = "hang_up"
+
+
+@dataclass(frozen=True)
+class BridgeTarget:
+    """Where a bridged call's second leg goes, and whether a neutral voicemail is allowed."""
+
+    contact_phone: str
+    leave_voicemail: bool
+
+
+def remember(
+    session: Session, route: str, key: str, fields: Mapping[str, str], now: datetime
+) -> bool:
+    """Store a callback under its natural key; answer False for a duplicate."""
+    kept = {name: fields[name] for name in KEPT_FIELDS if name in fields}
+    try:
+        with session.begin_nested():
+            session.add(
+                WebhookEvent(natural_key=key[:200], route=route, fields=kept, received_at=now)
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def delivery_by_code(session: Session, code: str) -> Delivery | None:
+    if not code or len(code) > 64:
+        return None
+    return session.scalar(select(Delivery).where(Delivery.code == code))
+
+
+def bridge_target(
+    session: Session, vault: Vault, delivery: Delivery, now: datetime
+) -> BridgeTarget | None:
+    """Open the contact's number for the second leg (an audited read by the system)."""
+    if delivery.kind != "bridged_call" or delivery.status in ("settled", "failed"):
+        return None
+    contact = session.get(ContactPerson, delivery.contact_id)
+    assert contact is not None
+    cipher = vault.cipher_for(session, contact.id)
+    phone = cipher.open(place("contact_person", "phone", contact.id), contact.phone_sealed)
+    record(
+        session,
+        now=now,
+        actor=SYSTEM,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="contact",
+        object_id=contact.id,
+        program_id=contact.program_id,
+        purpose="bridge",
+    )
+    session.commit()
+    return BridgeTarget(phone, _permission(session, delivery).leave_voicemail)
+
+
+def screen(session: Session, delivery: Delivery, answered_by: str, now: datetime) -> Screen:
+    """Decide what happens when the contact's phone answers (S3: no voicemail by default)."""
+    delivery.answered_by = delivery.answered_by or answered_by or "unknown"
+    settle_if_known(session, delivery, now)
+    if answered_by == "human":
+        return Screen.BRIDGE
+    if answered_by.startswith("machine_end") and _permission(session, delivery).leave_voicemail:
+        return Screen.VOICEMAIL
+    return Screen.HANG_UP  # a machine, a fax, or not sure: say nothing at all
+
+
+def voicemail_left(session: Session, delivery: Delivery, now: datetime) -> None:
+    delivery.digits = "vm"  # the neutral voicemail was played: it settles as voicemail_neutral
+    settle_if_known(session, delivery, now)
+
+
+def call_status(session: Session, delivery: Delivery, leg: str, status: str, now: datetime) -> None:
+    """Apply a call status; statuses only move forward, and the contact's leg decides."""
+    if leg == "contact" and CALL_RANK.get(status, -1) > CALL_RANK.get(
+        delivery.provider_status or "", -1
+    ):
+        delivery.provider_status = status
+        if delivery.status == "sent":
+            delivery.status = "in_progress"
+    settle_if_known(session, delivery, now)
+
+
+def amd_result(session: Session, delivery: Delivery, answered_by: str, now: datetime) -> bool:
+    """Record async machine detection; answer True when the call must be hung up (S3)."""
+    delivery.answered_by = delivery.answered_by or answered_by or "unknown"
+    settle_if_known(session, delivery, now)
+    return answered_by != "human"
+
+
+def safe_check_answer(session: Session, delivery: Delivery, digits: str, now: datetime) -> Answer:
+    """Read the keypad: 1 talk now, 2 later, anything else ends the call (S6)."""
+    if delivery.digits is None:
+        delivery.digits = digits[:1] or "-"
+        record(
+            session,
+            now=now,
+            actor=SYSTEM,
+            action=AuditAction.SAFE_CHECK_ANSWERED,
+            object_type="task",
+            object_id=delivery.task_id,
+            answer=delivery.digits,
+        )
+    settle_if_known(session, delivery, now)
+    if delivery.answered_by not in (None, "human"):
+        return Answer.HANG_UP
+    return {"1": Answer.CONNECT, "2": Answer.LATER}.get(delivery.digits, Answer.HANG_UP)
+
+
+def liaison_phone_for(session: Session, vault: Vault, delivery: Delivery) -> str | None:
+    """The liaison a "press 1" connects to: who asked for the call, else who holds the task."""
+    task = session.get(OutreachTask, delivery.task_id)
+    for user_id in (delivery.requested_by, task.claimed_by if task else None):
+        user = session.get(User, user_id) if user_id else None
+        if user is not None and user.phone_sealed is not None:
+            return vault.keyring.unwrap(
+                user.phone_sealed, place("app_user", "phone", user.id)
+            ).decode()
+    return None
+
+
+def sms_status(
+    session: Session, delivery: Delivery, status: str, error_code: str, now: datetime
+) -> None:
+    if SMS_RANK.get(status, -1) <= SMS_RANK.get(delivery.provider_status or "", -1):
+        return
+    delivery.provider_status, delivery.error_code = status, error_code or None
+    if error_code == "21610":  # S2: the carrier says this contact opted out
+        contacts.revoke_sms(
+            session, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
+        )
+    if status in ("delivered", "undelivered", "failed"):
+        delivery.status, delivery.settled_at = "settled", now
+    session.commit()
+
+
+# --- settling ------------------------------------------------------------------------
+#
+# Callbacks arrive in any order and more than once. A delivery settles once everything its
+# outcome depends on is known, whatever order that came in, so every order ends the same.
+
+
+def settle_if_known(session: Session, delivery: Delivery, now: datetime) -> None:
+    """Log the attempt once the outcome is fully known; otherwise just keep what we learnt."""
+    if delivery.status in ("settled", "failed"):
+        session.commit()
+        return
+    known, outcome = _outcome(session, delivery)
+    if known:
+        _settle(session, delivery, outcome, now)
+    session.commit()
+
+
+def _outcome(session: Session, delivery: Delivery) -> tuple[bool, Outcome | None]:
+    status = delivery.provider_status
+    if delivery.kind == "bridged_call" and status is None and _liaison_gave_up(session, delivery):
+        return True, None  # the liaison never picked up: the contact was never dialled
+    if status not in FINAL_CALL:
+        return False, None
+    if status != "completed":
+        return True, Outcome.BUSY if status == "busy" else Outcome.NO_ANSWER
+    if delivery.answered_by is None:
+        return False, None  # wait for the answer screen or machine detection
+    if delivery.answered_by != "human":
+        return True, (
+            Outcome.VOICEMAIL_NEUTRAL if delivery.digits == "vm" else Outcome.MACHINE_HUNG_UP
+        )
+    if delivery.kind == "bridged_call":
+        return True, None  # a person answered: the liaison records how it went
+    if delivery.digits is None:
+        return False, None  # wait for the keypad answer
+    return True, {"1": Outcome.REACHED_SAFE, "2": Outcome.REACHED_NOT_SAFE}.get(
+        delivery.digits, Outcome.NO_ANSWER
+    )
+
+
+def _liaison_gave_up(session: Session, delivery: Delivery) -> bool:
+    if delivery.provider_sid is None:
+        return False
+    keys = [f"status:liaison:{delivery.provider_sid}:{s}" for s in FINAL_CALL - {"completed"}]
+    found = session.scalar(select(WebhookEvent.id).where(WebhookEvent.natural_key.in_(keys)))
+    return found is not None
+
+
+def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: datetime) -> None:
+    delivery.status, delivery.settled_at = "settled", now
+    if outcome is None:
+        return
+    try:
+        attempt = tasks.record_attempt(
+            session,
+            None,
+            actor=SYSTEM,
+            task_id=delivery.task_id,
+            channel="voice",
+            at=delivery.sent_at or now,
+            outcome=outcome.value,
+            now=now,
+        )
+    except ServiceError as exc:  # the task closed meanwhile: the outcome stays on the delivery
+        log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)
+        return
+    delivery.attempt_id = attempt.id
+
+
+def _permission(session: Session, delivery: Delivery) -> Permission:
+    prefs = contacts.current_preferences(session, delivery.contact_id)
+    return Permission(Consent(prefs.consent), prefs.voice, prefs.sms, prefs.voicemail, prefs.mail)
+
+
+def task_is_open(session: Session, task_id: uuid.UUID) -> bool:
+    task = session.get(OutreachTask, task_id)
+    return task is not None and task.status == TaskStatus.OPEN

@@ -1,0 +1,432 @@
+"""Everything outward goes through here: calls, SMS, letters (S1-S4, S9, S12).
+
+Each action writes and commits its delivery row, claims it, then calls the provider, then
+records what the provider said. A crash between claim and result leaves a `sending` row for
+reconciliation to settle; nothing is ever sent twice blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import Session
+
+from outreach.channels.base import (
+    BridgedCall,
+    Callbacks,
+    Channel,
+    ChannelError,
+    SafeCheckCall,
+    Sent,
+    Sms,
+)
+from outreach.domain import scripts
+from outreach.domain.calling import Permission, contact_zones, within_calling_hours
+from outreach.domain.phones import may_receive_sms
+from outreach.domain.script_library import RenderError, ScriptLibrary
+from outreach.domain.vocabulary import Consent, TaskStatus
+from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
+from outreach.security.vault import ContactCipher, Vault, place
+from outreach.services import contacts
+from outreach.services.audit import SYSTEM, Actor, AuditAction, record
+from outreach.services.errors import Conflict, NotFound
+from outreach.settings import Settings
+
+log = logging.getLogger("outreach.deliveries")
+SMS_SCRIPTS = ("reminder", "safe_check")
+
+
+@dataclass(frozen=True)
+class Outward:
+    """What an outward action needs besides the session: the channel, keys, texts, settings."""
+
+    channel: Channel
+    vault: Vault
+    library: ScriptLibrary
+    settings: Settings
+
+    @property
+    def keeps_outbox(self) -> bool:
+        return self.channel.name in ("console", "simulator")
+
+
+@dataclass(frozen=True)
+class _Target:
+    task: OutreachTask
+    contact: ContactPerson
+    program: Program
+    permission: Permission
+    language: str
+    zones: tuple[str, ...]
+    cipher: ContactCipher
+
+    def phone(self) -> str:
+        return self.cipher.open(
+            place("contact_person", "phone", self.contact.id), self.contact.phone_sealed
+        )
+
+    def first_name(self) -> str:
+        name = self.cipher.open(
+            place("contact_person", "name", self.contact.id), self.contact.name_sealed
+        )
+        return name.split()[0]
+
+
+# --- the actions ---------------------------------------------------------------------
+
+
+def request_bridged_call(
+    session: Session, out: Outward, *, actor: Actor, task_id: uuid.UUID, now: datetime
+) -> Delivery:
+    """Ring the liaison's phone; on answer the contact is dialled from the neutral number."""
+    target = _target(session, out, task_id, "bridged_call", now, actor=actor)
+    liaison_phone = _liaison_phone(session, out, actor)
+    delivery = _new_delivery(session, target, "bridged_call", target.task.script, actor, now)
+    _keep_outbox(
+        session,
+        out,
+        delivery,
+        target,
+        "voice",
+        "(bridged call: the liaison is rung "
+        "first, then the contact is dialled from the neutral number)",
+        now,
+    )
+    return _dispatch(
+        session,
+        out,
+        delivery,
+        now,
+        lambda cb: out.channel.place_bridged_call(
+            BridgedCall(liaison_phone, out.settings.neutral_number, cb)
+        ),
+    )
+
+
+def place_safe_check_call(
+    session: Session, out: Outward, *, task_id: uuid.UUID, now: datetime, actor: Actor = SYSTEM
+) -> Delivery:
+    """An automated call asking the contact to press 1 (talk now) or 2 (later)."""
+    target = _target(session, out, task_id, "safe_check_call", now, actor=actor)
+    prompt = _render(out, target, "voice", "safe_check_prompt")  # refuse before dialling
+    delivery = _new_delivery(session, target, "safe_check_call", "safe_check_prompt", actor, now)
+    _keep_outbox(session, out, delivery, target, "voice", prompt, now)
+    phone = _reveal_for_sending(session, target, actor, now)
+    return _dispatch(
+        session,
+        out,
+        delivery,
+        now,
+        lambda cb: out.channel.place_safe_check_call(
+            SafeCheckCall(phone, out.settings.neutral_number, cb)
+        ),
+    )
+
+
+def send_sms(
+    session: Session,
+    out: Outward,
+    *,
+    task_id: uuid.UUID,
+    script: str,
+    now: datetime,
+    actor: Actor = SYSTEM,
+    expires_at: datetime | None = None,
+) -> Delivery:
+    """Send an approved neutral text to a contact who allowed SMS (S2)."""
+    if script not in SMS_SCRIPTS:
+        raise NotFound(f"no SMS script named {script!r}")
+    target = _target(session, out, task_id, "sms", now, actor=actor)
+    phone = _reveal_for_sending(session, target, actor, now)
+    if not may_receive_sms(phone):
+        raise Conflict("the contact's number cannot receive SMS")
+    body = _render(out, target, "sms", script)
+    delivery = _new_delivery(session, target, "sms", script, actor, now, expires_at=expires_at)
+    _keep_outbox(session, out, delivery, target, "sms", body, now)
+    return _dispatch(
+        session,
+        out,
+        delivery,
+        now,
+        lambda cb: out.channel.send_sms(Sms(phone, out.settings.neutral_number, body, cb)),
+    )
+
+
+def produce_letter(
+    session: Session, out: Outward, *, task_id: uuid.UUID, now: datetime, actor: Actor
+) -> Delivery:
+    """Write the completion or termination letter where mail is allowed; printing is the
+    program's. The envelope carries only the neutral sender line."""
+    target = _target(session, out, task_id, "letter", now, actor=actor, hours=False)
+    values = {"date": now.date().isoformat(), "program_name": target.program.name, "resources": ""}
+    body = _render(out, target, "mail", target.task.script, values)
+    envelope = _render(out, target, "mail", "envelope")
+    delivery = _new_delivery(session, target, "letter", target.task.script, actor, now)
+    delivery.status, delivery.sent_at = "sent", now
+    session.add(
+        OutboxMessage(
+            delivery_id=delivery.id,
+            contact_id=target.contact.id,
+            channel="mail",
+            kind="letter",
+            script=target.task.script,
+            text_sealed=target.cipher.seal(
+                place("outbox_message", "text", delivery.id), f"{envelope}\n\n{body}"
+            ),
+            at=now,
+        )
+    )
+    session.commit()
+    return delivery
+
+
+def spoken_text(
+    session: Session, out: Outward, delivery: Delivery, kind: str, name: str, now: datetime
+) -> str:
+    """Render a voice prompt or the neutral voicemail for a delivery's contact (S3, S12)."""
+    task = session.get(OutreachTask, delivery.task_id)
+    contact = session.get(ContactPerson, delivery.contact_id)
+    assert task is not None
+    assert contact is not None
+    program = session.get(Program, task.program_id)
+    assert program is not None
+    prefs = contacts.current_preferences(session, contact.id)
+    permission = Permission(
+        Consent(prefs.consent), prefs.voice, prefs.sms, prefs.voicemail, prefs.mail
+    )
+    target = _Target(
+        task,
+        contact,
+        program,
+        permission,
+        prefs.language,
+        (),
+        out.vault.cipher_for(session, contact.id),
+    )
+    record(
+        session,
+        now=now,
+        actor=SYSTEM,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="contact",
+        object_id=contact.id,
+        program_id=contact.program_id,
+        purpose="prompt",
+    )
+    session.commit()
+    return _render(out, target, kind, name)
+
+
+# --- checks --------------------------------------------------------------------------
+
+
+def _target(
+    session: Session,
+    out: Outward,
+    task_id: uuid.UUID,
+    action: str,
+    now: datetime,
+    *,
+    actor: Actor,
+    hours: bool = True,
+) -> _Target:
+    """Load the task's contact and refuse anything the safety rules forbid."""
+    task = session.get(OutreachTask, task_id)
+    if task is None:
+        raise NotFound("no task with that id", {"task_id": "unknown"})
+    _require_contact_work(session, actor, task, now)
+    if task.status != TaskStatus.OPEN:
+        raise Conflict("the task is closed")
+    contact = session.get(ContactPerson, task.contact_id)
+    program = session.get(Program, task.program_id)
+    assert contact is not None
+    assert program is not None
+    prefs = contacts.current_preferences(session, contact.id)
+    permission = Permission(
+        Consent(prefs.consent), prefs.voice, prefs.sms, prefs.voicemail, prefs.mail
+    )
+    refusal = permission.refusal(action, override=task.consent_override)
+    if refusal:
+        raise Conflict(f"not sent: {refusal}")
+    zones = contact_zones(prefs.timezone, contact.phone_zones, program.timezone)
+    if hours and not within_calling_hours(
+        now, zones, out.settings.calling_start, out.settings.calling_end
+    ):
+        raise Conflict("not sent: outside calling hours in the contact's time zone")  # S4
+    cipher = out.vault.cipher_for(session, contact.id)
+    return _Target(task, contact, program, permission, prefs.language, zones, cipher)
+
+
+def _require_contact_work(
+    session: Session, actor: Actor, task: OutreachTask, now: datetime
+) -> None:
+    from outreach.security.permissions import Permission as Perm
+    from outreach.services.access import require
+
+    require(
+        session,
+        actor,
+        Perm.ATTEMPT_RECORD,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task.id,
+    )
+
+
+def _render(
+    out: Outward, target: _Target, kind: str, name: str, extra: dict[str, str] | None = None
+) -> str:
+    values = {
+        "first_name": target.first_name(),
+        "liaison_first_name": out.settings.sender_first_name,
+        **(extra or {}),
+    }
+    try:
+        return scripts.render(
+            out.library,
+            kind,
+            name,
+            target.language,
+            values,
+            forbidden=(target.program.name, target.program.key),
+        )
+    except RenderError as exc:
+        # The findings name the rule, never the value that broke it.
+        rules = ", ".join(sorted({f.rule for f in exc.findings}))
+        raise Conflict(f"not sent: the text failed the safety check ({rules})") from None
+
+
+def _reveal_for_sending(session: Session, target: _Target, actor: Actor, now: datetime) -> str:
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="contact",
+        object_id=target.contact.id,
+        program_id=target.contact.program_id,
+        purpose="send",
+    )
+    return target.phone()
+
+
+def _liaison_phone(session: Session, out: Outward, actor: Actor) -> str:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or user.phone_sealed is None:
+        raise Conflict(
+            "add your own phone number first: a bridged call rings you before the contact"
+        )
+    return out.vault.keyring.unwrap(user.phone_sealed, place("app_user", "phone", user.id)).decode(
+        "utf-8"
+    )
+
+
+# --- the claim-send-settle sequence ----------------------------------------------------
+
+
+def _new_delivery(
+    session: Session,
+    target: _Target,
+    kind: str,
+    script: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    expires_at: datetime | None = None,
+) -> Delivery:
+    delivery = Delivery(
+        task_id=target.task.id,
+        contact_id=target.contact.id,
+        kind=kind,
+        script=script,
+        language=target.language,
+        status="pending",
+        code=secrets.token_urlsafe(32),
+        requested_by=actor.user_id,
+        due_at=now,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    delivery.ensure_id()
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def _dispatch(
+    session: Session,
+    out: Outward,
+    delivery: Delivery,
+    now: datetime,
+    send: Callable[[Callbacks], Sent],
+) -> Delivery:
+    session.commit()  # the row exists before the provider hears of it
+    if not claim(session, delivery.id, now):
+        raise Conflict("this delivery is already being sent")
+    callbacks = Callbacks(out.settings.public_url, delivery.code)
+    try:
+        sent = send(callbacks)
+    except ChannelError as exc:
+        _failed(session, delivery, exc, now)
+        raise Conflict(f"not sent: {exc}") from None
+    delivery.status, delivery.provider_sid = "sent", sent.sid
+    delivery.provider_status, delivery.sent_at = sent.status, now
+    session.commit()
+    log.info("delivery %s sent kind=%s", delivery.id, delivery.kind)
+    return delivery
+
+
+def claim(session: Session, delivery_id: uuid.UUID, now: datetime) -> bool:
+    """Move a delivery from pending to sending; only one caller ever wins (run-twice safe)."""
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "pending")
+        .values(status="sending", claimed_at=now)
+    )
+    session.commit()
+    session.expire_all()
+    return result.rowcount == 1
+
+
+def _failed(session: Session, delivery: Delivery, exc: ChannelError, now: datetime) -> None:
+    delivery.status, delivery.error_code = "failed", exc.code
+    delivery.permanent_failure, delivery.settled_at = exc.permanent, now
+    if exc.opted_out:  # S2: the carrier says STOP was sent; SMS ends for good
+        contacts.revoke_sms(
+            session, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
+        )
+    session.commit()
+    log.warning("delivery %s failed code=%s permanent=%s", delivery.id, exc.code, exc.permanent)
+
+
+def _keep_outbox(
+    session: Session,
+    out: Outward,
+    delivery: Delivery,
+    target: _Target,
+    channel: str,
+    text: str,
+    now: datetime,
+) -> None:
+    if not out.keeps_outbox:
+        return
+    sealed = target.cipher.seal(place("outbox_message", "text", delivery.id), text)
+    session.add(
+        OutboxMessage(
+            delivery_id=delivery.id,
+            contact_id=target.contact.id,
+            channel=channel,
+            kind=delivery.kind,
+            script=delivery.script,
+            text_sealed=sealed,
+            at=now,
+        )
+    )

@@ -1,0 +1,191 @@
+"""Inbound SMS: STOP and START keywords, HELP, safe-check replies, and anything else (S2, S6).
+
+A message from an unknown number reveals nothing and is audited. Free text is kept sealed
+for the liaison and gets no automatic answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.models import ContactPerson, Delivery, InboundMessage
+from outreach.security.vault import Vault, place
+from outreach.services import contacts, tasks
+from outreach.services.audit import SYSTEM, AuditAction, record
+from outreach.services.errors import ServiceError
+
+# The carrier-honoured opt-out words, English and Spanish (S2). YES is not an opt-in here:
+# it answers a safe-check, so Advanced Opt-Out must drop YES from the opt-in list.
+STOP_WORDS = frozenset(
+    {
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "PARAR",
+        "ALTO",
+        "DETENER",
+        "CANCELAR",
+        "BAJA",
+        "FIN",
+    }
+)
+START_WORDS = frozenset({"START", "UNSTOP", "COMENZAR", "INICIAR"})
+HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
+TALK_NOW = frozenset({"1", "YES", "SI"})
+LATER = frozenset({"2", "NO"})
+
+
+class Reply(StrEnum):
+    """Which neutral text, if any, answers the message."""
+
+    STOP_CONFIRMATION = "stop_confirmation"
+    START_CONFIRMATION = "start_confirmation"
+    HELP = "help"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Answered:
+    reply: Reply
+    language: str = "en"
+    first_name: str = ""
+
+
+def keyword(body: str) -> str:
+    """Normalise a message to compare it with keywords: one word, upper case, no accents."""
+    folded = unicodedata.normalize("NFKD", body.strip()).encode("ascii", "ignore").decode()
+    return folded.upper().strip(" .!")
+
+
+def handle(
+    session: Session, vault: Vault, *, sender: str, body: str, sid: str, now: datetime
+) -> Answered:
+    """Apply one inbound SMS and say which neutral reply to send, if any."""
+    found = contacts.find_by_phone(session, vault, sender)
+    if not found:
+        record(session, now=now, actor=SYSTEM, action=AuditAction.INBOUND_UNKNOWN)
+        session.commit()
+        return Answered(Reply.NONE)
+    word = keyword(body)
+    if word in STOP_WORDS:
+        return _stop(session, found, now)
+    if word in START_WORDS:
+        return _start(session, found, now)
+    if word in HELP_WORDS:
+        return _answered(session, found[0], Reply.HELP)
+    if word in TALK_NOW or word in LATER:
+        _safe_check_reply(session, found, word in TALK_NOW, now)
+        return Answered(Reply.NONE)
+    _store(session, vault, found, body, sid, now)
+    return Answered(Reply.NONE)
+
+
+def _stop(session: Session, found: list[ContactPerson], now: datetime) -> Answered:
+    changed = [
+        c
+        for c in found
+        if contacts.revoke_sms(session, contact_id=c.id, now=now, source="sms_stop")
+    ]
+    session.commit()
+    # At most one neutral confirmation: a repeated STOP gets silence.
+    return _answered(session, found[0], Reply.STOP_CONFIRMATION if changed else Reply.NONE)
+
+
+def _start(session: Session, found: list[ContactPerson], now: datetime) -> Answered:
+    changed = [c for c in found if contacts.restore_sms(session, contact_id=c.id, now=now)]
+    session.commit()
+    return _answered(session, found[0], Reply.START_CONFIRMATION if changed else Reply.NONE)
+
+
+def _answered(session: Session, contact: ContactPerson, reply: Reply) -> Answered:
+    language = contacts.current_preferences(session, contact.id).language
+    return Answered(reply, language)
+
+
+def _safe_check_reply(
+    session: Session, found: list[ContactPerson], talk_now: bool, now: datetime
+) -> None:
+    """1/YES: the contact can talk now; 2/NO: not now (S6), logged and planned around."""
+    for contact in found:
+        delivery = _latest_safe_check(session, contact)
+        if delivery is None or delivery.digits is not None:
+            continue
+        delivery.digits = "1" if talk_now else "2"
+        record(
+            session,
+            now=now,
+            actor=SYSTEM,
+            action=AuditAction.SAFE_CHECK_ANSWERED,
+            object_type="task",
+            object_id=delivery.task_id,
+            answer=delivery.digits,
+        )
+        if not talk_now:
+            _log_not_now(session, delivery, now)
+    session.commit()
+
+
+def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
+    # If the task closed or no longer allows SMS, the answer stays on the delivery alone.
+    with contextlib.suppress(ServiceError):
+        tasks.record_attempt(
+            session,
+            None,
+            actor=SYSTEM,
+            task_id=delivery.task_id,
+            channel="sms",
+            at=now,
+            outcome="reached_not_safe",
+            now=now,
+        )
+
+
+def _latest_safe_check(session: Session, contact: ContactPerson) -> Delivery | None:
+    return session.scalar(
+        select(Delivery)
+        .where(
+            Delivery.contact_id == contact.id,
+            Delivery.kind == "sms",
+            Delivery.script == "safe_check",
+        )
+        .order_by(Delivery.created_at.desc())
+        .limit(1)
+    )
+
+
+def _store(
+    session: Session, vault: Vault, found: list[ContactPerson], body: str, sid: str, now: datetime
+) -> None:
+    for contact in found:
+        cipher = vault.cipher_for(session, contact.id)
+        message = InboundMessage(
+            contact_id=contact.id,
+            body_sealed=b"",
+            provider_sid=sid if len(found) == 1 else f"{sid}:{contact.id}",
+            received_at=now,
+        )
+        message_id = message.ensure_id()
+        message.body_sealed = cipher.seal(place("inbound_message", "body", message_id), body[:1600])
+        session.add(message)
+        record(
+            session,
+            now=now,
+            actor=SYSTEM,
+            action=AuditAction.INBOUND_STORED,
+            object_type="contact",
+            object_id=contact.id,
+            program_id=contact.program_id,
+        )
+    session.commit()

@@ -1,0 +1,334 @@
+"""The channel layer end to end: services, the simulator playing Twilio, the real webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from outreach.channels.base import ChannelError
+from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
+from outreach.clock import FixedClock
+from outreach.domain import scripts
+from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask
+from outreach.runtime import runtime
+from outreach.security.vault import Vault, place
+from outreach.services import contacts, deliveries, tasks
+from outreach.services.deliveries import Outward
+from outreach.services.errors import Conflict
+from tests.conftest import NOW
+from tests.factories import World, make_contact
+from tests.fakes import FailingChannel
+
+
+def _attempts(db: Session, task: OutreachTask) -> list[str]:
+    db.expire_all()
+    rows = db.scalars(
+        select(Attempt).where(Attempt.task_id == task.id).order_by(Attempt.recorded_at)
+    )
+    return [a.outcome for a in rows]
+
+
+def _deliveries(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(Delivery)) or 0
+
+
+def test_a_whole_contact_machine_then_a_person_who_presses_one(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    clock: FixedClock,
+) -> None:
+    scenario.calls += ["machine", "human"]
+    scenario.digits += ["1"]
+    first = deliveries.place_safe_check_call(
+        db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
+    )
+    simulator.run_pending()
+    assert _attempts(db, intake) == ["machine_hung_up"]
+    clock.advance(days=7)
+    second = deliveries.place_safe_check_call(
+        db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
+    )
+    simulator.run_pending()
+    assert _attempts(db, intake) == ["machine_hung_up", "reached_safe"]
+    db.expire_all()
+    assert {db.get(Delivery, first.id).status, db.get(Delivery, second.id).status} == {  # type: ignore[union-attr]
+        "settled"
+    }
+    closed = tasks.close_task(
+        db, actor=world.actor("liaison"), task_id=intake.id, resolution="completed", now=clock.now()
+    )
+    assert closed.status == "completed"
+
+
+def test_a_machine_on_a_bridged_call_is_hung_up_on_in_silence(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    app: Flask,
+) -> None:
+    scenario.calls.append("machine")
+    deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+    simulator.run_pending()
+    assert _attempts(db, intake) == ["machine_hung_up"]
+
+
+def test_a_neutral_voicemail_is_left_only_where_the_contact_allowed_it(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    app: Flask,
+) -> None:
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"voicemail": True},
+        now=NOW,
+    )
+    scenario.calls.append("machine")
+    spoken: list[str] = []
+    _capture_twiml(app, spoken)
+    deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+    simulator.run_pending()
+    assert _attempts(db, intake) == ["voicemail_neutral"]
+    [message] = [t for t in spoken if "<Say" in t]
+    assert "Avery" in message
+    assert world.home.name not in message
+    assert scripts.check_neutral_text(message.split(">")[2].split("<")[0], kind="voicemail") == []
+
+
+def test_a_person_answering_a_bridged_call_is_connected_and_the_liaison_records_it(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    app: Flask,
+) -> None:
+    scenario.calls.append("human")
+    answers: list[str] = []
+    _capture_twiml(app, answers)
+    deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+    simulator.run_pending()
+    bridge = next(t for t in answers if "<Dial" in t)
+    assert 'callerId="+15550100100"' in bridge  # S9
+    assert 'record="do-not-record"' in bridge
+    assert "+14045550123</Number>" in bridge
+    assert _attempts(db, intake) == []  # no outcome is guessed for a conversation
+
+
+def test_a_declined_contact_is_never_called_or_texted(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    intake: OutreachTask,
+) -> None:
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"consent": "declined"},
+        now=NOW,
+    )
+    for send in _every_action(db, out, world, intake):
+        with pytest.raises(Conflict, match="declined"):
+            send()
+    assert simulator.run_pending() == 0
+    assert _deliveries(db) == 0
+
+
+def test_a_contact_not_yet_asked_gets_only_the_liaisons_own_call(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    intake: OutreachTask,
+) -> None:
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"consent": "not_asked"},
+        now=NOW,
+    )
+    bridged, safe_check, sms = _every_action(db, out, world, intake)[:3]
+    for refused in (safe_check, sms):
+        with pytest.raises(Conflict, match="not asked"):
+            refused()
+    assert bridged().kind == "bridged_call"
+
+
+def test_nothing_goes_out_outside_calling_hours(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    intake: OutreachTask,
+) -> None:
+    late = datetime(2026, 11, 18, 3, 30, tzinfo=UTC)  # 22:30 in New York
+    with pytest.raises(Conflict, match="calling hours"):
+        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=late)
+    assert _deliveries(db) == 0
+
+
+def test_a_text_that_would_fail_the_lint_is_refused_and_nothing_is_sent(
+    db: Session,
+    world: World,
+    vault: Vault,
+    out: Outward,
+    simulator: SimulatorChannel,
+    app: Flask,
+) -> None:
+    # "Refugio" is a Spanish first name and the Spanish word for shelter.
+    contact = make_contact(
+        db,
+        vault,
+        world.participant,
+        now=NOW,
+        name="Refugio Sample",
+        phone="404-555-0160",
+        consent="consented",
+        sms=True,
+    )
+    _, opened = tasks.report_event(
+        db,
+        runtime(app).profiles,
+        actor=world.actor("facilitator"),
+        participant_id=world.participant.id,
+        event_type="class_cancelled",
+        at=NOW,
+        severity="routine",
+        now=NOW,
+    )
+    [task] = [t for t in opened if t.contact_id == contact.id]
+    with pytest.raises(Conflict, match="safety check"):
+        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+    assert simulator.run_pending() == 0
+
+
+def test_an_sms_is_kept_sealed_in_the_outbox_and_settles_on_delivery(
+    db: Session,
+    world: World,
+    vault: Vault,
+    out: Outward,
+    simulator: SimulatorChannel,
+    app: Flask,
+) -> None:
+    _, [task] = tasks.report_event(
+        db,
+        runtime(app).profiles,
+        actor=world.actor("facilitator"),
+        participant_id=world.participant.id,
+        event_type="class_cancelled",
+        at=NOW,
+        severity="routine",
+        now=NOW,
+    )
+    delivery = deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+    simulator.run_pending()
+    db.expire_all()
+    assert db.get(Delivery, delivery.id).provider_status == "delivered"  # type: ignore[union-attr]
+    outbox = db.scalar(select(OutboxMessage).where(OutboxMessage.delivery_id == delivery.id))
+    assert outbox is not None
+    assert b"Avery" not in outbox.text_sealed
+    text = vault.cipher_for(db, world.contact.id).open(
+        place("outbox_message", "text", delivery.id), outbox.text_sealed
+    )
+    assert text.startswith("Hi Avery")
+    assert scripts.check_neutral_text(text) == []
+
+
+def test_a_carrier_opt_out_revokes_sms_consent_and_is_never_retried(
+    db: Session,
+    world: World,
+    app: Flask,
+    intake: OutreachTask,
+) -> None:
+    failing = FailingChannel(
+        ChannelError("opted out", permanent=True, code="21610", opted_out=True)
+    )
+    rt = runtime(app)
+    out = Outward(failing, rt.vault, rt.library, rt.settings)
+    _, [task] = tasks.report_event(
+        db,
+        rt.profiles,
+        actor=world.actor("facilitator"),
+        participant_id=world.participant.id,
+        event_type="class_cancelled",
+        at=NOW,
+        severity="routine",
+        now=NOW,
+    )
+    with pytest.raises(Conflict):
+        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+    assert contacts.current_preferences(db, world.contact.id).sms is False
+    with pytest.raises(Conflict, match="not allowed"):
+        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+    assert failing.attempts == ["sms"]
+    failed = db.scalar(select(Delivery).where(Delivery.status == "failed"))
+    assert failed is not None
+    assert failed.permanent_failure
+
+
+def test_a_delivery_is_claimed_once_however_often_it_is_tried(
+    db: Session,
+    world: World,
+    out: Outward,
+    intake: OutreachTask,
+) -> None:
+    delivery = Delivery(
+        task_id=intake.id,
+        contact_id=intake.contact_id,
+        kind="sms",
+        script="reminder",
+        language="en",
+        code="claim-test",
+        due_at=NOW,
+        created_at=NOW,
+    )
+    db.add(delivery)
+    db.commit()
+    assert [deliveries.claim(db, delivery.id, NOW) for _ in range(3)] == [True, False, False]
+
+
+def _every_action(
+    db: Session, out: Outward, world: World, task: OutreachTask
+) -> list[Callable[[], Delivery]]:
+    actor = world.actor("liaison")
+    return [
+        lambda: deliveries.request_bridged_call(db, out, actor=actor, task_id=task.id, now=NOW),
+        lambda: deliveries.place_safe_check_call(db, out, task_id=task.id, now=NOW, actor=actor),
+        lambda: deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW),
+        lambda: deliveries.produce_letter(db, out, task_id=task.id, now=NOW, actor=actor),
+    ]
+
+
+def _capture_twiml(app: Flask, into: list[str]) -> None:
+    @app.after_request
+    def keep(response):  # type: ignore[no-untyped-def]
+        if response.mimetype == "text/xml":
+            into.append(response.get_data(as_text=True))
+        return response

@@ -1,0 +1,307 @@
+"""Twilio webhooks: signed, idempotent, order-proof, and S2's keywords."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+
+from outreach.channels.base import Callbacks
+from outreach.models import (
+    Attempt,
+    AuditEvent,
+    Delivery,
+    InboundMessage,
+    OutreachTask,
+    WebhookEvent,
+)
+from outreach.runtime import runtime
+from outreach.security.vault import Vault, place
+from outreach.services import contacts, deliveries
+from outreach.services.errors import Conflict
+from tests.conftest import NOW
+from tests.factories import World
+
+CONTACT = "+14045550123"
+
+
+def signed_post(
+    app: Flask,
+    client: FlaskClient,
+    path: str,
+    fields: dict[str, str],
+    *,
+    url_base: str | None = None,
+) -> Any:
+    settings_ = runtime(app).settings
+    url = (url_base or settings_.public_url) + path
+    signature = RequestValidator(settings_.webhook_token).compute_signature(url, fields)
+    return client.post(path, data=fields, headers={"X-Twilio-Signature": signature})
+
+
+def _events(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(WebhookEvent)) or 0
+
+
+# --- signatures ----------------------------------------------------------------------
+
+
+def test_the_sdk_validator_matches_twilios_published_example() -> None:
+    fields = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675310",
+        "Digits": "1234",
+        "From": "+14158675310",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    validator = RequestValidator("12345")
+    assert validator.compute_signature(url, fields) == "GvWf1cFY/Q7PnoempGyD5oXAezc="
+    assert validator.validate(url, fields, "GvWf1cFY/Q7PnoempGyD5oXAezc=")
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/webhooks/twilio/sms/inbound",
+        "/webhooks/twilio/sms/status",
+        "/webhooks/twilio/voice/status",
+        "/webhooks/twilio/voice/amd",
+    ],
+)
+def test_an_unsigned_request_is_refused_and_changes_nothing(
+    client: FlaskClient, db: Session, route: str
+) -> None:
+    response = client.post(route, data={"From": CONTACT, "Body": "STOP", "MessageSid": "SM1"})
+    assert response.status_code == 403
+    assert _events(db) == 0
+
+
+def test_a_tampered_parameter_is_refused(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    fields = {"From": CONTACT, "Body": "HELP", "MessageSid": "SM1"}
+    settings_ = runtime(app).settings
+    url = settings_.public_url + "/webhooks/twilio/sms/inbound"
+    signature = RequestValidator(settings_.webhook_token).compute_signature(url, fields)
+    response = client.post(
+        "/webhooks/twilio/sms/inbound",
+        data={**fields, "Body": "STOP"},
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 403
+    assert contacts.current_preferences(db, world.contact.id).sms is True
+
+
+@pytest.mark.parametrize("base", ["https://evil.example.org", "https://127.0.0.1:5000"])
+def test_a_signature_for_another_host_or_scheme_is_refused(
+    app: Flask, client: FlaskClient, db: Session, base: str
+) -> None:
+    response = signed_post(
+        app,
+        client,
+        "/webhooks/twilio/sms/inbound",
+        {"From": CONTACT, "Body": "STOP", "MessageSid": "SM1"},
+        url_base=base,
+    )
+    assert response.status_code == 403
+    assert _events(db) == 0
+
+
+# --- inbound SMS (S2) ----------------------------------------------------------------
+
+
+def _inbound(app: Flask, client: FlaskClient, body: str, sid: str, sender: str = CONTACT) -> str:
+    response = signed_post(
+        app,
+        client,
+        "/webhooks/twilio/sms/inbound",
+        {"From": sender, "Body": body, "MessageSid": sid},
+    )
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    return str(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", " Stop. ", "UNSUBSCRIBE", "PARAR", "Alto"])
+def test_a_stop_word_ends_sms_at_once_with_one_neutral_confirmation(
+    app: Flask, client: FlaskClient, db: Session, world: World, word: str
+) -> None:
+    first = _inbound(app, client, word, "SM1")
+    second = _inbound(app, client, word, "SM2")
+    assert "<Message>" in first
+    assert "<Message>" not in second  # at most one confirmation
+    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert contacts.current_preferences(db, world.contact.id).voice is True
+
+
+def test_after_stop_no_reminder_reaches_the_contact_through_the_channel_layer(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    out: deliveries.Outward,
+    simulator: Any,
+    intake: OutreachTask,
+) -> None:
+    _inbound(app, client, "STOP", "SM1")
+    for _ in range(3):
+        with pytest.raises(Conflict):
+            deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW)
+    assert simulator.run_pending() == 0
+    assert db.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_start_re_enables_sms_only(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _inbound(app, client, "STOP", "SM1")
+    assert "<Message>" in _inbound(app, client, "START", "SM2")
+    prefs = contacts.current_preferences(db, world.contact.id)
+    assert (prefs.sms, prefs.voicemail, prefs.consent) == (True, False, "consented")
+
+
+def test_help_gets_the_neutral_help_text(app: Flask, client: FlaskClient, world: World) -> None:
+    answer = _inbound(app, client, "HELP", "SM1")
+    assert "STOP" in answer
+    assert world.home.name not in answer
+
+
+def test_a_message_from_an_unknown_number_reveals_nothing_and_is_audited(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    answer = _inbound(app, client, "who is this?", "SM1", sender="+14045550199")
+    assert "<Message>" not in answer
+    audited = db.scalars(select(AuditEvent.action)).all()
+    assert "webhook.inbound_from_unknown_number" in audited
+
+
+def test_free_text_is_kept_sealed_for_the_liaison_with_no_automatic_answer(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    answer = _inbound(app, client, "Please call after 6 on Thursday", "SM1")
+    assert "<Message>" not in answer
+    stored = db.scalar(select(InboundMessage))
+    assert stored is not None
+    assert b"Thursday" not in stored.body_sealed
+    opened = vault.cipher_for(db, world.contact.id).open(
+        place("inbound_message", "body", stored.id), stored.body_sealed
+    )
+    assert opened == "Please call after 6 on Thursday"
+    assert [e.fields for e in db.scalars(select(WebhookEvent))] == [{"MessageSid": "SM1"}]
+
+
+def test_a_retried_inbound_message_is_applied_once(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _inbound(app, client, "Call me later", "SM1")
+    _inbound(app, client, "Call me later", "SM1")
+    assert db.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+# --- calls: duplicates and any order end the same --------------------------------------
+
+
+def _safe_check_delivery(db: Session, app: Flask, world: World, task: OutreachTask) -> Delivery:
+    delivery = Delivery(
+        task_id=task.id,
+        contact_id=task.contact_id,
+        kind="safe_check_call",
+        script="safe_check_prompt",
+        language="en",
+        status="sent",
+        code=f"code-{uuid.uuid4().hex}",
+        provider_sid=f"CA{uuid.uuid4().hex}",
+        due_at=NOW,
+        sent_at=NOW,
+        created_at=NOW,
+    )
+    db.add(delivery)
+    db.commit()
+    return delivery
+
+
+def _callbacks(
+    delivery: Delivery, answered_by: str, digits: str
+) -> list[tuple[str, dict[str, str]]]:
+    links = Callbacks("", delivery.code)
+    sid = f"CA{uuid.uuid4().hex}"
+    status = links.url("voice/status", leg="contact")
+    return [
+        (status, {"CallSid": sid, "CallStatus": "ringing"}),
+        (status, {"CallSid": sid, "CallStatus": "in-progress"}),
+        (links.url("voice/amd"), {"CallSid": sid, "AnsweredBy": answered_by}),
+        (links.url("voice/safe-check/answer"), {"CallSid": sid, "Digits": digits}),
+        (status, {"CallSid": sid, "CallStatus": "completed"}),
+    ]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.data(),
+    answered_by=st.sampled_from(["human", "machine_start"]),
+    digits=st.sampled_from(["1", "2", ""]),
+)
+def test_any_order_of_a_calls_callbacks_with_duplicates_ends_the_same(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    intake: OutreachTask,
+    data: st.DataObject,
+    answered_by: str,
+    digits: str,
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    posts = _callbacks(delivery, answered_by, digits)
+    order = data.draw(st.permutations(posts))
+    repeats = data.draw(st.lists(st.sampled_from(posts), max_size=4))
+    for path, fields in itertools.chain(order, repeats):
+        assert signed_post(app, client, path, fields).status_code == 200
+    db.expire_all()
+    settled = db.get(Delivery, delivery.id)
+    assert settled is not None
+    assert settled.status == "settled"
+    assert settled.provider_status == "completed"
+    outcome = db.scalar(select(Attempt.outcome).where(Attempt.id == settled.attempt_id))
+    expected = (
+        "machine_hung_up"
+        if answered_by != "human"
+        else {"1": "reached_safe", "2": "reached_not_safe"}.get(digits, "no_answer")
+    )
+    assert outcome == expected
+
+
+def test_a_late_ringing_never_overwrites_completed(
+    app: Flask, client: FlaskClient, db: Session, world: World, intake: OutreachTask
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    status = Callbacks("", delivery.code).url("voice/status", leg="contact")
+    for state in ("completed", "ringing", "in-progress"):
+        signed_post(app, client, status, {"CallSid": "CA1", "CallStatus": state})
+    db.expire_all()
+    assert db.get(Delivery, delivery.id).provider_status == "completed"  # type: ignore[union-attr]
+
+
+def test_an_unknown_code_answers_200_and_does_nothing(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    response = signed_post(
+        app,
+        client,
+        "/webhooks/twilio/voice/status?c=nothing-here",
+        {"CallSid": "CA1", "CallStatus": "completed"},
+    )
+    assert response.status_code == 200
+    assert db.scalar(select(func.count()).select_from(Attempt)) == 0

@@ -1,0 +1,96 @@
+"""The Twilio adapter against the real SDK, with an HTTP client that records the requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from outreach.channels.base import BridgedCall, Callbacks, ChannelError, SafeCheckCall, Sms
+from outreach.channels.pacing import Pacer
+from outreach.channels.twilio import TwilioChannel, make_client
+from tests.fakes import RecordingHttpClient
+
+LINKS = Callbacks("https://outreach.example.org", "opaque-code")
+NEUTRAL = "+15550100100"
+
+
+def _channel(http: RecordingHttpClient) -> TwilioChannel:
+    client = make_client("AC" + "1" * 32, "token", http_client=http)
+    return TwilioChannel(client, Pacer(1000, sleep=lambda _: None))
+
+
+def test_a_bridged_call_rings_the_liaison_first_with_recording_off() -> None:
+    http = RecordingHttpClient()
+    _channel(http).place_bridged_call(BridgedCall("+14045550111", NEUTRAL, LINKS))
+    [request] = http.requests
+    assert request.method == "POST"
+    assert request.url.endswith("/Calls.json")
+    form = request.data
+    assert form["To"] == "+14045550111"
+    assert form["From"] == NEUTRAL  # S9: the neutral number, never the liaison's own
+    assert form["Url"] == "https://outreach.example.org/webhooks/twilio/voice/bridge?c=opaque-code"
+    assert form["StatusCallback"].endswith("voice/status?c=opaque-code&leg=liaison")
+    assert form["Record"] == "false"
+    assert "MachineDetection" not in form  # the liaison's own phone needs no detection
+
+
+def test_a_safe_check_call_asks_for_async_machine_detection_as_text() -> None:
+    http = RecordingHttpClient()
+    _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
+    form = http.requests[0].data
+    assert form["To"] == "+14045550123"
+    assert form["From"] == NEUTRAL
+    assert form["Url"].endswith("/webhooks/twilio/voice/safe-check?c=opaque-code")
+    assert form["MachineDetection"] == "Enable"
+    assert form["AsyncAmd"] == "true"
+    assert form["AsyncAmdStatusCallback"].endswith("voice/amd?c=opaque-code")
+    assert form["Record"] == "false"
+
+
+def test_callback_urls_carry_only_the_opaque_code() -> None:
+    http = RecordingHttpClient()
+    _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
+    urls = [v for v in http.requests[0].data.values() if str(v).startswith("https://")]
+    assert len(urls) == 3
+    for url in urls:
+        assert "4045550123" not in url
+        assert url.isascii()
+
+
+def test_an_sms_goes_from_the_neutral_number_with_a_short_validity() -> None:
+    http = RecordingHttpClient()
+    _channel(http).send_sms(Sms("+14045550123", NEUTRAL, "Hi Avery", LINKS))
+    form = http.requests[0].data
+    assert http.requests[0].url.endswith("/Messages.json")
+    assert (form["To"], form["From"], form["Body"]) == ("+14045550123", NEUTRAL, "Hi Avery")
+    assert form["StatusCallback"].endswith("sms/status?c=opaque-code")
+    assert int(form["ValidityPeriod"]) <= 3600
+
+
+def test_an_opted_out_contact_is_a_permanent_refusal_that_revokes_consent() -> None:
+    http = RecordingHttpClient(
+        [(400, {"code": 21610, "message": "unsubscribed recipient", "status": 400})]
+    )
+    with pytest.raises(ChannelError) as refused:
+        _channel(http).send_sms(Sms("+14045550123", NEUTRAL, "Hi", LINKS))
+    assert refused.value.permanent
+    assert refused.value.opted_out
+    assert refused.value.code == "21610"
+    assert "4045550123" not in str(refused.value)
+    assert len(http.requests) == 1  # never retried
+
+
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_an_invalid_or_non_mobile_number_is_permanent(code: int) -> None:
+    http = RecordingHttpClient([(400, {"code": code, "message": "x", "status": 400})])
+    with pytest.raises(ChannelError) as refused:
+        _channel(http).send_sms(Sms("+14045550123", NEUTRAL, "Hi", LINKS))
+    assert refused.value.permanent
+    assert not refused.value.opted_out
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_provider_outage_is_transient(status: int) -> None:
+    http = RecordingHttpClient([(status, {"code": 20500, "message": "x", "status": status})])
+    with pytest.raises(ChannelError) as failed:
+        _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
+    assert not failed.value.permanent

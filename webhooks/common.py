@@ -1,0 +1,42 @@
+"""What every handler shares: the session, the clock, the delivery from its opaque code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, g, request
+from sqlalchemy.orm import Session
+
+from outreach.runtime import runtime
+from outreach.services.deliveries import Outward
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = runtime().sessions()
+    session: Session = g.db
+    return session
+
+
+def now() -> datetime:
+    return runtime().clock.now()
+
+
+def outward() -> Outward:
+    return runtime().outward()
+
+
+def code() -> str:
+    return request.args.get("c", "")
+
+
+def form(name: str) -> str:
+    return request.form.get(name, "")[:64]
+
+
+def twiml(body: object) -> Response:
+    return Response(str(body), mimetype="text/xml")
+
+
+def say_language(language: str) -> str:
+    return "es-US" if language == "es" else "en-US"

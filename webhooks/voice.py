@@ -1,0 +1,153 @@
+"""Voice callbacks: the bridge, the answer screen, keypad safe-checks, AMD and call status."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from outreach.channels.base import Callbacks
+from outreach.services import callbacks
+from outreach.services.callbacks import Answer, Screen
+from outreach.services.deliveries import spoken_text
+from webhooks import bp
+from webhooks.common import code, db, form, now, outward, say_language, twiml
+
+RING_SECONDS = 25
+CALL_EVENTS = "initiated ringing answered completed"
+# The automated prompt waits this long so machine detection lands before any word is said:
+# a neutral prompt left on a machine is still a voicemail (S3).
+AMD_SETTLE_SECONDS = 4
+
+
+def _hang_up() -> Response:
+    response = VoiceResponse()
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/voice/bridge")
+def bridge() -> Response:
+    """The liaison answered: dial the contact from the neutral number, recording off (S9)."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    if delivery is None:
+        return _hang_up()
+    callbacks.remember(db(), "bridge", f"bridge:{form('CallSid')}", request.form, now())
+    target = callbacks.bridge_target(db(), outward().vault, delivery, now())
+    if target is None:
+        return _hang_up()
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    response = VoiceResponse()
+    dial = response.dial(
+        caller_id=outward().settings.neutral_number,
+        record="do-not-record",
+        timeout=RING_SECONDS,
+        action=links.url("voice/dial-done"),
+    )
+    dial.number(
+        target.contact_phone,
+        url=links.url("voice/screen"),
+        # Waiting for the greeting's end is needed only to leave a neutral message.
+        machine_detection="DetectMessageEnd" if target.leave_voicemail else "Enable",
+        status_callback=links.url("voice/status", leg="contact"),
+        status_callback_event=CALL_EVENTS,
+    )
+    return twiml(response)
+
+
+@bp.post("/voice/screen")
+def screen() -> Response:
+    """The contact's phone answered: bridge a person, say nothing to a machine (S3)."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    if delivery is None:
+        return _hang_up()
+    callbacks.remember(db(), "screen", f"screen:{form('CallSid')}", request.form, now())
+    decision = callbacks.screen(db(), delivery, form("AnsweredBy"), now())
+    if decision is Screen.BRIDGE:
+        return twiml(VoiceResponse())  # an empty answer connects the two legs
+    if decision is Screen.VOICEMAIL:
+        text = spoken_text(db(), outward(), delivery, "voicemail", "neutral", now())
+        callbacks.voicemail_left(db(), delivery, now())
+        response = VoiceResponse()
+        response.say(text, language=say_language(delivery.language))
+        response.hangup()
+        return twiml(response)
+    return _hang_up()
+
+
+@bp.post("/voice/dial-done")
+def dial_done() -> Response:
+    callbacks.remember(
+        db(), "dial-done", f"dial:{form('CallSid')}:{form('DialCallStatus')}", request.form, now()
+    )
+    db().commit()
+    return _hang_up()
+
+
+@bp.post("/voice/status")
+def status() -> Response:
+    """A call leg's progress; the contact's leg ending settles the attempt."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    leg = request.args.get("leg", "contact")
+    key = f"status:{leg}:{form('CallSid')}:{form('CallStatus')}"
+    if delivery is not None and callbacks.remember(db(), "status", key, request.form, now()):
+        callbacks.call_status(db(), delivery, leg, form("CallStatus"), now())
+    db().commit()
+    return twiml(VoiceResponse())
+
+
+@bp.post("/voice/safe-check")
+def safe_check() -> Response:
+    """An automated call was answered: after a pause, ask 1 (talk now) or 2 (later)."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    if delivery is None or delivery.kind != "safe_check_call":
+        return _hang_up()
+    callbacks.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now())
+    prompt = spoken_text(db(), outward(), delivery, "voice", "safe_check_prompt", now())
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    response = VoiceResponse()
+    response.pause(length=AMD_SETTLE_SECONDS)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=6,
+        action=links.url("voice/safe-check/answer"),
+        action_on_empty_result=True,
+    )
+    gather.say(prompt, language=say_language(delivery.language))
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/voice/safe-check/answer")
+def safe_check_answer() -> Response:
+    """1 connects to the liaison, 2 is "not now" (S6), nothing hangs up."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    if delivery is None:
+        return _hang_up()
+    callbacks.remember(
+        db(), "answer", f"digits:{form('CallSid')}:{form('Digits')}", request.form, now()
+    )
+    answer = callbacks.safe_check_answer(db(), delivery, form("Digits"), now())
+    liaison = callbacks.liaison_phone_for(db(), outward().vault, delivery)
+    if answer is Answer.CONNECT and liaison:
+        response = VoiceResponse()
+        response.dial(
+            liaison,
+            caller_id=outward().settings.neutral_number,
+            record="do-not-record",
+            timeout=RING_SECONDS,
+        )
+        return twiml(response)
+    return _hang_up()
+
+
+@bp.post("/voice/amd")
+def amd() -> Response:
+    """Async machine detection: anything but a person is hung up on, silently (S3)."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    key = f"amd:{form('CallSid')}:{form('AnsweredBy')}"
+    fresh = delivery is not None and callbacks.remember(db(), "amd", key, request.form, now())
+    if fresh and callbacks.amd_result(db(), delivery, form("AnsweredBy"), now()):  # type: ignore[arg-type]
+        outward().channel.hang_up(form("CallSid"))
+    db().commit()
+    return twiml(VoiceResponse())
