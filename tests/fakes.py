@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ class RecordedRequest:
     method: str
     url: str
     data: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 class RecordingHttpClient(HttpClient):
@@ -71,3 +74,26 @@ class FailingChannel:
 
     def hang_up(self, sid: str) -> None:
         self.attempts.append("hang_up")
+
+
+@dataclass
+class RecordingChannel:
+    """A channel that accepts everything and keeps what it was asked to send."""
+
+    name: str = "twilio"
+    sent: list[Any] = field(default_factory=list)
+
+    def place_bridged_call(self, call: BridgedCall) -> Sent:
+        self.sent.append(call)
+        return Sent(f"CA{uuid.uuid4().hex}", "queued")
+
+    def place_safe_check_call(self, call: SafeCheckCall) -> Sent:
+        self.sent.append(call)
+        return Sent(f"CA{uuid.uuid4().hex}", "queued")
+
+    def send_sms(self, sms: Sms) -> Sent:
+        self.sent.append(sms)
+        return Sent(f"SM{uuid.uuid4().hex}", "queued")
+
+    def hang_up(self, sid: str) -> None:
+        self.sent.append(("hang_up", sid))

@@ -36,6 +36,7 @@ class AuditAction(StrEnum):
     SAFE_CHECK_ANSWERED = "task.safe_check_answered"
     PLAN_VIEWED = "task.plan_viewed"
     DEMO_SEEDED = "system.demo_seeded"
+    OUTBOX_READ = "system.outbox_read"
     TASK_CLAIMED = "task.claimed"
     TASK_SIGNED_OFF = "task.signed_off"
     ATTEMPT_CORRECTED = "task.attempt_corrected"

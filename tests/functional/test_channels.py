@@ -332,3 +332,31 @@ def _capture_twiml(app: Flask, into: list[str]) -> None:
         if response.mimetype == "text/xml":
             into.append(response.get_data(as_text=True))
         return response
+
+
+def test_the_outbox_lists_what_was_sent_oldest_first(
+    db: Session,
+    world: World,
+    vault: Vault,
+    out: Outward,
+    simulator: SimulatorChannel,
+    intake: OutreachTask,
+    clock: FixedClock,
+) -> None:
+    from outreach.services.outbox import read_outbox
+
+    deliveries.place_safe_check_call(
+        db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
+    )
+    clock.advance(minutes=5)
+    deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=clock.now()
+    )
+    entries = read_outbox(db, vault, now=clock.now())
+    assert [(e["channel"], e["kind"]) for e in entries] == [
+        ("voice", "safe_check_call"),
+        ("voice", "bridged_call"),
+    ]
+    assert entries[0]["text"].startswith("Hello, this is a call for Avery")
+    assert entries[0]["task_id"] == str(intake.id)
+    assert set(entries[0]) == {"at", "channel", "kind", "contact_id", "task_id", "script", "text"}
