@@ -174,8 +174,8 @@ def seed(
         for seat in range(PARTICIPANTS_PER_GROUP):
             _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
     _events(session, profiles, rng, now)
-    for login in LOGINS:
-        users.add_user(
+    for seat, login in enumerate(LOGINS):
+        user = users.add_user(
             session,
             username=login.username,
             role=login.role,
@@ -183,6 +183,8 @@ def seed(
             program_keys=login.programs,
             now=now,
         )
+        # A bridged call rings the liaison's own phone first: fictional 555-01xx numbers.
+        users.set_phone(session, vault, user_id=user.id, phone=f"+1470555019{seat}", now=now)
     record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
     session.commit()
 
