@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outreach.domain.calling import Permission
-from outreach.domain.vocabulary import Consent, Outcome, TaskStatus
+from outreach.domain.vocabulary import Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, tasks
@@ -287,8 +287,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
 
 
 def _permission(session: Session, delivery: Delivery) -> Permission:
-    prefs = contacts.current_preferences(session, delivery.contact_id)
-    return Permission(Consent(prefs.consent), prefs.voice, prefs.sms, prefs.voicemail, prefs.mail)
+    return contacts.permission_of(contacts.current_preferences(session, delivery.contact_id))
 
 
 def task_is_open(session: Session, task_id: uuid.UUID) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import validation
+from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant
@@ -292,6 +293,11 @@ def _set_sms(
         source=source,
     )
     return row
+
+
+def permission_of(row: ContactPreferences) -> ChannelPermission:
+    """What the channel layer may do for this contact, read from a preferences version."""
+    return ChannelPermission(Consent(row.consent), row.voice, row.sms, row.voicemail, row.mail)
 
 
 def preferences_of(row: ContactPreferences) -> Preferences:

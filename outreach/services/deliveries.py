@@ -31,7 +31,7 @@ from outreach.domain import scripts
 from outreach.domain.calling import Permission, contact_zones, within_calling_hours
 from outreach.domain.phones import may_receive_sms
 from outreach.domain.script_library import RenderError, ScriptLibrary
-from outreach.domain.vocabulary import Consent, TaskStatus
+from outreach.domain.vocabulary import TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, Vault, place
 from outreach.services import contacts
@@ -192,32 +192,16 @@ def spoken_text(
 ) -> str:
     """Render a voice prompt or the neutral voicemail for a delivery's contact (S3, S12)."""
     task = session.get(OutreachTask, delivery.task_id)
-    contact = session.get(ContactPerson, delivery.contact_id)
     assert task is not None
-    assert contact is not None
-    program = session.get(Program, task.program_id)
-    assert program is not None
-    prefs = contacts.current_preferences(session, contact.id)
-    permission = Permission(
-        Consent(prefs.consent), prefs.voice, prefs.sms, prefs.voicemail, prefs.mail
-    )
-    target = _Target(
-        task,
-        contact,
-        program,
-        permission,
-        prefs.language,
-        (),
-        out.vault.cipher_for(session, contact.id),
-    )
+    target = _load_target(session, out, task)
     record(
         session,
         now=now,
         actor=SYSTEM,
         action=AuditAction.CONTACT_REVEALED,
         object_type="contact",
-        object_id=contact.id,
-        program_id=contact.program_id,
+        object_id=target.contact.id,
+        program_id=target.contact.program_id,
         purpose="prompt",
     )
     session.commit()
@@ -244,24 +228,33 @@ def _target(
     _require_contact_work(session, actor, task, now)
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is closed")
+    target = _load_target(session, out, task)
+    refusal = target.permission.refusal(action, override=task.consent_override)
+    if refusal:
+        raise Conflict(f"not sent: {refusal}")
+    if hours and not within_calling_hours(
+        now, target.zones, out.settings.calling_start, out.settings.calling_end
+    ):
+        raise Conflict("not sent: outside calling hours in the contact's time zone")  # S4
+    return target
+
+
+def _load_target(session: Session, out: Outward, task: OutreachTask) -> _Target:
     contact = session.get(ContactPerson, task.contact_id)
     program = session.get(Program, task.program_id)
     assert contact is not None
     assert program is not None
     prefs = contacts.current_preferences(session, contact.id)
-    permission = Permission(
-        Consent(prefs.consent), prefs.voice, prefs.sms, prefs.voicemail, prefs.mail
-    )
-    refusal = permission.refusal(action, override=task.consent_override)
-    if refusal:
-        raise Conflict(f"not sent: {refusal}")
     zones = contact_zones(prefs.timezone, contact.phone_zones, program.timezone)
-    if hours and not within_calling_hours(
-        now, zones, out.settings.calling_start, out.settings.calling_end
-    ):
-        raise Conflict("not sent: outside calling hours in the contact's time zone")  # S4
-    cipher = out.vault.cipher_for(session, contact.id)
-    return _Target(task, contact, program, permission, prefs.language, zones, cipher)
+    return _Target(
+        task,
+        contact,
+        program,
+        contacts.permission_of(prefs),
+        prefs.language,
+        zones,
+        out.vault.cipher_for(session, contact.id),
+    )
 
 
 def _require_contact_work(
