@@ -15,7 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from outreach.domain.calling import Permission
@@ -97,14 +98,17 @@ def remember(
 ) -> bool:
     """Store a callback under its natural key; answer False for a duplicate."""
     kept = {name: fields[name] for name in KEPT_FIELDS if name in fields}
-    try:
-        with session.begin_nested():
-            session.add(
-                WebhookEvent(natural_key=key[:200], route=route, fields=kept, received_at=now)
-            )
-    except IntegrityError:
-        return False
-    return True
+    row = {
+        "id": uuid.uuid4(),
+        "natural_key": key[:200],
+        "route": route,
+        "fields": kept,
+        "received_at": now,
+    }
+    # INSERT ... ON CONFLICT DO NOTHING: a duplicate costs no savepoint and raises nothing.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(WebhookEvent).values(**row).on_conflict_do_nothing()
+    return session.execute(statement.returning(WebhookEvent.id)).first() is not None
 
 
 def delivery_by_code(session: Session, code: str) -> Delivery | None:
@@ -270,7 +274,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
     if outcome is None:
         return
     try:
-        attempt = tasks.record_attempt(
+        attempt = tasks.append_attempt(
             session,
             None,
             actor=SYSTEM,

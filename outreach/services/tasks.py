@@ -212,6 +212,36 @@ def record_attempt(
     notes: str | None = None,
 ) -> Attempt:
     """Log one attempt on an open task (append-only, S5); a decline stops all contact (S1)."""
+    attempt = append_attempt(
+        session,
+        vault,
+        actor=actor,
+        task_id=task_id,
+        channel=channel,
+        at=at,
+        outcome=outcome,
+        now=now,
+        callback_at=callback_at,
+        notes=notes,
+    )
+    session.commit()
+    return attempt
+
+
+def append_attempt(
+    session: Session,
+    vault: Vault | None,
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    channel: str,
+    at: datetime,
+    outcome: str,
+    now: datetime,
+    callback_at: datetime | None = None,
+    notes: str | None = None,
+) -> Attempt:
+    """The body of record_attempt, inside the caller's transaction (webhooks settle with it)."""
     task = _task(session, task_id)
     require(
         session,
@@ -254,7 +284,6 @@ def record_attempt(
     )
     if outcome == Outcome.DECLINED:
         _stop_all_contact(session, actor, task.contact_id, now)
-    session.commit()
     return attempt
 
 

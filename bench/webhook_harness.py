@@ -1,0 +1,255 @@
+"""A real server on loopback and signed Twilio callbacks against it, for bench/webhooks and the
+crash test. Only 127.0.0.1 is ever contacted; every loop is bounded in count and time."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import text
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Callback:
+    path: str
+    fields: dict[str, str]
+
+    @property
+    def key(self) -> str:
+        return self.path + "|" + urlencode(sorted(self.fields.items()))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(instance: Path, database_url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "TWILIO_"))}
+    env.update(
+        {
+            "OUTREACH_INSTANCE_PATH": str(instance),
+            "OUTREACH_DATABASE_URL": database_url,
+            "OUTREACH_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "OUTREACH_LOG_LEVEL": "ERROR",
+            "OUTREACH_CHANNEL": "simulator",
+        }
+    )
+    return env
+
+
+def fresh_postgres(name: str) -> str:
+    """A database of the benchmark's own on the local server, dropped and made anew."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
+    """Migrate, create one contact with an open task, and `deliveries` sent safe-check calls.
+
+    Answer the webhook token and the deliveries' opaque codes."""
+    os.environ.update(env)
+    from outreach import create_app
+    from outreach.db import migrate
+    from outreach.models import Delivery
+    from outreach.runtime import runtime
+    from outreach.services import contacts, programs, tasks
+    from outreach.services.audit import SYSTEM
+
+    app = create_app()
+    rt = runtime(app)
+    migrate(rt.engine)
+    codes = [uuid.uuid4().hex for _ in range(deliveries)]
+    with rt.session() as session:
+        program = programs.create_program(
+            session,
+            key="bench",
+            name="Bench",
+            now=NOW,
+            protocol="georgia_fvip",
+            timezone="America/New_York",
+        )
+        participant = programs.add_participant(
+            session, program_id=program.id, group_id=None, reference="B-1", now=NOW
+        )
+        contacts.add_contact(
+            session,
+            rt.vault,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            name="Bench Sample",
+            phone="+14045550123",
+            relationship="partner",
+            preferences=contacts.Preferences(consent="consented"),
+            now=NOW,
+        )
+        _, [task] = tasks.report_event(
+            session,
+            rt.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="enrolled",
+            at=NOW,
+            severity="routine",
+            now=NOW,
+        )
+        session.add_all(
+            Delivery(
+                task_id=task.id,
+                contact_id=task.contact_id,
+                kind="safe_check_call",
+                script="safe_check_prompt",
+                language="en",
+                status="sent",
+                code=code,
+                provider_sid=f"CA{code}",
+                due_at=NOW,
+                sent_at=NOW,
+                created_at=NOW,
+            )
+            for code in codes
+        )
+        session.commit()
+    rt.engine.dispose()
+    return rt.settings.webhook_token, codes
+
+
+def callbacks_for(code: str) -> list[Callback]:
+    """One machine-answered safe-check call, as Twilio would report it."""
+    sid = f"CA{code}"
+    status = f"/webhooks/twilio/voice/status?c={code}&leg=contact"
+    return [
+        Callback(status, {"CallSid": sid, "CallStatus": "ringing"}),
+        Callback(status, {"CallSid": sid, "CallStatus": "in-progress"}),
+        Callback(
+            f"/webhooks/twilio/voice/amd?c={code}", {"CallSid": sid, "AnsweredBy": "machine_start"}
+        ),
+        Callback(status, {"CallSid": sid, "CallStatus": "completed"}),
+    ]
+
+
+def with_duplicates(stream: list[Callback], share: float, seed: int = 7) -> list[Callback]:
+    rng = random.Random(seed)
+    out: list[Callback] = []
+    for callback in stream:
+        out.append(callback)
+        if rng.random() < share:
+            out.append(rng.choice(out))
+    return out
+
+
+class Client:
+    """A keep-alive HTTP client that signs each callback for the server's public URL."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.base = port, f"http://127.0.0.1:{port}"
+        self.validator = RequestValidator(token)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def post(self, callback: Callback) -> int:
+        body = urlencode(callback.fields)
+        signature = self.validator.compute_signature(self.base + callback.path, callback.fields)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        }
+        try:
+            self.conn.request("POST", callback.path, body, headers)
+            response = self.conn.getresponse()
+            response.read()
+            return response.status
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            return 0
+
+
+@contextmanager
+def server(
+    app: str, env: dict[str, str], port: int, workers: int = 2
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = start(app, env, port, workers)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def start(app: str, env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "error",
+            app,
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    raise RuntimeError("the server did not start within 30 s")
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    process.wait(timeout=30)
+
+
+def stored_state(env: dict[str, str]) -> tuple[int, int, set[str]]:
+    """Answer (webhook events, attempts, natural keys) as the database holds them."""
+    from outreach.db import make_engine
+
+    engine = make_engine(env["OUTREACH_DATABASE_URL"])
+    with engine.connect() as conn:
+        keys = {row[0] for row in conn.execute(text("SELECT natural_key FROM webhook_event"))}
+        attempts = conn.execute(text("SELECT count(*) FROM attempt")).scalar_one()
+    engine.dispose()
+    return len(keys), int(attempts), keys
+
+
+def natural_key(callback: Callback) -> str:
+    """The inbox key the app stores for a callback (webhooks/voice.py)."""
+    fields = callback.fields
+    if "/voice/amd" in callback.path:
+        return f"amd:{fields['CallSid']}:{fields['AnsweredBy']}"
+    return f"status:contact:{fields['CallSid']}:{fields['CallStatus']}"
