@@ -71,15 +71,15 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     """Migrate, create one contact with an open task, and `deliveries` sent safe-check calls.
 
     Answer the webhook token and the deliveries' opaque codes."""
-    os.environ.update(env)
     from outreach import create_app
     from outreach.db import migrate
     from outreach.models import Delivery
     from outreach.runtime import runtime
     from outreach.services import contacts, programs, tasks
     from outreach.services.audit import SYSTEM
+    from outreach.settings import load_settings
 
-    app = create_app()
+    app = create_app(settings=load_settings(env))
     rt = runtime(app)
     migrate(rt.engine)
     codes = [uuid.uuid4().hex for _ in range(deliveries)]
