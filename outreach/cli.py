@@ -19,8 +19,6 @@ from outreach.settings import SettingsError, load_settings
 RESERVED = {
     "scheduler": "the scheduler process",
     "tick": "running due jobs once",
-    "import": "CSV import",
-    "outbox": "the console/simulator outbox",
     "purge": "the retention purge",
 }
 
@@ -35,8 +33,10 @@ def register(app: Flask) -> None:
         keys_group,
         lint_scripts_command,
         plan_command,
+        outbox_command,
     ):
         app.cli.add_command(command)
+    app.cli.add_command(__import__("outreach.cli_import", fromlist=["x"]).import_command)
     for name, what in RESERVED.items():
         app.cli.add_command(_reserved(name, what))
 
@@ -233,6 +233,30 @@ def _instant(text: str) -> datetime:
     if parsed.tzinfo is None:
         raise click.BadParameter("needs an offset, e.g. 2026-11-17T18:00:00-05:00")
     return parsed
+
+
+@click.command("outbox")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def outbox_command(as_json: bool) -> None:
+    """Show what the console/simulator channel sent, oldest first (refused with twilio)."""
+    import json
+
+    from outreach.services.outbox import read_outbox
+
+    rt = _rt()
+    if rt.settings.channel == "twilio":
+        raise click.ClickException("the outbox exists only for the console and simulator")
+    with rt.session() as session:
+        entries = read_outbox(session, rt.vault, now=rt.clock.now())
+    if as_json:
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        return
+    for entry in entries:
+        click.echo(
+            f"{entry['at']}  {entry['channel']:<5} {entry['kind']:<15} "
+            f"task {entry['task_id'][:8]}  {entry['script']}"
+        )
+        click.echo(f"    {entry['text']}")
 
 
 @click.command("lint-scripts")

@@ -98,9 +98,16 @@ def make_contact(
     )
 
 
-def make_user(session: Session, role: Role, programs_: list[Program], *, now: datetime) -> User:
+def make_user(
+    session: Session,
+    role: Role,
+    programs_: list[Program],
+    *,
+    now: datetime,
+    username: str | None = None,
+) -> User:
     user = User(
-        username=f"{role.value}-{next(_serial)}",
+        username=username or f"{role.value}-{next(_serial)}",
         role=role.value,
         password_hash=_PASSWORD_HASH,
         programs=programs_,

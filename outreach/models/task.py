@@ -51,7 +51,8 @@ class Attempt(HasId, Base):
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
-    at: Mapped[datetime]
+    # Indexed: the supervisor's log reads newest first within a date range (migration 0003).
+    at: Mapped[datetime] = mapped_column(index=True)
     outcome: Mapped[str] = mapped_column(String(30))
     made_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     # Which group session the attempt fell in, so the next one goes to a different window (S5).

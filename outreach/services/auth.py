@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -18,12 +20,66 @@ IDLE_LIMIT = timedelta(minutes=15)
 ABSOLUTE_LIMIT = timedelta(hours=8)
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+CLIENT_FAILURES = 20
 # One message for every refusal, so the page does not tell which usernames exist.
 REFUSED = "That username and password do not match an active account."
 
 
+class ClientThrottle:
+    """Failed logins per client address, in this process only.
+
+    Its limits, on purpose: each worker process counts on its own and forgets on restart, so a
+    determined attacker spread over N workers gets N times the budget; behind a proxy the
+    address is right only when `proxy_hops` is set. The per-account lockout (in the database)
+    is the durable guard; this one slows down one address trying many accounts.
+    """
+
+    def __init__(self, limit: int = CLIENT_FAILURES, period: timedelta = LOCKOUT) -> None:
+        self.limit, self.period = limit, period
+        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def blocked(self, address: str, now: datetime) -> bool:
+        with self._lock:
+            failures = self._failures[address]
+            while failures and now - failures[0] > self.period:
+                failures.popleft()
+            return len(failures) >= self.limit
+
+    def failed(self, address: str, now: datetime) -> None:
+        with self._lock:
+            self._failures[address].append(now)
+
+
 def log_in(session: Session, *, username: str, password: str, now: datetime) -> str:
     """Check the password and open a session; return the session token."""
+    return open_session(
+        session, authenticate(session, username=username, password=password, now=now), now
+    )
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: datetime,
+    throttle: ClientThrottle | None = None,
+    address: str = "",
+) -> User:
+    """Check the password (with account and client throttling); return the user."""
+    if throttle is not None and throttle.blocked(address, now):
+        verify_password(None, password)
+        _refuse(session, None, now, locked=True)
+    try:
+        return _checked_user(session, username, password, now)
+    except Forbidden:
+        if throttle is not None:
+            throttle.failed(address, now)
+        raise
+
+
+def _checked_user(session: Session, username: str, password: str, now: datetime) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         verify_password(None, password)  # the same work whether or not the account exists
@@ -36,7 +92,17 @@ def log_in(session: Session, *, username: str, password: str, now: datetime) -> 
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
         _refuse(session, user, now)
-    return _open_session(session, user, now)
+    return user
+
+
+def refuse_second_factor(session: Session, user_id: object, now: datetime) -> None:
+    """A wrong second-factor code counts toward the account's lockout, like a wrong password."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+    _refuse(session, user, now)
 
 
 def session_user(session: Session, token: str, *, now: datetime) -> User | None:
@@ -74,7 +140,8 @@ def log_out(session: Session, token: str, *, now: datetime) -> None:
     session.commit()
 
 
-def _open_session(session: Session, user: User, now: datetime) -> str:
+def open_session(session: Session, user: User, now: datetime) -> str:
+    """Open a server-side session for a user who passed every check; return its token."""
     token = secrets.token_urlsafe(32)
     user.failed_logins, user.locked_until = 0, None
     session.add(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -18,18 +20,34 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
-    from outreach.web import auth, health
+    from outreach.web import account, admin, auth, common, health, liaison, program, review
 
     hops = runtime(app).settings.proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    for blueprint in (liaison.bp, review.bp, program.bp, admin.bp, account.bp):
+        app.register_blueprint(blueprint)
+    common.init_app(app)
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["words"] = words
+    app.jinja_env.filters["zone"] = ZoneInfo
     app.teardown_appcontext(_close_db)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %H:%M") -> str:
+    """Show a stored UTC time as wall-clock time in the zone that matters to the reader."""
+    return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+
+
+def words(value: str) -> str:
+    """Show a stored value ("reached_not_safe") in words ("reached not safe")."""
+    return str(value).replace("_", " ")
 
 
 def csrf_token() -> str:

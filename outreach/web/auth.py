@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+import uuid
+from datetime import datetime, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from outreach.models import User
 from outreach.runtime import runtime
-from outreach.services import auth
+from outreach.services import auth, second_factor
 from outreach.services.errors import Forbidden
 from outreach.web import check_csrf
 
 bp = Blueprint("auth", __name__)
+SECOND_STEP_LIMIT = timedelta(minutes=5)
 
 
 def db() -> Session:
@@ -40,19 +55,67 @@ def login() -> ResponseReturnValue:
         return render_template("login.html")
     if not check_csrf():
         abort(400)
+    now = runtime().clock.now()
     try:
-        token = auth.log_in(
+        user = auth.authenticate(
             db(),
             username=request.form.get("username", "")[:80],
             password=request.form.get("password", "")[:200],
-            now=runtime().clock.now(),
+            now=now,
+            throttle=_throttle(),
+            address=request.remote_addr or "",
         )
     except Forbidden as exc:
         flash(exc.message)
         return render_template("login.html"), 401
     session.clear()  # a fresh cookie at login: no session fixation
-    session["sid"] = token
+    if second_factor.has_second_factor(user):
+        session["pending_user"], session["pending_at"] = str(user.id), now.isoformat()
+        return redirect(url_for("auth.second_step"))
+    session["sid"] = auth.open_session(db(), user, now)
     return redirect(url_for("auth.home"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_step() -> ResponseReturnValue:
+    """The second factor: a code from the user's authenticator app, within five minutes."""
+    now = runtime().clock.now()
+    user_id = _pending_user(now)
+    if user_id is None:
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("login_code.html")
+    if not check_csrf():
+        abort(400)
+    rt = runtime()
+    code = request.form.get("code", "")[:12]
+    if not second_factor.check_code(db(), rt.vault.keyring, user_id=user_id, code=code, now=now):
+        try:
+            auth.refuse_second_factor(db(), user_id, now)
+        except Forbidden:
+            flash(second_factor.BAD_CODE)
+        return render_template("login_code.html"), 401
+    user = db().get(User, user_id)
+    assert user is not None
+    session.clear()
+    session["sid"] = auth.open_session(db(), user, now)
+    return redirect(url_for("auth.home"))
+
+
+def _pending_user(now: datetime) -> uuid.UUID | None:
+    try:
+        started = datetime.fromisoformat(str(session.get("pending_at", "")))
+        user_id = uuid.UUID(str(session.get("pending_user", "")))
+    except ValueError:
+        return None
+    return user_id if now - started < SECOND_STEP_LIMIT else None
+
+
+def _throttle() -> auth.ClientThrottle:
+    found: auth.ClientThrottle = current_app.extensions.setdefault(
+        "outreach.login_throttle", auth.ClientThrottle()
+    )
+    return found
 
 
 @bp.get("/home")
@@ -60,6 +123,7 @@ def home() -> ResponseReturnValue:
     user = current_user()
     if user is None:
         return redirect(url_for("auth.login"))
+    g.user = user
     return render_template("home.html", user=user)
 
 

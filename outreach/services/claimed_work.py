@@ -1,0 +1,71 @@
+"""Recording on a task from the liaison's pages: only under the claim, in the program's time.
+
+The times a liaison types are wall-clock times in the program's zone; they are made aware
+here, so a call logged at "19:05" means 19:05 where the program runs, whatever the server is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from outreach.models import Attempt, OutreachTask, Program
+from outreach.security.vault import Vault
+from outreach.services import queue, tasks
+from outreach.services.audit import Actor
+from outreach.services.errors import Invalid, NotFound
+
+
+def record_attempt(
+    session: Session,
+    vault: Vault,
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    channel: str,
+    local_at: datetime | None,
+    outcome: str,
+    local_callback: datetime | None,
+    notes: str,
+    now: datetime,
+) -> Attempt:
+    """Log an attempt on a task the actor holds; a decline stops all contact (S1)."""
+    queue.require_claim(session, actor, task_id, now)
+    zone = program_zone(session, task_id)
+    return tasks.record_attempt(
+        session,
+        vault,
+        actor=actor,
+        task_id=task_id,
+        channel=channel,
+        at=_aware(local_at, zone) if local_at else now,
+        outcome=outcome,
+        now=now,
+        callback_at=_aware(local_callback, zone) if local_callback else None,
+        notes=notes or None,
+    )
+
+
+def close(
+    session: Session, *, actor: Actor, task_id: uuid.UUID, resolution: str, now: datetime
+) -> OutreachTask:
+    """Close a task the actor holds; unreachable only after the minimum (S5)."""
+    queue.require_claim(session, actor, task_id, now)
+    return tasks.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
+
+
+def program_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:
+    task = session.get(OutreachTask, task_id)
+    program = session.get(Program, task.program_id) if task else None
+    if program is None:
+        raise NotFound("no task with that id", {"task_id": "unknown"})
+    return ZoneInfo(program.timezone)
+
+
+def _aware(local: datetime, zone: ZoneInfo) -> datetime:
+    if local.tzinfo is not None:
+        raise Invalid("give a local time without a zone", {"at": "invalid"})
+    return local.replace(tzinfo=zone)

@@ -1,0 +1,111 @@
+"""The compliance dashboard's figures (S5, S8): what a supervisor must see at a glance."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
+from outreach.models import Attempt, OutreachTask, Program
+from outreach.security.permissions import Permission
+from outreach.services import queue, tasks
+from outreach.services.access import require
+from outreach.services.audit import Actor
+
+REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
+LOOK_BACK = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Compliance:
+    closed_too_early: list[str]  # references of tasks closed unreachable before the minimum
+    overdue: dict[str, int]  # open, past the deadline, by reason
+    duty_to_warn_minutes: list[tuple[str, float | None]]  # reference, minutes to first attempt
+    reach_by_kind: dict[str, tuple[int, int]]  # "group"/"preferred": (reached, attempts)
+    reach_by_hour: dict[int, tuple[int, int]]  # local hour: (reached, attempts)
+
+
+def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
+    """The figures for the actor's programs, attempts over the last 90 days."""
+    require(session, actor, Permission.ATTEMPT_REVIEW, None, now=now, object_type="compliance")
+    scope = None if actor.user_id is None else list(actor.program_ids)
+    kinds, hours = _reach(session, scope, now - LOOK_BACK)
+    return Compliance(
+        closed_too_early=_closed_too_early(session, scope),
+        overdue=_overdue(session, scope, now),
+        duty_to_warn_minutes=_duty_to_warn(session, scope, now - LOOK_BACK),
+        reach_by_kind=kinds,
+        reach_by_hour=hours,
+    )
+
+
+def _in_scope(query, scope: list[uuid.UUID] | None):  # type: ignore[no-untyped-def]
+    return query if scope is None else query.where(OutreachTask.program_id.in_(scope))
+
+
+def _closed_too_early(session: Session, scope: list[uuid.UUID] | None) -> list[str]:
+    query = select(OutreachTask).where(OutreachTask.status == TaskStatus.UNREACHABLE.value)
+    found = []
+    for task in session.scalars(_in_scope(query, scope)):
+        if tasks.distinct_windows(tasks.standing_attempts(session, task.id)) < task.min_attempts:
+            found.append(queue.reference(task.contact_id))
+    return found
+
+
+def _overdue(session: Session, scope: list[uuid.UUID] | None, now: datetime) -> dict[str, int]:
+    query = (
+        select(OutreachTask.reason, func.count())
+        .where(OutreachTask.status == TaskStatus.OPEN.value, OutreachTask.due_by < now)
+        .group_by(OutreachTask.reason)
+    )
+    return {reason: count for reason, count in session.execute(_in_scope(query, scope))}
+
+
+def _duty_to_warn(
+    session: Session, scope: list[uuid.UUID] | None, since: datetime
+) -> list[tuple[str, float | None]]:
+    query = (
+        select(OutreachTask.contact_id, OutreachTask.created_at, func.min(Attempt.at))
+        .outerjoin(Attempt, Attempt.task_id == OutreachTask.id)
+        .where(
+            OutreachTask.reason == TaskReason.DUTY_TO_WARN.value,
+            OutreachTask.created_at >= since,
+        )
+        .group_by(OutreachTask.id, OutreachTask.contact_id, OutreachTask.created_at)
+        .order_by(OutreachTask.created_at)
+    )
+    return [
+        (queue.reference(contact), _minutes(first - opened) if first else None)
+        for contact, opened, first in session.execute(_in_scope(query, scope))
+    ]
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 1)
+
+
+def _reach(
+    session: Session, scope: list[uuid.UUID] | None, since: datetime
+) -> tuple[dict[str, tuple[int, int]], dict[int, tuple[int, int]]]:
+    query = (
+        select(Attempt.at, Attempt.group_id, Attempt.outcome, Program.timezone)
+        .join(OutreachTask, OutreachTask.id == Attempt.task_id)
+        .join(Program, Program.id == OutreachTask.program_id)
+        .where(Attempt.at >= since, Attempt.channel == "voice")
+    )
+    kinds: dict[str, Counter[bool]] = defaultdict(Counter)
+    hours: dict[int, Counter[bool]] = defaultdict(Counter)
+    for at, group_id, outcome, zone in session.execute(_in_scope(query, scope)):
+        reached = outcome in REACHED
+        kinds["group" if group_id else "preferred"][reached] += 1
+        hours[at.astimezone(ZoneInfo(zone)).hour][reached] += 1
+    return (
+        {k: (c[True], c.total()) for k, c in kinds.items()},
+        {h: (c[True], c.total()) for h, c in sorted(hours.items())},
+    )

@@ -1,0 +1,396 @@
+"""The liaison's call queue and the claim lease that keeps two liaisons off one task.
+
+The queue never holds a name or a phone number: a contact appears by an opaque reference.
+A claim is a lease: it expires on its own, so a liaison who walks away blocks nobody for long,
+and `claim_version` fences a late write from a lease that was already taken over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import IntEnum
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CursorResult, Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from outreach.domain import protocols
+from outreach.domain.planner import CallWindow, group_sessions
+from outreach.domain.vocabulary import TaskReason, TaskStatus
+from outreach.models import (
+    Attempt,
+    Attendance,
+    ContactPerson,
+    ContactPreferences,
+    Group,
+    OutreachTask,
+    Participant,
+    Program,
+)
+from outreach.security.permissions import Permission
+from outreach.services import tasks
+from outreach.services.access import require
+from outreach.services.audit import Actor, AuditAction, record
+from outreach.services.errors import Conflict, NotFound
+from outreach.services.planning import plan_open_tasks
+
+LEASE = timedelta(minutes=30)
+PLAN_DAYS = 7
+PER_PAGE = 50
+TAKEN = "another liaison is working this task; it returns to the queue when their claim ends"
+
+
+class Section(IntEnum):
+    """The queue's order: duty to warn, overdue, a window open now, then the rest (S8)."""
+
+    DUTY_TO_WARN = 0
+    OVERDUE = 1
+    CALLABLE_NOW = 2
+    UPCOMING = 3
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    task_id: uuid.UUID
+    reference: str
+    section: Section
+    reason: str
+    due_by: datetime
+    attempts: int
+    min_attempts: int
+    next_window: CallWindow | None
+    checked_in: str
+    language: str
+    channels: tuple[str, ...]
+    zone: ZoneInfo
+    claim: str
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    page: int
+    has_next: bool
+    total: int
+
+
+def reference(contact_id: uuid.UUID) -> str:
+    """An opaque short reference for a contact: random, and says nothing about the person."""
+    return "C-" + contact_id.hex[:8].upper()
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def call_queue(
+    session: Session,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    now: datetime,
+    calling_hours: tuple[time, time],
+    page: int = 1,
+) -> QueuePage:
+    """The open tasks of the actor's programs, in the order a liaison should work them."""
+    require(session, actor, Permission.ATTEMPT_RECORD, None, now=now, object_type="queue")
+    scope = None if actor.user_id is None else actor.program_ids
+    plan = plan_open_tasks(
+        session, profiles, now=now, days=PLAN_DAYS, calling_hours=calling_hours, program_ids=scope
+    )
+    upcoming = _next_windows(plan.windows, now)
+    found = [_Open(*row) for row in session.execute(_open_tasks(scope))]
+    ordered = sorted(found, key=lambda r: _sort_key(r, upcoming.get(r.id), now))
+    start = (max(page, 1) - 1) * PER_PAGE
+    shown = ordered[start : start + PER_PAGE]
+    details = _Details(session, shown, now)
+    rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
+    return QueuePage(rows, max(page, 1), start + PER_PAGE < len(ordered), len(ordered))
+
+
+class _Open(NamedTuple):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    reason: str
+    due_by: datetime
+    priority: int
+    min_attempts: int
+    channels: list[str]
+    claimed_by: uuid.UUID | None
+    claim_expires_at: datetime | None
+    participant_id: uuid.UUID
+    group_id: uuid.UUID | None
+    timezone: str
+
+
+def _open_tasks(scope: frozenset[uuid.UUID] | None) -> Select[Any]:
+    query = (
+        select(
+            OutreachTask.id,
+            OutreachTask.contact_id,
+            OutreachTask.reason,
+            OutreachTask.due_by,
+            OutreachTask.priority,
+            OutreachTask.min_attempts,
+            OutreachTask.channels,
+            OutreachTask.claimed_by,
+            OutreachTask.claim_expires_at,
+            ContactPerson.participant_id,
+            Participant.group_id,
+            Program.timezone,
+        )
+        .join(ContactPerson, ContactPerson.id == OutreachTask.contact_id)
+        .join(Participant, Participant.id == ContactPerson.participant_id)
+        .join(Program, Program.id == OutreachTask.program_id)
+        .where(OutreachTask.status == TaskStatus.OPEN.value)
+    )
+    if scope is not None:
+        query = query.where(OutreachTask.program_id.in_(list(scope)))
+    return query
+
+
+def _next_windows(windows: Iterable[CallWindow], now: datetime) -> dict[uuid.UUID, CallWindow]:
+    first: dict[uuid.UUID, CallWindow] = {}
+    for window in windows:
+        if window.end <= now:
+            continue
+        key = uuid.UUID(window.task_id)
+        if key not in first or window.start < first[key].start:
+            first[key] = window
+    return first
+
+
+def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
+    if row.reason == TaskReason.DUTY_TO_WARN or row.priority == 0:
+        return Section.DUTY_TO_WARN
+    if row.due_by < now:
+        return Section.OVERDUE
+    if window is not None and window.start <= now:
+        return Section.CALLABLE_NOW
+    return Section.UPCOMING
+
+
+def _sort_key(row: _Open, window: CallWindow | None, now: datetime) -> tuple[object, ...]:
+    far = now + timedelta(days=3650)
+    return (_section(row, window, now), row.due_by, window.start if window else far)
+
+
+class _Details:
+    """What the shown rows need besides the task: attempts, language, tonight's check-in."""
+
+    def __init__(self, session: Session, shown: list[_Open], now: datetime) -> None:
+        task_ids = [r.id for r in shown]
+        self.windows = _attempt_windows(session, task_ids)
+        self.language = _languages(session, {r.contact_id for r in shown})
+        self.tonight = tonight(session, {r.participant_id for r in shown}, now)
+
+
+def _row(
+    row: _Open, window: CallWindow | None, d: _Details, actor: Actor, now: datetime
+) -> QueueRow:
+    return QueueRow(
+        task_id=row.id,
+        reference=reference(row.contact_id),
+        section=_section(row, window, now),
+        reason=row.reason,
+        due_by=row.due_by,
+        attempts=d.windows.get(row.id, 0),
+        min_attempts=row.min_attempts,
+        next_window=window,
+        checked_in=d.tonight.get(row.participant_id, "no group tonight"),
+        language=d.language.get(row.contact_id, "en"),
+        channels=tuple(row.channels),
+        zone=ZoneInfo(row.timezone),
+        claim=_claim_state(row.claimed_by, row.claim_expires_at, actor, now),
+    )
+
+
+def _claim_state(
+    claimed_by: uuid.UUID | None, expires: datetime | None, actor: Actor, now: datetime
+) -> str:
+    if claimed_by is None or expires is None or expires <= now:
+        return "free"
+    return "yours" if claimed_by == actor.user_id else "taken"
+
+
+def _attempt_windows(session: Session, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """S5: attempts count once per window, and a corrected entry gives way to its correction."""
+    by_task: dict[uuid.UUID, list[Attempt]] = defaultdict(list)
+    for attempt in session.scalars(select(Attempt).where(Attempt.task_id.in_(task_ids))):
+        by_task[attempt.task_id].append(attempt)
+    counts = {}
+    for task_id, attempts in by_task.items():
+        corrected = {a.corrects_id for a in attempts if a.corrects_id is not None}
+        counts[task_id] = tasks.distinct_windows([a for a in attempts if a.id not in corrected])
+    return counts
+
+
+def _languages(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    found: dict[uuid.UUID, tuple[int, str]] = {}
+    for contact_id, version, language in session.execute(
+        select(
+            ContactPreferences.contact_id, ContactPreferences.version, ContactPreferences.language
+        ).where(ContactPreferences.contact_id.in_(contact_ids))
+    ):
+        if contact_id not in found or version > found[contact_id][0]:
+            found[contact_id] = (version, language)
+    return {contact_id: language for contact_id, (_, language) in found.items()}
+
+
+def tonight(
+    session: Session, participant_ids: set[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, str]:
+    """For participants whose group meets today: checked in, absent, or not yet (S4)."""
+    groups = {
+        pid: group
+        for pid, group in session.execute(
+            select(Participant.id, Group)
+            .join(Group, Group.id == Participant.group_id)
+            .where(Participant.id.in_(participant_ids))
+        )
+    }
+    today = {pid: _session_today(group, now) for pid, group in groups.items()}
+    marks = {
+        (a.participant_id, a.session_date): a
+        for a in session.scalars(
+            select(Attendance).where(
+                Attendance.participant_id.in_(participant_ids),
+                Attendance.session_date.in_({d for d in today.values() if d is not None}),
+            )
+        )
+    }
+    return {pid: _mark(marks.get((pid, day))) for pid, day in today.items() if day is not None}
+
+
+def _session_today(group: Group, now: datetime) -> date | None:
+    local = now.astimezone(ZoneInfo(group.timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    found = group_sessions(
+        tasks.schedule_of(group), start=midnight, end=midnight + timedelta(days=1)
+    )
+    return found[0].session_date if found else None
+
+
+def _mark(attendance: Attendance | None) -> str:
+    if attendance is None:
+        return "not checked in yet"
+    return "checked in" if attendance.status == "present" else "absent"
+
+
+# --- the claim lease ------------------------------------------------------------------------
+
+
+def claim_task(
+    session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime, lease: timedelta = LEASE
+) -> OutreachTask:
+    """Take (or renew) the lease on an open task; Conflict if another liaison holds it."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_RECORD,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        _claim_locked(session, actor, task_id, now, lease)
+    else:
+        _claim_compare_and_set(session, actor, task, now, lease)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TASK_CLAIMED,
+        object_type="task",
+        object_id=task_id,
+        program_id=task.program_id,
+    )
+    session.commit()
+    return task
+
+
+def _claim_locked(
+    session: Session, actor: Actor, task_id: uuid.UUID, now: datetime, lease: timedelta
+) -> None:
+    # A row another transaction is claiming right now is skipped, not waited for.
+    task = session.scalar(
+        select(OutreachTask)
+        .where(OutreachTask.id == task_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if task is None or not _claimable(task, actor, now):
+        session.rollback()
+        raise Conflict(TAKEN)
+    task.claimed_by, task.claim_expires_at = actor.user_id, now + lease
+    task.claim_version += 1
+
+
+def _claim_compare_and_set(
+    session: Session, actor: Actor, task: OutreachTask, now: datetime, lease: timedelta
+) -> None:
+    # SQLite has no row locks: the UPDATE only lands if nobody moved the version meanwhile.
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(OutreachTask)
+        .where(
+            OutreachTask.id == task.id,
+            OutreachTask.status == TaskStatus.OPEN.value,
+            OutreachTask.claim_version == task.claim_version,
+            or_(
+                OutreachTask.claimed_by.is_(None),
+                OutreachTask.claimed_by == actor.user_id,
+                OutreachTask.claim_expires_at < now,
+            ),
+        )
+        .values(
+            claimed_by=actor.user_id,
+            claim_expires_at=now + lease,
+            claim_version=OutreachTask.claim_version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict(TAKEN)
+    session.refresh(task)
+
+
+def _claimable(task: OutreachTask, actor: Actor, now: datetime) -> bool:
+    if task.status != TaskStatus.OPEN:
+        return False
+    free = task.claimed_by is None or task.claim_expires_at is None
+    return free or task.claimed_by == actor.user_id or task.claim_expires_at < now  # type: ignore[operator]
+
+
+def holds_claim(task: OutreachTask, actor: Actor, now: datetime) -> bool:
+    expires = task.claim_expires_at
+    return task.claimed_by == actor.user_id and expires is not None and expires > now
+
+
+def require_claim(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> None:
+    """Only the liaison holding the lease records on a task from the web pages."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_RECORD,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    if not holds_claim(task, actor, now):
+        raise Conflict("claim the task first; the claim may have run out")
+
+
+def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
+    task = session.get(OutreachTask, task_id)
+    if task is None:
+        raise NotFound("no task with that id", {"task_id": "unknown"})
+    return task

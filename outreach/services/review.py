@@ -1,0 +1,347 @@
+"""The supervisor's review: the attempt log and its CSV export, sign-offs, corrections (S5, S7).
+
+Contacts appear here only by their opaque reference: never a name, a number or a note.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased
+
+from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
+from outreach.models import Attempt, OutreachTask, Program, User
+from outreach.security.permissions import Permission
+from outreach.services import queue, tasks
+from outreach.services.access import require
+from outreach.services.audit import Actor, AuditAction, record
+from outreach.services.errors import Conflict, Invalid, NotFound
+
+PER_PAGE = 50
+CSV_COLUMNS = (
+    "attempt",
+    "at_utc",
+    "program",
+    "contact_reference",
+    "task",
+    "reason",
+    "channel",
+    "outcome",
+    "liaison",
+    "session_date",
+    "corrects",
+)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    program_id: uuid.UUID | None = None
+    liaison_id: uuid.UUID | None = None
+    reason: str | None = None
+    outcome: str | None = None
+    date_from: date | None = None  # UTC calendar days, inclusive
+    date_to: date | None = None
+
+    def describe(self) -> dict[str, str | None]:
+        return {f"filter_{k}": None if v is None else str(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class LogRow:
+    attempt_id: uuid.UUID
+    at: datetime
+    program: str
+    reference: str
+    task_id: uuid.UUID
+    reason: str
+    channel: str
+    outcome: str
+    liaison: str
+    session_date: date | None
+    corrects_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: list[LogRow]
+    page: int
+    has_next: bool
+
+
+def attempt_log(
+    session: Session, *, actor: Actor, filters: LogFilter, now: datetime, page: int = 1
+) -> LogPage:
+    """One page of attempts, newest first, within the actor's programs."""
+    _require_review(session, actor, filters, now)
+    offset = (max(page, 1) - 1) * PER_PAGE
+    query = log_query(filters, _scope(actor)).offset(offset).limit(PER_PAGE + 1)
+    rows = [_log_row(row) for row in session.execute(query)]
+    return LogPage(rows[:PER_PAGE], max(page, 1), len(rows) > PER_PAGE)
+
+
+def export_csv(
+    session: Session, *, actor: Actor, filters: LogFilter, now: datetime
+) -> Iterator[str]:
+    """The filtered log as CSV lines; the export is audited before the first line goes out."""
+    _require_review(session, actor, filters, now)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.ATTEMPTS_EXPORTED,
+        object_type="attempt_log",
+        program_id=filters.program_id,
+        **filters.describe(),
+    )
+    session.commit()
+    query = log_query(filters, _scope(actor)).execution_options(yield_per=1000)
+    yield _csv_line(CSV_COLUMNS)
+    for row in session.execute(query):
+        yield _csv_line(_csv_values(_log_row(row)))
+
+
+def log_query(filters: LogFilter, scope: frozenset[uuid.UUID] | None) -> Select[Any]:
+    """The log's query, shared by the page, the export and the benchmark's bare query."""
+    liaison = aliased(User)
+    # The program's key comes from a scalar subquery, not a join: a join lets SQLite start from
+    # the program and sort every attempt; this way it walks the attempt.at index newest first.
+    program_key = select(Program.key).where(Program.id == OutreachTask.program_id).scalar_subquery()
+    query = (
+        select(
+            Attempt.id,
+            Attempt.at,
+            program_key,
+            OutreachTask.contact_id,
+            OutreachTask.id,
+            OutreachTask.reason,
+            Attempt.channel,
+            Attempt.outcome,
+            liaison.username,
+            Attempt.session_date,
+            Attempt.corrects_id,
+        )
+        .join(OutreachTask, OutreachTask.id == Attempt.task_id)
+        .outerjoin(liaison, liaison.id == Attempt.made_by)
+        .order_by(Attempt.at.desc(), Attempt.id)
+    )
+    return _filtered(query, filters, scope)
+
+
+def _filtered(query: Select[Any], f: LogFilter, scope: frozenset[uuid.UUID] | None) -> Select[Any]:
+    if scope is not None:
+        query = query.where(OutreachTask.program_id.in_(list(scope)))
+    if f.program_id is not None:
+        query = query.where(OutreachTask.program_id == f.program_id)
+    if f.liaison_id is not None:
+        query = query.where(Attempt.made_by == f.liaison_id)
+    if f.reason:
+        query = query.where(OutreachTask.reason == f.reason)
+    if f.outcome:
+        query = query.where(Attempt.outcome == f.outcome)
+    if f.date_from is not None:
+        query = query.where(Attempt.at >= datetime.combine(f.date_from, time(0), UTC))
+    if f.date_to is not None:
+        end = datetime.combine(f.date_to + timedelta(days=1), time(0), UTC)
+        query = query.where(Attempt.at < end)
+    return query
+
+
+def parse_filter(args: dict[str, str]) -> LogFilter:
+    """Build a filter from query-string values; anything unknown is refused, not ignored."""
+    reason, outcome = args.get("reason") or None, args.get("outcome") or None
+    if reason is not None and reason not in {r.value for r in TaskReason}:
+        raise Invalid("reason is not a known task reason", {"reason": "invalid"})
+    if outcome is not None and outcome not in {o.value for o in Outcome}:
+        raise Invalid("outcome is not a known outcome", {"outcome": "invalid"})
+    return LogFilter(
+        program_id=_uuid(args, "program"),
+        liaison_id=_uuid(args, "liaison"),
+        reason=reason,
+        outcome=outcome,
+        date_from=_date(args, "from"),
+        date_to=_date(args, "to"),
+    )
+
+
+def _uuid(args: dict[str, str], name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(args[name]) if args.get(name) else None
+    except ValueError:
+        raise Invalid(f"{name} is not a valid id", {name: "invalid"}) from None
+
+
+def _date(args: dict[str, str], name: str) -> date | None:
+    try:
+        return date.fromisoformat(args[name]) if args.get(name) else None
+    except ValueError:
+        raise Invalid(f"{name} must be a date YYYY-MM-DD", {name: "invalid"}) from None
+
+
+def _log_row(row: Any) -> LogRow:
+    attempt_id, at, program, contact_id, task_id, reason, channel, outcome, who, day, fix = row
+    return LogRow(
+        attempt_id=attempt_id,
+        at=at,
+        program=program,
+        reference=queue.reference(contact_id),
+        task_id=task_id,
+        reason=reason,
+        channel=channel,
+        outcome=outcome,
+        liaison=who or "system",
+        session_date=day,
+        corrects_id=fix,
+    )
+
+
+def _csv_values(row: LogRow) -> tuple[str, ...]:
+    return (
+        str(row.attempt_id),
+        row.at.astimezone(UTC).isoformat(),
+        row.program,
+        row.reference,
+        str(row.task_id),
+        row.reason,
+        row.channel,
+        row.outcome,
+        row.liaison,
+        row.session_date.isoformat() if row.session_date else "",
+        str(row.corrects_id or ""),
+    )
+
+
+def _csv_line(values: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    # Spreadsheet formula injection: a cell starting with = + - @ is prefixed with a quote.
+    csv.writer(out).writerow(["'" + v if v[:1] in "=+-@" else v for v in values])
+    return out.getvalue()
+
+
+def _require_review(session: Session, actor: Actor, filters: LogFilter, now: datetime) -> None:
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_REVIEW,
+        filters.program_id,
+        now=now,
+        object_type="attempt_log",
+        object_id=filters.program_id,
+    )
+
+
+def programs_in_scope(session: Session, actor: Actor) -> list[Program]:
+    query = select(Program).order_by(Program.key)
+    scope = _scope(actor)
+    if scope is not None:
+        query = query.where(Program.id.in_(list(scope)))
+    return list(session.scalars(query))
+
+
+def _scope(actor: Actor) -> frozenset[uuid.UUID] | None:
+    return None if actor.user_id is None else actor.program_ids
+
+
+# --- sign-off and corrections ---------------------------------------------------------------
+
+
+def awaiting_sign_off(session: Session, *, actor: Actor, now: datetime) -> list[OutreachTask]:
+    """Tasks closed as unreachable that no supervisor has signed off yet."""
+    require(session, actor, Permission.TASK_CLOSE_UNREACHABLE, None, now=now, object_type="task")
+    query = select(OutreachTask).where(
+        OutreachTask.status == TaskStatus.UNREACHABLE.value,
+        OutreachTask.signed_off_by.is_(None),
+    )
+    scope = _scope(actor)
+    if scope is not None:
+        query = query.where(OutreachTask.program_id.in_(list(scope)))
+    return list(session.scalars(query.order_by(OutreachTask.closed_at)))
+
+
+def sign_off(session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime) -> None:
+    """A supervisor confirms an unreachable closure, which must meet the minimum (S5)."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.TASK_CLOSE_UNREACHABLE,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    if task.status != TaskStatus.UNREACHABLE or task.signed_off_by is not None:
+        raise Conflict("only an unreachable closure not yet signed off can be signed off")
+    if tasks.distinct_windows(tasks.standing_attempts(session, task.id)) < task.min_attempts:
+        raise Conflict("this closure has too few attempts in different windows to sign off (S5)")
+    task.signed_off_by, task.signed_off_at = actor.user_id, now
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TASK_SIGNED_OFF,
+        object_type="task",
+        object_id=task.id,
+        program_id=task.program_id,
+    )
+    session.commit()
+
+
+def correct_attempt(
+    session: Session, *, actor: Actor, attempt_id: uuid.UUID, outcome: str, now: datetime
+) -> Attempt:
+    """Correct an attempt's outcome with a new entry pointing to the old one (S5)."""
+    old = session.get(Attempt, attempt_id)
+    task = session.get(OutreachTask, old.task_id) if old else None
+    if old is None or task is None:
+        raise NotFound("no attempt with that id", {"attempt_id": "unknown"})
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_REVIEW,
+        task.program_id,
+        now=now,
+        object_type="attempt",
+        object_id=attempt_id,
+    )
+    if outcome not in {o.value for o in Outcome}:
+        raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
+    fixed = Attempt(
+        task_id=old.task_id,
+        channel=old.channel,
+        at=old.at,
+        outcome=outcome,
+        made_by=actor.user_id,
+        group_id=old.group_id,
+        session_date=old.session_date,
+        corrects_id=old.id,
+        recorded_at=now,
+    )
+    fixed.ensure_id()
+    session.add(fixed)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.ATTEMPT_CORRECTED,
+        object_type="attempt",
+        object_id=fixed.id,
+        program_id=task.program_id,
+        corrects=str(old.id),
+        outcome=outcome,
+    )
+    session.commit()
+    return fixed
+
+
+def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
+    task = session.get(OutreachTask, task_id)
+    if task is None:
+        raise NotFound("no task with that id", {"task_id": "unknown"})
+    return task

@@ -1,0 +1,295 @@
+"""Everything the liaison's task page shows, gathered in one audited read (S6, S10).
+
+The contact's name and phone are opened only for the liaison who holds the task's claim,
+and only through `contacts.reveal_contact`, which commits its audit row first.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.domain import protocols, scripts
+from outreach.domain.planner import CallWindow, group_sessions
+from outreach.domain.scripts import CALL_OPENING
+from outreach.domain.vocabulary import TaskStatus
+from outreach.models import (
+    Attempt,
+    ContactPerson,
+    ContactPreferences,
+    Group,
+    OutreachTask,
+    Participant,
+    Program,
+    SessionCancellation,
+    User,
+)
+from outreach.security.permissions import Permission
+from outreach.security.vault import Vault
+from outreach.services import contacts, queue, tasks
+from outreach.services.access import require
+from outreach.services.audit import Actor
+from outreach.services.errors import NotFound
+from outreach.services.planning import plan_open_tasks
+from outreach.settings import PROJECT_ROOT
+
+CALL_VALUES = PROJECT_ROOT / "config" / "call_values.toml"
+
+
+@dataclass(frozen=True)
+class Week:
+    """The inputs of the week picture, in the contact's zone (S4)."""
+
+    start: datetime
+    zone: ZoneInfo
+    calling: tuple[time, time]
+    sessions: list[tuple[datetime, datetime, bool]] = field(default_factory=list)
+    safe_times: list[tuple[int, time, time]] = field(default_factory=list)
+    windows: list[CallWindow] = field(default_factory=list)
+    attempts: list[tuple[datetime, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task: OutreachTask
+    program: Program
+    reference: str
+    claimed: bool
+    contact: contacts.ContactDetails | None
+    script: list[tuple[str, str]]
+    script_problem: str | None
+    preferences: ContactPreferences
+    history: list[ContactPreferences]
+    attempts: list[Attempt]
+    windows_made: int
+    week: Week
+    tonight: str
+
+
+def task_page(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    now: datetime,
+    calling_hours: tuple[time, time],
+    week_offset: int = 0,
+) -> TaskPage:
+    """Gather the task page; reveal the contact (audited) only to the claim holder."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.CONTACT_READ,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    claimed = task.status == TaskStatus.OPEN and queue.holds_claim(task, actor, now)
+    program = session.get(Program, task.program_id)
+    assert program is not None
+    history = _history(session, task.contact_id)
+    attempts = _attempts(session, task.id)
+    contact = _reveal(session, vault, actor, task, now) if claimed else None
+    script, problem = _script(task, history[0], contact, program, actor, session)
+    participant = _participant(session, task.contact_id)
+    plan = _windows(session, profiles, task, now, calling_hours)
+    week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
+    return TaskPage(
+        task=task,
+        program=program,
+        reference=queue.reference(task.contact_id),
+        claimed=claimed,
+        contact=contact,
+        script=script,
+        script_problem=problem,
+        preferences=history[0],
+        history=history,
+        attempts=attempts,
+        windows_made=tasks.distinct_windows(tasks.standing_attempts(session, task.id)),
+        week=_with_plan(week, plan, attempts),
+        tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
+    )
+
+
+def _reveal(
+    session: Session, vault: Vault, actor: Actor, task: OutreachTask, now: datetime
+) -> contacts.ContactDetails:
+    return contacts.reveal_contact(
+        session, vault, actor=actor, contact_id=task.contact_id, now=now, purpose="call"
+    )
+
+
+# --- the call script (S6, S12) ---------------------------------------------------------------
+
+
+def _script(
+    task: OutreachTask,
+    prefs: ContactPreferences,
+    contact: contacts.ContactDetails | None,
+    program: Program,
+    actor: Actor,
+    session: Session,
+) -> tuple[list[tuple[str, str]], str | None]:
+    if contact is None:
+        return [], None
+    values = _script_values(task, prefs.language, contact, program, _liaison_name(session, actor))
+    try:
+        text = scripts.render(_library(), "call", task.script, prefs.language, values)
+    except scripts.RenderError:
+        # Never improvise a call: an unapproved script means no script on screen at all.
+        return [], "The approved script could not be loaded. Do not call; ask a supervisor."
+    found = [(name, body.strip()) for name, _, body in scripts.sections(text)]
+    # S6: the safe-to-talk check is read first, whatever order the file has.
+    found.sort(
+        key=lambda s: CALL_OPENING.index(s[0]) if s[0] in CALL_OPENING else len(CALL_OPENING)
+    )
+    return found, None
+
+
+def _script_values(
+    task: OutreachTask,
+    language: str,
+    contact: contacts.ContactDetails,
+    program: Program,
+    liaison: str,
+) -> dict[str, str]:
+    words = _call_values().get(language, {})
+    return {
+        "first_name": contact.name.split()[0],
+        "liaison_first_name": liaison,
+        "program_name": program.name,
+        "participant_status": words.get("status", {}).get(task.reason, "enrolled"),
+        "resources": words.get("resources", "-"),
+    }
+
+
+def _liaison_name(session: Session, actor: Actor) -> str:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    name = user.username if user else "the liaison"
+    return name.replace("_", ".").replace("-", ".").split(".")[0].capitalize()
+
+
+@lru_cache(maxsize=1)
+def _library() -> scripts.ScriptLibrary:
+    return scripts.load_library(scripts.default_root())
+
+
+@lru_cache(maxsize=1)
+def _call_values() -> dict[str, Any]:
+    with CALL_VALUES.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+# --- readers ---------------------------------------------------------------------------------
+
+
+def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
+    task = session.get(OutreachTask, task_id)
+    if task is None:
+        raise NotFound("no task with that id", {"task_id": "unknown"})
+    return task
+
+
+def _history(session: Session, contact_id: uuid.UUID) -> list[ContactPreferences]:
+    return list(
+        session.scalars(
+            select(ContactPreferences)
+            .where(ContactPreferences.contact_id == contact_id)
+            .order_by(ContactPreferences.version.desc())
+        )
+    )
+
+
+def _attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
+    query = select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
+    return list(session.scalars(query))
+
+
+def _participant(session: Session, contact_id: uuid.UUID) -> Participant:
+    contact = session.get(ContactPerson, contact_id)
+    participant = session.get(Participant, contact.participant_id) if contact else None
+    assert participant is not None
+    return participant
+
+
+def _windows(
+    session: Session,
+    profiles: Mapping[str, protocols.Profile],
+    task: OutreachTask,
+    now: datetime,
+    calling_hours: tuple[time, time],
+) -> list[CallWindow]:
+    if task.status != TaskStatus.OPEN:
+        return []
+    plan = plan_open_tasks(
+        session, profiles, now=now, days=8, calling_hours=calling_hours, task_ids=[task.id]
+    )
+    return sorted(plan.windows, key=lambda w: w.start)
+
+
+# --- the week picture ------------------------------------------------------------------------
+
+
+def _week(
+    session: Session,
+    participant: Participant,
+    prefs: ContactPreferences,
+    program: Program,
+    now: datetime,
+    calling_hours: tuple[time, time],
+    offset: int,
+) -> Week:
+    zone = ZoneInfo(prefs.timezone or program.timezone)
+    local = now.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).date() + timedelta(weeks=offset)
+    start = datetime.combine(monday, time(0), tzinfo=zone)
+    week = Week(start=start, zone=zone, calling=calling_hours)
+    week.safe_times.extend(_safe_times(prefs))
+    group = session.get(Group, participant.group_id) if participant.group_id else None
+    if group is not None:
+        week.sessions.extend(_sessions(session, group, start))
+    return week
+
+
+def _sessions(
+    session: Session, group: Group, start: datetime
+) -> list[tuple[datetime, datetime, bool]]:
+    cancelled = frozenset(
+        session.scalars(
+            select(SessionCancellation.session_date).where(SessionCancellation.group_id == group.id)
+        )
+    )
+    found = group_sessions(
+        tasks.schedule_of(group, cancelled), start=start, end=start + timedelta(days=7)
+    )
+    return [(s.start, s.end, s.cancelled) for s in found]
+
+
+def _safe_times(prefs: ContactPreferences) -> list[tuple[int, time, time]]:
+    codes = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+    return [
+        (codes.index(day.strip()), time.fromisoformat(t["start"]), time.fromisoformat(t["end"]))
+        for t in prefs.safe_times
+        for day in t["days"].split(",")
+        if day.strip() in codes
+    ]
+
+
+def _with_plan(week: Week, windows: list[CallWindow], attempts: list[Attempt]) -> Week:
+    end = week.start + timedelta(days=7)
+    week.windows.extend(w for w in windows if w.start < end and w.end > week.start)
+    week.attempts.extend((a.at, a.outcome) for a in attempts if week.start <= a.at < end)
+    return week

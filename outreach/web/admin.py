@@ -1,0 +1,76 @@
+"""The admin's pages: users and their roles and programs, API tokens, programs."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from outreach.domain.vocabulary import Role
+from outreach.services import admin
+from outreach.web.common import actor, db, form_text, now, rt, staff
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+@staff
+def users() -> ResponseReturnValue:
+    found = admin.all_users(db(), actor=actor(), now=now())
+    programs = admin.all_programs(db(), actor=actor(), now=now())
+    return render_template("admin_users.html", users=found, roles=list(Role), programs=programs)
+
+
+@bp.post("/users")
+@staff
+def create_user() -> ResponseReturnValue:
+    admin.create_user(
+        db(),
+        actor=actor(),
+        username=form_text("username", 80),
+        role=form_text("role", 20),
+        password=request.form.get("password", "")[:200],
+        program_keys=request.form.getlist("programs"),
+        now=now(),
+    )
+    flash("The account is created.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<uuid:user_id>/disable")
+@staff
+def disable(user_id: uuid.UUID) -> ResponseReturnValue:
+    admin.disable_user(db(), actor=actor(), user_id=user_id, now=now())
+    flash("The account is disabled.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<uuid:user_id>/token")
+@staff
+def token(user_id: uuid.UUID) -> ResponseReturnValue:
+    issued = admin.issue_token(db(), actor=actor(), user_id=user_id, now=now())
+    return render_template("admin_token.html", token=issued)
+
+
+@bp.get("/programs")
+@staff
+def programs() -> ResponseReturnValue:
+    found = admin.all_programs(db(), actor=actor(), now=now())
+    return render_template("admin_programs.html", programs=found, protocols=sorted(rt().profiles))
+
+
+@bp.post("/programs")
+@staff
+def create_program() -> ResponseReturnValue:
+    admin.create_program(
+        db(),
+        actor=actor(),
+        key=form_text("key", 40),
+        name=form_text("name"),
+        protocol=form_text("protocol", 60),
+        timezone=form_text("timezone", 64),
+        now=now(),
+    )
+    flash("The program is created.")
+    return redirect(url_for("admin.programs"))

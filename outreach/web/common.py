@@ -1,0 +1,101 @@
+"""What every staff page shares: who is signed in, CSRF on posts, service errors as pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from outreach.runtime import Runtime, runtime
+from outreach.services import second_factor
+from outreach.services.audit import Actor
+from outreach.services.errors import ServiceError
+from outreach.web import check_csrf
+from outreach.web.auth import current_user, db
+
+View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
+# The only pages a user who still has to enrol a second factor may reach (production).
+ENROLMENT_ENDPOINTS = frozenset({"account.second_factor", "auth.logout"})
+
+__all__ = ["actor", "db", "now", "rt", "staff"]
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ServiceError, _service_error)
+
+
+def staff(view: View) -> View:
+    """Require a signed-in user (and a valid CSRF token on every POST)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        user = current_user()
+        if user is None:
+            return redirect(url_for("auth.login"))
+        if request.method == "POST" and not check_csrf():
+            abort(400)
+        g.user, g.actor = user, Actor.of(user)
+        if second_factor.must_enrol(user, rt().settings) and (
+            request.endpoint not in ENROLMENT_ENDPOINTS
+        ):
+            return redirect(url_for("account.second_factor"))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def actor() -> Actor:
+    found: Actor = g.actor
+    return found
+
+
+def rt() -> Runtime:
+    return runtime()
+
+
+def now() -> datetime:
+    return runtime().clock.now()
+
+
+def calling_hours() -> tuple[time, time]:
+    settings = runtime().settings
+    return settings.calling_start, settings.calling_end
+
+
+def form_text(name: str, limit: int = 200) -> str:
+    return request.form.get(name, "").strip()[:limit]
+
+
+def arg_date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
+    # Service messages are written for the screen and never hold contact data.
+    if request.path.startswith("/api/"):
+        return {"error": exc.message, "fields": exc.fields}, exc.status
+    back = request.path if request.method == "GET" else request.path.rsplit("/", 1)[0]
+    page = render_template(
+        "error.html", code=exc.status, title=_title(exc.status), message=exc.message, back=back
+    )
+    return page, exc.status
+
+
+def _title(status: int) -> str:
+    return {403: "Not allowed", 404: "Not found", 409: "Not possible now"}.get(
+        status, "Please check what you entered"
+    )

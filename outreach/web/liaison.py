@@ -1,0 +1,102 @@
+"""The liaison's pages: the call queue, claiming a task, the task page and its outcome form."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from outreach.domain.vocabulary import Outcome
+from outreach.services import claimed_work, queue, task_page
+from outreach.services.errors import Invalid
+from outreach.web import pictures
+from outreach.web.common import actor, calling_hours, db, form_text, now, page_number, rt, staff
+
+bp = Blueprint("liaison", __name__)
+
+
+@bp.get("/queue")
+@staff
+def call_queue() -> ResponseReturnValue:
+    page = queue.call_queue(
+        db(),
+        rt().profiles,
+        actor=actor(),
+        now=now(),
+        calling_hours=calling_hours(),
+        page=page_number(),
+    )
+    return render_template("queue.html", page=page, now=now(), Section=queue.Section)
+
+
+@bp.post("/tasks/<uuid:task_id>/claim")
+@staff
+def claim(task_id: uuid.UUID) -> ResponseReturnValue:
+    queue.claim_task(db(), actor=actor(), task_id=task_id, now=now())
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.get("/tasks/<uuid:task_id>")
+@staff
+def task(task_id: uuid.UUID) -> ResponseReturnValue:
+    offset = max(-8, min(request.args.get("week", 0, type=int), 8))
+    found = task_page.task_page(
+        db(),
+        rt().vault,
+        rt().profiles,
+        actor=actor(),
+        task_id=task_id,
+        now=now(),
+        calling_hours=calling_hours(),
+        week_offset=offset,
+    )
+    picture = pictures.week_picture(found.week, now())
+    return render_template(
+        "task.html", page=found, picture=picture, outcomes=list(Outcome), offset=offset, now=now()
+    )
+
+
+@bp.post("/tasks/<uuid:task_id>/attempts")
+@staff
+def record_attempt(task_id: uuid.UUID) -> ResponseReturnValue:
+    outcome = form_text("outcome", 30)
+    if outcome == Outcome.DECLINED and request.form.get("confirm") != "yes":
+        # S1: a decline stops every contact for good, so it takes a second, deliberate step.
+        return render_template("confirm_decline.html", task_id=task_id, form=request.form)
+    claimed_work.record_attempt(
+        db(),
+        rt().vault,
+        actor=actor(),
+        task_id=task_id,
+        channel=form_text("channel", 10) or "voice",
+        local_at=_local("at"),
+        outcome=outcome,
+        local_callback=_local("callback_at"),
+        notes=request.form.get("notes", "")[:4000].strip(),
+        now=now(),
+    )
+    if outcome == Outcome.DECLINED:
+        return redirect(url_for("liaison.call_queue"))
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/close")
+@staff
+def close(task_id: uuid.UUID) -> ResponseReturnValue:
+    claimed_work.close(
+        db(), actor=actor(), task_id=task_id, resolution=form_text("resolution", 20), now=now()
+    )
+    return redirect(url_for("liaison.call_queue"))
+
+
+def _local(name: str) -> datetime | None:
+    """A datetime-local field: a wall-clock time in the program's zone, or empty."""
+    raw = form_text(name, 20)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("give the time as YYYY-MM-DD HH:MM", {name: "invalid"}) from None

@@ -1,0 +1,122 @@
+"""Pictures drawn on the server as SVG shapes: the task's week and the supervisor's charts.
+
+Only geometry lives here; templates turn shapes into <rect>/<circle> with a <title> each,
+and app.css colours them (the CSP forbids inline styles and scripts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from outreach.services.task_page import Week
+
+FIRST_HOUR, LAST_HOUR = 6, 23
+HOUR_WIDTH, ROW_HEIGHT, LABEL_WIDTH, TOP = 44, 34, 70, 22
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class Shape:
+    kind: str  # the CSS class: calling, safe, session, cancelled, window, attempt, now, bar
+    x: float
+    y: float
+    width: float
+    height: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    width: int
+    height: int
+    shapes: list[Shape]
+    labels: list[tuple[float, float, str]]
+
+
+def week_picture(week: Week, now: datetime) -> Picture:
+    """Seven rows (days) by the hours from 06:00 to 23:00, in the contact's zone."""
+    shapes: list[Shape] = []
+    opens, closes = week.calling
+    shapes.extend(_span("calling", day, opens, closes, "calling hours") for day in range(7))
+    for day, safe_from, safe_to in week.safe_times:
+        shapes.append(_span("safe", day, safe_from, safe_to, "a time the contact named as safe"))
+    for begins, ends, cancelled in week.sessions:
+        kind = "cancelled" if cancelled else "session"
+        title = "group session" + (" (cancelled)" * cancelled)
+        shapes.extend(_moments(week, kind, begins, ends, title))
+    for window in week.windows:
+        shapes.extend(_moments(week, "window", window.start, window.end, f"{window.kind} window"))
+    for at, outcome in week.attempts:
+        shapes.extend(
+            _moments(week, "attempt", at, at + timedelta(minutes=8), f"attempt: {outcome}")
+        )
+    shapes.extend(_moments(week, "now", now, now + timedelta(minutes=3), "now"))
+    return Picture(_width(), TOP + 7 * ROW_HEIGHT + 4, shapes, _week_labels(week))
+
+
+def _x(moment: time) -> float:
+    hours = moment.hour + moment.minute / 60
+    return LABEL_WIDTH + (min(max(hours, FIRST_HOUR), LAST_HOUR) - FIRST_HOUR) * HOUR_WIDTH
+
+
+def _span(kind: str, day: int, start: time, end: time, title: str) -> Shape:
+    x0, x1 = _x(start), _x(end) if end > start else _x(time(23, 59))
+    return Shape(kind, x0, TOP + day * ROW_HEIGHT + 2, max(x1 - x0, 0), ROW_HEIGHT - 4, title)
+
+
+def _moments(week: Week, kind: str, start: datetime, end: datetime, title: str) -> list[Shape]:
+    """One shape per day the span touches, clipped to the week and to the hours shown."""
+    local_start, local_end = start.astimezone(week.zone), end.astimezone(week.zone)
+    shapes = []
+    for day in range(7):
+        day_start = week.start + timedelta(days=day)
+        lo, hi = max(local_start, day_start), min(local_end, day_start + timedelta(days=1))
+        if lo >= hi:
+            continue
+        upper = (
+            hi.timetz().replace(tzinfo=None) if hi < day_start + timedelta(days=1) else time(23, 59)
+        )
+        shape = _span(kind, day, lo.timetz().replace(tzinfo=None), upper, title)
+        shapes.append(_inset(shape, kind))
+    return shapes
+
+
+def _inset(shape: Shape, kind: str) -> Shape:
+    # Sessions and windows sit inside the row so the bands behind them stay visible.
+    pad = {"session": 6, "cancelled": 6, "window": 10, "attempt": 3, "now": 0}.get(kind, 0)
+    width = max(shape.width, 3)
+    return Shape(kind, shape.x, shape.y + pad, width, shape.height - 2 * pad, shape.title)
+
+
+def _width() -> int:
+    return LABEL_WIDTH + (LAST_HOUR - FIRST_HOUR) * HOUR_WIDTH + 10
+
+
+def _week_labels(week: Week) -> list[tuple[float, float, str]]:
+    labels = []
+    for day in range(7):
+        date = (week.start + timedelta(days=day)).strftime("%d %b")
+        labels.append(
+            (4.0, TOP + day * ROW_HEIGHT + ROW_HEIGHT / 2 + 4, f"{DAY_NAMES[day]} {date}")
+        )
+    for hour in range(FIRST_HOUR, LAST_HOUR + 1, 2):
+        labels.append((_x(time(hour)) - 8, 14.0, f"{hour:02d}"))
+    return labels
+
+
+def bar_chart(values: list[tuple[str, float]], *, unit: str = "", height: int = 160) -> Picture:
+    """Vertical bars with their labels under them; the tallest bar fills the height."""
+    top = max((v for _, v in values), default=0) or 1
+    step = 36
+    shapes: list[Shape] = []
+    labels: list[tuple[float, float, str]] = []
+    for i, (label, value) in enumerate(values):
+        bar = (height - 30) * value / top
+        x = 10 + i * step
+        shapes.append(
+            Shape("bar", x, height - 20 - bar, step - 8, bar, f"{label}: {value:g}{unit}")
+        )
+        labels.append((float(x), float(height - 6), label))
+        labels.append((float(x), max(height - 24 - bar, 10.0), f"{value:g}"))
+    return Picture(max(20 + len(values) * step, 120), height, shapes, labels)

@@ -1,0 +1,106 @@
+"""The supervisor's pages: attempt log, CSV export, compliance, sign-offs, corrections."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from outreach.domain.vocabulary import Outcome, TaskReason
+from outreach.services import compliance, review
+from outreach.web import pictures
+from outreach.web.common import actor, db, form_text, now, page_number, staff
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+@bp.get("/attempts")
+@staff
+def attempt_log() -> ResponseReturnValue:
+    filters = review.parse_filter(request.args.to_dict())
+    page = review.attempt_log(db(), actor=actor(), filters=filters, now=now(), page=page_number())
+    return render_template(
+        "attempt_log.html",
+        page=page,
+        args=request.args.to_dict(),
+        reasons=list(TaskReason),
+        outcomes=list(Outcome),
+        programs=review.programs_in_scope(db(), actor()),
+    )
+
+
+@bp.get("/attempts.csv")
+@staff
+def export() -> ResponseReturnValue:
+    filters = review.parse_filter(request.args.to_dict())
+    lines = review.export_csv(db(), actor=actor(), filters=filters, now=now())
+    first = next(lines)  # runs the permission check and the audit before the response starts
+    # The stream keeps the request's database session open until the last line is sent.
+    response = Response(stream_with_context(_chain(first, lines)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=attempts.csv"
+    return response
+
+
+@bp.get("/compliance")
+@staff
+def compliance_page() -> ResponseReturnValue:
+    found = compliance.compliance(db(), actor=actor(), now=now())
+    charts = {
+        "overdue": pictures.bar_chart([(r[:10], n) for r, n in found.overdue.items()]),
+        "dtw": pictures.bar_chart(
+            [(ref[-4:], m) for ref, m in found.duty_to_warn_minutes if m is not None][-20:],
+            unit=" min",
+        ),
+        "kind": pictures.bar_chart(_rates(found.reach_by_kind), unit="%"),
+        "hour": pictures.bar_chart(_rates(found.reach_by_hour), unit="%"),
+    }
+    return render_template("compliance.html", found=found, charts=charts)
+
+
+@bp.get("/sign-offs")
+@staff
+def sign_offs() -> ResponseReturnValue:
+    waiting = review.awaiting_sign_off(db(), actor=actor(), now=now())
+    return render_template("sign_offs.html", waiting=waiting, reference=_reference)
+
+
+@bp.post("/tasks/<uuid:task_id>/sign-off")
+@staff
+def sign_off(task_id: uuid.UUID) -> ResponseReturnValue:
+    review.sign_off(db(), actor=actor(), task_id=task_id, now=now())
+    return redirect(url_for("review.sign_offs"))
+
+
+@bp.post("/attempts/<uuid:attempt_id>/correction")
+@staff
+def correct(attempt_id: uuid.UUID) -> ResponseReturnValue:
+    review.correct_attempt(
+        db(), actor=actor(), attempt_id=attempt_id, outcome=form_text("outcome", 30), now=now()
+    )
+    return redirect(url_for("review.attempt_log"))
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _rates(counts: Mapping[Any, tuple[int, int]]) -> list[tuple[str, float]]:
+    return [(str(k), round(100 * r / n) if n else 0) for k, (r, n) in counts.items()]
+
+
+def _reference(contact_id: uuid.UUID) -> str:
+    from outreach.services.queue import reference
+
+    return reference(contact_id)

@@ -1,0 +1,170 @@
+"""In headless Chromium: a liaison works a task to "unreachable", a supervisor finds the
+attempts, a facilitator checks a participant in. Screenshots go to test-artifacts/.
+
+The app runs on a loopback port in a thread, on a file SQLite database of its own. Chromium
+is Debian's (`apt-get install chromium`, done by .ci/run); without it these tests fail,
+on purpose, rather than skip.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+from werkzeug.serving import make_server
+
+from outreach import create_app
+from outreach.db import migrate
+from outreach.domain.vocabulary import Role
+from outreach.models import Participant
+from outreach.runtime import runtime
+from outreach.services import tasks
+from outreach.services.audit import SYSTEM
+from outreach.settings import load_settings
+from tests.factories import PASSWORD, make_contact, make_group, make_program, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ZONE = ZoneInfo("America/New_York")
+
+
+@dataclass
+class Site:
+    url: str
+    users: dict[str, str]
+    participant: str
+
+
+@pytest.fixture
+def site(test_environ: dict[str, str], tmp_path: Path) -> Iterator[Site]:
+    settings = load_settings(
+        {**test_environ, "OUTREACH_DATABASE_URL": f"sqlite:///{tmp_path / 'browser.db'}"}
+    )
+    app = create_app({"TESTING": False}, settings=settings)
+    migrate(runtime(app).engine)
+    seeded = _seed(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Site(f"http://127.0.0.1:{server.server_port}", *seeded)
+    server.shutdown()
+    thread.join()
+    runtime(app).engine.dispose()
+
+
+def _seed(app: object) -> tuple[dict[str, str], str]:
+    rt = runtime(app)  # type: ignore[arg-type]
+    now = rt.clock.now()
+    sessions: sessionmaker = rt.sessions  # type: ignore[type-arg]
+    with sessions() as db:
+        program = make_program(db, now=now)
+        group = make_group(
+            db, program, now=now, rrule="FREQ=DAILY", starts_on=now.date() - timedelta(days=30)
+        )
+        participant = Participant(
+            program_id=program.id, group_id=group.id, reference="P-204", created_at=now
+        )
+        db.add(participant)
+        db.commit()
+        make_contact(db, rt.vault, participant, now=now, consent="consented")
+        tasks.report_event(
+            db,
+            rt.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="enrolled",
+            at=now,
+            severity="routine",
+            now=now,
+        )
+        users = {
+            role: make_user(db, role, [program], now=now, username=name).username
+            for role, name in (
+                (Role.LIAISON, "sam.rivera"),
+                (Role.SUPERVISOR, "jo.park"),
+                (Role.FACILITATOR, "lee.grant"),
+            )
+        }
+        return {str(k): v for k, v in users.items()}, participant.reference
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    assert CHROMIUM.exists(), (
+        f"headless browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium"
+    )
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(browser: object, site: Site, role: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{site.url}/login")
+    page.fill("#username", site.users[role])
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home")
+    return page
+
+
+def _local(days_ago: int) -> str:
+    moment = datetime.now(ZONE) - timedelta(days=days_ago)
+    return moment.replace(hour=12, minute=0).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_liaison_works_a_task_to_unreachable_and_a_supervisor_finds_it(
+    browser: object, site: Site
+) -> None:
+    page = _sign_in(browser, site, "liaison")
+    page.goto(f"{site.url}/queue")
+    page.screenshot(path=str(ARTIFACTS / "1-queue.png"), full_page=True)
+    page.click("table.queue button:has-text('Claim')")
+    page.wait_for_selector("#safe-heading")
+    assert "safe" in page.inner_text("#safe-heading").lower()
+    assert page.is_visible("#script-safe-to-talk")
+    page.screenshot(path=str(ARTIFACTS / "2-task-script.png"), full_page=True)
+    for days_ago in (3, 1):  # two different days: two different windows (S5)
+        page.select_option("#outcome", "no_answer")
+        page.fill("#at", _local(days_ago))
+        page.click("button:has-text('Record attempt')")
+        page.wait_for_selector("table.attempts")
+    assert page.locator("table.attempts tbody tr").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "3-two-attempts.png"), full_page=True)
+    page.click("button[value=unreachable]")
+    page.wait_for_url("**/queue")
+    assert "Nothing to do right now." in page.content()
+
+    review = _sign_in(browser, site, "supervisor")
+    review.goto(f"{site.url}/review/attempts")
+    assert review.locator("tr.attempt-row").count() == 2
+    review.screenshot(path=str(ARTIFACTS / "4-attempt-log.png"), full_page=True)
+
+
+def test_a_facilitator_checks_a_participant_in(browser: object, site: Site) -> None:
+    page = _sign_in(browser, site, "facilitator")
+    page.goto(f"{site.url}/groups")
+    page.click("text=Tuesday evening")
+    page.click(f"button:has-text('Check in {site.participant}')")
+    page.wait_for_selector(".mark-present")
+    assert "checked in" in page.inner_text(".mark-present")
+    assert page.locator(f"button:has-text('Check in {site.participant}')").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "5-check-in.png"), full_page=True)

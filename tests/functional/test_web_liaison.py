@@ -1,0 +1,151 @@
+"""The liaison's queue and task page: no contact data in the list, claims, S1, S5, S6."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.clock import FixedClock
+from outreach.domain.vocabulary import Role
+from outreach.models import AuditEvent, ContactPreferences, OutreachTask
+from outreach.services.queue import reference
+from tests.conftest import NOW
+from tests.factories import World, make_user
+from tests.functional.web import log_in, open_tasks, post
+
+NAME, PHONE = "Avery", "555-0123"
+
+
+def test_the_queue_lists_tasks_by_reference_without_name_or_number(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    page = client.get("/queue").get_data(as_text=True)
+    assert reference(world.contact.id) in page
+    assert f"0 of {task.min_attempts}" in page
+    assert NAME not in page
+    assert PHONE not in page
+
+
+def test_duty_to_warn_comes_before_everything_else(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    open_tasks(app, db, world, NOW, "enrolled")
+    open_tasks(app, db, world, NOW, "duty_to_warn")
+    log_in(client, world.users["liaison"])
+    page = client.get("/queue").get_data(as_text=True)
+    rows = page.split("<tbody>")[1].split("</tr>")
+    assert "duty to warn" in rows[0]
+
+
+def test_the_task_page_shows_the_safe_to_talk_check_before_anything_else(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    # The script names the liaison by first name, taken from a "first.last" username.
+    log_in(client, make_user(db, Role.LIAISON, [world.home], now=NOW, username="sam.rivera"))
+    before = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert NAME not in before, "nothing is revealed before the claim"
+    post(client, f"/tasks/{task.id}/claim")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert NAME in page
+    assert "+14045550123" in page
+    safe = page.index('id="safe-heading"')
+    assert safe < page.index('id="script-safe-to-talk"') < page.index("script-introduction")
+    assert safe < page.index(NAME)
+    assert "This is Sam." in page
+    assert 'id="call-slot"' in page
+    reveals = db.scalars(select(AuditEvent).where(AuditEvent.action == "contact.revealed"))
+    assert len(list(reveals)) == 1
+
+
+def test_another_programs_liaison_is_refused_the_task(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["outsider"])
+    assert client.get(f"/tasks/{task.id}").status_code == 403
+    assert post(client, f"/tasks/{task.id}/claim").status_code == 403  # type: ignore[attr-defined]
+
+
+def test_a_claimed_task_cannot_be_claimed_by_a_second_liaison_until_the_lease_ends(
+    app: Flask, db: Session, world: World, clock: FixedClock
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    other = make_user(db, Role.LIAISON, [world.home], now=NOW)
+    first, second = app.test_client(), app.test_client()
+    log_in(first, world.users["liaison"])
+    log_in(second, other)
+    assert post(first, f"/tasks/{task.id}/claim").status_code == 302  # type: ignore[attr-defined]
+    assert post(second, f"/tasks/{task.id}/claim").status_code == 409  # type: ignore[attr-defined]
+    clock.advance(minutes=31)
+    log_in(second, other)  # the idle session ran out too
+    assert post(second, f"/tasks/{task.id}/claim").status_code == 302  # type: ignore[attr-defined]
+
+
+def test_recording_needs_the_claim(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    response = post(client, f"/tasks/{task.id}/attempts", {"outcome": "no_answer"})
+    assert response.status_code == 409  # type: ignore[attr-defined]
+
+
+def test_declined_asks_for_confirmation_then_stops_all_contact(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    first = post(client, f"/tasks/{task.id}/attempts", {"outcome": "declined", "channel": "voice"})
+    assert "Stop all contact?" in first.get_data(as_text=True)  # type: ignore[attr-defined]
+    db.expire_all()
+    assert db.get(OutreachTask, task.id).status == "open"  # type: ignore[union-attr]
+    data = {"outcome": "declined", "channel": "voice", "confirm": "yes"}
+    assert post(client, f"/tasks/{task.id}/attempts", data).status_code == 302  # type: ignore[attr-defined]
+    db.expire_all()
+    assert db.get(OutreachTask, task.id).status == "cancelled"  # type: ignore[union-attr]
+    latest = db.scalars(
+        select(ContactPreferences)
+        .where(ContactPreferences.contact_id == world.contact.id)
+        .order_by(ContactPreferences.version.desc())
+    ).first()
+    assert latest is not None
+    assert latest.consent == "declined"
+
+
+def test_unreachable_needs_two_attempts_in_different_windows_and_frees_the_claim(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    attempt = {"outcome": "no_answer", "channel": "voice", "at": "2026-11-10T19:00"}
+    post(client, f"/tasks/{task.id}/attempts", attempt)
+    post(client, f"/tasks/{task.id}/attempts", {**attempt, "at": "2026-11-10T19:30"})
+    early = post(client, f"/tasks/{task.id}/close", {"resolution": "unreachable"})
+    assert early.status_code == 409  # type: ignore[attr-defined]  # S5: one window so far
+    post(client, f"/tasks/{task.id}/attempts", {**attempt, "at": "2026-11-16T12:00"})
+    done = post(client, f"/tasks/{task.id}/close", {"resolution": "unreachable"})
+    assert done.status_code == 302  # type: ignore[attr-defined]
+    db.expire_all()
+    closed = db.get(OutreachTask, task.id)
+    assert closed is not None
+    assert closed.status == "unreachable"
+    assert closed.claimed_by is None
+
+
+def test_the_week_picture_is_inline_svg_with_the_group_session(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "<svg" in page
+    assert 'class="session"' in page
+    assert 'class="calling"' in page
+    assert "<script" not in page

@@ -1,0 +1,119 @@
+"""Many liaisons claiming the same tasks at once: each task is claimed exactly once.
+
+PostgreSQL takes the row with FOR UPDATE SKIP LOCKED; SQLite uses a compare-and-set UPDATE.
+The tasks live in a schema (or file) of this test's own, because the claims must really
+commit for the workers to race each other; nothing of it touches the shared test schema.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach.db import make_engine, migrate
+from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.vocabulary import Role
+from outreach.models import OutreachTask
+from outreach.security.crypto import Keyring
+from outreach.security.vault import Vault
+from outreach.services import queue, tasks
+from outreach.services.audit import SYSTEM, Actor
+from outreach.services.errors import Conflict
+from outreach.services.programs import PROTOCOLS_DIR
+from outreach.settings import DataKey
+from tests import databases
+from tests.conftest import DATABASES, NOW
+from tests.factories import make_contact, make_group, make_participant, make_program, make_user
+
+WORKERS, TASKS = 12, 20
+
+
+@pytest.fixture(params=DATABASES)
+def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'claims.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"outreach_claims_{os.getpid()}"
+    admin = make_engine(databases.POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(
+        databases.POSTGRES_URL,
+        connect_args={"options": f"-csearch_path={schema}"},
+        pool_size=WORKERS,
+    )
+    migrate(engine)
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
+
+
+def _seed(sessions: sessionmaker[Session], vault: Vault) -> tuple[list[OutreachTask], list[Actor]]:
+    with sessions() as db:
+        program = make_program(db, now=NOW)
+        participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
+        make_contact(db, vault, participant, now=NOW, consent="consented")
+        opened: list[OutreachTask] = []
+        profiles = _profiles()
+        while len(opened) < TASKS:
+            opened += tasks.report_event(
+                db,
+                profiles,
+                actor=SYSTEM,
+                participant_id=participant.id,
+                event_type="enrolled",
+                at=NOW,
+                severity="routine",
+                now=NOW,
+            )[1]
+        liaisons = [make_user(db, Role.LIAISON, [program], now=NOW) for _ in range(WORKERS)]
+        return opened, [Actor.of(user) for user in liaisons]
+
+
+def _profiles() -> dict[str, Profile]:
+    return load_profiles(PROTOCOLS_DIR)
+
+
+def test_each_task_is_claimed_by_exactly_one_of_many_racing_liaisons(own_engine: Engine) -> None:
+    vault = Vault(Keyring((DataKey("t1", os.urandom(32)),)), os.urandom(32))
+    sessions = sessionmaker(bind=own_engine, expire_on_commit=False)
+    opened, actors = _seed(sessions, vault)
+    ids = [t.id for t in opened]
+    wins: Counter[object] = Counter()
+    lock, start = threading.Lock(), threading.Barrier(WORKERS)
+
+    def work(actor: Actor) -> None:
+        order = random.sample(ids, len(ids))
+        start.wait()
+        for task_id in order:
+            with sessions() as db:
+                try:
+                    queue.claim_task(db, actor=actor, task_id=task_id, now=NOW)
+                except Conflict:
+                    continue
+            with lock:
+                wins[task_id] += 1
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in actors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins.values()) == [1] * TASKS
+    with sessions() as db:
+        holders = [db.get(OutreachTask, task_id).claimed_by for task_id in ids]  # type: ignore[union-attr]
+    assert all(holder is not None for holder in holders)
