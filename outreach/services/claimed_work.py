@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from outreach.models import Attempt, OutreachTask, Program
+from outreach.models import Attempt, Delivery, OutreachTask, Program
 from outreach.security.vault import Vault
-from outreach.services import queue, tasks
+from outreach.services import deliveries, queue, tasks
 from outreach.services.audit import Actor
+from outreach.services.deliveries import Outward
 from outreach.services.errors import Invalid, NotFound
 
 
@@ -69,3 +70,11 @@ def _aware(local: datetime, zone: ZoneInfo) -> datetime:
     if local.tzinfo is not None:
         raise Invalid("give a local time without a zone", {"at": "invalid"})
     return local.replace(tzinfo=zone)
+
+
+def place_call(
+    session: Session, out: Outward, *, actor: Actor, task_id: uuid.UUID, now: datetime
+) -> Delivery:
+    """Ring the liaison who holds the task, then the contact from the neutral number (S9)."""
+    queue.require_claim(session, actor, task_id, now)
+    return deliveries.request_bridged_call(session, out, actor=actor, task_id=task_id, now=now)

@@ -102,14 +102,15 @@ GROUPS = (
 # Thanksgiving: the program cancelled this session, so it must never be proposed.
 CANCELLED = ("Thursday fathers", date(2026, 11, 26), "Holiday closure")
 
+# Usernames are "first.last": the call script greets the contact with the liaison's first
+# name, and a role word such as "liaison" would fail the script lint.
+ALL_PROGRAMS = tuple(p[0] for p in PROGRAMS)
 LOGINS = (
-    DemoLogin("admin", Role.ADMIN, "admin-demo-password", tuple(p[0] for p in PROGRAMS)),
-    DemoLogin(
-        "supervisor", Role.SUPERVISOR, "supervisor-demo-password", tuple(p[0] for p in PROGRAMS)
-    ),
-    DemoLogin("liaison", Role.LIAISON, "liaison-demo-password", ("north-metro", "front-range")),
-    DemoLogin("liaison2", Role.LIAISON, "liaison2-demo-password", ("lakeside-dads",)),
-    DemoLogin("facilitator", Role.FACILITATOR, "facilitator-demo-password", ("north-metro",)),
+    DemoLogin("morgan.admin", Role.ADMIN, "admin-demo-password", ALL_PROGRAMS),
+    DemoLogin("robin.diaz", Role.SUPERVISOR, "supervisor-demo-password", ALL_PROGRAMS),
+    DemoLogin("sam.rivera", Role.LIAISON, "liaison-demo-password", ("north-metro", "front-range")),
+    DemoLogin("alex.moreno", Role.LIAISON, "liaison2-demo-password", ("lakeside-dads",)),
+    DemoLogin("jordan.lee", Role.FACILITATOR, "facilitator-demo-password", ("north-metro",)),
 )
 
 FIRST_NAMES_EN = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome
 from outreach.services import claimed_work, queue, task_page
-from outreach.services.errors import Invalid
+from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
 from outreach.web.common import actor, calling_hours, db, form_text, now, page_number, rt, staff
 
@@ -79,6 +79,19 @@ def record_attempt(task_id: uuid.UUID) -> ResponseReturnValue:
     )
     if outcome == Outcome.DECLINED:
         return redirect(url_for("liaison.call_queue"))
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/call")
+@staff
+def call(task_id: uuid.UUID) -> ResponseReturnValue:
+    """One click: the liaison's own phone rings first, then the contact is dialled."""
+    try:
+        claimed_work.place_call(db(), rt().outward(), actor=actor(), task_id=task_id, now=now())
+    except Conflict as refused:
+        flash(refused.message)  # e.g. outside calling hours, or no phone of your own on file
+    else:
+        flash("Your phone will ring first. Answer it, then the contact is dialled.")
     return redirect(url_for("liaison.task", task_id=task_id))
 
 

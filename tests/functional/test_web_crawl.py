@@ -30,6 +30,7 @@ CONTACT_ROUTES = {
     ("POST", "/tasks/<uuid:task_id>/claim"),
     ("POST", "/tasks/<uuid:task_id>/attempts"),
     ("POST", "/tasks/<uuid:task_id>/close"),
+    ("POST", "/tasks/<uuid:task_id>/call"),
     ("GET", "/review/attempts"),
     ("GET", "/review/attempts.csv"),
     ("GET", "/review/compliance"),

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
-from outreach.models import AuditEvent, ContactPreferences, OutreachTask
+from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask
+from outreach.security.vault import Vault
 from outreach.services.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_user
@@ -149,3 +150,39 @@ def test_the_week_picture_is_inline_svg_with_the_group_session(
     assert 'class="session"' in page
     assert 'class="calling"' in page
     assert "<script" not in page
+
+
+def test_the_call_button_rings_the_liaison_then_the_contact_through_the_channel_layer(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    from outreach.runtime import runtime
+    from outreach.services import users
+
+    task = open_tasks(app, db, world, NOW)[0]
+    liaison = make_user(db, Role.LIAISON, [world.home], now=NOW, username="sam.rivera")
+    log_in(client, liaison)
+    post(client, f"/tasks/{task.id}/claim")
+    refused = post(client, f"/tasks/{task.id}/call")
+    assert "add your own phone number" in client.get(refused.location).get_data(  # type: ignore[attr-defined]
+        as_text=True
+    )
+    users.set_phone(db, vault, user_id=liaison.id, phone="+14705550199", now=NOW)
+    answer = post(client, f"/tasks/{task.id}/call")
+    assert "Your phone will ring first" in client.get(answer.location).get_data(as_text=True)  # type: ignore[attr-defined]
+    played = runtime(app).channel.run_pending()  # type: ignore[union-attr]
+    assert played == 1
+    delivery = db.scalar(select(Delivery).where(Delivery.task_id == task.id))
+    assert delivery is not None
+    assert delivery.kind == "bridged_call"
+    assert delivery.requested_by == liaison.id
+
+
+def test_only_the_liaison_holding_the_task_can_call(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    response = post(client, f"/tasks/{task.id}/call")
+    page = client.get(response.location).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "claim the task first" in page
+    assert db.scalar(select(Delivery)) is None
