@@ -23,7 +23,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work
+# offline); installed here so `make test` needs nothing else on a fresh machine.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+test: lint typecheck $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: install
