@@ -100,10 +100,10 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
             rt.vault,
             actor=SYSTEM,
             participant_id=participant.id,
-            name="Bench Sample",
+            name="Avery Sample",
             phone="+14045550123",
             relationship="partner",
-            preferences=contacts.Preferences(consent="consented"),
+            preferences=contacts.Preferences(consent="consented", sms=True),
             now=NOW,
         )
         _, [task] = tasks.report_event(

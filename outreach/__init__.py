@@ -47,7 +47,7 @@ def create_app(
     app.extensions["outreach"] = Runtime(
         settings=settings,
         engine=engine,
-        sessions=sessions or make_session_factory(engine),
+        sessions=sessions or make_session_factory(engine, audit_key=settings.secrets.audit_key),
         vault=Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key),
         clock=clock or SystemClock(),
         profiles=_load_profiles(),

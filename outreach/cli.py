@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -15,10 +16,12 @@ from outreach.services import users as user_service
 from outreach.services.errors import ServiceError
 from outreach.settings import SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from outreach.services import key_rotation
+    from outreach.services.audit_chain import ChainHead
+
 # Names INTERFACES.md promises; each arrives with its issue and says so until then.
 RESERVED = {
-    "scheduler": "the scheduler process",
-    "tick": "running due jobs once",
     "purge": "the retention purge",
 }
 
@@ -34,6 +37,8 @@ def register(app: Flask) -> None:
         lint_scripts_command,
         plan_command,
         outbox_command,
+        tick_command,
+        scheduler_command,
     ):
         app.cli.add_command(command)
     app.cli.add_command(__import__("outreach.cli_import", fromlist=["x"]).import_command)
@@ -98,6 +103,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
             demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now())
     _print_logins()
     if not no_serve:
+        from outreach.scheduler.runner import build
+
+        # One process for the demo: the scheduler ticks beside the web app.
+        build(_rt(), background=True).start()
         _serve(host, port)
 
 
@@ -259,6 +268,33 @@ def outbox_command(as_json: bool) -> None:
         click.echo(f"    {entry['text']}")
 
 
+@click.command("tick")
+@click.option("--now", "at", required=True, help="The instant, ISO 8601 with offset.")
+def tick_command(at: str) -> None:
+    """Run every job that is due at that instant once, then exit."""
+    from outreach.clock import FixedClock
+    from outreach.scheduler.jobs import tick
+
+    rt = _rt()
+    when = _instant(at)
+    rt.clock = FixedClock(when)  # webhooks the simulator plays now see the same instant
+    report = tick(rt, when)
+    played = getattr(rt.channel, "run_pending", lambda: 0)()
+    for line in report.lines():
+        click.echo(line)
+    if played:
+        click.echo(f"simulated provider callbacks played: {played}")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler process (one leads; others wait and take over if it dies)."""
+    from outreach.scheduler.runner import build
+
+    click.echo("scheduler running; Ctrl-C stops it")
+    build(_rt(), background=False).start()
+
+
 @click.command("lint-scripts")
 @click.option(
     "--approve",
@@ -284,9 +320,46 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain (not built yet)."""
-    _not_yet("checking the audit chain")
+@click.option(
+    "--head",
+    "kept_head",
+    metavar="SEQ:MAC",
+    help="A head printed by an earlier run: also finds events cut off after it.",
+)
+def audit_verify(kept_head: str | None) -> None:
+    """Walk the audit chain, recompute every MAC and report the first break (S10)."""
+    from outreach.services.audit_chain import verify_chain
+
+    rt = _rt()
+    anchor = _kept_head(kept_head) if kept_head else None
+    with rt.session() as session:
+        report = verify_chain(session, rt.settings.secrets.audit_key, anchor=anchor)
+    broken = report.first_break
+    if broken is not None:
+        click.echo(
+            f"audit chain BROKEN at event {broken.seq}: {broken.kind} ({broken.why})", err=True
+        )
+        click.echo(f"{report.events} events verified before the break", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {report.events} events")
+    if report.unchained:
+        sealed = "the first chained event seals them"
+        if report.unchained == report.events:
+            sealed = "not sealed until the next event is written"
+        click.echo(f"({report.unchained} from before the chain began; {sealed})")
+    # The chain cannot see its own newest events cut off; a head kept elsewhere can (16.4.3).
+    click.echo(f"head {report.head}  (keep it elsewhere; pass it as --head next time)")
+
+
+def _kept_head(text: str) -> ChainHead:
+    import re
+
+    from outreach.services.audit_chain import ChainHead
+
+    seq, sep, mac = text.partition(":")
+    if not (sep and seq.isdigit() and re.fullmatch(r"[0-9a-fA-F]{64}", mac)):
+        raise click.BadParameter("give the head as SEQ:MAC, as printed by audit verify")
+    return ChainHead(int(seq), mac.lower())
 
 
 @click.group("keys")
@@ -295,9 +368,34 @@ def keys_group() -> None:
 
 
 @keys_group.command("rotate")
-def keys_rotate() -> None:
-    """Re-encrypt under the newest key (not built yet)."""
-    _not_yet("key rotation")
+@click.option("--to", "newest", metavar="KEY_ID", help="Refuse unless this key id comes first.")
+def keys_rotate(newest: str | None) -> None:
+    """Wrap every contact key, and seal staff secrets, under the newest key; resumable."""
+    from outreach.services import key_rotation
+
+    rt = _rt()
+    keyring = rt.vault.keyring
+    with rt.session() as session:
+        try:
+            key_rotation.check_keyring(session, keyring, newest=newest)
+        except ServiceError as exc:
+            _fail(exc)
+        _print_key_counts("before", key_rotation.key_counts(session))
+        todo = key_rotation.key_counts(session).old(keyring.primary.key_id)
+        with click.progressbar(length=todo, label=f"sealing under {keyring.primary.key_id}") as bar:
+            for moved in key_rotation.rotate_contact_keys(session, rt.vault, now=rt.clock.now()):
+                bar.update(moved)
+            bar.update(key_rotation.rotate_staff_secrets(session, keyring, now=rt.clock.now()))
+        _print_key_counts("after", key_rotation.key_counts(session))
+
+
+def _print_key_counts(when: str, counts: key_rotation.KeyCounts) -> None:
+    for name, counter in (
+        ("contact keys", counts.contact_keys),
+        ("staff secrets", counts.staff_secrets),
+    ):
+        shown = ", ".join(f"{k}: {n}" for k, n in sorted(counter.items())) or "none"
+        click.echo(f"{when}: {name} by key id: {shown}")
 
 
 def _reserved(name: str, what: str) -> click.Command:

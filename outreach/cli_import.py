@@ -23,7 +23,13 @@ def import_command(file: Path, kind: str) -> None:
     rt = runtime(current_app)
     with click.progressbar(length=len(rows), label=f"checking and importing {kind}") as bar:
         result = imports.import_rows(
-            rt.engine, rt.vault, kind=kind, rows=rows, now=rt.clock.now(), progress=bar.update
+            rt.engine,
+            rt.vault,
+            audit_key=rt.settings.secrets.audit_key,
+            kind=kind,
+            rows=rows,
+            now=rt.clock.now(),
+            progress=bar.update,
         )
     for error in result.errors:
         click.echo(error, err=True)

@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Where a session carries the audit chain's key: every audit row is chained with it (S10).
+AUDIT_KEY = "audit_key"
 
 
 def normalize_url(url: str) -> str:
@@ -57,8 +59,9 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, audit_key: bytes) -> sessionmaker[Session]:
+    """Sessions that carry the audit key, so `audit.record()` can chain without a global."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info={AUDIT_KEY: audit_key})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

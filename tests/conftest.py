@@ -8,16 +8,19 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from outreach import create_app
 from outreach.clock import FixedClock
-from outreach.db import make_engine, migrate
+from outreach.db import AUDIT_KEY, make_engine, migrate
+from outreach.runtime import Runtime, runtime
 from outreach.security.crypto import Keyring
 from outreach.security.vault import Vault
 from outreach.settings import Settings, load_settings
@@ -109,13 +112,19 @@ def connection(engine: Engine) -> Iterator[object]:
 
 
 @pytest.fixture
-def sessions(connection: object) -> sessionmaker[Session]:
+def sessions(connection: object, test_environ: dict[str, str]) -> sessionmaker[Session]:
     # Services commit; here each commit only releases a savepoint of the outer transaction.
     return sessionmaker(
         bind=connection,
         join_transaction_mode="create_savepoint",  # type: ignore[call-overload]
         expire_on_commit=False,
+        info={AUDIT_KEY: audit_key(test_environ)},
     )
+
+
+def audit_key(environ: dict[str, str]) -> bytes:
+    """The audit key the test settings load, for sessions the tests build themselves."""
+    return base64.urlsafe_b64decode(environ["OUTREACH_AUDIT_KEY"])
 
 
 @pytest.fixture
@@ -165,3 +174,51 @@ def world(db: Session, vault: Vault) -> factories.World:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=DATABASES)
+def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database of the test's own, for work that must really commit (races, processes)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'own.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"outreach_own_{os.getpid()}"
+    admin = make_engine(databases.POSTGRES_URL, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(
+        databases.POSTGRES_URL,
+        connect_args={"options": f"-csearch_path={schema}"},
+        pool_size=16,
+    )
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def own_runtime(own_engine: Engine, test_environ: dict[str, str]) -> Iterator[Runtime]:
+    """The application's runtime on the test's own database (for processes and races)."""
+    settings = load_settings({**test_environ, "OUTREACH_DATABASE_URL": engine_url(own_engine)})
+    rt = runtime(create_app({"TESTING": True}, settings=settings))
+    yield rt
+    rt.engine.dispose()
+
+
+def engine_url(engine: Engine) -> str:
+    """A URL another process can open: on PostgreSQL it carries this run's search path."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name != "postgresql" or "options" in engine.url.query:
+        return url
+    with engine.connect() as conn:
+        schema = conn.exec_driver_sql("SHOW search_path").scalar_one()
+    return f"{url}?options=" + quote(f"-csearch_path={schema}")

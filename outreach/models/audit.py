@@ -27,3 +27,7 @@ class AuditEvent(Base):
     object_id: Mapped[str | None] = mapped_column(String(64), index=True)
     program_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The keyed hash chain (S10): mac = HMAC(audit key, prev_mac || canonical row), in hex.
+    # Nullable only for events written before migration 0004; every later event has both.
+    prev_mac: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))

@@ -73,6 +73,14 @@ class Keyring:
     def unwrap(self, wrapped: bytes, place: str) -> bytes:
         return open_sealed(self._by_id, wrapped, place)
 
+    def rewrap(self, wrapped: bytes, place: str) -> bytes:
+        """Open a value under whichever key sealed it and seal it again under the newest."""
+        return self.wrap(self.unwrap(wrapped, place), place)
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._by_id)
+
     def __contains__(self, key_id: object) -> bool:
         return key_id in self._by_id
 

@@ -65,6 +65,11 @@ class Vault:
         )
         return ContactCipher(data_key), row
 
+    def rewrap(self, row: ContactKey) -> None:
+        """Wrap a contact's data key again under the keyring's newest key (key rotation)."""
+        row.wrapped_key = self.keyring.rewrap(row.wrapped_key, _key_place(row.contact_id))
+        row.key_id = self.keyring.primary.key_id
+
     def cipher_for(self, session: Session, contact_id: uuid.UUID) -> ContactCipher:
         """Unwrap the contact's data key; raise ContactErased once it was shredded."""
         row = session.get(ContactKey, contact_id)

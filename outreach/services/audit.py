@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, User
+from outreach.services import audit_chain
 
 
 class AuditAction(StrEnum):
@@ -37,6 +38,8 @@ class AuditAction(StrEnum):
     PLAN_VIEWED = "task.plan_viewed"
     DEMO_SEEDED = "system.demo_seeded"
     OUTBOX_READ = "system.outbox_read"
+    TASK_ESCALATED = "task.escalated"
+    DUTY_TO_WARN_NOTIFIED = "task.duty_to_warn_supervisor_notified"
     TASK_CLAIMED = "task.claimed"
     TASK_SIGNED_OFF = "task.signed_off"
     ATTEMPT_CORRECTED = "task.attempt_corrected"
@@ -44,6 +47,7 @@ class AuditAction(StrEnum):
     USER_DISABLED = "user.disabled"
     SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"
     IMPORT_COMPLETED = "system.import_completed"
+    KEYS_ROTATED = "system.keys_rotated"
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,13 @@ def record(
     program_id: uuid.UUID | None = None,
     **detail: str | int | bool | None,
 ) -> AuditEvent:
-    """Add an audit event to the caller's transaction. Pass opaque ids only, never contact data."""
+    """Add an audit event to the caller's transaction. Pass opaque ids only, never contact data.
+
+    The event is chained to the one before it (S10). Without an audit key on the session this
+    raises AuditKeyMissing and the caller's transaction must not go on: a read of contact data
+    that cannot be audited is not made (ASVS 16.5.3).
+    """
+    key = audit_chain.audit_key_of(session)
     # The rows the event names go in first: the audit row refers to them by foreign key.
     session.flush()
     event = AuditEvent(
@@ -87,5 +97,9 @@ def record(
         program_id=program_id,
         detail=dict(detail),
     )
+    audit_chain.chain(session, key, event)
     session.add(event)
+    # Written now, while this transaction holds the append lock, so the next append (or a
+    # Core read, which does not autoflush) finds it as the head of the chain.
+    session.flush()
     return event

@@ -7,6 +7,7 @@ reconciliation to settle; nothing is ever sent twice blindly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import uuid
@@ -36,7 +37,7 @@ from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask
 from outreach.security.vault import ContactCipher, Vault, place
 from outreach.services import contacts
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
-from outreach.services.errors import Conflict, NotFound
+from outreach.services.errors import Conflict, NotFound, ServiceError
 from outreach.settings import Settings
 
 log = logging.getLogger("outreach.deliveries")
@@ -364,6 +365,48 @@ def _dispatch(
     session.commit()  # the row exists before the provider hears of it
     if not claim(session, delivery.id, now):
         raise Conflict("this delivery is already being sent")
+    return _send_claimed(session, out, delivery, now, send)
+
+
+def send_scheduled_sms(session: Session, out: Outward, delivery: Delivery, now: datetime) -> None:
+    """Send a reminder the scheduler claimed, checking every safety rule again now (S1-S4):
+    consent, permissions and calling hours may have changed since it was planned."""
+    try:
+        target = _target(session, out, delivery.task_id, "sms", now, actor=SYSTEM)
+        phone = _reveal_for_sending(session, target, SYSTEM, now)
+        if not may_receive_sms(phone):
+            raise Conflict("the contact's number cannot receive SMS")
+        body = _render(out, target, "sms", delivery.script)
+    except ServiceError as refused:
+        _settle_unsent(session, delivery, "refused", now)
+        log.info("scheduled delivery %s refused: %s", delivery.id, refused.message)
+        return
+    _keep_outbox(session, out, delivery, target, "sms", body, now)
+    with contextlib.suppress(Conflict):  # a provider refusal is already recorded on the row
+        _send_claimed(
+            session,
+            out,
+            delivery,
+            now,
+            lambda cb: out.channel.send_sms(Sms(phone, out.settings.neutral_number, body, cb)),
+        )
+
+
+def _settle_unsent(session: Session, delivery: Delivery, status: str, now: datetime) -> None:
+    session.rollback()  # nothing half-done from the refused attempt goes in
+    row = session.get(Delivery, delivery.id)
+    assert row is not None
+    row.status, row.settled_at = status, now
+    session.commit()
+
+
+def _send_claimed(
+    session: Session,
+    out: Outward,
+    delivery: Delivery,
+    now: datetime,
+    send: Callable[[Callbacks], Sent],
+) -> Delivery:
     callbacks = Callbacks(out.settings.public_url, delivery.code)
     try:
         sent = send(callbacks)

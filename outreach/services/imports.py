@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from outreach.db import AUDIT_KEY
 from outreach.models import Group, Participant
 from outreach.security.vault import Vault
 from outreach.services import contacts, programs
@@ -56,6 +57,7 @@ def import_rows(
     engine: Engine,
     vault: Vault,
     *,
+    audit_key: bytes,
     kind: str,
     rows: Iterable[tuple[int, Row]],
     now: datetime,
@@ -65,7 +67,11 @@ def import_rows(
     result = ImportResult()
     with engine.connect() as connection:
         outer = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        session = Session(
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+            info={AUDIT_KEY: audit_key},  # its audit rows are chained like any other (S10)
+        )
         for line, row in rows:
             _one(session, vault, kind, line, row, now, result)
             progress(1)

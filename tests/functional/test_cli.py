@@ -72,7 +72,7 @@ def test_a_weak_password_is_refused_with_the_rule(instance: Path) -> None:
     assert "at least 12 characters" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["tick", "scheduler", "purge"])
+@pytest.mark.parametrize("name", ["purge"])
 def test_commands_still_to_come_say_so_instead_of_pretending(instance: Path, name: str) -> None:
     result = run(instance, name)
     assert result.returncode == 3
@@ -129,3 +129,21 @@ def test_the_outbox_is_refused_with_the_twilio_channel(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "console and simulator" in result.stderr
+
+
+def test_tick_runs_the_due_work_once_at_the_given_instant(tmp_path: Path) -> None:
+    instance = tmp_path / "tick-instance"
+    assert run(instance, "demo", "--no-serve").returncode == 0
+    at = "2026-12-01T12:00:00+00:00"
+    first = run(instance, "tick", "--now", at)
+    assert first.returncode == 0, first.stderr
+    assert "duty to warn notified: 1" in first.stdout
+    second = run(instance, "tick", "--now", at)
+    assert "duty to warn notified: 0" in second.stdout  # once, however often it runs
+    assert "escalated: 0" in second.stdout
+
+
+def test_tick_refuses_an_instant_without_an_offset(tmp_path: Path) -> None:
+    result = run(tmp_path / "i", "tick", "--now", "2026-12-01T12:00:00")
+    assert result.returncode == 2
+    assert "offset" in result.stderr

@@ -65,7 +65,7 @@ def test_the_csv_export_is_audited_and_holds_no_name_number_or_note(
     assert response.mimetype == "text/csv"
     assert len(body.strip().splitlines()) == 3
     assert reference(world.contact.id) in body
-    for secret in ("Avery", "555", "left no message"):
+    for secret in ("Avery", "4045550123", "555-0123", "left no message"):
         assert secret not in body
     exports = db.scalars(select(AuditEvent).where(AuditEvent.action == "review.attempts_exported"))
     assert len(list(exports)) == 1

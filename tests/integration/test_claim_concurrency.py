@@ -11,14 +11,11 @@ import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.db import make_engine, migrate
+from outreach.db import make_session_factory
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
@@ -29,37 +26,10 @@ from outreach.services.audit import SYSTEM, Actor
 from outreach.services.errors import Conflict
 from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
-from tests import databases
-from tests.conftest import DATABASES, NOW
+from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
 
 WORKERS, TASKS = 12, 20
-
-
-@pytest.fixture(params=DATABASES)
-def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'claims.db'}")
-        migrate(engine)
-        yield engine
-        engine.dispose()
-        return
-    schema = f"outreach_claims_{os.getpid()}"
-    admin = make_engine(databases.POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(
-        databases.POSTGRES_URL,
-        connect_args={"options": f"-csearch_path={schema}"},
-        pool_size=WORKERS,
-    )
-    migrate(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
 
 
 def _seed(sessions: sessionmaker[Session], vault: Vault) -> tuple[list[OutreachTask], list[Actor]]:
@@ -90,7 +60,7 @@ def _profiles() -> dict[str, Profile]:
 
 def test_each_task_is_claimed_by_exactly_one_of_many_racing_liaisons(own_engine: Engine) -> None:
     vault = Vault(Keyring((DataKey("t1", os.urandom(32)),)), os.urandom(32))
-    sessions = sessionmaker(bind=own_engine, expire_on_commit=False)
+    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
     opened, actors = _seed(sessions, vault)
     ids = [t.id for t in opened]
     wins: Counter[object] = Counter()

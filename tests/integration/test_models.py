@@ -23,12 +23,13 @@ def test_the_migrations_build_exactly_the_models(connection: Connection) -> None
 
 
 def test_a_naive_datetime_is_refused(db: Session) -> None:
-    record(
-        db,
-        now=datetime(2026, 11, 17, 12, 0),
-        actor=SYSTEM,
-        action=AuditAction.DEMO_SEEDED,
-    )
+    # The audit chain refuses it before the column type would (it MACs the UTC instant).
+    with pytest.raises(ValueError, match="naive datetime refused"):
+        record(db, now=datetime(2026, 11, 17, 12, 0), actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
+
+
+def test_the_column_type_refuses_a_naive_datetime_too(db: Session, world: World) -> None:
+    world.home.created_at = datetime(2026, 11, 17, 12, 0)
     with pytest.raises(StatementError, match="naive datetime refused"):
         db.flush()
 

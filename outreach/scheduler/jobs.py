@@ -1,0 +1,229 @@
+"""Due work, run once per tick. Each step may run twice, or in two processes, and do no harm:
+work is claimed with a conditional UPDATE (and SKIP LOCKED on PostgreSQL) before it is done,
+and a claimed-but-unsettled send is reconciled, never resent blindly.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from outreach.domain.planner import CallWindow
+from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
+from outreach.models import AuditEvent, Delivery, OutreachTask
+from outreach.runtime import Runtime
+from outreach.services import contacts, deliveries, planning
+from outreach.services.audit import SYSTEM, AuditAction, record
+
+REMINDER_LOOKAHEAD = timedelta(hours=24)
+SEND_BATCH = 100
+# A send claimed this long ago and never settled is left for a person: it may have gone out.
+STUCK_AFTER = timedelta(minutes=10)
+
+
+@dataclass
+class TickReport:
+    reminders_scheduled: int = 0
+    sent: int = 0
+    missed: int = 0
+    refused: int = 0
+    escalated: int = 0
+    duty_to_warn_notified: int = 0
+    reconciled: int = 0
+
+    def lines(self) -> list[str]:
+        return [f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self)]
+
+
+def tick(rt: Runtime, now: datetime) -> TickReport:
+    """Run every kind of due work once, at `now`."""
+    report = TickReport()
+    with rt.session() as session:
+        report.duty_to_warn_notified = notify_duty_to_warn(session, now)
+        report.escalated = escalate_overdue(session, now)
+        report.reconciled = reconcile_stuck(session, now)
+        report.reminders_scheduled = schedule_reminders(session, rt, now)
+        report.sent, report.missed, report.refused = send_due(session, rt.outward(), now)
+    return report
+
+
+# --- reminders (S1, S2, S4) ------------------------------------------------------------
+
+
+def schedule_reminders(session: Session, rt: Runtime, now: datetime) -> int:
+    """Plan one SMS reminder per task at the start of its next window in the coming day,
+    only for contacts who allowed SMS; the window's end is the reminder's expiry."""
+    plan = planning.plan_open_tasks(
+        session,
+        rt.profiles,
+        now=now,
+        days=2,
+        calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+    )
+    created = 0
+    for window in _next_windows(plan.windows, now, now + REMINDER_LOOKAHEAD).values():
+        created += _schedule_one(session, window, now)
+    session.commit()
+    return created
+
+
+def _next_windows(
+    windows: tuple[CallWindow, ...], now: datetime, until: datetime
+) -> dict[str, CallWindow]:
+    first: dict[str, CallWindow] = {}
+    for window in windows:
+        if window.kind is WindowKind.DUTY_TO_WARN or not now < window.start < until:
+            # A duty to warn is a person's call, never a text (S8); a window already open
+            # is not announced halfway through.
+            continue
+        if window.task_id not in first or window.start < first[window.task_id].start:
+            first[window.task_id] = window
+    return first
+
+
+def _schedule_one(session: Session, window: CallWindow, now: datetime) -> int:
+    task = session.get(OutreachTask, uuid.UUID(window.task_id))
+    if task is None or "sms" not in task.channels:
+        return 0
+    prefs = contacts.current_preferences(session, task.contact_id)
+    if contacts.permission_of(prefs).refusal("sms") or _already_planned(session, task, window):
+        return 0
+    session.add(
+        Delivery(
+            task_id=task.id,
+            contact_id=task.contact_id,
+            kind="sms",
+            script="reminder",
+            language=prefs.language,
+            status="pending",
+            code=secrets.token_urlsafe(32),
+            due_at=window.start,
+            expires_at=window.end,
+            created_at=now,
+        )
+    )
+    return 1
+
+
+def _already_planned(session: Session, task: OutreachTask, window: CallWindow) -> bool:
+    """One reminder per task per day, however often the plan is run."""
+    day_start = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.task_id == task.id,
+                Delivery.kind == "sms",
+                Delivery.script == "reminder",
+                Delivery.due_at >= day_start,
+                Delivery.due_at < day_start + timedelta(days=1),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def send_due(session: Session, out: deliveries.Outward, now: datetime) -> tuple[int, int, int]:
+    """Send each due reminder exactly once; one whose window has closed is missed, not late."""
+    sent = missed = refused = 0
+    for delivery_id in _all_due_ids(session, now):
+        if not deliveries.claim(session, delivery_id, now):
+            continue  # another process took it
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        if delivery.expires_at is not None and now >= delivery.expires_at:
+            delivery.status, delivery.settled_at = "missed", now
+            session.commit()
+            missed += 1
+            continue
+        deliveries.send_scheduled_sms(session, out, delivery, now)
+        status = session.get(Delivery, delivery_id).status  # type: ignore[union-attr]
+        sent, refused = sent + (status == "sent"), refused + (status == "refused")
+    return sent, missed, refused
+
+
+def _all_due_ids(session: Session, now: datetime) -> Iterator[uuid.UUID]:
+    """Due ids batch by batch; a batch claimed elsewhere is simply not seen again."""
+    seen: set[uuid.UUID] = set()
+    while batch := [i for i in _due_ids(session, now) if i not in seen]:
+        seen.update(batch)
+        yield from batch
+
+
+def _due_ids(session: Session, now: datetime) -> list[uuid.UUID]:
+    query = (
+        select(Delivery.id)
+        .where(Delivery.status == "pending", Delivery.due_at <= now)
+        .order_by(Delivery.due_at)
+        .limit(SEND_BATCH)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # other schedulers take other rows
+    ids = list(session.scalars(query))
+    session.commit()
+    return ids
+
+
+# --- escalation (S8) and reconciliation ------------------------------------------------
+
+
+def notify_duty_to_warn(session: Session, now: datetime) -> int:
+    """Tell a supervisor of every open duty to warn, once each (S8)."""
+    return _once_per_task(
+        session,
+        now,
+        AuditAction.DUTY_TO_WARN_NOTIFIED,
+        OutreachTask.reason == TaskReason.DUTY_TO_WARN.value,
+    )
+
+
+def escalate_overdue(session: Session, now: datetime) -> int:
+    """Escalate every open task past its deadline to a supervisor, once each."""
+    return _once_per_task(session, now, AuditAction.TASK_ESCALATED, OutreachTask.due_by < now)
+
+
+def _once_per_task(
+    session: Session, now: datetime, action: AuditAction, condition: ColumnElement[bool]
+) -> int:
+    # The audit row is the record that it was done: a task already named there is skipped.
+    done = set(
+        session.scalars(select(AuditEvent.object_id).where(AuditEvent.action == action.value))
+    )
+    due = [
+        task
+        for task in session.scalars(
+            select(OutreachTask).where(OutreachTask.status == TaskStatus.OPEN.value, condition)
+        )
+        if str(task.id) not in done
+    ]
+    for task in due:
+        record(
+            session,
+            now=now,
+            actor=SYSTEM,
+            action=action,
+            object_type="task",
+            object_id=task.id,
+            program_id=task.program_id,
+            reason=task.reason,
+        )
+    session.commit()
+    return len(due)
+
+
+def reconcile_stuck(session: Session, now: datetime) -> int:
+    """Claimed sends that never settled are marked for a person to check; never resent."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at < now - STUCK_AFTER)
+        .values(status="unknown", settled_at=now)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,109 @@
+"""The scheduler process: one leader ticks every 30 s; the others wait to take over.
+
+No personal data is ever in a job's arguments: the job is a closure over the runtime, and
+MemoryJobStore keeps nothing on disk (APScheduler would pickle job state in a persistent
+store). On PostgreSQL, leadership is a session-level advisory lock held on its own
+connection, released by the server when the leader's connection dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from pathlib import Path
+from typing import IO
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Connection, Engine, text
+
+from outreach.runtime import Runtime
+from outreach.scheduler.jobs import tick
+
+log = logging.getLogger("outreach.scheduler")
+TICK_SECONDS = 30
+LOCK_KEY = 0x6F757472  # "outr": the advisory lock every scheduler process competes for
+
+
+class Leadership:
+    """Whether this process leads: a PostgreSQL advisory lock, or a lock file for SQLite."""
+
+    def __init__(self, engine: Engine, instance_path: Path) -> None:
+        self._engine = engine
+        self._lock_path = instance_path / "scheduler.lock"
+        self._connection: Connection | None = None
+        self._file: IO[bytes] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._connection is not None or self._file is not None
+
+    def try_acquire(self) -> bool:
+        if self.held:
+            return True
+        if self._engine.dialect.name == "postgresql":
+            return self._try_advisory_lock()
+        return self._try_lock_file()
+
+    def release(self) -> None:
+        if self._connection is not None:
+            # Unlock explicitly: closing only returns the connection to the pool, and the
+            # lock belongs to the database session, which would live on there.
+            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
+        if self._file is not None:
+            self._file.close()  # closing releases the flock
+            self._file = None
+
+    def _try_advisory_lock(self) -> bool:
+        connection = self._engine.connect()
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+        if got.scalar_one():
+            connection.commit()
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def _try_lock_file(self) -> bool:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self._lock_path.open("ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+
+def dispatch_if_leader(rt: Runtime, leadership: Leadership) -> bool:
+    """One scheduled wake-up: lead if nobody else does, then run the due work."""
+    if not leadership.try_acquire():
+        return False
+    report = tick(rt, rt.clock.now())
+    log.info("tick: %s", "; ".join(report.lines()))
+    return True
+
+
+def build(rt: Runtime, *, background: bool) -> BaseScheduler:
+    """An APScheduler 3 scheduler in UTC with one coalesced dispatcher job."""
+    leadership = Leadership(rt.engine, rt.settings.instance_path)
+    scheduler: BaseScheduler = (BackgroundScheduler if background else BlockingScheduler)(
+        timezone="UTC"
+    )
+    scheduler.add_job(
+        dispatch_if_leader,
+        IntervalTrigger(seconds=TICK_SECONDS),
+        args=(rt, leadership),
+        id="dispatch",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=TICK_SECONDS,
+        next_run_time=rt.clock.now(),
+    )
+    return scheduler

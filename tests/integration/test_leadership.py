@@ -1,0 +1,77 @@
+"""One scheduler leads; when it dies, another takes over (advisory lock or lock file)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from outreach.scheduler.runner import Leadership
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from outreach.db import make_engine
+from outreach.scheduler.runner import Leadership
+engine = make_engine(sys.argv[1], connect_args={"options": sys.argv[3]} if sys.argv[3] else {})
+leader = Leadership(engine, Path(sys.argv[2]))
+print("leading" if leader.try_acquire() else "waiting", flush=True)
+time.sleep(60)
+"""
+
+
+def test_only_one_process_leads_and_a_release_hands_over(
+    own_engine: Engine, tmp_path: Path
+) -> None:
+    first, second = Leadership(own_engine, tmp_path), Leadership(own_engine, tmp_path)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+
+
+def test_when_the_leader_is_killed_another_takes_over(own_engine: Engine, tmp_path: Path) -> None:
+    url = own_engine.url.render_as_string(hide_password=False)
+    options = "" if own_engine.dialect.name == "sqlite" else _search_path(own_engine)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, str(tmp_path), options],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "leading"
+        waiting = Leadership(own_engine, tmp_path)
+        assert not waiting.try_acquire()
+        os.killpg(holder.pid, signal.SIGKILL)  # the leader dies mid-whatever
+        holder.wait(timeout=30)
+        assert _eventually(waiting.try_acquire)
+        waiting.release()
+    finally:
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=30)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+def _eventually(check: object, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _search_path(engine: Engine) -> str:
+    with engine.connect() as conn:
+        schema = conn.exec_driver_sql("SHOW search_path").scalar_one()
+    return f"-csearch_path={schema}"
