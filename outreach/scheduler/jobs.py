@@ -18,7 +18,7 @@ from outreach.domain.planner import CallWindow
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime
-from outreach.services import contacts, deliveries, planning
+from outreach.services import contacts, deliveries, planning, tasks
 from outreach.services.audit import SYSTEM, AuditAction, record
 
 REMINDER_LOOKAHEAD = timedelta(hours=24)
@@ -36,6 +36,7 @@ class TickReport:
     escalated: int = 0
     duty_to_warn_notified: int = 0
     reconciled: int = 0
+    check_ins_opened: int = 0
 
     def lines(self) -> list[str]:
         return [f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self)]
@@ -48,6 +49,7 @@ def tick(rt: Runtime, now: datetime) -> TickReport:
         report.duty_to_warn_notified = notify_duty_to_warn(session, now)
         report.escalated = escalate_overdue(session, now)
         report.reconciled = reconcile_stuck(session, now)
+        report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
         report.reminders_scheduled = schedule_reminders(session, rt, now)
         report.sent, report.missed, report.refused = send_due(session, rt.outward(), now)
     return report

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import protocols
@@ -106,14 +106,14 @@ def _open_task(
     session: Session,
     spec: protocols.TaskSpec,
     contact: ContactPerson,
-    event: ProgramEvent,
+    event: ProgramEvent | None,
     severity: Severity,
     now: datetime,
 ) -> OutreachTask:
     task = OutreachTask(
         program_id=contact.program_id,
         contact_id=contact.id,
-        event_id=event.id,
+        event_id=None if event is None else event.id,
         reason=spec.reason.value,
         script=spec.script,
         channels=[c.value for c in spec.channels],
@@ -129,6 +129,62 @@ def _open_task(
     task.ensure_id()
     session.add(task)
     return task
+
+
+def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: datetime) -> int:
+    """Open the periodic check-ins the protocols' cadences make due (victim-driven, S1)."""
+    opened = 0
+    for contact, profile in _cadence_contacts(session, profiles):
+        if _has_open(session, contact.id, TaskReason.PERIODIC_CHECK_IN):
+            continue
+        spec = protocols.cadence_due(
+            profile,
+            permissions=_permissions(session, contact),
+            cadence_choice=None,
+            last_contact_at=_last_safe_contact(session, contact.id),
+            now=now,
+            participant_may_be_victim=_may_be_victim(session, contact.participant_id),
+        )
+        if spec is not None:
+            _open_task(session, spec, contact, None, Severity.ROUTINE, now)
+            opened += 1
+    session.commit()
+    return opened
+
+
+def _cadence_contacts(
+    session: Session, profiles: Profiles
+) -> list[tuple[ContactPerson, protocols.Profile]]:
+    with_cadence = {key for key, profile in profiles.items() if profile.cadence is not None}
+    rows = session.execute(
+        select(ContactPerson, Program.protocol)
+        .join(Program, Program.id == ContactPerson.program_id)
+        .where(Program.protocol.in_(with_cadence))
+    )
+    return [(contact, profiles[protocol]) for contact, protocol in rows]
+
+
+def _has_open(session: Session, contact_id: uuid.UUID, reason: TaskReason) -> bool:
+    return (
+        session.scalar(
+            select(OutreachTask.id)
+            .where(
+                OutreachTask.contact_id == contact_id,
+                OutreachTask.reason == reason.value,
+                OutreachTask.status == TaskStatus.OPEN.value,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | None:
+    return session.scalar(
+        select(func.max(Attempt.at))
+        .join(OutreachTask, OutreachTask.id == Attempt.task_id)
+        .where(OutreachTask.contact_id == contact_id, Attempt.outcome == Outcome.REACHED_SAFE.value)
+    )
 
 
 def _audit_event(

@@ -11,14 +11,23 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Sms
+from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services import contacts, tasks
+from outreach.services.audit import Actor
 from outreach.services.deliveries import Outward
 from tests.conftest import NOW
-from tests.factories import World, make_contact, make_group, make_participant, make_program
+from tests.factories import (
+    World,
+    make_contact,
+    make_group,
+    make_participant,
+    make_program,
+    make_user,
+)
 from tests.fakes import RecordingChannel
 
 # The world's group meets Tuesdays 18:30-20:30 New York: tonight's window is 23:45-01:15 UTC.
@@ -239,3 +248,54 @@ def test_racing_schedulers_send_each_reminder_exactly_once(own_runtime: Runtime)
         statuses = db.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
         assert dict(statuses.all()) == {"sent": 40}
     assert len(_sms(channel)) == 40
+
+
+def test_a_consenting_mother_in_caring_dads_gets_a_weekly_check_in_and_no_one_else_does(
+    db: Session, vault: Vault, rt: Runtime
+) -> None:
+    dads = make_program(db, now=NOW, protocol="caring_dads")
+    colorado = make_program(db, now=NOW, protocol="colorado_dvomb")
+    mother = make_contact(
+        db,
+        vault,
+        make_participant(db, make_group(db, dads, now=NOW), now=NOW),
+        now=NOW,
+        phone="404-555-0180",
+        consent="consented",
+    )
+    make_contact(
+        db,
+        vault,
+        make_participant(db, make_group(db, dads, now=NOW), now=NOW),
+        now=NOW,
+        phone="404-555-0181",
+        consent="declined",
+    )
+    make_contact(
+        db,
+        vault,
+        make_participant(db, make_group(db, colorado, now=NOW), now=NOW),
+        now=NOW,
+        phone="404-555-0182",
+        consent="consented",
+    )  # Colorado: she chooses
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW) == 1
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW) == 0
+    [check_in] = db.scalars(
+        select(OutreachTask).where(OutreachTask.reason == "periodic_check_in")
+    ).all()
+    assert check_in.contact_id == mother.id
+    actor = Actor.of(make_user(db, Role.LIAISON, [dads], now=NOW))
+    tasks.record_attempt(
+        db,
+        vault,
+        actor=actor,
+        task_id=check_in.id,
+        channel="voice",
+        at=NOW,
+        outcome="reached_safe",
+        now=NOW,
+    )
+    tasks.close_task(db, actor=actor, task_id=check_in.id, resolution="completed", now=NOW)
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=3)) == 0
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=8)) == 1
