@@ -35,7 +35,7 @@ from outreach.domain.script_library import RenderError, ScriptLibrary
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, Vault, place
-from outreach.services import contacts
+from outreach.services import contacts, tasks
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, NotFound, ServiceError
 from outreach.settings import Settings
@@ -223,10 +223,7 @@ def _target(
     hours: bool = True,
 ) -> _Target:
     """Load the task's contact and refuse anything the safety rules forbid."""
-    task = session.get(OutreachTask, task_id)
-    if task is None:
-        raise NotFound("no task with that id", {"task_id": "unknown"})
-    _require_contact_work(session, actor, task, now)
+    task = tasks.task_to_work(session, actor, task_id, now)
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is closed")
     target = _load_target(session, out, task)
@@ -255,23 +252,6 @@ def _load_target(session: Session, out: Outward, task: OutreachTask) -> _Target:
         prefs.language,
         zones,
         out.vault.cipher_for(session, contact.id),
-    )
-
-
-def _require_contact_work(
-    session: Session, actor: Actor, task: OutreachTask, now: datetime
-) -> None:
-    from outreach.security.permissions import Permission as Perm
-    from outreach.services.access import require
-
-    require(
-        session,
-        actor,
-        Perm.ATTEMPT_RECORD,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task.id,
     )
 
 

@@ -36,7 +36,7 @@ from outreach.security.permissions import Permission
 from outreach.services import tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.errors import Conflict, NotFound
+from outreach.services.errors import Conflict
 from outreach.services.planning import plan_open_tasks
 
 LEASE = timedelta(minutes=30)
@@ -288,16 +288,7 @@ def claim_task(
     session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime, lease: timedelta = LEASE
 ) -> OutreachTask:
     """Take (or renew) the lease on an open task; Conflict if another liaison holds it."""
-    task = _task(session, task_id)
-    require(
-        session,
-        actor,
-        Permission.ATTEMPT_RECORD,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    task = tasks.task_to_work(session, actor, task_id, now)
     if session.get_bind().dialect.name == "postgresql":
         _claim_locked(session, actor, task_id, now, lease)
     else:
@@ -375,22 +366,6 @@ def holds_claim(task: OutreachTask, actor: Actor, now: datetime) -> bool:
 
 def require_claim(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> None:
     """Only the liaison holding the lease records on a task from the web pages."""
-    task = _task(session, task_id)
-    require(
-        session,
-        actor,
-        Permission.ATTEMPT_RECORD,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    task = tasks.task_to_work(session, actor, task_id, now)
     if not holds_claim(task, actor, now):
         raise Conflict("claim the task first; the claim may have run out")
-
-
-def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
-    task = session.get(OutreachTask, task_id)
-    if task is None:
-        raise NotFound("no task with that id", {"task_id": "unknown"})
-    return task

@@ -298,16 +298,7 @@ def append_attempt(
     notes: str | None = None,
 ) -> Attempt:
     """The body of record_attempt, inside the caller's transaction (webhooks settle with it)."""
-    task = _task(session, task_id)
-    require(
-        session,
-        actor,
-        Permission.ATTEMPT_RECORD,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    task = task_to_work(session, actor, task_id, now)
     _check_attempt(task, channel, at, outcome, callback_at, now)
     attempt = Attempt(
         task_id=task.id,
@@ -417,16 +408,7 @@ def close_task(
     session: Session, *, actor: Actor, task_id: uuid.UUID, resolution: str, now: datetime
 ) -> OutreachTask:
     """Close a task as completed (a safe conversation happened) or unreachable (S5)."""
-    task = _task(session, task_id)
-    require(
-        session,
-        actor,
-        Permission.ATTEMPT_RECORD,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    task = task_to_work(session, actor, task_id, now)
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is already closed")
     attempts = standing_attempts(session, task.id)
@@ -505,6 +487,21 @@ def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
     task = session.get(OutreachTask, task_id)
     if task is None:
         raise NotFound("no task with that id", {"task_id": "unknown"})
+    return task
+
+
+def task_to_work(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> OutreachTask:
+    """Load a task the actor may work on: contact work within the task's program (audited)."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.ATTEMPT_RECORD,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
     return task
 
 
