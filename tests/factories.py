@@ -7,17 +7,19 @@ Personas: `liaison` and `supervisor` work the home program, `facilitator` runs i
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import Role
-from outreach.models import ContactPerson, Group, Participant, Program, User
+from outreach.models import ContactPerson, Group, OutreachTask, Participant, Program, User
 from outreach.security.passwords import hash_password
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs
+from outreach.services import contacts, programs, tasks
 from outreach.services.audit import SYSTEM, Actor
 
 PASSWORD = "correct horse battery staple"
@@ -131,3 +133,26 @@ def build_world(session: Session, vault: Vault, *, now: datetime) -> World:
         "admin": make_user(session, Role.ADMIN, [home, other], now=now),
     }
     return World(home, other, group, participant, contact, users)
+
+
+def report_event(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    world: World,
+    event: str,
+    *,
+    now: datetime,
+    severity: str = "routine",
+) -> list[OutreachTask]:
+    """The world's facilitator reports an event about its participant; answer the tasks."""
+    _, opened = tasks.report_event(
+        session,
+        profiles,
+        actor=world.actor("facilitator"),
+        participant_id=world.participant.id,
+        event_type=event,
+        at=now,
+        severity=severity,
+        now=now,
+    )
+    return opened

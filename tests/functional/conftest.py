@@ -11,10 +11,10 @@ from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChann
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import tasks, users
+from outreach.services import users
 from outreach.services.deliveries import Outward
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import World, report_event
 
 LIAISON_PHONE = "+14045550111"
 
@@ -45,14 +45,5 @@ def out(app: Flask, simulator: SimulatorChannel) -> Outward:
 @pytest.fixture
 def intake(db: Session, world: World, vault: Vault, app: Flask) -> OutreachTask:
     users.set_phone(db, vault, user_id=world.users["liaison"].id, phone=LIAISON_PHONE, now=NOW)
-    _, [task] = tasks.report_event(
-        db,
-        runtime(app).profiles,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="enrolled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    [task] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
     return task

@@ -21,7 +21,7 @@ from outreach.services import contacts, deliveries, tasks
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
-from tests.factories import World, make_contact
+from tests.factories import World, make_contact, report_event
 from tests.fakes import FailingChannel
 
 
@@ -213,16 +213,7 @@ def test_a_text_that_would_fail_the_lint_is_refused_and_nothing_is_sent(
         consent="consented",
         sms=True,
     )
-    _, opened = tasks.report_event(
-        db,
-        runtime(app).profiles,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="class_cancelled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    opened = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
     [task] = [t for t in opened if t.contact_id == contact.id]
     with pytest.raises(Conflict, match="safety check"):
         deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
@@ -237,16 +228,7 @@ def test_an_sms_is_kept_sealed_in_the_outbox_and_settles_on_delivery(
     simulator: SimulatorChannel,
     app: Flask,
 ) -> None:
-    _, [task] = tasks.report_event(
-        db,
-        runtime(app).profiles,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="class_cancelled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    [task] = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
     delivery = deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
     simulator.run_pending()
     db.expire_all()
@@ -272,16 +254,7 @@ def test_a_carrier_opt_out_revokes_sms_consent_and_is_never_retried(
     )
     rt = runtime(app)
     out = Outward(failing, rt.vault, rt.library, rt.settings)
-    _, [task] = tasks.report_event(
-        db,
-        rt.profiles,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="class_cancelled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
     with pytest.raises(Conflict):
         deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
     assert contacts.current_preferences(db, world.contact.id).sms is False

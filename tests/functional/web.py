@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime
-from outreach.services import tasks
-from outreach.services.audit import SYSTEM
-from tests.factories import PASSWORD, World
+from tests.factories import PASSWORD, World, report_event
 
 
 def csrf(client: FlaskClient, path: str = "/login") -> str:
@@ -40,16 +38,7 @@ def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> 
 def open_tasks(
     app: Flask, db: Session, world: World, now: datetime, event: str = "enrolled"
 ) -> list[OutreachTask]:
-    _, opened = tasks.report_event(
-        db,
-        runtime(app).profiles,
-        actor=SYSTEM,
-        participant_id=world.participant.id,
-        event_type=event,
-        at=now,
-        severity="routine",
-        now=now,
-    )
+    opened = report_event(db, runtime(app).profiles, world, event, now=now)
     assert opened, "the protocol opens a task for this event"
     return opened
 

@@ -16,13 +16,13 @@ from outreach.domain.protocols import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.domain.vocabulary import Consent
 from outreach.security.vault import Vault
-from outreach.services import deliveries, tasks
+from outreach.services import deliveries
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import Settings
 from tests.conftest import NOW
-from tests.factories import World, make_contact
+from tests.factories import World, make_contact, report_event
 from tests.fakes import RecordingChannel
 
 PROFILES = load_profiles(PROTOCOLS_DIR)
@@ -87,16 +87,7 @@ def test_nothing_leaves_that_the_contact_did_not_allow_and_every_text_is_neutral
         phone=f"404-555-01{len(channel.sent) % 90 + 10}",
         **prefs,
     )
-    _, opened = tasks.report_event(
-        db,
-        PROFILES,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="class_cancelled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    opened = report_event(db, PROFILES, world, "class_cancelled", now=NOW)
     mine = [t for t in opened if t.contact_id == contact.id]
     if prefs["consent"] == "declined":
         assert mine == []  # S1: a declined contact does not even get a task

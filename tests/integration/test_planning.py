@@ -14,7 +14,7 @@ from outreach.security.vault import Vault
 from outreach.services import contacts, planning, programs, tasks, users
 from outreach.services.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import World, report_event
 
 TUESDAY = date(2026, 11, 17)
 HOURS = (time(8), time(21))
@@ -27,16 +27,7 @@ def profiles() -> dict[str, Profile]:
 
 @pytest.fixture
 def intake(db: Session, world: World, profiles: dict[str, Profile]) -> str:
-    _, [task] = tasks.report_event(
-        db,
-        profiles,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="enrolled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    [task] = report_event(db, profiles, world, "enrolled", now=NOW)
     return str(task.id)
 
 

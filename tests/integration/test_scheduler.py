@@ -27,6 +27,7 @@ from tests.factories import (
     make_participant,
     make_program,
     make_user,
+    report_event,
 )
 from tests.fakes import RecordingChannel
 
@@ -49,16 +50,7 @@ def rt(app: Flask, channel: RecordingChannel) -> Runtime:
 
 @pytest.fixture
 def cancelled_class(db: Session, world: World, rt: Runtime) -> OutreachTask:
-    _, [task] = tasks.report_event(
-        db,
-        rt.profiles,
-        actor=world.actor("facilitator"),
-        participant_id=world.participant.id,
-        event_type="class_cancelled",
-        at=NOW,
-        severity="routine",
-        now=NOW,
-    )
+    [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
     return task
 
 
