@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import delete, insert, select  # noqa: E402
 
 from outreach import create_app  # noqa: E402
 from outreach.clock import FixedClock  # noqa: E402
@@ -40,11 +40,12 @@ from outreach.models import (  # noqa: E402
     OutreachTask,
     Participant,
     Program,
+    TaskPlan,
     User,
     user_program,
 )
 from outreach.security.passwords import hash_password  # noqa: E402
-from outreach.services import queue, review  # noqa: E402
+from outreach.services import call_windows, queue, review  # noqa: E402
 from outreach.settings import load_settings  # noqa: E402
 
 NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
@@ -284,8 +285,13 @@ def measure(path: Path, ids: dict[str, Any], repeats: int) -> None:
     filters = review.parse_filter(
         {"outcome": "reached_safe", "from": "2026-10-01", "to": "2026-10-31"}
     )
+    _replan_all(rt, scope)
     pages = {
-        "queue page": ("liaison", "/queue", lambda s: s.execute(queue._open_tasks(scope)).all()),
+        "queue page": (
+            "liaison",
+            "/queue",
+            lambda s: s.execute(queue.ordered(scope, NOW).limit(queue.PER_PAGE + 1)).all(),
+        ),
         "attempt log page (filtered)": (
             "supervisor",
             f"/review/attempts?{log_args}",
@@ -303,6 +309,48 @@ def measure(path: Path, ids: dict[str, Any], repeats: int) -> None:
             f"bare query p50 {statistics.median(query):7.1f} ms p95 {p95(query):7.1f} ms | "
             f"ratio p95 {p95(page) / max(p95(query), 0.001):6.1f}"
         )
+    _queue_after_changes(app, rt, repeats)
+
+
+def _replan_all(rt: Any, scope: frozenset[uuid.UUID]) -> None:
+    """What the scheduler does once (and then only for what changed): plan every open task."""
+    with rt.session() as session:
+        session.execute(delete(TaskPlan))  # from nothing, as on the first tick after an upgrade
+        session.commit()
+    started = clock.perf_counter()
+    with rt.session() as session:
+        count = call_windows.refresh_all(
+            session, rt.profiles, now=NOW, calling_hours=_hours(rt), program_ids=scope
+        )
+    seconds = clock.perf_counter() - started
+    print(
+        f"stored plan: {count} open tasks planned in {seconds:.1f} s "
+        f"({seconds / count * 1e3:.2f} ms a task)"
+    )
+
+
+def _queue_after_changes(app: Any, rt: Any, repeats: int) -> None:
+    """The queue page when changes since the last tick left some plans stale, by how many."""
+    client = app.test_client()
+    _log_in(client, "liaison")
+    for stale in (10, 100, 1000):
+        samples = []
+        for _ in range(max(repeats // 2, 3)):
+            with rt.session() as session:
+                ids = session.scalars(select(TaskPlan.task_id).limit(stale)).all()
+                session.execute(delete(TaskPlan).where(TaskPlan.task_id.in_(ids)))
+                session.commit()
+            started = clock.perf_counter()
+            _get(client, "/queue")
+            samples.append((clock.perf_counter() - started) * 1000)
+        print(
+            f"queue page, {stale:>4} stale plans p50 {statistics.median(samples):8.1f} ms  "
+            f"p95 {p95(samples):8.1f} ms"
+        )
+
+
+def _hours(rt: Any) -> tuple[time, time]:
+    return (rt.settings.calling_start, rt.settings.calling_end)
 
 
 def _log_in(client: Any, username: str) -> None:
@@ -335,8 +383,6 @@ def main() -> None:
 
 
 def _existing_ids(path: Path) -> dict[str, Any]:
-    from sqlalchemy import select
-
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)  # a file built before the newest migration gets its indexes now
     _analyze(engine)

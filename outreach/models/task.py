@@ -44,10 +44,60 @@ class OutreachTask(HasId, Base):
     signed_off_at: Mapped[datetime | None]
 
 
+class TaskPlan(Base):
+    """When a task's windows were last planned, and under which rules (services/call_windows.py).
+
+    No row means stale: any write that can move a window deletes the row, and the queue and the
+    scheduler re-plan such tasks before ordering by their windows. Kept off `outreach_task` so
+    re-planning never holds the task row a claim needs.
+    """
+
+    __tablename__ = "task_plan"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("outreach_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    planned_at: Mapped[datetime]
+    planned_until: Mapped[datetime]
+    rules_key: Mapped[str] = mapped_column(String(64))
+
+
+class PlannedWindow(HasId, Base):
+    """A call window the planner proposed for an open task, stored so the queue can sort by it.
+
+    Never the last word: the task page and every call re-plan live (S4); this only orders the
+    queue, and it is replaced whole each time its task is re-planned.
+    """
+
+    __tablename__ = "planned_window"
+    # Covering: the queue reads each task's next window from the index alone.
+    __table_args__ = (Index("ix_planned_window_task_ends_at", "task_id", "ends_at", "starts_at"),)
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))
+    group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_group.id"))
+    session_date: Mapped[date | None]
+    participant_present: Mapped[bool | None]
+
+
 class Attempt(HasId, Base):
     """One logged attempt. Never updated or deleted: a correction is a new row (S5)."""
 
     __tablename__ = "attempt"
+    __table_args__ = (
+        # Covering (migration 0005): the queue counts windows from the index alone.
+        Index(
+            "ix_attempt_task_window",
+            "task_id",
+            "session_date",
+            "group_id",
+            "at",
+            "corrects_id",
+            "id",
+        ),
+    )
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))

@@ -6,8 +6,9 @@ and a claimed-but-unsettled send is reconciled, never resent blindly.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from outreach.domain.planner import CallWindow
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime
-from outreach.services import contacts, deliveries, planning, tasks
+from outreach.services import call_windows, contacts, deliveries, inbox, planning, tasks
 from outreach.services.audit import SYSTEM, AuditAction, record
 
 REMINDER_LOOKAHEAD = timedelta(hours=24)
@@ -37,6 +38,8 @@ class TickReport:
     duty_to_warn_notified: int = 0
     reconciled: int = 0
     check_ins_opened: int = 0
+    plans_refreshed: int = 0
+    callbacks_applied: int = 0
 
     def lines(self) -> list[str]:
         return [f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self)]
@@ -45,6 +48,8 @@ class TickReport:
 def tick(rt: Runtime, now: datetime) -> TickReport:
     """Run every kind of due work once, at `now`."""
     report = TickReport()
+    # First: deliveries settle from the provider's callbacks before anything reads them.
+    report.callbacks_applied = apply_callbacks(rt, now)
     with rt.session() as session:
         report.duty_to_warn_notified = notify_duty_to_warn(session, now)
         report.escalated = escalate_overdue(session, now)
@@ -52,7 +57,34 @@ def tick(rt: Runtime, now: datetime) -> TickReport:
         report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
         report.reminders_scheduled = schedule_reminders(session, rt, now)
         report.sent, report.missed, report.refused = send_due(session, rt.outward(), now)
+        # Last: so the queue sorts by windows that already count this tick's changes.
+        report.plans_refreshed = call_windows.refresh_all(
+            session,
+            rt.profiles,
+            now=now,
+            calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+        )
     return report
+
+
+def apply_callbacks(rt: Runtime, now: datetime) -> int:
+    """Apply every status callback the webhooks stored; answer how many (services/inbox)."""
+    with rt.session() as session:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        return inbox.drain(session, now, pause=_share_the_lock() if sqlite else lambda: None)
+
+
+def _share_the_lock() -> Callable[[], None]:
+    """Between two batches, wait as long as the last one took. SQLite has one write lock and
+    keeps no queue for it: a webhook that found it taken sleeps in growing steps, and an
+    applier that took it straight back would starve every webhook for a whole drain."""
+    since = [time.monotonic()]
+
+    def pause() -> None:
+        time.sleep(min(time.monotonic() - since[0], 1.0))
+        since[0] = time.monotonic()
+
+    return pause
 
 
 # --- reminders (S1, S2, S4) ------------------------------------------------------------

@@ -8,7 +8,6 @@ and `claim_version` fences a late write from a lease that was already taken over
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,14 +15,13 @@ from enum import IntEnum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Select, or_, select, update
+from sqlalchemy import CursorResult, Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach.domain import protocols
 from outreach.domain.planner import CallWindow, group_sessions
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import (
-    Attempt,
     Attendance,
     ContactPerson,
     ContactPreferences,
@@ -33,16 +31,16 @@ from outreach.models import (
     Program,
 )
 from outreach.security.permissions import Permission
-from outreach.services import tasks
+from outreach.services import call_windows, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict
 from outreach.services.planning import plan_open_tasks
 
 LEASE = timedelta(minutes=30)
-PLAN_DAYS = 7
+PLAN_DAYS = call_windows.PLAN_DAYS
 PER_PAGE = 50
-TAKEN = "another liaison is working this task; it returns to the queue when their claim ends"
+TAKEN = tasks.TAKEN
 
 
 class Section(IntEnum):
@@ -96,20 +94,81 @@ def call_queue(
     calling_hours: tuple[time, time],
     page: int = 1,
 ) -> QueuePage:
-    """The open tasks of the actor's programs, in the order a liaison should work them."""
+    """The open tasks of the actor's programs, in the order a liaison should work them.
+
+    The order comes from the stored plan (services/call_windows.py), re-planned first where it
+    is stale; the windows shown on the page come from planning the page's rows live.
+    """
     require(session, actor, Permission.ATTEMPT_RECORD, None, now=now, object_type="queue")
     scope = None if actor.user_id is None else actor.program_ids
-    plan = plan_open_tasks(
-        session, profiles, now=now, days=PLAN_DAYS, calling_hours=calling_hours, program_ids=scope
+    call_windows.refresh_all(
+        session, profiles, now=now, calling_hours=calling_hours, program_ids=scope
     )
-    upcoming = _next_windows(plan.windows, now)
-    found = [_Open(*row) for row in session.execute(_open_tasks(scope))]
-    ordered = sorted(found, key=lambda r: _sort_key(r, upcoming.get(r.id), now))
-    start = (max(page, 1) - 1) * PER_PAGE
-    shown = ordered[start : start + PER_PAGE]
+    page = max(page, 1)
+    start = (page - 1) * PER_PAGE
+    ids = list(session.scalars(ordered(scope, now).offset(start).limit(PER_PAGE + 1)))
+    found = _in_order(session, scope, ids)
+    shown = found[:PER_PAGE]
+    live = plan_open_tasks(
+        session,
+        profiles,
+        now=now,
+        days=PLAN_DAYS,
+        calling_hours=calling_hours,
+        task_ids=[r.id for r in shown],
+    )
+    upcoming = _next_windows(live.windows, now)
     details = _Details(session, shown, now)
     rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
-    return QueuePage(rows, max(page, 1), start + PER_PAGE < len(ordered), len(ordered))
+    return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope))
+
+
+def ordered(scope: frozenset[uuid.UUID] | None, now: datetime) -> Select[tuple[uuid.UUID]]:
+    """The ids of the open tasks in queue order (S8), by their stored windows.
+
+    Only ids: the page reads the rest for the rows it shows. This is the query the page runs
+    over every open task, so it reads no other table than the stored windows.
+    """
+    next_start = call_windows.next_window_starts(now)
+    section = case(
+        (
+            or_(OutreachTask.reason == TaskReason.DUTY_TO_WARN.value, OutreachTask.priority == 0),
+            int(Section.DUTY_TO_WARN),
+        ),
+        (OutreachTask.due_by < now, int(Section.OVERDUE)),
+        (next_start.c.starts_at <= now, int(Section.CALLABLE_NOW)),
+        else_=int(Section.UPCOMING),
+    )
+    query = (
+        select(OutreachTask.id)
+        .outerjoin(next_start, next_start.c.task_id == OutreachTask.id)
+        .where(OutreachTask.status == TaskStatus.OPEN.value)
+        .order_by(
+            section, OutreachTask.due_by, next_start.c.starts_at.asc().nulls_last(), OutreachTask.id
+        )
+    )
+    if scope is not None:
+        query = query.where(OutreachTask.program_id.in_(list(scope)))
+    return query
+
+
+def _in_order(
+    session: Session, scope: frozenset[uuid.UUID] | None, ids: list[uuid.UUID]
+) -> list[_Open]:
+    query = _open_tasks(scope).where(OutreachTask.id.in_(ids))
+    found = {row.id: row for row in (_Open(*r) for r in session.execute(query))}
+    return [found[i] for i in ids if i in found]
+
+
+def _count_open(session: Session, scope: frozenset[uuid.UUID] | None) -> int:
+    query = (
+        select(func.count())
+        .select_from(OutreachTask)
+        .where(OutreachTask.status == TaskStatus.OPEN.value)
+    )
+    if scope is not None:
+        query = query.where(OutreachTask.program_id.in_(list(scope)))
+    return int(session.scalar(query) or 0)
 
 
 class _Open(NamedTuple):
@@ -174,17 +233,12 @@ def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
     return Section.UPCOMING
 
 
-def _sort_key(row: _Open, window: CallWindow | None, now: datetime) -> tuple[object, ...]:
-    far = now + timedelta(days=3650)
-    return (_section(row, window, now), row.due_by, window.start if window else far)
-
-
 class _Details:
     """What the shown rows need besides the task: attempts, language, tonight's check-in."""
 
     def __init__(self, session: Session, shown: list[_Open], now: datetime) -> None:
         task_ids = [r.id for r in shown]
-        self.windows = _attempt_windows(session, task_ids)
+        self.windows = tasks.windows_counted(session, task_ids)
         self.language = _languages(session, {r.contact_id for r in shown})
         self.tonight = tonight(session, {r.participant_id for r in shown}, now)
 
@@ -217,18 +271,6 @@ def _claim_state(
     return "yours" if claimed_by == actor.user_id else "taken"
 
 
-def _attempt_windows(session: Session, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """S5: attempts count once per window, and a corrected entry gives way to its correction."""
-    by_task: dict[uuid.UUID, list[Attempt]] = defaultdict(list)
-    for attempt in session.scalars(select(Attempt).where(Attempt.task_id.in_(task_ids))):
-        by_task[attempt.task_id].append(attempt)
-    counts = {}
-    for task_id, attempts in by_task.items():
-        corrected = {a.corrects_id for a in attempts if a.corrects_id is not None}
-        counts[task_id] = tasks.distinct_windows([a for a in attempts if a.id not in corrected])
-    return counts
-
-
 def _languages(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     found: dict[uuid.UUID, tuple[int, str]] = {}
     for contact_id, version, language in session.execute(
@@ -253,7 +295,8 @@ def tonight(
             .where(Participant.id.in_(participant_ids))
         )
     }
-    today = {pid: _session_today(group, now) for pid, group in groups.items()}
+    by_group = {g.id: _session_today(g, now) for g in {g.id: g for g in groups.values()}.values()}
+    today = {pid: by_group[group.id] for pid, group in groups.items()}
     marks = {
         (a.participant_id, a.session_date): a
         for a in session.scalars(

@@ -34,10 +34,10 @@ from outreach.models import (
     User,
 )
 from outreach.security.permissions import Permission
-from outreach.security.vault import Vault
+from outreach.security.vault import Vault, place
 from outreach.services import contacts, queue, tasks
 from outreach.services.access import require
-from outreach.services.audit import Actor
+from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import NotFound
 from outreach.services.planning import plan_open_tasks
 from outreach.settings import PROJECT_ROOT
@@ -70,6 +70,8 @@ class TaskPage:
     preferences: ContactPreferences
     history: list[ContactPreferences]
     attempts: list[Attempt]
+    # The attempts' notes, opened for the claim holder only, after their audit row commits.
+    notes: dict[uuid.UUID, str]
     windows_made: int
     week: Week
     tonight: str
@@ -103,6 +105,7 @@ def task_page(
     history = _history(session, task.contact_id)
     attempts = _attempts(session, task.id)
     contact = _reveal(session, vault, actor, task, now) if claimed else None
+    notes = _notes(session, vault, actor, task, attempts, now) if claimed else {}
     script, problem = _script(task, history[0], contact, program, actor, session)
     participant = _participant(session, task.contact_id)
     plan = _windows(session, profiles, task, now, calling_hours)
@@ -118,6 +121,7 @@ def task_page(
         preferences=history[0],
         history=history,
         attempts=attempts,
+        notes=notes,
         windows_made=tasks.distinct_windows(tasks.standing_attempts(session, task.id)),
         week=_with_plan(week, plan, attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
@@ -130,6 +134,35 @@ def _reveal(
     return contacts.reveal_contact(
         session, vault, actor=actor, contact_id=task.contact_id, now=now, purpose="call"
     )
+
+
+def _notes(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    task: OutreachTask,
+    attempts: list[Attempt],
+    now: datetime,
+) -> dict[uuid.UUID, str]:
+    """What earlier calls noted, so the next call starts where the last one ended (S10: the
+    read is audited, and committed, before any note is opened)."""
+    sealed = [(a.id, a.notes_sealed) for a in attempts if a.notes_sealed is not None]
+    if not sealed:
+        return {}
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="task",
+        object_id=task.id,
+        program_id=task.program_id,
+        purpose="attempt notes",
+        notes=len(sealed),
+    )
+    session.commit()
+    cipher = vault.cipher_for(session, task.contact_id)
+    return {i: cipher.open(place("attempt", "notes", i), value) for i, value in sealed}
 
 
 # --- the call script (S6, S12) ---------------------------------------------------------------

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import String, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import protocols
@@ -45,6 +46,7 @@ Profiles = Mapping[str, protocols.Profile]
 # An attempt recorded ahead of the clock by more than this is a typing mistake, not a call.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_NOTE = 4000
+TAKEN = "another liaison is working this task; it returns to the queue when their claim ends"
 
 
 # --- opening tasks from program events -------------------------------------------------
@@ -299,6 +301,7 @@ def append_attempt(
 ) -> Attempt:
     """The body of record_attempt, inside the caller's transaction (webhooks settle with it)."""
     task = task_to_work(session, actor, task_id, now)
+    refuse_if_taken(task, actor, now)
     _check_attempt(task, channel, at, outcome, callback_at, now)
     attempt = Attempt(
         task_id=task.id,
@@ -409,6 +412,7 @@ def close_task(
 ) -> OutreachTask:
     """Close a task as completed (a safe conversation happened) or unreachable (S5)."""
     task = task_to_work(session, actor, task_id, now)
+    refuse_if_taken(task, actor, now)
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is already closed")
     attempts = standing_attempts(session, task.id)
@@ -435,6 +439,16 @@ def close_task(
     return task
 
 
+def refuse_if_taken(task: OutreachTask, actor: Actor, now: datetime) -> None:
+    """Two liaisons never work one task at once: while another person's claim lasts, nobody
+    else records on the task, from the pages or the API. The service's own writes (a call's
+    outcome arriving by webhook) belong to the claim holder's call and pass."""
+    expires = task.claim_expires_at
+    held = task.claimed_by is not None and expires is not None and expires > now
+    if held and actor.user_id is not None and task.claimed_by != actor.user_id:
+        raise Conflict(TAKEN)
+
+
 def _release_claim(task: OutreachTask) -> None:
     """A closed task leaves the queue; its lease ends, and the version fences late writes."""
     if task.claimed_by is not None:
@@ -453,11 +467,56 @@ def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
     return [a for a in rows if a.id not in corrected]
 
 
-def distinct_windows(attempts: Sequence[Attempt]) -> int:
+class InWindow(Protocol):
+    """What counting windows reads of an attempt: a row of those columns does as well."""
+
+    @property
+    def group_id(self) -> uuid.UUID | None: ...
+    @property
+    def session_date(self) -> date | None: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+def distinct_windows(attempts: Sequence[InWindow]) -> int:
     """Count the different windows attempts were made in: one per session, else one per day."""
     return len(
         {(a.group_id, a.session_date) if a.session_date else ("day", a.at.date()) for a in attempts}
     )
+
+
+def windows_counted(session: Session, task_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """distinct_windows of many tasks' standing attempts, counted by the database.
+
+    The queue shows "1 of 2" for a page of tasks with hundreds of attempts each; this reads
+    one number a task instead of every attempt. It must agree with distinct_windows: the
+    same window is the same group session, else the same UTC day (a test holds them equal).
+    """
+    corrected = select(Attempt.corrects_id).where(
+        Attempt.task_id.in_(task_ids), Attempt.corrects_id.is_not(None)
+    )
+    window = case(
+        (
+            Attempt.session_date.is_not(None),
+            "s:"
+            + func.coalesce(cast(Attempt.group_id, String), "-")
+            + ":"
+            + cast(Attempt.session_date, String),
+        ),
+        else_="d:" + cast(_utc_day(session, Attempt.at), String),
+    )
+    rows = session.execute(
+        select(Attempt.task_id, func.count(distinct(window)))
+        .where(Attempt.task_id.in_(task_ids), Attempt.id.not_in(corrected))
+        .group_by(Attempt.task_id)
+    )
+    return {task_id: int(count) for task_id, count in rows}
+
+
+def _utc_day(session: Session, at: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", at))
+    return func.date(at)  # SQLite keeps UTC as naive text (models/base.py)
 
 
 def _check_completed(task: OutreachTask, attempts: Sequence[Attempt]) -> None:

@@ -186,3 +186,24 @@ def test_only_the_liaison_holding_the_task_can_call(
     page = client.get(response.location).get_data(as_text=True)  # type: ignore[attr-defined]
     assert "claim the task first" in page
     assert db.scalar(select(Delivery)) is None
+
+
+def test_the_claim_holder_reads_earlier_notes_after_an_audited_read_and_nobody_else_does(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    note = "Asked to try after the children are asleep"
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    post(client, f"/tasks/{task.id}/attempts", {"outcome": "no_answer", "notes": note})
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert note in page
+    reads = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "contact.revealed", AuditEvent.object_id == str(task.id)
+        )
+    ).all()
+    assert reads, "the notes were shown without an audit row"
+    supervisor = app.test_client()
+    log_in(supervisor, world.users["supervisor"])
+    assert note not in supervisor.get(f"/tasks/{task.id}").get_data(as_text=True)
