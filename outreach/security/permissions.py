@@ -13,6 +13,12 @@ class Permission(StrEnum):
     ATTEMPT_RECORD = "contact:attempt:record"
     ATTEMPT_REVIEW = "contact:attempt:review"
     TASK_CLOSE_UNREACHABLE = "contact:task:sign-off"
+    # S7: releases of information and compelled disclosures (docs/security/releases.md).
+    RELEASE_READ = "contact:release:read"
+    RELEASE_REVOKE = "contact:release:revoke"
+    RELEASE_GRANT = "contact:release:grant"
+    RELEASE_SHARE = "contact:release:share"
+    DISCLOSURE_RECORD = "contact:disclosure:record"
     PROGRAM_SCHEDULE_WRITE = "program:schedule:write"
     PROGRAM_EVENT_WRITE = "program:event:write"
     ATTENDANCE_WRITE = "program:attendance:write"
@@ -27,10 +33,22 @@ _PROGRAM_WORK = {
     Permission.ATTENDANCE_WRITE,
 }
 
+# A liaison sees which releases a contact has and revokes one the moment the contact says so
+# on a call (oral revocation counts at once); recording a written release, sharing under it
+# and recording a compelled disclosure are a supervisor's. Admins and facilitators hold none.
+_RELEASE_ON_CALL = {Permission.RELEASE_READ, Permission.RELEASE_REVOKE}
+_RELEASE_WORK = _RELEASE_ON_CALL | {
+    Permission.RELEASE_GRANT,
+    Permission.RELEASE_SHARE,
+    Permission.DISCLOSURE_RECORD,
+}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.LIAISON: frozenset(_CONTACT_WORK),
+    Role.LIAISON: frozenset(_CONTACT_WORK | _RELEASE_ON_CALL),
     Role.SUPERVISOR: frozenset(
-        _CONTACT_WORK | {Permission.ATTEMPT_REVIEW, Permission.TASK_CLOSE_UNREACHABLE}
+        _CONTACT_WORK
+        | _RELEASE_WORK
+        | {Permission.ATTEMPT_REVIEW, Permission.TASK_CLOSE_UNREACHABLE}
     ),
     # S7: a facilitator holds no contact permission at all.
     Role.FACILITATOR: frozenset(_PROGRAM_WORK),
