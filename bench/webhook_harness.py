@@ -6,10 +6,12 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -199,6 +201,9 @@ def server(
 
 
 def start(app: str, env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+    """Start gunicorn and return once every worker has loaded the application: the port
+    accepts connections long before that, and a worker still importing would be measured."""
+    ready = Path(tempfile.mkdtemp(prefix="bench-ready-"))
     process = subprocess.Popen(  # noqa: S603 - our own gunicorn, on loopback
         [
             str(BIN / "gunicorn"),
@@ -206,25 +211,35 @@ def start(app: str, env: dict[str, str], port: int, workers: int = 2) -> subproc
             str(workers),
             "-b",
             f"127.0.0.1:{port}",
+            "-c",
+            str(ROOT / "bench" / "gunicorn_ready.py"),
             "--log-level",
             "error",
             app,
         ],
-        env=env,
+        env={**env, "BENCH_READY_DIR": str(ready)},
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
+    try:
+        for _ in range(600):  # bounded: at most 60 s
+            if len(list(ready.iterdir())) >= workers and _accepts(port):
+                return process
             time.sleep(0.1)
+    finally:
+        shutil.rmtree(ready, ignore_errors=True)
     stop(process)
-    raise RuntimeError("the server did not start within 30 s")
+    raise RuntimeError("the server did not start within 60 s")
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -235,16 +250,80 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     process.wait(timeout=30)
 
 
-def stored_state(env: dict[str, str]) -> tuple[int, int, set[str]]:
-    """Answer (webhook events, attempts, natural keys) as the database holds them."""
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds after a run."""
+
+    events: int
+    attempts: int
+    keys: set[str]
+    unapplied: int
+
+
+def stored_state(env: dict[str, str]) -> Stored:
     from outreach.db import make_engine
 
     engine = make_engine(env["OUTREACH_DATABASE_URL"])
     with engine.connect() as conn:
         keys = {row[0] for row in conn.execute(text("SELECT natural_key FROM webhook_event"))}
         attempts = conn.execute(text("SELECT count(*) FROM attempt")).scalar_one()
+        unapplied = conn.execute(
+            text("SELECT count(*) FROM webhook_event WHERE applied_at IS NULL")
+        ).scalar_one()
     engine.dispose()
-    return len(keys), int(attempts), keys
+    return Stored(len(keys), int(attempts), keys, int(unapplied))
+
+
+def apply_inbox(env: dict[str, str]) -> tuple[int, float]:
+    """Run the inbox applier as the scheduler would, until nothing is left: (applied, seconds)."""
+    from outreach import create_app
+    from outreach.runtime import runtime
+    from outreach.scheduler.jobs import apply_callbacks
+    from outreach.settings import load_settings
+
+    rt = runtime(create_app(settings=load_settings(env)))
+    began = time.monotonic()
+    applied = apply_callbacks(rt, rt.clock.now())
+    elapsed = time.monotonic() - began
+    rt.engine.dispose()
+    return applied, elapsed
+
+
+@contextmanager
+def applier(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """The scheduler's inbox applier in a process of its own, as in production: every
+    APPLY_SECONDS it applies what the webhooks stored, under the leadership lock."""
+    ready = Path(tempfile.mkdtemp(prefix="bench-applier-")) / "ready"
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.webhook_harness", "apply-every", str(ready)],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(600):  # bounded: it loads the application first, at most 60 s
+            if ready.exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        yield process
+    finally:
+        stop(process)
+        shutil.rmtree(ready.parent, ignore_errors=True)
+
+
+def _apply_every(ready: Path, limit_seconds: float = 600) -> None:
+    from outreach import create_app
+    from outreach.runtime import runtime
+    from outreach.scheduler.runner import APPLY_SECONDS, Leadership, apply_callbacks_if_leader
+    from outreach.settings import load_settings
+
+    rt = runtime(create_app(settings=load_settings(dict(os.environ))))
+    leadership = Leadership(rt.engine, rt.settings.instance_path)
+    ready.touch()
+    deadline = time.monotonic() + limit_seconds
+    while time.monotonic() < deadline:
+        apply_callbacks_if_leader(rt, leadership)
+        time.sleep(APPLY_SECONDS)
 
 
 def natural_key(callback: Callback) -> str:
@@ -253,3 +332,7 @@ def natural_key(callback: Callback) -> str:
     if "/voice/amd" in callback.path:
         return f"amd:{fields['CallSid']}:{fields['AnsweredBy']}"
     return f"status:contact:{fields['CallSid']}:{fields['CallStatus']}"
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["apply-every"]:
+    _apply_every(Path(sys.argv[2]))

@@ -1,11 +1,16 @@
 """bench/webhooks: signed status callbacks against gunicorn (2 workers) on loopback.
 
 For SQLite and (when it answers) PostgreSQL: throughput with 8 client threads, latency at a
-fixed 200 requests/s, both with 10% duplicates, and the same against a bare Flask endpoint
-that answers empty TwiML, measured in the same run. Then it checks that every acknowledged
-callback is stored exactly once and every call was logged as exactly one attempt.
+fixed 200 requests/s (alone, then with the scheduler's inbox applier running beside it, as in
+production), all with 10% duplicates, and the same against a bare Flask endpoint that answers
+empty TwiML, measured in the same run. Status callbacks are only stored by the webhooks; the
+applier applies them, and its rate is timed on the throughput run's backlog. Once the applier
+has drained the inbox it checks that every acknowledged callback is stored exactly once and
+every completed call was logged as exactly one attempt. With --normal-sync it also measures
+SQLite with synchronous=NORMAL, to show what the fsync of each commit costs (not shipped).
 
-    .venv/bin/python bench/webhooks.py [--calls 500] [--seconds 5]
+    .venv/bin/python bench/webhooks.py [--calls 500] [--seconds 5] [--normal-sync]
+                                       [--databases sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -17,22 +22,35 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import webhook_harness as h
+from outreach.scheduler.runner import APPLY_SECONDS
 
 THREADS = 8
+RATE = 200
+Beside = Callable[[], AbstractContextManager[object]]
 
 
-def play(
-    port: int, token: str, lanes: list[list[h.Callback]], pace: float | None
-) -> tuple[float, list[float], list[int]]:
-    """Post each lane from its own thread; answer (seconds, latencies, statuses)."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    lock = threading.Lock()
+class Run:
+    """What one play of some lanes measured: its length, each request's latency and answer."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.latencies: list[float] = []
+        self.answers: list[tuple[h.Callback, int]] = []
+
+    def quantile(self, q: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000
+
+
+def play(port: int, token: str, lanes: list[list[h.Callback]], pace: float | None) -> Run:
+    """Post each lane from its own thread, at `pace` requests/s per lane or as fast as it can."""
+    run, lock = Run(), threading.Lock()
 
     def lane_worker(lane: list[h.Callback]) -> None:
         client, start = h.Client(port, token), time.monotonic()
@@ -44,8 +62,8 @@ def play(
             began = time.monotonic()
             status = client.post(callback)
             with lock:
-                latencies.append(time.monotonic() - began)
-                statuses.append(status)
+                run.latencies.append(time.monotonic() - began)
+                run.answers.append((callback, status))
 
     threads = [threading.Thread(target=lane_worker, args=(lane,)) for lane in lanes]
     began = time.monotonic()
@@ -53,7 +71,8 @@ def play(
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
-    return time.monotonic() - began, latencies, statuses
+    run.seconds = time.monotonic() - began
+    return run
 
 
 def lanes_of(codes: list[str], duplicates: float) -> list[list[h.Callback]]:
@@ -64,77 +83,157 @@ def lanes_of(codes: list[str], duplicates: float) -> list[list[h.Callback]]:
     return [h.with_duplicates(lane, duplicates, seed=n) for n, lane in enumerate(lanes)]
 
 
+def paced(port: int, token: str, codes: list[str], seconds: float) -> Run:
+    per_lane = RATE / THREADS
+    lanes = [lane[: int(per_lane * seconds)] for lane in lanes_of(codes, 0.10)]
+    return play(port, token, lanes, per_lane)
+
+
+@dataclass
+class Measured:
+    """One server's figures; the database checks are filled in for outreach."""
+
+    throughput: float
+    p50: float
+    p99: float
+    runs: list[Run]
+    beside: tuple[float, float] | None = None  # p50 and p99 with the applier running
+    applied: int = 0
+    apply_rate: float = 0.0
+    waiting: int = 0
+    unapplied: int = 0
+    lost: int = 0
+    unexpected: int = 0
+    attempts: int = 0
+    calls_completed: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(status != 200 for run in self.runs for _, status in run.answers)
+
+
 def measure(
-    port: int, token: str, throughput_codes: list[str], latency_codes: list[str], seconds: float
-) -> dict[str, float]:
-    lanes = lanes_of(throughput_codes, 0.10)
-    elapsed, _, statuses = play(port, token, lanes, None)
-    paced_lanes = lanes_of(latency_codes, 0.10)
-    rate = 200 / THREADS
-    paced_lanes = [lane[: int(rate * seconds)] for lane in paced_lanes]
-    _, latencies, paced_statuses = play(port, token, paced_lanes, rate)
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {
-        "throughput": len(statuses) / elapsed,
-        "p50": quantiles[49] * 1000,
-        "p99": quantiles[98] * 1000,
-        "errors": float(sum(s != 200 for s in statuses + paced_statuses)),
-    }
+    port: int,
+    token: str,
+    codes: list[str],
+    calls: int,
+    seconds: float,
+    between: Callable[[], object] | None = None,
+    beside: Beside | None = None,
+) -> Measured:
+    """Throughput, then `between`, then 200 requests/s alone and, given `beside`, with it."""
+    throughput = play(port, token, lanes_of(codes[:calls], 0.10), None)
+    if between is not None:
+        between()
+    rest = codes[calls:]
+    alone = paced(port, token, rest[: len(rest) // 2], seconds)
+    measured = Measured(
+        len(throughput.answers) / throughput.seconds,
+        alone.quantile(50),
+        alone.quantile(99),
+        [throughput, alone],
+    )
+    if beside is not None:
+        with beside():
+            together = paced(port, token, rest[len(rest) // 2 :], seconds)
+        measured.runs.append(together)
+        measured.beside = (together.quantile(50), together.quantile(99))
+    return measured
 
 
-def run_database(
-    name: str, url_for: Callable[[Path], str], calls: int, seconds: float
-) -> dict[str, float]:
+def run_database(url_for: Callable[[Path], str], calls: int, seconds: float, app: str) -> Measured:
     with tempfile.TemporaryDirectory() as tmp:
         port = h.free_port()
         env = h.environment(Path(tmp), url_for(Path(tmp)), port)
         token, codes = h.prepare(env, calls * 2)
-        with h.server("outreach:create_app()", env, port):
-            result = measure(port, token, codes[:calls], codes[calls:], seconds)
-        _events, attempts, keys = h.stored_state(env)
-        sent = {h.natural_key(c) for code in codes for c in h.callbacks_for(code)}
-        played = {h.natural_key(c) for code in codes[:calls] for c in h.callbacks_for(code)}
-        result["lost"] = float(len(played - keys))
-        result["unexpected"] = float(len(keys - sent))
-        result["attempts"] = float(attempts)
-        result["calls_completed"] = float(
-            sum(h.natural_key(h.callbacks_for(code)[-1]) in keys for code in codes)
-        )
-    return result
+        drained: list[tuple[int, float]] = []
+        with h.server(app, env, port):
+            # The throughput run's backlog is applied (and timed) before the 200 req/s runs.
+            m = measure(
+                port,
+                token,
+                codes,
+                calls,
+                seconds,
+                between=lambda: drained.append(h.apply_inbox(env)),
+                beside=lambda: h.applier(env),
+            )
+        m.waiting = h.stored_state(env).unapplied  # what the applier beside had not reached
+        h.apply_inbox(env)
+        stored = h.stored_state(env)
+    acknowledged = {
+        h.natural_key(c) for run in m.runs for c, status in run.answers if status == 200
+    }
+    sent = {h.natural_key(c) for code in codes for c in h.callbacks_for(code)}
+    m.applied, drain_seconds = drained[0]
+    m.apply_rate = m.applied / drain_seconds if drain_seconds else 0.0
+    m.unapplied, m.attempts = stored.unapplied, stored.attempts
+    m.lost, m.unexpected = len(acknowledged - stored.keys), len(stored.keys - sent)
+    m.calls_completed = sum(h.natural_key(h.callbacks_for(c)[-1]) in stored.keys for c in codes)
+    return m
 
 
-def run_bare(calls: int, seconds: float) -> dict[str, float]:
+def run_bare(calls: int, seconds: float) -> Measured:
     port = h.free_port()
     codes = [f"{n:032x}" for n in range(calls * 2)]
     with h.server("bench.bare_app:app", h.environment(Path("."), "", port), port):
-        return measure(port, "bare", codes[:calls], codes[calls:], seconds)
+        return measure(port, "bare", codes, calls, seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500, help="calls per measurement")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of the 200/s run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each 200/s run")
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="which to measure (PostgreSQL only where it answers)",
+    )
+    parser.add_argument(
+        "--normal-sync",
+        action="store_true",
+        help="also measure SQLite with synchronous=NORMAL (what fsync costs; not shipped)",
+    )
     args = parser.parse_args()
     bare = run_bare(args.calls, args.seconds)
     print(
-        f"bare Flask endpoint      {bare['throughput']:8.0f} req/s   "
-        f"p50 {bare['p50']:6.1f} ms  p99 {bare['p99']:6.1f} ms at 200 req/s"
+        f"bare Flask endpoint              {bare.throughput:8.0f} req/s   "
+        f"p50 {bare.p50:6.1f} ms  p99 {bare.p99:6.1f} ms at 200 req/s"
     )
-    databases: dict[str, Callable[[Path], str]] = {"sqlite": lambda d: f"sqlite:///{d / 'b.db'}"}
-    if _postgres_answers():
-        databases["postgresql"] = lambda _: h.fresh_postgres("outreach_bench")
-    for name, url_for in databases.items():
-        r = run_database(name, url_for, args.calls, args.seconds)
+    wanted = args.databases.split(",")
+    sqlite: Callable[[Path], str] = lambda d: f"sqlite:///{d / 'b.db'}"  # noqa: E731
+    apps: dict[str, tuple[str, Callable[[Path], str]]] = {}
+    if "sqlite" in wanted:
+        apps["sqlite"] = ("outreach:create_app()", sqlite)
+        if args.normal_sync:
+            apps["sqlite, sync=NORMAL"] = ("bench.normal_sync_app:create()", sqlite)
+    if "postgresql" in wanted and _postgres_answers():
+        apps["postgresql"] = ("outreach:create_app()", lambda _: h.fresh_postgres("outreach_bench"))
+    for name, (app, url_for) in apps.items():
+        _report(name, run_database(url_for, args.calls, args.seconds, app), bare)
+
+
+def _report(name: str, m: Measured, bare: Measured) -> None:
+    print(
+        f"outreach on {name:<20} {m.throughput:8.0f} req/s   "
+        f"p50 {m.p50:6.1f} ms  p99 {m.p99:6.1f} ms at 200 req/s   "
+        f"ratio {m.throughput / bare.throughput:.2f} of bare"
+    )
+    if m.beside is not None:
         print(
-            f"outreach on {name:<12} {r['throughput']:8.0f} req/s   "
-            f"p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms at 200 req/s   "
-            f"ratio {r['throughput'] / bare['throughput']:.2f} of bare"
+            f"    with the scheduler's applier beside it (every {APPLY_SECONDS} s): "
+            f"p50 {m.beside[0]:6.1f} ms  p99 {m.beside[1]:6.1f} ms at 200 req/s"
         )
-        print(
-            f"    checks: lost {r['lost']:.0f}, unexpected {r['unexpected']:.0f}, "
-            f"non-200 {r['errors']:.0f}, attempts {r['attempts']:.0f} for "
-            f"{r['calls_completed']:.0f} completed calls (must be equal)"
-        )
+    print(
+        f"    applier: the throughput run's {m.applied} callbacks applied at "
+        f"{m.apply_rate:.0f}/s; {m.waiting} waiting as the 200 req/s run ended "
+        f"(about {APPLY_SECONDS} s of arrivals or fewer means it keeps up); "
+        f"{m.unapplied} left at the end"
+    )
+    print(
+        f"    checks: lost {m.lost}, unexpected {m.unexpected}, non-200 {m.errors}, "
+        f"attempts {m.attempts} for {m.calls_completed} completed calls (must be equal)"
+    )
 
 
 def _postgres_answers() -> bool:

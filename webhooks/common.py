@@ -1,4 +1,4 @@
-"""What every handler shares: the session, the clock, the delivery from its opaque code."""
+"""What every handler shares: the session, the clock, the opaque code, storing a callback."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Response, g, request
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
+from outreach.services import inbox
 from outreach.services.deliveries import Outward
 
 
@@ -36,6 +37,12 @@ def form(name: str) -> str:
 
 def twiml(body: object) -> Response:
     return Response(str(body), mimetype="text/xml")
+
+
+def stored(route: str, key: str, **ours: str) -> bool:
+    """Store a status callback for the inbox applier; False for a duplicate or unknown code."""
+    fields = inbox.kept(request.form, **ours)
+    return inbox.store(db(), code=code(), route=route, key=key, fields=fields, now=now())
 
 
 def say_language(language: str) -> str:

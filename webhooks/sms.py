@@ -6,19 +6,22 @@ from flask import Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from outreach.domain import scripts
-from outreach.services import callbacks, inbound
+from outreach.services import callbacks, inbound, inbox
 from webhooks import bp
-from webhooks.common import code, db, form, now, outward, twiml
+from webhooks.common import code, db, form, now, outward, stored, twiml
+
+EMPTY = str(MessagingResponse())
 
 
 @bp.post("/sms/status")
 def sms_status() -> Response:
-    delivery = callbacks.delivery_by_code(db(), code())
+    """A sent SMS's progress: stored for the inbox applier, except a carrier opt-out."""
     key = f"sms:{form('MessageSid')}:{form('MessageStatus')}:{form('ErrorCode')}"
-    if delivery is not None and callbacks.remember(db(), "sms-status", key, request.form, now()):
-        callbacks.sms_status(db(), delivery, form("MessageStatus"), form("ErrorCode"), now())
-    db().commit()
-    return twiml(MessagingResponse())
+    if stored("sms-status", key) and callbacks.carrier_opted_out(form("ErrorCode")):
+        # S2: a STOP the carrier saw ends SMS at once, not at the applier's next run.
+        inbox.delivery_caught_up(db(), code(), now())
+        db().commit()
+    return twiml(EMPTY)
 
 
 @bp.post("/sms/inbound")
@@ -26,7 +29,7 @@ def sms_inbound() -> Response:
     """STOP, START, HELP, safe-check replies, or free text kept sealed for the liaison."""
     sid = form("MessageSid")
     response = MessagingResponse()
-    if not callbacks.remember(db(), "sms-inbound", f"inbound:{sid}", request.form, now()):
+    if not inbox.remember(db(), "sms-inbound", f"inbound:{sid}", request.form, now()):
         return twiml(response)  # a retry: it was handled the first time
     answered = inbound.handle(
         db(),

@@ -6,17 +6,18 @@ from flask import Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from outreach.channels.base import Callbacks
-from outreach.services import callbacks
+from outreach.services import callbacks, inbox
 from outreach.services.callbacks import Answer, Screen
 from outreach.services.deliveries import spoken_text
 from webhooks import bp
-from webhooks.common import code, db, form, now, outward, say_language, twiml
+from webhooks.common import code, db, form, now, outward, say_language, stored, twiml
 
 RING_SECONDS = 25
 CALL_EVENTS = "initiated ringing answered completed"
 # The automated prompt waits this long so machine detection lands before any word is said:
 # a neutral prompt left on a machine is still a voicemail (S3).
 AMD_SETTLE_SECONDS = 4
+EMPTY = str(VoiceResponse())
 
 
 def _hang_up() -> Response:
@@ -31,7 +32,7 @@ def bridge() -> Response:
     delivery = callbacks.delivery_by_code(db(), code())
     if delivery is None:
         return _hang_up()
-    callbacks.remember(db(), "bridge", f"bridge:{form('CallSid')}", request.form, now())
+    inbox.remember(db(), "bridge", f"bridge:{form('CallSid')}", request.form, now(), delivery)
     target = callbacks.bridge_target(db(), outward().vault, delivery, now())
     if target is None:
         return _hang_up()
@@ -57,15 +58,17 @@ def bridge() -> Response:
 @bp.post("/voice/screen")
 def screen() -> Response:
     """The contact's phone answered: bridge a person, say nothing to a machine (S3)."""
-    delivery = callbacks.delivery_by_code(db(), code())
+    delivery = inbox.delivery_caught_up(db(), code(), now())
     if delivery is None:
         return _hang_up()
-    callbacks.remember(db(), "screen", f"screen:{form('CallSid')}", request.form, now())
+    inbox.remember(db(), "screen", f"screen:{form('CallSid')}", request.form, now(), delivery)
     decision = callbacks.screen(db(), delivery, form("AnsweredBy"), now())
     if decision is Screen.BRIDGE:
         return twiml(VoiceResponse())  # an empty answer connects the two legs
     if decision is Screen.VOICEMAIL:
         text = spoken_text(db(), outward(), delivery, "voicemail", "neutral", now())
+        # Locked again, so that this and the applier never both settle on a stale reading.
+        delivery = inbox.delivery_caught_up(db(), code(), now()) or delivery
         callbacks.voicemail_left(db(), delivery, now())
         response = VoiceResponse()
         response.say(text, language=say_language(delivery.language))
@@ -76,7 +79,7 @@ def screen() -> Response:
 
 @bp.post("/voice/dial-done")
 def dial_done() -> Response:
-    callbacks.remember(
+    inbox.remember(
         db(), "dial-done", f"dial:{form('CallSid')}:{form('DialCallStatus')}", request.form, now()
     )
     db().commit()
@@ -85,14 +88,10 @@ def dial_done() -> Response:
 
 @bp.post("/voice/status")
 def status() -> Response:
-    """A call leg's progress; the contact's leg ending settles the attempt."""
-    delivery = callbacks.delivery_by_code(db(), code())
+    """A call leg's progress: stored for the inbox applier; the contact's leg ending settles."""
     leg = request.args.get("leg", "contact")
-    key = f"status:{leg}:{form('CallSid')}:{form('CallStatus')}"
-    if delivery is not None and callbacks.remember(db(), "status", key, request.form, now()):
-        callbacks.call_status(db(), delivery, leg, form("CallStatus"), now())
-    db().commit()
-    return twiml(VoiceResponse())
+    stored("status", f"status:{leg}:{form('CallSid')}:{form('CallStatus')}", leg=leg)
+    return twiml(EMPTY)
 
 
 @bp.post("/voice/safe-check")
@@ -101,7 +100,7 @@ def safe_check() -> Response:
     delivery = callbacks.delivery_by_code(db(), code())
     if delivery is None or delivery.kind != "safe_check_call":
         return _hang_up()
-    callbacks.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now())
+    inbox.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now(), delivery)
     prompt = spoken_text(db(), outward(), delivery, "voice", "safe_check_prompt", now())
     links = Callbacks(outward().settings.public_url, delivery.code)
     response = VoiceResponse()
@@ -121,12 +120,11 @@ def safe_check() -> Response:
 @bp.post("/voice/safe-check/answer")
 def safe_check_answer() -> Response:
     """1 connects to the liaison, 2 is "not now" (S6), nothing hangs up."""
-    delivery = callbacks.delivery_by_code(db(), code())
+    delivery = inbox.delivery_caught_up(db(), code(), now())
     if delivery is None:
         return _hang_up()
-    callbacks.remember(
-        db(), "answer", f"digits:{form('CallSid')}:{form('Digits')}", request.form, now()
-    )
+    key = f"digits:{form('CallSid')}:{form('Digits')}"
+    inbox.remember(db(), "answer", key, request.form, now(), delivery)
     answer = callbacks.safe_check_answer(db(), delivery, form("Digits"), now())
     liaison = callbacks.liaison_phone_for(db(), outward().vault, delivery)
     if answer is Answer.CONNECT and liaison:
@@ -143,11 +141,10 @@ def safe_check_answer() -> Response:
 
 @bp.post("/voice/amd")
 def amd() -> Response:
-    """Async machine detection: anything but a person is hung up on, silently (S3)."""
-    delivery = callbacks.delivery_by_code(db(), code())
-    key = f"amd:{form('CallSid')}:{form('AnsweredBy')}"
-    fresh = delivery is not None and callbacks.remember(db(), "amd", key, request.form, now())
-    if fresh and callbacks.amd_result(db(), delivery, form("AnsweredBy"), now()):  # type: ignore[arg-type]
+    """Async machine detection: anything but a person is hung up on at once, silently (S3);
+    what it tells about the attempt is stored for the inbox applier."""
+    answered_by = form("AnsweredBy")
+    fresh = stored("amd", f"amd:{form('CallSid')}:{answered_by}")
+    if fresh and callbacks.must_hang_up(answered_by):
         outward().channel.hang_up(form("CallSid"))
-    db().commit()
-    return twiml(VoiceResponse())
+    return twiml(EMPTY)

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.models.base import Base, HasId
@@ -54,15 +54,32 @@ class Delivery(HasId, Base):
 
 
 class WebhookEvent(HasId, Base):
-    """A provider callback, stored once under its natural key before anything acts on it."""
+    """A provider callback, stored once under its natural key before anything acts on it.
+
+    Status callbacks are applied later, in batches, by the inbox applier; a row is marked
+    applied in the same transaction as its effect, so each is applied exactly once.
+    """
 
     __tablename__ = "webhook_event"
+    __table_args__ = (
+        # Only the rows still to apply: a handful at any moment, however large the inbox.
+        Index(
+            "ix_webhook_event_unapplied",
+            "received_at",
+            sqlite_where=text("applied_at IS NULL"),
+            postgresql_where=text("applied_at IS NULL"),
+        ),
+    )
 
     natural_key: Mapped[str] = mapped_column(String(200), unique=True)
     route: Mapped[str] = mapped_column(String(40))
     # Only the fields we act on: SIDs, statuses, digits, error codes. Never From/To/Body.
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime]
+    # The delivery the callback's opaque code named; none for inbound SMS.
+    delivery_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("delivery.id"))
+    # Null until the callback's effect is applied (at once for the routes that answer TwiML).
+    applied_at: Mapped[datetime | None]
 
 
 class InboundMessage(HasId, Base):

@@ -1,4 +1,5 @@
-"""The scheduler process: one leader ticks every 30 s; the others wait to take over.
+"""The scheduler process: one leader ticks every 30 s and applies stored provider callbacks
+every 2 s; the others wait to take over.
 
 No personal data is ever in a job's arguments: the job is a closure over the runtime, and
 MemoryJobStore keeps nothing on disk (APScheduler would pickle job state in a persistent
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -20,10 +22,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
 
 from outreach.runtime import Runtime
-from outreach.scheduler.jobs import tick
+from outreach.scheduler.jobs import apply_callbacks, tick
 
 log = logging.getLogger("outreach.scheduler")
 TICK_SECONDS = 30
+# Status callbacks wait in the webhook inbox at most about this long before they count.
+APPLY_SECONDS = 2
 LOCK_KEY = 0x6F757472  # "outr": the advisory lock every scheduler process competes for
 
 
@@ -35,17 +39,20 @@ class Leadership:
         self._lock_path = instance_path / "scheduler.lock"
         self._connection: Connection | None = None
         self._file: IO[bytes] | None = None
+        # Two jobs of one process may ask at once; only one of them takes the lock.
+        self._asking = threading.Lock()
 
     @property
     def held(self) -> bool:
         return self._connection is not None or self._file is not None
 
     def try_acquire(self) -> bool:
-        if self.held:
-            return True
-        if self._engine.dialect.name == "postgresql":
-            return self._try_advisory_lock()
-        return self._try_lock_file()
+        with self._asking:
+            if self.held:
+                return True
+            if self._engine.dialect.name == "postgresql":
+                return self._try_advisory_lock()
+            return self._try_lock_file()
 
     def release(self) -> None:
         if self._connection is not None:
@@ -90,8 +97,18 @@ def dispatch_if_leader(rt: Runtime, leadership: Leadership) -> bool:
     return True
 
 
+def apply_callbacks_if_leader(rt: Runtime, leadership: Leadership) -> bool:
+    """Apply the provider callbacks the webhooks stored, if this process leads."""
+    if not leadership.try_acquire():
+        return False
+    applied = apply_callbacks(rt, rt.clock.now())
+    if applied:
+        log.info("callbacks applied: %d", applied)
+    return True
+
+
 def build(rt: Runtime, *, background: bool) -> BaseScheduler:
-    """An APScheduler 3 scheduler in UTC with one coalesced dispatcher job."""
+    """An APScheduler 3 scheduler in UTC with two coalesced jobs: the tick and the applier."""
     leadership = Leadership(rt.engine, rt.settings.instance_path)
     scheduler: BaseScheduler = (BackgroundScheduler if background else BlockingScheduler)(
         timezone="UTC"
@@ -105,5 +122,14 @@ def build(rt: Runtime, *, background: bool) -> BaseScheduler:
         max_instances=1,
         misfire_grace_time=TICK_SECONDS,
         next_run_time=rt.clock.now(),
+    )
+    scheduler.add_job(
+        apply_callbacks_if_leader,
+        IntervalTrigger(seconds=APPLY_SECONDS),
+        args=(rt, leadership),
+        id="apply-callbacks",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=APPLY_SECONDS,
     )
     return scheduler

@@ -1,22 +1,21 @@
-"""What provider callbacks do: stored once, applied in order, never regressing.
+"""What provider callbacks do: in any order, with no second effect, never regressing.
 
-Every callback is first inserted into the webhook inbox under its natural key; a duplicate
-(Twilio retries, or the simulator replays) finds the key taken and changes nothing.
-Statuses only move forward: a late "ringing" never overwrites "completed".
+Every callback is first stored in the webhook inbox under its natural key (services/inbox.py);
+a duplicate finds the key taken and changes nothing. Status callbacks are applied later by the
+inbox applier; the answer screen and the keypad decide at once. Statuses only move forward: a
+late "ringing" never overwrites "completed". The effects here never commit: the applier commits
+a batch, and each decision commits what it decided.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from outreach.domain.calling import Permission
@@ -53,20 +52,8 @@ SMS_RANK = {
     "read": 4,
 }
 FINAL_CALL = {"completed", "busy", "failed", "no-answer", "canceled"}
-# Only these fields are ever kept from a callback: SIDs, statuses, digits, codes.
-KEPT_FIELDS = (
-    "CallSid",
-    "CallStatus",
-    "AnsweredBy",
-    "Digits",
-    "DialCallStatus",
-    "DialCallSid",
-    "MessageSid",
-    "MessageStatus",
-    "ErrorCode",
-    "SequenceNumber",
-    "CallbackSource",
-)
+# Twilio's "attempt to send to unsubscribed recipient": the contact sent STOP to the carrier.
+OPTED_OUT = "21610"
 
 
 class Screen(StrEnum):
@@ -91,24 +78,6 @@ class BridgeTarget:
 
     contact_phone: str
     leave_voicemail: bool
-
-
-def remember(
-    session: Session, route: str, key: str, fields: Mapping[str, str], now: datetime
-) -> bool:
-    """Store a callback under its natural key; answer False for a duplicate."""
-    kept = {name: fields[name] for name in KEPT_FIELDS if name in fields}
-    row = {
-        "id": uuid.uuid4(),
-        "natural_key": key[:200],
-        "route": route,
-        "fields": kept,
-        "received_at": now,
-    }
-    # INSERT ... ON CONFLICT DO NOTHING: a duplicate costs no savepoint and raises nothing.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(WebhookEvent).values(**row).on_conflict_do_nothing()
-    return session.execute(statement.returning(WebhookEvent.id)).first() is not None
 
 
 def delivery_by_code(session: Session, code: str) -> Delivery | None:
@@ -145,6 +114,7 @@ def screen(session: Session, delivery: Delivery, answered_by: str, now: datetime
     """Decide what happens when the contact's phone answers (S3: no voicemail by default)."""
     delivery.answered_by = delivery.answered_by or answered_by or "unknown"
     settle_if_known(session, delivery, now)
+    session.commit()
     if answered_by == "human":
         return Screen.BRIDGE
     if answered_by.startswith("machine_end") and _permission(session, delivery).leave_voicemail:
@@ -155,6 +125,12 @@ def screen(session: Session, delivery: Delivery, answered_by: str, now: datetime
 def voicemail_left(session: Session, delivery: Delivery, now: datetime) -> None:
     delivery.digits = "vm"  # the neutral voicemail was played: it settles as voicemail_neutral
     settle_if_known(session, delivery, now)
+    session.commit()
+
+
+def must_hang_up(answered_by: str) -> bool:
+    """Machine detection's verdict: anything but a person is hung up on, in silence (S3)."""
+    return answered_by != "human"
 
 
 def call_status(session: Session, delivery: Delivery, leg: str, status: str, now: datetime) -> None:
@@ -168,11 +144,10 @@ def call_status(session: Session, delivery: Delivery, leg: str, status: str, now
     settle_if_known(session, delivery, now)
 
 
-def amd_result(session: Session, delivery: Delivery, answered_by: str, now: datetime) -> bool:
-    """Record async machine detection; answer True when the call must be hung up (S3)."""
+def amd_result(session: Session, delivery: Delivery, answered_by: str, now: datetime) -> None:
+    """Record async machine detection (the first verdict stands)."""
     delivery.answered_by = delivery.answered_by or answered_by or "unknown"
     settle_if_known(session, delivery, now)
-    return answered_by != "human"
 
 
 def safe_check_answer(session: Session, delivery: Delivery, digits: str, now: datetime) -> Answer:
@@ -189,6 +164,7 @@ def safe_check_answer(session: Session, delivery: Delivery, digits: str, now: da
             answer=delivery.digits,
         )
     settle_if_known(session, delivery, now)
+    session.commit()
     if delivery.answered_by not in (None, "human"):
         return Answer.HANG_UP
     return {"1": Answer.CONNECT, "2": Answer.LATER}.get(delivery.digits, Answer.HANG_UP)
@@ -209,16 +185,21 @@ def liaison_phone_for(session: Session, vault: Vault, delivery: Delivery) -> str
 def sms_status(
     session: Session, delivery: Delivery, status: str, error_code: str, now: datetime
 ) -> None:
+    """Apply an SMS status; statuses only move forward, a carrier opt-out revokes SMS (S2)."""
     if SMS_RANK.get(status, -1) <= SMS_RANK.get(delivery.provider_status or "", -1):
         return
     delivery.provider_status, delivery.error_code = status, error_code or None
-    if error_code == "21610":  # S2: the carrier says this contact opted out
+    if carrier_opted_out(error_code):  # S2: SMS ends for good
         contacts.revoke_sms(
             session, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
         )
     if status in ("delivered", "undelivered", "failed"):
         delivery.status, delivery.settled_at = "settled", now
-    session.commit()
+
+
+def carrier_opted_out(error_code: str) -> bool:
+    """The carrier refused the text because the contact sent STOP to it (S2)."""
+    return error_code == OPTED_OUT
 
 
 # --- settling ------------------------------------------------------------------------
@@ -230,12 +211,10 @@ def sms_status(
 def settle_if_known(session: Session, delivery: Delivery, now: datetime) -> None:
     """Log the attempt once the outcome is fully known; otherwise just keep what we learnt."""
     if delivery.status in ("settled", "failed"):
-        session.commit()
         return
     known, outcome = _outcome(session, delivery)
     if known:
         _settle(session, delivery, outcome, now)
-    session.commit()
 
 
 def _outcome(session: Session, delivery: Delivery) -> tuple[bool, Outcome | None]:

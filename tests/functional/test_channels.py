@@ -17,7 +17,7 @@ from outreach.domain import scripts
 from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, deliveries, tasks
+from outreach.services import contacts, deliveries, inbox, tasks
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
@@ -37,6 +37,12 @@ def _deliveries(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(Delivery)) or 0
 
 
+def _play(simulator: SimulatorChannel, db: Session) -> None:
+    """Twilio's side plays out, then the scheduler's applier applies its status callbacks."""
+    simulator.run_pending()
+    inbox.drain(db, NOW)
+
+
 def test_a_whole_contact_machine_then_a_person_who_presses_one(
     db: Session,
     world: World,
@@ -51,13 +57,13 @@ def test_a_whole_contact_machine_then_a_person_who_presses_one(
     first = deliveries.place_safe_check_call(
         db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
     )
-    simulator.run_pending()
+    _play(simulator, db)
     assert _attempts(db, intake) == ["machine_hung_up"]
     clock.advance(days=7)
     second = deliveries.place_safe_check_call(
         db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
     )
-    simulator.run_pending()
+    _play(simulator, db)
     assert _attempts(db, intake) == ["machine_hung_up", "reached_safe"]
     db.expire_all()
     assert {db.get(Delivery, first.id).status, db.get(Delivery, second.id).status} == {  # type: ignore[union-attr]
@@ -82,7 +88,7 @@ def test_a_machine_on_a_bridged_call_is_hung_up_on_in_silence(
     deliveries.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
-    simulator.run_pending()
+    _play(simulator, db)
     assert _attempts(db, intake) == ["machine_hung_up"]
 
 
@@ -108,7 +114,7 @@ def test_a_neutral_voicemail_is_left_only_where_the_contact_allowed_it(
     deliveries.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
-    simulator.run_pending()
+    _play(simulator, db)
     assert _attempts(db, intake) == ["voicemail_neutral"]
     [message] = [t for t in spoken if "<Say" in t]
     assert "Avery" in message
@@ -131,7 +137,7 @@ def test_a_person_answering_a_bridged_call_is_connected_and_the_liaison_records_
     deliveries.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
-    simulator.run_pending()
+    _play(simulator, db)
     bridge = next(t for t in answers if "<Dial" in t)
     assert 'callerId="+15550100100"' in bridge  # S9
     assert 'record="do-not-record"' in bridge
@@ -230,7 +236,7 @@ def test_an_sms_is_kept_sealed_in_the_outbox_and_settles_on_delivery(
 ) -> None:
     [task] = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
     delivery = deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
-    simulator.run_pending()
+    _play(simulator, db)
     db.expire_all()
     assert db.get(Delivery, delivery.id).provider_status == "delivered"  # type: ignore[union-attr]
     outbox = db.scalar(select(OutboxMessage).where(OutboxMessage.delivery_id == delivery.id))

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
@@ -26,10 +26,11 @@ from outreach.models import (
 )
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, deliveries
+from outreach.services import contacts, deliveries, inbox
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
 from tests.factories import World
+from tests.fakes import RecordingChannel
 
 CONTACT = "+14045550123"
 
@@ -267,8 +268,15 @@ def test_any_order_of_a_calls_callbacks_with_duplicates_ends_the_same(
     posts = _callbacks(delivery, answered_by, digits)
     order = data.draw(st.permutations(posts))
     repeats = data.draw(st.lists(st.sampled_from(posts), max_size=4))
-    for path, fields in itertools.chain(order, repeats):
+    sent = list(itertools.chain(order, repeats))
+    # The applier runs whenever it likes: between any two callbacks, or only at the end.
+    applier_runs = data.draw(st.sets(st.integers(0, len(sent) - 1)))
+    for n, (path, fields) in enumerate(sent):
         assert signed_post(app, client, path, fields).status_code == 200
+        if n in applier_runs:
+            inbox.drain(db, NOW)
+    inbox.drain(db, NOW)
+    assert inbox.unapplied_count(db) == 0
     db.expire_all()
     settled = db.get(Delivery, delivery.id)
     assert settled is not None
@@ -290,6 +298,7 @@ def test_a_late_ringing_never_overwrites_completed(
     status = Callbacks("", delivery.code).url("voice/status", leg="contact")
     for state in ("completed", "ringing", "in-progress"):
         signed_post(app, client, status, {"CallSid": "CA1", "CallStatus": state})
+        inbox.drain(db, NOW)
     db.expire_all()
     assert db.get(Delivery, delivery.id).provider_status == "completed"  # type: ignore[union-attr]
 
@@ -304,4 +313,146 @@ def test_an_unknown_code_answers_200_and_does_nothing(
         {"CallSid": "CA1", "CallStatus": "completed"},
     )
     assert response.status_code == 200
+    assert _events(db) == 0
+    assert inbox.drain(db, NOW) == 0
     assert db.scalar(select(func.count()).select_from(Attempt)) == 0
+
+
+# --- status callbacks: stored at once, applied by the inbox applier ---------------------
+
+
+def _machine_call(delivery: Delivery) -> list[tuple[str, dict[str, str]]]:
+    links = Callbacks("", delivery.code)
+    sid = delivery.provider_sid or ""
+    status = links.url("voice/status", leg="contact")
+    return [
+        (status, {"CallSid": sid, "CallStatus": "ringing"}),
+        (links.url("voice/amd"), {"CallSid": sid, "AnsweredBy": "machine_start"}),
+        (status, {"CallSid": sid, "CallStatus": "completed"}),
+    ]
+
+
+def test_a_status_callback_answers_200_at_once_and_the_attempt_appears_after_the_applier(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    intake: OutreachTask,
+    simulator: Any,
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    for path, fields in _machine_call(delivery):
+        response = signed_post(app, client, path, fields)
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).endswith("<Response />")
+    assert db.scalar(select(func.count()).select_from(Attempt)) == 0
+    assert inbox.unapplied_count(db) == 3
+    assert inbox.drain(db, NOW) == 3
+    db.expire_all()
+    settled = db.get(Delivery, delivery.id)
+    assert settled is not None
+    assert (settled.status, settled.provider_status, settled.answered_by) == (
+        "settled",
+        "completed",
+        "machine_start",
+    )
+    assert db.scalars(select(Attempt.outcome)).all() == ["machine_hung_up"]
+    assert inbox.drain(db, NOW) == 0  # a second run finds nothing to apply
+
+
+def test_a_status_handler_only_inserts_into_the_inbox(
+    app: Flask, client: FlaskClient, db: Session, world: World, intake: OutreachTask
+) -> None:
+    channel = RecordingChannel()
+    runtime(app).channel = channel
+    delivery = _safe_check_delivery(db, app, world, intake)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+            statements.append(statement.split()[0] + " " + statement.split()[2])
+
+    engine = db.get_bind().engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for path, fields in _machine_call(delivery):
+            assert signed_post(app, client, path, fields).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # One statement per callback: no delivery read, no ORM flush, no audit row, no settling.
+    assert statements == ["INSERT webhook_event"] * 3
+    assert channel.sent == [("hang_up", delivery.provider_sid)]  # S3: at once, and once
+    db.expire_all()
+    untouched = db.get(Delivery, delivery.id)
+    assert untouched is not None
+    assert (untouched.status, untouched.provider_status, untouched.answered_by) == (
+        "sent",
+        None,
+        None,
+    )
+    assert {e.delivery_id for e in db.scalars(select(WebhookEvent))} == {delivery.id}
+
+
+@pytest.mark.parametrize(("answered_by", "connected"), [("machine_start", False), ("human", True)])
+def test_the_keypad_decides_on_callbacks_the_applier_has_not_reached_yet(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    intake: OutreachTask,
+    answered_by: str,
+    connected: bool,
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    delivery.requested_by = world.users["liaison"].id  # "press 1" would ring this liaison
+    db.commit()
+    links = Callbacks("", delivery.code)
+    sid = delivery.provider_sid or ""
+    signed_post(app, client, links.url("voice/amd"), {"CallSid": sid, "AnsweredBy": answered_by})
+    answer = signed_post(
+        app, client, links.url("voice/safe-check/answer"), {"CallSid": sid, "Digits": "1"}
+    )
+    # A machine that "pressed 1" is never connected (S3), even before the applier ran.
+    assert ("<Dial" in answer.get_data(as_text=True)) is connected
+    assert inbox.unapplied_count(db) == 0  # the answer applied what was stored for its call
+
+
+def test_a_carrier_opt_out_ends_sms_at_once_without_waiting_for_the_applier(
+    app: Flask, client: FlaskClient, db: Session, world: World, intake: OutreachTask
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    delivery.kind, delivery.provider_sid = "sms", f"SM{uuid.uuid4().hex}"
+    db.commit()
+    signed_post(
+        app,
+        client,
+        Callbacks("", delivery.code).url("sms/status"),
+        {"MessageSid": delivery.provider_sid, "MessageStatus": "undelivered", "ErrorCode": "21610"},
+    )
+    assert contacts.current_preferences(db, world.contact.id).sms is False  # S2
+    assert inbox.unapplied_count(db) == 0
+
+
+def test_outreach_tick_applies_the_callbacks_the_simulator_just_played(
+    app: Flask,
+    runner: FlaskCliRunner,
+    db: Session,
+    world: World,
+    out: deliveries.Outward,
+    simulator: Any,
+    scenario: Any,
+    intake: OutreachTask,
+) -> None:
+    scenario.calls.append("machine")
+    deliveries.place_safe_check_call(
+        db, out, task_id=intake.id, now=NOW, actor=world.actor("liaison")
+    )
+    with app.app_context():
+        result = runner.invoke(args=["tick", "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "simulated provider callbacks played: 1" in result.output
+    # initiated, ringing, in-progress, the machine verdict and completed wait in the inbox
+    assert "callbacks applied: 5" in result.output
+    assert inbox.unapplied_count(db) == 0
+    db.expire_all()
+    assert db.scalars(select(Attempt.outcome)).all() == ["machine_hung_up"]

@@ -1,0 +1,290 @@
+"""The webhook inbox: every callback stored once under its natural key, status callbacks applied
+later in batches.
+
+A status callback (call progress, machine detection, SMS delivery) decides nothing the caller
+waits for, so its handler only stores it: one INSERT ... SELECT ... ON CONFLICT DO NOTHING that
+finds the delivery by its opaque code, so an unknown code stores nothing and a retry finds its
+key taken, in one short transaction. The applier applies stored rows in batches, one
+transaction each, and marks each row applied in the transaction that applies it: a crash rolls
+both back, so every row is applied exactly once. Effects are order-proof (statuses only move
+forward, a delivery settles once its outcome is fully known), so any order ends the same.
+
+A handler that decides something now (the answer screen, the keypad) first applies what is
+stored for its delivery, under the delivery's row lock, so it decides on everything Twilio has
+already told us. On PostgreSQL appliers claim rows with SKIP LOCKED and lock deliveries in id
+order; on SQLite every write transaction holds the database's write lock (outreach/db.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Row, Uuid, bindparam, func, select, text, update
+from sqlalchemy.orm import Session
+
+from outreach.models import Delivery, WebhookEvent
+from outreach.models.base import UTCDateTime
+from outreach.services import callbacks
+
+log = logging.getLogger("outreach.inbox")
+
+# Short batches, so that nothing waits long behind one. On SQLite a batch holds the one
+# write lock from start to commit and every webhook waits behind it, so it is shorter still
+# (and the scheduler pauses between batches there, see scheduler/jobs.py).
+APPLY_BATCH = 25
+SQLITE_APPLY_BATCH = 10
+# Only these fields are ever kept from a callback: SIDs, statuses, digits, codes.
+KEPT_FIELDS = (
+    "CallSid",
+    "CallStatus",
+    "AnsweredBy",
+    "Digits",
+    "DialCallStatus",
+    "DialCallSid",
+    "MessageSid",
+    "MessageStatus",
+    "ErrorCode",
+    "SequenceNumber",
+    "CallbackSource",
+)
+
+Effect = Callable[[Session, Delivery, Mapping[str, str], datetime], None]
+# What a stored status callback does once applied; `at` is when it was received.
+EFFECTS: dict[str, Effect] = {
+    "status": lambda session, delivery, fields, at: callbacks.call_status(
+        session, delivery, fields.get("leg", "contact"), fields.get("CallStatus", ""), at
+    ),
+    "amd": lambda session, delivery, fields, at: callbacks.amd_result(
+        session, delivery, fields.get("AnsweredBy", ""), at
+    ),
+    "sms-status": lambda session, delivery, fields, at: callbacks.sms_status(
+        session, delivery, fields.get("MessageStatus", ""), fields.get("ErrorCode", ""), at
+    ),
+}
+
+_EVENTS = WebhookEvent.__table__
+_TYPES = (
+    bindparam("id", type_=Uuid()),
+    bindparam("fields", type_=JSON()),
+    bindparam("received_at", type_=UTCDateTime()),
+    bindparam("delivery_id", type_=Uuid()),
+    bindparam("applied_at", type_=UTCDateTime()),
+)
+# SQLAlchemy never caches the compiled form of an ON CONFLICT insert, and compiling one costs
+# more than running it, so the inbox's two inserts are written out once, here, in SQL that
+# SQLite and PostgreSQL read alike.
+_STORE = text(
+    "INSERT INTO webhook_event (id, natural_key, route, fields, received_at, delivery_id) "
+    "SELECT :id, :natural_key, :route, :fields, :received_at, delivery.id FROM delivery "
+    "WHERE delivery.code = :code "
+    "ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(*_TYPES[:3])
+_REMEMBER = text(
+    "INSERT INTO webhook_event "
+    "(id, natural_key, route, fields, received_at, delivery_id, applied_at) "
+    "VALUES (:id, :natural_key, :route, :fields, :received_at, :delivery_id, :applied_at) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(*_TYPES)
+
+
+def kept(fields: Mapping[str, str], **ours: str) -> dict[str, str]:
+    """The callback's fields worth keeping, plus our own routing details (such as the leg)."""
+    return {**{name: fields[name] for name in KEPT_FIELDS if name in fields}, **ours}
+
+
+# --- storing -------------------------------------------------------------------------------
+
+
+def store(
+    session: Session, *, code: str, route: str, key: str, fields: dict[str, str], now: datetime
+) -> bool:
+    """Store a status callback for the applier; False for an unknown code or a duplicate."""
+    if not code or len(code) > 64:
+        return False
+    params = {
+        "id": uuid.uuid4(),
+        "natural_key": key[:200],
+        "route": route,
+        "fields": fields,
+        "received_at": now,
+        "code": code,
+    }
+    stored = session.execute(_STORE, params).first() is not None
+    session.commit()
+    return stored
+
+
+def remember(
+    session: Session,
+    route: str,
+    key: str,
+    fields: Mapping[str, str],
+    now: datetime,
+    delivery: Delivery | None = None,
+) -> bool:
+    """Store a callback its handler applies itself, in the caller's transaction; answer False
+    for a duplicate."""
+    row = {
+        "id": uuid.uuid4(),
+        "natural_key": key[:200],
+        "route": route,
+        "fields": kept(fields),
+        "received_at": now,
+        "delivery_id": delivery.id if delivery is not None else None,
+        "applied_at": now,
+    }
+    return session.execute(_REMEMBER, row).first() is not None
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+def delivery_caught_up(session: Session, code: str, now: datetime) -> Delivery | None:
+    """The delivery a code names, locked, with every callback stored for it applied, inside
+    the caller's transaction."""
+    if not code or len(code) > 64:
+        return None
+    delivery = session.scalar(
+        select(Delivery)
+        .where(Delivery.code == code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if delivery is None:
+        return None
+    # Rows an applier holds right now are left to it: it waits for this delivery's lock.
+    rows = session.execute(
+        _unapplied().where(_EVENTS.c.delivery_id == delivery.id).with_for_update(skip_locked=True)
+    ).all()
+    _apply(session, rows, {delivery.id: delivery}, now)
+    return delivery
+
+
+def apply_pending(
+    session: Session,
+    now: datetime,
+    *,
+    limit: int = APPLY_BATCH,
+    skip: Collection[uuid.UUID] = (),
+    only: uuid.UUID | None = None,
+) -> int:
+    """Apply one batch of stored callbacks in one transaction; answer how many it applied.
+
+    The session must hold no unsaved work: it is expired, so nothing stale is acted on."""
+    session.expire_all()
+    query = _unapplied().order_by(_EVENTS.c.received_at, _EVENTS.c.id).limit(limit)
+    if skip:
+        query = query.where(_EVENTS.c.id.not_in(skip))
+    if only is not None:
+        query = query.where(_EVENTS.c.id == only)
+    rows = session.execute(query.with_for_update(skip_locked=True)).all()
+    if not rows:
+        session.rollback()
+        return 0
+    ids = sorted({row.delivery_id for row in rows if row.delivery_id is not None})
+    # Locked in id order before any effect, so two appliers never wait on each other in a ring.
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update()
+    )
+    _apply(session, rows, {d.id: d for d in deliveries}, now)
+    session.commit()
+    return len(rows)
+
+
+def drain(
+    session: Session,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    pause: Callable[[], object] = lambda: None,
+) -> int:
+    """Apply every stored callback, batch by batch; answer how many were applied.
+
+    `pause` runs between two full batches. A batch that fails is retried one row per
+    transaction; a row that still fails is logged and left stored for the next run, so one
+    bad row never holds back the others."""
+    limit = limit or batch_size(session)
+    applied, failed = 0, set[uuid.UUID]()
+    while True:
+        try:
+            done = apply_pending(session, now, limit=limit, skip=failed)
+            more = done > 0
+        except Exception:  # a row in the batch is bad: find it below, and apply the rest
+            session.rollback()
+            done, more = _one_by_one(session, now, limit, failed)
+        if not more:
+            return applied
+        applied += done
+        if done == limit:
+            pause()
+
+
+def batch_size(session: Session) -> int:
+    """How many callbacks one transaction applies on this session's database."""
+    return SQLITE_APPLY_BATCH if session.get_bind().dialect.name == "sqlite" else APPLY_BATCH
+
+
+def _one_by_one(
+    session: Session, now: datetime, limit: int, failed: set[uuid.UUID]
+) -> tuple[int, bool]:
+    query = _unapplied(_EVENTS.c.id).order_by(_EVENTS.c.received_at, _EVENTS.c.id).limit(limit)
+    ids = list(session.scalars(query.where(_EVENTS.c.id.not_in(failed)) if failed else query))
+    session.rollback()
+    applied = 0
+    for row_id in ids:
+        try:
+            applied += apply_pending(session, now, only=row_id)
+        except Exception as exc:
+            session.rollback()
+            # The type only: a database error's text may quote stored values (S10).
+            log.error(
+                "callback %s not applied (%s); kept for the next run", row_id, type(exc).__name__
+            )
+            failed.add(row_id)
+    return applied, bool(ids)
+
+
+def unapplied_count(session: Session) -> int:
+    """How many stored callbacks still wait for the applier."""
+    found = session.scalar(
+        select(func.count()).select_from(_EVENTS).where(_EVENTS.c.applied_at.is_(None))
+    )
+    return int(found or 0)
+
+
+def _unapplied(*columns: Any) -> Any:
+    wanted = columns or (
+        _EVENTS.c.id,
+        _EVENTS.c.route,
+        _EVENTS.c.fields,
+        _EVENTS.c.received_at,
+        _EVENTS.c.delivery_id,
+    )
+    return select(*wanted).where(_EVENTS.c.applied_at.is_(None))
+
+
+def _apply(
+    session: Session,
+    rows: Sequence[Row[Any]],
+    deliveries: Mapping[uuid.UUID, Delivery],
+    now: datetime,
+) -> None:
+    """Apply rows to their deliveries and mark them applied, in the caller's transaction."""
+    if not rows:
+        return
+    for row in rows:
+        delivery = deliveries.get(row.delivery_id)
+        effect = EFFECTS.get(row.route)
+        if delivery is not None and effect is not None:
+            effect(session, delivery, row.fields, row.received_at)
+    session.flush()
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id.in_([row.id for row in rows]), WebhookEvent.applied_at.is_(None))
+        .values(applied_at=now)
+        .execution_options(synchronize_session=False)
+    )

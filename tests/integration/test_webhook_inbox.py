@@ -1,0 +1,207 @@
+"""The inbox applier: every stored status callback is applied exactly once.
+
+Racing appliers, an applier stopped mid-batch and a row that cannot be applied: the rows live
+in a database of this test's own, because each batch must really commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from outreach.models import Attempt, AuditEvent, Delivery, WebhookEvent
+from outreach.runtime import Runtime
+from outreach.scheduler import runner
+from outreach.services import inbox, tasks
+from outreach.services.audit import SYSTEM, AuditAction
+from tests.conftest import NOW
+from tests.factories import make_contact, make_group, make_participant, make_program
+
+CALLS = 30
+LATER = NOW + timedelta(minutes=5)
+
+
+class Stopped(BaseException):
+    """The applier's process dies: nothing after this point runs, nothing is committed."""
+
+
+def _seed_calls(rt: Runtime, calls: int = CALLS) -> list[uuid.UUID]:
+    """Sent safe-check calls, each with its machine-answered callbacks stored, unapplied."""
+    with rt.sessions() as db:
+        program = make_program(db, now=NOW)
+        participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
+        make_contact(db, rt.vault, participant, now=NOW, consent="consented")
+        _, [task] = tasks.report_event(
+            db,
+            rt.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="enrolled",
+            at=NOW,
+            severity="routine",
+            now=NOW,
+        )
+        calls_made = [
+            Delivery(
+                task_id=task.id,
+                contact_id=task.contact_id,
+                kind="safe_check_call",
+                script="safe_check_prompt",
+                language="en",
+                status="sent",
+                code=f"code-{n}-{uuid.uuid4().hex}",
+                provider_sid=f"CA{uuid.uuid4().hex}",
+                due_at=NOW,
+                sent_at=NOW,
+                created_at=NOW,
+            )
+            for n in range(calls)
+        ]
+        db.add_all(calls_made)
+        db.commit()
+        for call in calls_made:
+            _store_machine_call(db, call)
+        return [call.id for call in calls_made]
+
+
+def _store_machine_call(db: Session, call: Delivery) -> None:
+    sid = call.provider_sid or ""
+    for route, key, fields in (
+        ("status", f"status:contact:{sid}:ringing", {"CallStatus": "ringing", "leg": "contact"}),
+        ("amd", f"amd:{sid}:machine_start", {"AnsweredBy": "machine_start"}),
+        (
+            "status",
+            f"status:contact:{sid}:completed",
+            {"CallStatus": "completed", "leg": "contact"},
+        ),
+    ):
+        stored = inbox.store(
+            db, code=call.code, route=route, key=key, fields={"CallSid": sid, **fields}, now=NOW
+        )
+        assert stored
+
+
+def _each_applied_once(rt: Runtime, ids: list[uuid.UUID]) -> None:
+    with rt.sessions() as db:
+        assert inbox.unapplied_count(db) == 0
+        assert db.scalar(select(func.count()).select_from(Attempt)) == len(ids)
+        recorded = db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == AuditAction.ATTEMPT_RECORDED.value)
+        )
+        assert recorded == len(ids)
+        settled = db.execute(
+            select(Delivery.status, Delivery.attempt_id).where(Delivery.id.in_(ids))
+        )
+        assert {(status, attempt is not None) for status, attempt in settled} == {("settled", True)}
+        outcomes = db.scalars(select(Attempt.outcome).distinct()).all()
+        assert outcomes == ["machine_hung_up"]
+
+
+def test_racing_appliers_apply_each_callback_exactly_once(own_runtime: Runtime) -> None:
+    ids = _seed_calls(own_runtime)
+    start = threading.Barrier(4)
+    applied: list[int] = []
+
+    def applier() -> None:
+        start.wait(timeout=30)
+        with own_runtime.sessions() as session:
+            applied.append(inbox.drain(session, LATER, limit=7))
+
+    workers = [threading.Thread(target=applier) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert sum(applied) == 3 * CALLS  # every row counted by exactly one applier
+    _each_applied_once(own_runtime, ids)
+
+
+def test_an_applier_stopped_mid_batch_leaves_the_batch_whole_for_the_next_run(
+    own_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _seed_calls(own_runtime)
+    status = inbox.EFFECTS["status"]
+    seen: list[int] = []
+
+    def dies_at_the_twentieth(
+        session: Session, delivery: Delivery, fields: Mapping[str, str], at: datetime
+    ) -> None:
+        seen.append(1)
+        if len(seen) == 40:  # well inside the batch, after several calls settled
+            raise Stopped
+        status(session, delivery, fields, at)
+
+    monkeypatch.setitem(inbox.EFFECTS, "status", dies_at_the_twentieth)
+    with own_runtime.sessions() as session, pytest.raises(Stopped):
+        inbox.drain(session, LATER, limit=3 * CALLS)  # one batch: all of it, or none of it
+    with own_runtime.sessions() as db:
+        assert inbox.unapplied_count(db) == 3 * CALLS
+        assert db.scalar(select(func.count()).select_from(Attempt)) == 0
+    monkeypatch.setitem(inbox.EFFECTS, "status", status)
+    with own_runtime.sessions() as session:
+        assert inbox.drain(session, LATER) == 3 * CALLS
+        assert inbox.drain(session, LATER) == 0
+    _each_applied_once(own_runtime, ids)
+
+
+def test_a_callback_that_cannot_be_applied_is_kept_and_holds_back_no_other(
+    own_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = _seed_calls(own_runtime, calls=5)
+    amd = inbox.EFFECTS["amd"]
+
+    def breaks_on_the_third_call(
+        session: Session, delivery: Delivery, fields: Mapping[str, str], at: datetime
+    ) -> None:
+        if delivery.id == ids[2]:
+            raise ValueError("+14045550123")  # a message that must never reach the log
+        amd(session, delivery, fields, at)
+
+    monkeypatch.setitem(inbox.EFFECTS, "amd", breaks_on_the_third_call)
+    logger = logging.getLogger("outreach.inbox")  # "outreach" does not propagate to the root
+    logger.addHandler(caplog.handler)
+    try:
+        with own_runtime.sessions() as session:
+            assert inbox.drain(session, LATER) == 3 * 5 - 1
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "ValueError" in caplog.text
+    assert "+1404" not in caplog.text
+    with own_runtime.sessions() as db:
+        kept = db.scalars(select(WebhookEvent.route).where(WebhookEvent.applied_at.is_(None)))
+        assert kept.all() == ["amd"]
+        assert db.scalar(select(func.count()).select_from(Attempt)) == 4
+    monkeypatch.setitem(inbox.EFFECTS, "amd", amd)
+    with own_runtime.sessions() as session:
+        assert inbox.drain(session, LATER) == 1
+    _each_applied_once(own_runtime, ids)
+
+
+def test_the_scheduler_applies_stored_callbacks_every_few_seconds_where_it_leads(
+    own_runtime: Runtime, tmp_path: Path
+) -> None:
+    ids = _seed_calls(own_runtime, calls=3)
+    jobs = {job.id: job for job in runner.build(own_runtime, background=True).get_jobs()}
+    assert jobs["apply-callbacks"].trigger.interval.total_seconds() <= 5
+    other = runner.Leadership(own_runtime.engine, own_runtime.settings.instance_path)
+    assert other.try_acquire()  # another scheduler process leads
+    try:
+        follower = runner.Leadership(own_runtime.engine, own_runtime.settings.instance_path)
+        assert not runner.apply_callbacks_if_leader(own_runtime, follower)
+        with own_runtime.sessions() as db:
+            assert inbox.unapplied_count(db) == 9
+    finally:
+        other.release()
+    assert runner.apply_callbacks_if_leader(own_runtime, follower)
+    follower.release()
+    _each_applied_once(own_runtime, ids)
