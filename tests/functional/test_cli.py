@@ -72,17 +72,11 @@ def test_a_weak_password_is_refused_with_the_rule(instance: Path) -> None:
     assert "at least 12 characters" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["purge"])
-def test_commands_still_to_come_say_so_instead_of_pretending(instance: Path, name: str) -> None:
-    result = run(instance, name)
-    assert result.returncode == 3
-    assert "not available" in result.stderr
-
-
 def test_help_lists_the_commands(instance: Path) -> None:
     result = run(instance, "--help")
     assert result.returncode == 0
-    for name in ("init", "demo", "serve", "users", "plan", "lint-scripts", "audit", "keys"):
+    commands = ("init", "demo", "serve", "users", "plan", "lint-scripts", "audit", "keys", "purge")
+    for name in commands:
         assert name in result.stdout
 
 
