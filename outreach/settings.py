@@ -27,6 +27,8 @@ ENVIRONMENTS = ("development", "demo", "production")
 CHANNELS = ("console", "simulator", "twilio")
 GENERATED_SECRETS_FILE = "generated-secrets.json"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+# The id of the single OUTREACH_INDEX_KEY of earlier versions: its index values carry no key id.
+UNVERSIONED_INDEX_KEY = ""
 
 
 class SettingsError(click.ClickException):
@@ -45,7 +47,8 @@ class DataKey:
 class Secrets:
     secret_key: str = field(repr=False)
     data_keys: tuple[DataKey, ...] = field(repr=False)
-    index_key: bytes = field(repr=False)
+    # Blind-index keys, newest first; OUTREACH_INDEX_KEY, if set, comes last (id "").
+    index_keys: tuple[DataKey, ...] = field(repr=False)
     audit_key: bytes = field(repr=False)
     twilio_account_sid: str | None = field(default=None, repr=False)
     twilio_auth_token: str | None = field(default=None, repr=False)
@@ -245,10 +248,27 @@ def _load_secrets(
         used_generated.append(name)
         return generated_store.get_or_create(name)
 
+    def index_keys() -> tuple[DataKey, ...]:
+        # The single key of existing deployments stays usable, as the oldest, while they re-key.
+        versioned = _read_secret(env, "OUTREACH_INDEX_KEYS")
+        single = _read_secret(env, "OUTREACH_INDEX_KEY")
+        if versioned is None and single is None and production:
+            raise SettingsError(
+                "OUTREACH_INDEX_KEY (or OUTREACH_INDEX_KEYS, or the _FILE of one) "
+                "must be set in production"
+            )
+        keys: tuple[DataKey, ...] = ()
+        if versioned is not None:
+            keys = parse_data_keys(versioned, "OUTREACH_INDEX_KEYS")
+        if versioned is None or single is not None:
+            secret = _raw_key("OUTREACH_INDEX_KEY", required("OUTREACH_INDEX_KEY"))
+            keys = (*keys, DataKey(UNVERSIONED_INDEX_KEY, secret))
+        return keys
+
     loaded = Secrets(
         secret_key=_secret_key(required("OUTREACH_SECRET_KEY")),
         data_keys=parse_data_keys(required("OUTREACH_DATA_KEYS")),
-        index_key=_raw_key("OUTREACH_INDEX_KEY", required("OUTREACH_INDEX_KEY")),
+        index_keys=index_keys(),
         audit_key=_raw_key("OUTREACH_AUDIT_KEY", required("OUTREACH_AUDIT_KEY")),
         twilio_account_sid=_read_secret(env, "TWILIO_ACCOUNT_SID"),
         twilio_auth_token=_read_secret(env, "TWILIO_AUTH_TOKEN"),
@@ -289,19 +309,19 @@ def _raw_key(name: str, value: str) -> bytes:
     return raw
 
 
-def parse_data_keys(value: str) -> tuple[DataKey, ...]:
+def parse_data_keys(value: str, name: str = "OUTREACH_DATA_KEYS") -> tuple[DataKey, ...]:
     """Parse 'id:base64key,id:base64key' (newest first) into a keyring."""
     keys: list[DataKey] = []
     for position, entry in enumerate(value.split(","), start=1):
         key_id, sep, encoded = entry.strip().partition(":")
         if not sep or not KEY_ID.fullmatch(key_id):
             raise SettingsError(
-                f"OUTREACH_DATA_KEYS entry {position} must be 'id:key' with an id of "
+                f"{name} entry {position} must be 'id:key' with an id of "
                 "letters, digits, '-' or '_' (at most 16)"
             )
-        secret = _raw_key(f"OUTREACH_DATA_KEYS entry {position}", encoded)
+        secret = _raw_key(f"{name} entry {position}", encoded)
         if any(k.key_id == key_id for k in keys):
-            raise SettingsError(f"OUTREACH_DATA_KEYS entry {position} repeats the id {key_id!r}")
+            raise SettingsError(f"{name} entry {position} repeats the id {key_id!r}")
         keys.append(DataKey(key_id, secret))
     return tuple(keys)
 

@@ -7,6 +7,7 @@ another row or column fails to open (S10).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from outreach.settings import DataKey
+from outreach.settings import UNVERSIONED_INDEX_KEY, DataKey
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
@@ -87,7 +88,61 @@ class Keyring:
 
 def blind_index(index_key: bytes, value: str) -> str:
     """Keyed HMAC of a normalised value, for equality lookups without decrypting."""
-    return hmac.new(index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return _hmac(index_key, value).hexdigest()
+
+
+# An index value is "key_id$" and the HMAC in unpadded base64url (43 characters): at most 60
+# characters, within the 64 of the column. A value made with the unversioned key is the bare
+# 64-digit hex HMAC of earlier versions, so existing rows stay valid as they are.
+INDEX_SEPARATOR = "$"
+VERSIONED_DIGEST_LENGTH = 43
+UNVERSIONED_INDEX_LENGTH = 64
+
+
+class IndexKeyring:
+    """The blind-index keys, newest first: the first indexes values, every one finds them.
+
+    Look-ups try every key, so a contact is found whichever key its index was last made with,
+    while a re-key runs and after (S2: a STOP is always matched to its contact).
+    """
+
+    def __init__(self, keys: tuple[DataKey, ...]) -> None:
+        if not keys:
+            raise ValueError("an index keyring needs at least one key")
+        self.primary = keys[0]
+        self._keys = keys
+
+    def index(self, value: str) -> str:
+        """Index a value under the newest key."""
+        return _index_under(self.primary, value)
+
+    def candidates(self, value: str) -> tuple[str, ...]:
+        """Index a value under every key: a stored index equal to one of them is a match."""
+        return tuple(_index_under(key, value) for key in self._keys)
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(k.key_id for k in self._keys)
+
+    def __contains__(self, key_id: object) -> bool:
+        return key_id in self.key_ids
+
+
+def index_key_id_of(stored: str) -> str:
+    """Return the id of the key an index value was made with ("" for the unversioned key)."""
+    key_id, sep, _ = stored.rpartition(INDEX_SEPARATOR)
+    return key_id if sep else UNVERSIONED_INDEX_KEY
+
+
+def _index_under(key: DataKey, value: str) -> str:
+    if key.key_id == UNVERSIONED_INDEX_KEY:
+        return blind_index(key.secret, value)
+    digest = base64.urlsafe_b64encode(_hmac(key.secret, value).digest()).rstrip(b"=")
+    return f"{key.key_id}{INDEX_SEPARATOR}{digest.decode('ascii')}"
+
+
+def _hmac(key: bytes, value: str) -> hmac.HMAC:
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256)
 
 
 def new_data_key() -> bytes:

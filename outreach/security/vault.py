@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from outreach.models import ContactKey
-from outreach.security.crypto import Keyring, blind_index, new_data_key, open_sealed, seal
+from outreach.security.crypto import IndexKeyring, Keyring, new_data_key, open_sealed, seal
+from outreach.settings import Secrets
 
 # The data key's own id inside each sealed value: the generation of the contact's key.
 CONTACT_KEY_ID = "c1"
@@ -42,12 +43,21 @@ class ContactCipher:
 
 
 class Vault:
-    def __init__(self, keyring: Keyring, index_key: bytes) -> None:
+    def __init__(self, keyring: Keyring, index_keys: IndexKeyring) -> None:
         self.keyring = keyring
-        self._index_key = index_key
+        self.index_keys = index_keys
+
+    @classmethod
+    def from_secrets(cls, secrets: Secrets) -> Vault:
+        return cls(Keyring(secrets.data_keys), IndexKeyring(secrets.index_keys))
 
     def phone_index(self, e164: str) -> str:
-        return blind_index(self._index_key, e164)
+        """The blind index to store for a phone: made with the newest index key."""
+        return self.index_keys.index(e164)
+
+    def phone_indexes(self, e164: str) -> tuple[str, ...]:
+        """Every index a stored phone may carry, one per index key, to look it up by."""
+        return self.index_keys.candidates(e164)
 
     def same_phone(self, a: str, b: str) -> bool:
         return hmac.compare_digest(a.encode(), b.encode())
@@ -75,7 +85,11 @@ class Vault:
         row = session.get(ContactKey, contact_id)
         if row is None:
             raise ContactErased("the contact's record was erased")
-        return ContactCipher(self.keyring.unwrap(row.wrapped_key, _key_place(contact_id)))
+        return self.cipher_of(row)
+
+    def cipher_of(self, row: ContactKey) -> ContactCipher:
+        """Unwrap a contact's data key from its stored row."""
+        return ContactCipher(self.keyring.unwrap(row.wrapped_key, _key_place(row.contact_id)))
 
 
 def _key_place(contact_id: uuid.UUID) -> str:

@@ -171,8 +171,9 @@ def find_by_phone(session: Session, vault: Vault, raw_phone: str) -> list[Contac
         e164 = normalize_phone(raw_phone)
     except InvalidPhone:
         return []
+    # Every index key: mid re-key a contact's index may be under the old key or the new (S2).
     candidates = session.scalars(
-        select(ContactPerson).where(ContactPerson.phone_index == vault.phone_index(e164))
+        select(ContactPerson).where(ContactPerson.phone_index.in_(vault.phone_indexes(e164)))
     )
     return [c for c in candidates if _phone_matches(session, vault, c, e164)]
 
@@ -371,9 +372,10 @@ def _validated(data: Mapping[str, Any]) -> Preferences:
     for flag in ("voice", "sms", "voicemail", "mail", "only_during_group"):
         if not isinstance(data[flag], bool):
             fields[flag] = "must be true or false"
-    if data["consent"] not in {c.value for c in Consent}:
+    # Text first: a list or an object from JSON is not hashable.
+    if not isinstance(data["consent"], str) or data["consent"] not in {c.value for c in Consent}:
         fields["consent"] = "must be not_asked, consented or declined"
-    if data["language"] not in LANGUAGES:
+    if not isinstance(data["language"], str) or data["language"] not in LANGUAGES:
         fields["language"] = f"must be one of {', '.join(LANGUAGES)}"
     times = _safe_times(data["safe_times"], fields)
     zone = data["timezone"]

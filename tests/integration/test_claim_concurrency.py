@@ -19,7 +19,7 @@ from outreach.db import make_session_factory
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
-from outreach.security.crypto import Keyring
+from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
 from outreach.services import queue, tasks
 from outreach.services.audit import SYSTEM, Actor
@@ -59,7 +59,9 @@ def _profiles() -> dict[str, Profile]:
 
 
 def test_each_task_is_claimed_by_exactly_one_of_many_racing_liaisons(own_engine: Engine) -> None:
-    vault = Vault(Keyring((DataKey("t1", os.urandom(32)),)), os.urandom(32))
+    vault = Vault(
+        Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
+    )
     sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
     opened, actors = _seed(sessions, vault)
     ids = [t.id for t in opened]

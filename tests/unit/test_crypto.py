@@ -9,14 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outreach.security.crypto import (
+    IndexKeyring,
     Keyring,
     SealError,
     blind_index,
+    index_key_id_of,
     key_id_of,
     open_sealed,
     seal,
 )
-from outreach.settings import DataKey
+from outreach.settings import UNVERSIONED_INDEX_KEY, DataKey
 
 KEY = os.urandom(32)
 places = st.from_regex(r"[a-z_]{1,12}\.[a-z_]{1,12}\.[0-9a-f-]{36}", fullmatch=True)
@@ -73,3 +75,34 @@ def test_the_blind_index_is_stable_and_depends_on_its_key() -> None:
     assert blind_index(a, "+14045550123") == blind_index(a, "+14045550123")
     assert blind_index(a, "+14045550123") != blind_index(b, "+14045550123")
     assert "4045550123" not in blind_index(a, "+14045550123")
+
+
+key_ids = st.from_regex(r"[A-Za-z0-9_-]{1,16}", fullmatch=True)
+e164s = st.integers(2_000_000_000, 9_999_999_999).map(lambda n: f"+1{n}")
+
+
+@settings(max_examples=100)
+@given(key_id=key_ids, phone=e164s)
+def test_an_index_names_its_key_and_fits_the_column(key_id: str, phone: str) -> None:
+    index = IndexKeyring((DataKey(key_id, KEY),)).index(phone)
+    assert index_key_id_of(index) == key_id
+    assert len(index) <= 64  # contact_person.phone_index is String(64)
+    assert phone[2:] not in index
+
+
+def test_the_unversioned_key_indexes_as_earlier_versions_did() -> None:
+    unversioned = IndexKeyring((DataKey(UNVERSIONED_INDEX_KEY, KEY),))
+    index = unversioned.index("+14045550123")
+    assert index == blind_index(KEY, "+14045550123")  # rows indexed before stay valid
+    assert index_key_id_of(index) == UNVERSIONED_INDEX_KEY
+
+
+def test_a_look_up_tries_every_index_key_and_new_values_use_the_newest() -> None:
+    old, new = DataKey(UNVERSIONED_INDEX_KEY, os.urandom(32)), DataKey("i2", os.urandom(32))
+    made_before = IndexKeyring((old,)).index("+14045550123")
+    both = IndexKeyring((new, old))
+    assert made_before in both.candidates("+14045550123")
+    assert index_key_id_of(both.index("+14045550123")) == "i2"
+    assert both.index("+14045550123") == IndexKeyring((new,)).index("+14045550123")
+    assert made_before not in IndexKeyring((new,)).candidates("+14045550123")
+    assert both.candidates("+14045550124")[0] != both.candidates("+14045550123")[0]

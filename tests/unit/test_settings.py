@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.settings import GENERATED_SECRETS_FILE, SettingsError, load_settings
+from outreach.settings import GENERATED_SECRETS_FILE, DataKey, SettingsError, load_settings
 
 
 def _key() -> str:
@@ -76,6 +76,35 @@ def test_a_repeated_key_id_in_the_keyring_is_refused(tmp_path: Path) -> None:
         load_settings({"OUTREACH_DATA_KEYS": f"a:{key},a:{key}"}, instance_path=tmp_path)
 
 
+def test_index_keys_are_versioned_newest_first_and_the_single_key_comes_last(
+    tmp_path: Path,
+) -> None:
+    new, old, single = _key(), _key(), _key()
+    env = {"OUTREACH_INDEX_KEYS": f"i3:{new},i2:{old}", "OUTREACH_INDEX_KEY": single}
+    keys = load_settings(env, instance_path=tmp_path).secrets.index_keys
+    assert [k.key_id for k in keys] == ["i3", "i2", ""]
+    assert keys[-1].secret == base64.urlsafe_b64decode(single)
+
+
+def test_index_keys_alone_leave_out_the_single_key(tmp_path: Path) -> None:
+    env = {"OUTREACH_INDEX_KEYS": f"i2:{_key()}"}
+    settings = load_settings(env, instance_path=tmp_path)
+    assert [k.key_id for k in settings.secrets.index_keys] == ["i2"]
+    assert "OUTREACH_INDEX_KEY" not in settings.generated_secrets
+
+
+def test_a_malformed_index_keyring_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="OUTREACH_INDEX_KEYS entry 2"):
+        load_settings({"OUTREACH_INDEX_KEYS": f"i2:{_key()},nokey"}, instance_path=tmp_path)
+
+
+def test_production_starts_with_versioned_index_keys_alone(tmp_path: Path) -> None:
+    env = _production_env()
+    del env["OUTREACH_INDEX_KEY"]
+    settings = load_settings({**env, "OUTREACH_INDEX_KEYS": f"i2:{_key()}"}, instance_path=tmp_path)
+    assert [k.key_id for k in settings.secrets.index_keys] == ["i2"]
+
+
 def test_calling_hours_must_run_forwards(tmp_path: Path) -> None:
     env = {"OUTREACH_CALLING_START": "21:00", "OUTREACH_CALLING_END": "08:00"}
     with pytest.raises(SettingsError, match="before"):
@@ -87,7 +116,7 @@ def test_every_secret_can_come_from_a_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "index.key"
     secret_file.write_text(key + "\n")
     settings = load_settings({"OUTREACH_INDEX_KEY_FILE": str(secret_file)}, instance_path=tmp_path)
-    assert settings.secrets.index_key == base64.urlsafe_b64decode(key)
+    assert settings.secrets.index_keys == (DataKey("", base64.urlsafe_b64decode(key)),)
 
 
 def test_an_unreadable_secret_file_is_named_in_the_error(tmp_path: Path) -> None:
