@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install bench clean
+.PHONY: demo test lint typecheck security install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Any medium- or high-severity finding in the shipped code fails `make test`.
+security: install
+	$(BIN)/bandit -c pyproject.toml -r outreach webhooks --severity-level medium --quiet
+
 # The browser tests drive Debian's chromium (Playwright's own browser download does not work
 # offline); installed here so `make test` needs nothing else on a fresh machine.
 CHROMIUM := /usr/bin/chromium
@@ -30,7 +34,7 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
-test: lint typecheck $(CHROMIUM)
+test: lint typecheck security $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: install

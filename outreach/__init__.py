@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.clock import Clock, SystemClock
 from outreach.db import make_engine, make_session_factory
 from outreach.domain.protocols import Profile, ProfileError, load_profiles
-from outreach.security.crypto import Keyring
 from outreach.security.vault import Vault
 from outreach.settings import Settings, SettingsError, load_settings
 
@@ -48,7 +47,7 @@ def create_app(
         settings=settings,
         engine=engine,
         sessions=sessions or make_session_factory(engine, audit_key=settings.secrets.audit_key),
-        vault=Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key),
+        vault=Vault.from_secrets(settings.secrets),
         clock=clock or SystemClock(),
         profiles=_load_profiles(),
         library=load_library(default_root()),
@@ -81,4 +80,6 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Strict",
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # No form of ours, nor a Twilio callback, comes near this; larger ones answer 413.
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
     }

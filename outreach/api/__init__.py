@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from outreach.logs import request_refused, security_event
 from outreach.models import ApiToken, User
 from outreach.runtime import runtime
 from outreach.services.audit import Actor
@@ -54,6 +55,7 @@ def _authenticate() -> ResponseReturnValue | None:
     scheme, _, token = header.partition(" ")
     user = _user_for(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
+        security_event("api.token_refused", path=request.path, bearer=bool(token.strip()))
         response = jsonify(error="a valid bearer token is required")
         response.headers["WWW-Authenticate"] = "Bearer"
         return response, 401
@@ -77,6 +79,7 @@ def _user_for(token: str) -> User | None:
 
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> ResponseReturnValue:
+    request_refused(request.path, exc.status, type(exc).__name__, exc.fields)
     return jsonify(error=exc.message, fields=exc.fields), exc.status
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
@@ -14,7 +14,7 @@ from outreach.services.errors import Invalid
 
 @bp.post("/contacts")
 def add_contact() -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     preferences = body.get("preferences", {})
     if not isinstance(preferences, dict):
         raise Invalid("preferences must be an object", {"preferences": "invalid"})
@@ -35,7 +35,7 @@ def add_contact() -> ResponseReturnValue:
 
 @bp.patch("/contacts/<contact_id>/preferences")
 def change_preferences(contact_id: str) -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     row = contacts.change_preferences(
         db(),
         actor=actor(),

@@ -20,6 +20,10 @@ def _object(required: list[str], **properties: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties}
 
 
+def _text(max_length: int = 200) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length}
+
+
 ERROR = _object(
     ["error"],
     error={"type": "string"},
@@ -80,11 +84,16 @@ def _operation(
             "required": True,
             "content": {"application/json": {"schema": body}},
         }
+        for code, text in (("413", "the body is too large"), ("415", "the body is not JSON")):
+            operation["responses"][code] = {
+                "description": text,
+                "content": {"application/json": {"schema": ERROR}},
+            }
     return operation
 
 
 def _path_id(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+    return [{"name": name, "in": "path", "required": True, "schema": ID}]
 
 
 PATHS: dict[str, Any] = {
@@ -93,10 +102,10 @@ PATHS: dict[str, Any] = {
             "Create a program run by a protocol profile",
             _object(
                 ["key", "name", "protocol", "timezone"],
-                key={"type": "string"},
-                name={"type": "string"},
-                protocol={"type": "string"},
-                timezone={"type": "string"},
+                key=_text(40),
+                name=_text(),
+                protocol=_text(60),
+                timezone=_text(64),
             ),
             CREATED,
         )
@@ -114,12 +123,12 @@ PATHS: dict[str, Any] = {
                     "duration_minutes",
                     "starts_on",
                 ],
-                program={"type": "string"},
-                name={"type": "string"},
-                timezone={"type": "string"},
-                rrule={"type": "string"},
+                program=_text(40),
+                name=_text(),
+                timezone=_text(64),
+                rrule=_text(500),
                 start_time=CLOCK,
-                duration_minutes={"type": "integer"},
+                duration_minutes={"type": "integer", "minimum": 15, "maximum": 600},
                 starts_on=DATE,
                 ends_on={"type": ["string", "null"], "format": "date"},
             ),
@@ -130,7 +139,7 @@ PATHS: dict[str, Any] = {
         "parameters": _path_id("group_id"),
         "post": _operation(
             "Record a cancelled session",
-            _object(["date", "reason"], date=DATE, reason={"type": "string"}),
+            _object(["date", "reason"], date=DATE, reason=_text()),
             CREATED,
         ),
     },
@@ -139,9 +148,9 @@ PATHS: dict[str, Any] = {
             "Enrol a participant by reference",
             _object(
                 ["program", "reference"],
-                program={"type": "string"},
-                group_id={"type": ["string", "null"]},
-                reference={"type": "string"},
+                program=_text(40),
+                group_id={"type": ["string", "null"], "format": "uuid"},
+                reference=_text(80),
             ),
             CREATED,
         )
@@ -178,8 +187,8 @@ PATHS: dict[str, Any] = {
             _object(
                 ["participant_id", "name", "phone", "relationship"],
                 participant_id=ID,
-                name={"type": "string"},
-                phone={"type": "string"},
+                name=_text(120),
+                phone=_text(40),
                 language={"enum": ["en", "es"]},
                 relationship={"enum": ["partner", "ex_partner", "spouse", "co_parent", "other"]},
                 preferences=PREFERENCES,

@@ -5,7 +5,7 @@ No contact data passes here; these are what a facilitator's program system uses 
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
@@ -15,7 +15,7 @@ from outreach.services import programs
 
 @bp.post("/programs")
 def create_program() -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     program = programs.create_program(
         db(),
         key=p.text(body, "key", max_length=40),
@@ -30,7 +30,7 @@ def create_program() -> ResponseReturnValue:
 
 @bp.post("/groups")
 def create_group() -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     program = programs.program_by_key(db(), p.text(body, "program", max_length=40))
     starts_on = p.day(body, "starts_on")
     assert starts_on is not None
@@ -52,7 +52,7 @@ def create_group() -> ResponseReturnValue:
 
 @bp.post("/groups/<group_id>/cancellations")
 def cancel_session(group_id: str) -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     session_date = p.day(body, "date")
     assert session_date is not None
     cancellation = programs.cancel_session(
@@ -68,7 +68,7 @@ def cancel_session(group_id: str) -> ResponseReturnValue:
 
 @bp.post("/participants")
 def add_participant() -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     program = programs.program_by_key(db(), p.text(body, "program", max_length=40))
     group_id = body.get("group_id")
     participant = programs.add_participant(
@@ -84,7 +84,7 @@ def add_participant() -> ResponseReturnValue:
 
 @bp.post("/attendance")
 def record_attendance() -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     session_date = p.day(body, "date")
     assert session_date is not None
     row = programs.record_attendance(

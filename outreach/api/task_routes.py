@@ -23,7 +23,7 @@ PLAN_DAYS = 14
 
 @bp.post("/participants/<participant_id>/events")
 def report_event(participant_id: str) -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     at = p.instant(body, "at")
     assert at is not None
     event, opened = tasks.report_event(
@@ -81,7 +81,7 @@ def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str,
 
 @bp.post("/tasks/<task_id>/attempts")
 def record_attempt(task_id: str) -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     at = p.instant(body, "at")
     assert at is not None
     attempt = tasks.record_attempt(
@@ -100,7 +100,7 @@ def record_attempt(task_id: str) -> ResponseReturnValue:
 
 @bp.post("/tasks/<task_id>/close")
 def close_task(task_id: str) -> ResponseReturnValue:
-    body = p.body_object(request.get_json(silent=True))
+    body = p.json_body()
     task = tasks.close_task(
         db(),
         actor=actor(),

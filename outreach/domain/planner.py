@@ -660,6 +660,11 @@ def _occurrences(group: GroupSchedule, first: datetime, last: datetime) -> list[
     return _rule(group.rrule, dtstart).between(first, last, inc=True)
 
 
+def group_rule(text: str, dtstart: datetime) -> rr.rrule:
+    """Read a group's rule exactly as the planner expands it, or raise ValueError."""
+    return _rule(text, dtstart)
+
+
 @lru_cache(maxsize=4096)
 def _rule(text: str, dtstart: datetime) -> rr.rrule:
     """Parse an RFC 5545 rule anchored at a naive local start (so DST keeps wall time)."""
@@ -669,6 +674,9 @@ def _rule(text: str, dtstart: datetime) -> rr.rrule:
         raise ValueError("rrule FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
     if _FORBIDDEN_RULE_PARTS & parts.keys():
         raise ValueError("rrule must not set DTSTART, BYHOUR, BYMINUTE or BYSECOND")
+    # dateutil never moves past dtstart with INTERVAL=0: expanding it would never end.
+    if not parts.get("INTERVAL", "1").isdigit() or int(parts.get("INTERVAL", "1")) < 1:
+        raise ValueError("rrule INTERVAL must be a whole number from 1")
     try:
         rule = rr.rrulestr(body, dtstart=dtstart)
     except (ValueError, TypeError) as exc:

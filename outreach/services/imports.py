@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from outreach.db import AUDIT_KEY
+from outreach.domain import validation
 from outreach.models import Group, Participant
 from outreach.security.vault import Vault
 from outreach.services import contacts, programs
@@ -102,6 +103,7 @@ def _one(
     result: ImportResult,
 ) -> None:
     try:
+        _refuse_nul(row)
         IMPORTERS[kind](session, vault, row, now)
         result.imported += 1
     except ServiceError as exc:
@@ -214,6 +216,13 @@ def _group_id(session: Session, program_id: uuid.UUID, name: str) -> uuid.UUID |
     return found
 
 
+def _refuse_nul(row: Row) -> None:
+    # A NUL is never text a person meant, and PostgreSQL refuses to store one.
+    bad = sorted(name for name, value in row.items() if "\0" in name or "\0" in value)
+    if bad:
+        raise Invalid("a field holds a NUL character", dict.fromkeys(bad, "invalid"))
+
+
 def _int(row: Row, name: str) -> int:
     try:
         return int(row[name])
@@ -223,16 +232,14 @@ def _int(row: Row, name: str) -> int:
 
 def _date(row: Row, name: str) -> date:
     try:
-        return date.fromisoformat(row[name].strip())
+        return validation.plausible_day(name, date.fromisoformat(row[name].strip()))
     except ValueError:
         raise Invalid(f"{name} must be a date YYYY-MM-DD", {name: "invalid"}) from None
 
 
 def _aware(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.strip())
+        return validation.plausible_instant("checked_in_at", datetime.fromisoformat(text.strip()))
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise Invalid("checked_in_at must be ISO 8601 with an offset", {"checked_in_at": "invalid"})
-    return moment
+        message = "checked_in_at must be ISO 8601 with an offset"
+        raise Invalid(message, {"checked_in_at": "invalid"}) from None
