@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,13 +18,10 @@ from outreach.services.errors import ServiceError
 from outreach.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from outreach.services import key_rotation
     from outreach.services.audit_chain import ChainHead
-
-# Names INTERFACES.md promises; each arrives with its issue and says so until then.
-RESERVED = {
-    "purge": "the retention purge",
-}
 
 
 def register(app: Flask) -> None:
@@ -42,8 +40,7 @@ def register(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     app.cli.add_command(__import__("outreach.cli_import", fromlist=["x"]).import_command)
-    for name, what in RESERVED.items():
-        app.cli.add_command(_reserved(name, what))
+    app.cli.add_command(__import__("outreach.cli_purge", fromlist=["x"]).purge_command)
 
 
 def main() -> None:
@@ -273,13 +270,15 @@ def outbox_command(as_json: bool) -> None:
 def tick_command(at: str) -> None:
     """Run every job that is due at that instant once, then exit."""
     from outreach.clock import FixedClock
-    from outreach.scheduler.jobs import tick
+    from outreach.scheduler.jobs import apply_callbacks, tick
 
     rt = _rt()
     when = _instant(at)
     rt.clock = FixedClock(when)  # webhooks the simulator plays now see the same instant
     report = tick(rt, when)
     played = getattr(rt.channel, "run_pending", lambda: 0)()
+    if played:  # their status callbacks wait in the inbox: apply them before exiting
+        report.callbacks_applied += apply_callbacks(rt, when)
     for line in report.lines():
         click.echo(line)
     if played:
@@ -368,49 +367,72 @@ def keys_group() -> None:
 
 
 @keys_group.command("rotate")
-@click.option("--to", "newest", metavar="KEY_ID", help="Refuse unless this key id comes first.")
-def keys_rotate(newest: str | None) -> None:
-    """Wrap every contact key, and seal staff secrets, under the newest key; resumable."""
+@click.option(
+    "--to",
+    "newest",
+    metavar="KEY_ID",
+    help="Refuse unless this key comes first in OUTREACH_DATA_KEYS.",
+)
+@click.option(
+    "--index-to",
+    "newest_index",
+    metavar="KEY_ID",
+    help="Refuse unless this key comes first in OUTREACH_INDEX_KEYS.",
+)
+def keys_rotate(newest: str | None, newest_index: str | None) -> None:
+    """Move every contact key, staff secret and phone index to the newest keys; resumable.
+
+    First put the new key first in OUTREACH_DATA_KEYS or OUTREACH_INDEX_KEYS, keeping the
+    old keys after it (a single OUTREACH_INDEX_KEY stays set beside OUTREACH_INDEX_KEYS), and
+    restart the application. This then wraps contact data keys and seals staff secrets under
+    the newest data key, and indexes every contact's phone again under the newest index key,
+    500 contacts per transaction, each batch audited. Look-ups by phone try every index key
+    meanwhile. A stopped run resumes where it stopped when run again. Counts by key id are
+    printed before and after: remove an old key only once nothing is left under it.
+    See docs/security/keys.md.
+    """
     from outreach.services import key_rotation
 
     rt = _rt()
-    keyring = rt.vault.keyring
     with rt.session() as session:
         try:
-            key_rotation.check_keyring(session, keyring, newest=newest)
+            key_rotation.check_keyring(session, rt.vault.keyring, newest=newest)
+            key_rotation.check_index_keys(session, rt.vault.index_keys, newest=newest_index)
         except ServiceError as exc:
             _fail(exc)
-        _print_key_counts("before", key_rotation.key_counts(session))
-        todo = key_rotation.key_counts(session).old(keyring.primary.key_id)
-        with click.progressbar(length=todo, label=f"sealing under {keyring.primary.key_id}") as bar:
-            for moved in key_rotation.rotate_contact_keys(session, rt.vault, now=rt.clock.now()):
-                bar.update(moved)
-            bar.update(key_rotation.rotate_staff_secrets(session, keyring, now=rt.clock.now()))
+        counts = key_rotation.key_counts(session)
+        _print_key_counts("before", counts)
+        _rotate_sealed(rt, session, counts.old(rt.vault.keyring.primary.key_id))
+        _rotate_indexes(rt, session, counts.old_indexes(rt.vault.index_keys.primary.key_id))
         _print_key_counts("after", key_rotation.key_counts(session))
 
 
+def _rotate_sealed(rt: Runtime, session: Session, todo: int) -> None:
+    from outreach.services import key_rotation
+
+    keyring = rt.vault.keyring
+    with click.progressbar(length=todo, label=f"sealing under {keyring.primary.key_id}") as bar:
+        for moved in key_rotation.rotate_contact_keys(session, rt.vault, now=rt.clock.now()):
+            bar.update(moved)
+        bar.update(key_rotation.rotate_staff_secrets(session, keyring, now=rt.clock.now()))
+
+
+def _rotate_indexes(rt: Runtime, session: Session, todo: int) -> None:
+    from outreach.services import key_rotation
+
+    newest = key_rotation.index_key_name(rt.vault.index_keys.primary.key_id)
+    with click.progressbar(length=todo, label=f"indexing under {newest}") as bar:
+        for moved in key_rotation.rotate_phone_indexes(session, rt.vault, now=rt.clock.now()):
+            bar.update(moved)
+
+
 def _print_key_counts(when: str, counts: key_rotation.KeyCounts) -> None:
+    from outreach.services.key_rotation import index_key_name
+
     for name, counter in (
         ("contact keys", counts.contact_keys),
         ("staff secrets", counts.staff_secrets),
+        ("phone indexes", Counter({index_key_name(k): n for k, n in counts.phone_indexes.items()})),
     ):
         shown = ", ".join(f"{k}: {n}" for k, n in sorted(counter.items())) or "none"
         click.echo(f"{when}: {name} by key id: {shown}")
-
-
-def _reserved(name: str, what: str) -> click.Command:
-    @click.command(
-        name,
-        context_settings={"ignore_unknown_options": True},
-        help=f"{what[0].upper()}{what[1:]} (not built yet).",
-    )
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args: tuple[str, ...]) -> None:
-        _not_yet(what)
-
-    return command
-
-
-def _not_yet(what: str) -> None:
-    click.echo(f"outreach: {what} is not available in this version yet", err=True)
-    sys.exit(3)

@@ -21,8 +21,8 @@ from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.db import AUDIT_KEY, make_engine, migrate
 from outreach.runtime import Runtime, runtime
-from outreach.security.crypto import Keyring
 from outreach.security.vault import Vault
+from outreach.services import call_windows
 from outreach.settings import Settings, load_settings
 from tests import databases, factories
 
@@ -114,12 +114,14 @@ def connection(engine: Engine) -> Iterator[object]:
 @pytest.fixture
 def sessions(connection: object, test_environ: dict[str, str]) -> sessionmaker[Session]:
     # Services commit; here each commit only releases a savepoint of the outer transaction.
-    return sessionmaker(
+    factory = sessionmaker(
         bind=connection,
         join_transaction_mode="create_savepoint",  # type: ignore[call-overload]
         expire_on_commit=False,
         info={AUDIT_KEY: audit_key(test_environ)},
     )
+    call_windows.watch(factory)  # as make_session_factory does for the application
+    return factory
 
 
 def audit_key(environ: dict[str, str]) -> bytes:
@@ -147,7 +149,7 @@ def settings(test_environ: dict[str, str], engine: Engine) -> Settings:
 
 @pytest.fixture
 def vault(settings: Settings) -> Vault:
-    return Vault(Keyring(settings.secrets.data_keys), settings.secrets.index_key)
+    return Vault.from_secrets(settings.secrets)
 
 
 @pytest.fixture

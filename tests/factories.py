@@ -9,17 +9,25 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import Role
-from outreach.models import ContactPerson, Group, OutreachTask, Participant, Program, User
+from outreach.models import (
+    ContactPerson,
+    ContactRelease,
+    Group,
+    OutreachTask,
+    Participant,
+    Program,
+    User,
+)
 from outreach.security.passwords import hash_password
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs, tasks
+from outreach.services import contacts, programs, releases, tasks
 from outreach.services.audit import SYSTEM, Actor
 
 PASSWORD = "correct horse battery staple"
@@ -156,3 +164,33 @@ def report_event(
         now=now,
     )
     return opened
+
+
+def make_release(
+    session: Session,
+    vault: Vault,
+    world: World,
+    *,
+    now: datetime,
+    days: int = 30,
+    **terms: Any,
+) -> ContactRelease:
+    """The world's supervisor records a written release from the world's contact."""
+    fields: dict[str, Any] = {
+        "recipient_kind": "court",
+        "recipient": "Judge Rivera, Fulton County",
+        "purpose": "progress_report",
+        "scope": ("contact_made", "statement"),
+        "given_as": "signed_form",
+        "expires": now + timedelta(days=days),
+        "statement": "He has kept away since the order.",
+    }
+    fields.update(terms)
+    return releases.grant_release(
+        session,
+        vault,
+        actor=world.actor("supervisor"),
+        contact_id=world.contact.id,
+        terms=releases.ReleaseTerms(**fields),
+        now=now,
+    )

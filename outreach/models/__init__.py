@@ -12,7 +12,8 @@ from outreach.models.program import (
     ProgramEvent,
     SessionCancellation,
 )
-from outreach.models.task import Attempt, OutreachTask
+from outreach.models.release import CompelledDisclosure, ContactRelease
+from outreach.models.task import Attempt, OutreachTask, PlannedWindow, TaskPlan
 from outreach.models.user import ApiToken, User, WebSession, user_program
 
 __all__ = [
@@ -21,18 +22,22 @@ __all__ = [
     "Attendance",
     "AuditEvent",
     "Base",
+    "CompelledDisclosure",
     "ContactKey",
     "ContactPerson",
     "ContactPreferences",
+    "ContactRelease",
     "Delivery",
     "Group",
     "InboundMessage",
     "OutboxMessage",
     "OutreachTask",
     "Participant",
+    "PlannedWindow",
     "Program",
     "ProgramEvent",
     "SessionCancellation",
+    "TaskPlan",
     "UTCDateTime",
     "User",
     "WebSession",

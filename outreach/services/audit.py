@@ -46,8 +46,18 @@ class AuditAction(StrEnum):
     ATTEMPTS_EXPORTED = "review.attempts_exported"
     USER_DISABLED = "user.disabled"
     SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"
+    PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an audit action name, not a secret
     IMPORT_COMPLETED = "system.import_completed"
     KEYS_ROTATED = "system.keys_rotated"
+    CONTACT_PURGED = "contact.purged"
+    RELEASE_GRANTED = "release.granted"
+    RELEASE_REVOKED = "release.revoked"
+    RELEASES_READ = "release.read"
+    INFORMATION_SHARED = "release.information_shared"
+    SHARE_REFUSED = "release.share_refused"
+    DISCLOSURE_RECORDED = "release.compelled_disclosure_recorded"
+    DISCLOSURES_READ = "release.compelled_disclosures_read"
+    DISCLOSURE_DANGER_CONFIRMED = "release.disclosure_danger_confirmed"
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.models import User, WebSession
-from outreach.security.passwords import verify_password
+from outreach.security.crypto import Keyring
+from outreach.security.passwords import WeakPassword, hash_password, verify_password
+from outreach.services import second_factor
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.errors import Forbidden
+from outreach.services.errors import Forbidden, Invalid
 
 IDLE_LIMIT = timedelta(minutes=15)
 ABSOLUTE_LIMIT = timedelta(hours=8)
@@ -93,6 +95,67 @@ def _checked_user(session: Session, username: str, password: str, now: datetime)
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
         _refuse(session, user, now)
     return user
+
+
+def confirm_identity(
+    session: Session, keyring: Keyring, *, user: User, password: str, code: str, now: datetime
+) -> None:
+    """Before a second factor is set up or replaced: the password again and, where there is
+    one, a code from the factor in use. A screen left signed in is not enough to move someone's
+    second factor to another phone. Failures count toward the lockout like a sign-in's."""
+    _checked_user(session, user.username, password, now)
+    if second_factor.has_second_factor(user) and not second_factor.check_code(
+        session, keyring, user_id=user.id, code=code, now=now
+    ):
+        refuse_second_factor(session, user.id, now)
+
+
+def change_password(
+    session: Session, *, user: User, current: str, new: str, keep_token: str, now: datetime
+) -> int:
+    """Change the user's own password; end every other session of theirs; return how many.
+
+    Whoever learnt the old password may be signed in elsewhere: the change shuts them out.
+    """
+    _checked_user(session, user.username, current, now)
+    if new == current:
+        raise Invalid("the new password must differ from the current one", {"new": "unchanged"})
+    try:
+        user.password_hash = hash_password(new)
+    except WeakPassword as error:
+        raise Invalid(str(error), {"new": "weak"}) from None
+    ended = _end_other_sessions(session, user, keep_token, now)
+    record(
+        session,
+        now=now,
+        actor=Actor.of(user),
+        action=AuditAction.PASSWORD_CHANGED,
+        object_type="user",
+        object_id=user.id,
+        sessions_ended=ended,
+    )
+    session.commit()
+    return ended
+
+
+def sign_out_elsewhere(session: Session, *, user: User, keep_token: str, now: datetime) -> int:
+    """End every session of the user's but this one (after a second factor changed)."""
+    ended = _end_other_sessions(session, user, keep_token, now)
+    session.commit()
+    return ended
+
+
+def _end_other_sessions(session: Session, user: User, keep_token: str, now: datetime) -> int:
+    rows = session.scalars(
+        select(WebSession).where(
+            WebSession.user_id == user.id,
+            WebSession.revoked_at.is_(None),
+            WebSession.token_hash != _digest(keep_token),
+        )
+    ).all()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
 
 
 def refuse_second_factor(session: Session, user_id: object, now: datetime) -> None:

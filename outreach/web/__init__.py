@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from outreach.logs import security_event
 from outreach.runtime import runtime
+from outreach.web.input_guard import refuse_malformed_input
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,21 +23,44 @@ CSP = (
 )
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, signed with HMAC-SHA256 instead of its default SHA-1.
+
+    The cookie holds the server-side session's token and, between the password and the code,
+    the id of the user signing in: its signature must use an approved MAC (ASVS 11.4.1).
+    """
+
+    digest_method = staticmethod(hashlib.sha256)
+
+
 def init_app(app: Flask) -> None:
-    from outreach.web import account, admin, auth, common, health, liaison, program, review
+    from outreach.web import (
+        account,
+        admin,
+        auth,
+        common,
+        health,
+        liaison,
+        program,
+        releases,
+        review,
+    )
+
+    app.session_interface = SessionCookies()
 
     hops = runtime(app).settings.proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
-    for blueprint in (liaison.bp, review.bp, program.bp, admin.bp, account.bp):
+    for blueprint in (liaison.bp, review.bp, releases.bp, program.bp, admin.bp, account.bp):
         app.register_blueprint(blueprint)
     common.init_app(app)
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["words"] = words
     app.jinja_env.filters["zone"] = ZoneInfo
     app.teardown_appcontext(_close_db)
+    app.before_request(refuse_malformed_input)  # pages, API and webhooks alike
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -62,7 +89,10 @@ def check_csrf() -> bool:
     from flask import session
 
     sent = request.form.get("csrf_token", "")
-    return bool(sent) and secrets.compare_digest(sent, str(session.get("csrf", "")))
+    if bool(sent) and secrets.compare_digest(sent, str(session.get("csrf", ""))):
+        return True
+    security_event("web.csrf_refused", path=request.path, token_sent=bool(sent))
+    return False
 
 
 def _close_db(_exc: BaseException | None) -> None:

@@ -1,4 +1,4 @@
-"""The signed-in user's own account: enrol a TOTP second factor."""
+"""The signed-in user's own account: change the password, enrol a TOTP second factor."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from outreach.services import second_factor
+from outreach.services import auth, second_factor
 from outreach.web.common import db, now, rt, staff
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -27,12 +27,43 @@ def second_factor_page() -> ResponseReturnValue:
             now=now(),
         )
         session.pop("totp_pending", None)
+        # Whoever held the old factor may be signed in elsewhere: the change shuts them out.
+        auth.sign_out_elsewhere(db(), user=user, keep_token=str(session.get("sid", "")), now=now())
         flash("Your second factor is set up. You will be asked for a code at each sign-in.")
         return redirect(url_for("auth.home"))
     uri = None
     if request.method == "POST":
+        auth.confirm_identity(
+            db(),
+            keyring,
+            user=user,
+            password=request.form.get("password", "")[:200],
+            code=request.form.get("current_code", "")[:12],
+            now=now(),
+        )
         # The new seed waits in the cookie sealed under the keyring, never in clear.
         pending, uri = second_factor.start_enrolment(keyring, user)
         session["totp_pending"] = base64.b64encode(pending).decode("ascii")
     enrolled = second_factor.has_second_factor(user)
     return render_template("second_factor.html", uri=uri, enrolled=enrolled)
+
+
+@bp.route("/password", methods=["GET", "POST"], endpoint="password")
+@staff
+def password_page() -> ResponseReturnValue:
+    if request.method == "POST":
+        new = request.form.get("new", "")[:200]
+        if new != request.form.get("repeat", "")[:200]:
+            flash("The new password and its repeat differ; nothing was changed.")
+            return render_template("password.html"), 422
+        ended = auth.change_password(
+            db(),
+            user=g.user,
+            current=request.form.get("current", "")[:200],
+            new=new,
+            keep_token=str(session.get("sid", "")),
+            now=now(),
+        )
+        flash(f"Your password is changed. Signed out elsewhere: {ended} other session(s).")
+        return redirect(url_for("auth.home"))
+    return render_template("password.html")

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from flask import Flask, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from outreach.logs import request_refused
 from outreach.runtime import Runtime, runtime
 from outreach.services import second_factor
 from outreach.services.audit import Actor
@@ -86,6 +87,7 @@ def page_number() -> int:
 
 def _service_error(exc: ServiceError) -> ResponseReturnValue:
     # Service messages are written for the screen and never hold contact data.
+    request_refused(request.path, exc.status, type(exc).__name__, exc.fields)
     if request.path.startswith("/api/"):
         return {"error": exc.message, "fields": exc.fields}, exc.status
     back = request.path if request.method == "GET" else request.path.rsplit("/", 1)[0]

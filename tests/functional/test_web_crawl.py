@@ -15,13 +15,15 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services import tasks
+from outreach.services import disclosures, tasks
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import World, make_release
 from tests.functional.web import csrf, log_in, open_tasks
 
 # Every way the seeded contact's name or number could be written.
 SECRETS = ("Avery", "Sample", "4045550123", "404-555-0123", "(404) 555-0123", "555-0123")
+# What a release or a compelled disclosure holds (tests/factories.py make_release).
+SECRETS += ("Rivera", "kept away", "2026-CV-0099", "at risk")
 
 # Web routes that hold or act on contact data (and the supervisor's and admin's pages).
 CONTACT_ROUTES = {
@@ -37,6 +39,13 @@ CONTACT_ROUTES = {
     ("GET", "/review/sign-offs"),
     ("POST", "/review/tasks/<uuid:task_id>/sign-off"),
     ("POST", "/review/attempts/<uuid:attempt_id>/correction"),
+    ("GET", "/releases"),
+    ("GET", "/contacts/<uuid:contact_id>/releases"),
+    ("POST", "/contacts/<uuid:contact_id>/releases"),
+    ("POST", "/contacts/<uuid:contact_id>/releases/<uuid:release_id>/revoke"),
+    ("POST", "/contacts/<uuid:contact_id>/releases/<uuid:release_id>/share"),
+    ("POST", "/contacts/<uuid:contact_id>/disclosures"),
+    ("POST", "/contacts/<uuid:contact_id>/disclosures/<uuid:disclosure_id>/confirm"),
 }
 ADMIN_ROUTES = {
     ("GET", "/admin/users"),
@@ -67,6 +76,8 @@ SIGNED_IN_ROUTES = {
     ("GET", "/home"),
     ("GET", "/account/second-factor"),
     ("POST", "/account/second-factor"),
+    ("GET", "/account/password"),
+    ("POST", "/account/password"),
 }
 PROTECTED = sorted(CONTACT_ROUTES | ADMIN_ROUTES | PROGRAM_ROUTES | SIGNED_IN_ROUTES)
 # Routes on one program's records: a liaison of another program is refused every one.
@@ -95,9 +106,26 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
         now=NOW,
         notes="Avery asked for a call on Monday",
     )
+    release = make_release(db, runtime(app).vault, world, now=NOW)
+    disclosure = disclosures.record_disclosure(
+        db,
+        runtime(app).vault,
+        actor=world.actor("supervisor"),
+        contact_id=world.contact.id,
+        report=disclosures.DisclosureReport(
+            authority="subpoena",
+            authority_detail="Case 2026-CV-0099",
+            items=("notes",),
+            description="Avery's notes, to the clerk",
+            danger_reason="Avery Sample would be at risk",
+        ),
+        now=NOW,
+    )
     return {
         "task_id": str(task.id),
         "attempt_id": str(attempt.id),
+        "release_id": str(release.id),
+        "disclosure_id": str(disclosure.id),
         "group_id": str(world.group.id),
         "participant_id": str(world.participant.id),
         "user_id": str(world.users["liaison"].id),
@@ -179,6 +207,7 @@ def test_every_protected_route_sends_a_stranger_to_sign_in(
 ) -> None:
     ids = {name: str(uuid.uuid4()) for name in ("task_id", "attempt_id", "group_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("participant_id", "user_id")}
+    ids |= {name: str(uuid.uuid4()) for name in ("contact_id", "release_id", "disclosure_id")}
     status, _ = _call(client, method, _path(rule, ids))
     assert status in (302, 400)  # 400: a POST without a session has no CSRF token to match
     if method == "GET":

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.clock import FixedClock
 from outreach.models import AuditEvent
+from outreach.security.passwords import verify_password
 from tests.factories import PASSWORD, World
+from tests.functional.web import log_in, post
 
 
 def _csrf(client: FlaskClient, path: str = "/login") -> str:
@@ -107,3 +110,29 @@ def test_an_unknown_page_reveals_nothing(client: FlaskClient) -> None:
     response = client.get("/contacts/+14045550123")
     assert response.status_code == 404
     assert "4045550123" not in response.get_data(as_text=True)
+
+
+def test_a_user_changes_their_password_and_every_other_session_ends(
+    app: Flask, world: World, db: Session
+) -> None:
+    # ASVS 6.2.2, 6.2.3 and 7.4.3: the current password first; a session elsewhere is shut out.
+    user = world.users["liaison"]
+    here, elsewhere = app.test_client(), app.test_client()
+    log_in(here, user)
+    log_in(elsewhere, user)
+    new = "a new passphrase for the liaison"
+    wrong = post(here, "/account/password", {"current": "not it", "new": new, "repeat": new})
+    assert wrong.status_code == 403  # type: ignore[attr-defined]
+    weak = post(here, "/account/password", {"current": PASSWORD, "new": "short", "repeat": "short"})
+    assert weak.status_code == 422  # type: ignore[attr-defined]
+    done = post(here, "/account/password", {"current": PASSWORD, "new": new, "repeat": new})
+    assert done.status_code == 302  # type: ignore[attr-defined]
+    assert here.get("/home").status_code == 200
+    assert elsewhere.get("/home").status_code == 302  # signed out: back to the login page
+    db.refresh(user)
+    assert verify_password(user.password_hash, new)
+    assert not verify_password(user.password_hash, PASSWORD)
+    changed = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth.password_changed")
+    ).all()
+    assert len(changed) == 1

@@ -17,8 +17,9 @@ from tests.factories import PASSWORD, World
 from tests.functional.web import csrf, log_in, post
 
 
-def _enrol(client: FlaskClient, clock: FixedClock) -> bytes:
-    page = post(client, "/account/second-factor").get_data(as_text=True)  # type: ignore[attr-defined]
+def _enrol(client: FlaskClient, clock: FixedClock, current: str = "") -> bytes:
+    proof = {"password": PASSWORD, "current_code": current}
+    page = post(client, "/account/second-factor", proof).get_data(as_text=True)  # type: ignore[attr-defined]
     uri = re.search(r"otpauth://[^<\"]+", page)
     assert uri, "the page shows the otpauth URI as text"
     raw = parse_qs(urlparse(uri.group(0).replace("&amp;", "&")).query)["secret"][0]
@@ -85,3 +86,36 @@ def test_in_production_a_liaison_without_a_second_factor_can_only_enrol(
     assert queue.status_code == 302
     assert queue.headers["Location"].endswith("/account/second-factor")
     assert client.get("/account/second-factor").status_code == 200
+
+
+def test_setting_up_or_replacing_a_second_factor_needs_the_password_and_the_current_code(
+    app: Flask, client: FlaskClient, world: World, db: Session
+) -> None:
+    # ASVS 7.5.1: a screen left signed in is not enough to move a second factor to a new phone.
+    clock = app.extensions["outreach"].clock
+    user = world.users["liaison"]
+    log_in(client, user)
+    elsewhere = app.test_client()
+    log_in(elsewhere, user)
+    wrong = post(client, "/account/second-factor", {"password": "not the password"})
+    assert wrong.status_code == 403  # type: ignore[attr-defined]
+    first = _enrol(client, clock)
+    clock.advance(seconds=60)
+    no_code = post(client, "/account/second-factor", {"password": PASSWORD})
+    assert no_code.status_code == 403  # type: ignore[attr-defined]
+    db.refresh(user)
+    assert second_factor_seed(db, app, user) == first
+    clock.advance(seconds=60)
+    current = totp.code_at(first, totp.step_of(clock.now()))
+    second = _enrol(client, clock, current=current)
+    db.refresh(user)
+    assert second != first
+    assert elsewhere.get("/home").status_code == 302  # ASVS 7.4.3: signed out elsewhere
+    assert client.get("/home").status_code == 200
+    assert second_factor_seed(db, app, user) == second
+
+
+def second_factor_seed(db: Session, app: Flask, user: User) -> bytes:
+    keyring = app.extensions["outreach"].vault.keyring
+    assert user.totp_secret_sealed is not None
+    return keyring.unwrap(user.totp_secret_sealed, f"app_user.totp.{user.id}")
