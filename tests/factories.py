@@ -7,6 +7,7 @@ Personas: `liaison` and `supervisor` work the home program, `facilitator` runs i
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import (
     ContactPerson,
     ContactRelease,
+    Delivery,
     Group,
     OutreachTask,
     Participant,
@@ -194,3 +196,23 @@ def make_release(
         terms=releases.ReleaseTerms(**fields),
         now=now,
     )
+
+
+def make_safe_check_delivery(session: Session, task: OutreachTask, *, now: datetime) -> Delivery:
+    """A safe-check call already placed for the task, as the provider's callbacks find it."""
+    delivery = Delivery(
+        task_id=task.id,
+        contact_id=task.contact_id,
+        kind="safe_check_call",
+        script="safe_check_prompt",
+        language="en",
+        status="sent",
+        code=f"code-{uuid.uuid4().hex}",
+        provider_sid=f"CA{uuid.uuid4().hex}",
+        due_at=now,
+        sent_at=now,
+        created_at=now,
+    )
+    session.add(delivery)
+    session.commit()
+    return delivery

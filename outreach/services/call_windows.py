@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     or_,
     select,
     text,
@@ -259,8 +260,6 @@ def _note(obj: object, moved: _Moved, *, changed: bool) -> None:
 
 
 def _changed_beyond_claim(task: OutreachTask) -> bool:
-    from sqlalchemy import inspect
-
     state = inspect(task)
     return any(attr.history.has_changes() for attr in state.attrs if attr.key not in CLAIM_COLUMNS)
 

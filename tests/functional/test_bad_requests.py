@@ -22,12 +22,11 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from outreach.channels.base import Callbacks
-from outreach.models import Delivery
 from outreach.runtime import runtime
 from outreach.services import users
 from outreach.web.input_guard import MAX_QUERY_BYTES
 from tests.conftest import NOW
-from tests.factories import World, report_event
+from tests.factories import World, make_safe_check_delivery, report_event
 from tests.functional.web import csrf
 
 MARKER = "Zebra4045550123"
@@ -363,21 +362,7 @@ def test_a_preference_of_the_wrong_json_type_is_a_422_not_a_500(
 @pytest.fixture
 def delivery_code(db: Session, app: Flask, world: World) -> str:
     [task] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
-    delivery = Delivery(
-        task_id=task.id,
-        contact_id=task.contact_id,
-        kind="safe_check_call",
-        script="safe_check_prompt",
-        language="en",
-        status="sent",
-        code=f"code-{uuid.uuid4().hex}",
-        provider_sid=f"CA{uuid.uuid4().hex}",
-        due_at=NOW,
-        sent_at=NOW,
-        created_at=NOW,
-    )
-    db.add(delivery)
-    db.commit()
+    delivery = make_safe_check_delivery(db, task, now=NOW)
     return delivery.code
 
 

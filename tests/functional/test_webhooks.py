@@ -29,7 +29,7 @@ from outreach.security.vault import Vault, place
 from outreach.services import contacts, deliveries, inbox
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import World, make_safe_check_delivery
 from tests.fakes import RecordingChannel
 
 CONTACT = "+14045550123"
@@ -213,21 +213,7 @@ def test_a_retried_inbound_message_is_applied_once(
 
 
 def _safe_check_delivery(db: Session, app: Flask, world: World, task: OutreachTask) -> Delivery:
-    delivery = Delivery(
-        task_id=task.id,
-        contact_id=task.contact_id,
-        kind="safe_check_call",
-        script="safe_check_prompt",
-        language="en",
-        status="sent",
-        code=f"code-{uuid.uuid4().hex}",
-        provider_sid=f"CA{uuid.uuid4().hex}",
-        due_at=NOW,
-        sent_at=NOW,
-        created_at=NOW,
-    )
-    db.add(delivery)
-    db.commit()
+    delivery = make_safe_check_delivery(db, task, now=NOW)
     return delivery
 
 
