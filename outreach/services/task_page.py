@@ -122,7 +122,7 @@ def task_page(
         history=history,
         attempts=attempts,
         notes=notes,
-        windows_made=tasks.distinct_windows(tasks.standing_attempts(session, task.id)),
+        windows_made=tasks.distinct_windows(tasks.standing(attempts)),
         week=_with_plan(week, plan, attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
     )

@@ -8,7 +8,7 @@ S6: a "not safe" answer is logged but never completes a contact.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -458,11 +458,16 @@ def _release_claim(task: OutreachTask) -> None:
 
 def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
     """The task's attempts as they now stand: a corrected entry gives way to its correction."""
-    rows = list(
+    return standing(
         session.scalars(
             select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
         )
     )
+
+
+def standing(attempts: Iterable[Attempt]) -> list[Attempt]:
+    """Of attempts already read, those that stand: without the entries later corrected."""
+    rows = list(attempts)
     corrected = {a.corrects_id for a in rows if a.corrects_id is not None}
     return [a for a in rows if a.id not in corrected]
 
