@@ -3,11 +3,14 @@
 For SQLite and (when it answers) PostgreSQL: throughput with 8 client threads, latency at a
 fixed 200 requests/s (alone, then with the scheduler's inbox applier running beside it, as in
 production), all with 10% duplicates, and the same against a bare Flask endpoint that answers
-empty TwiML, measured in the same run. Status callbacks are only stored by the webhooks; the
-applier applies them, and its rate is timed on the throughput run's backlog. Once the applier
-has drained the inbox it checks that every acknowledged callback is stored exactly once and
-every completed call was logged as exactly one attempt. With --normal-sync it also measures
-SQLite with synchronous=NORMAL, to show what the fsync of each commit costs (not shipped).
+empty TwiML, measured in the same run. The bare server stays up throughout: throughput is
+measured in three rounds, each of outreach's right after one of the bare endpoint's, and the
+ratio is the median of the rounds' ratios, so a slow minute of the machine moves both. Status
+callbacks are only stored by the webhooks; the applier applies them, and its rate is timed on
+the throughput run's backlog. Once the applier has drained the inbox it checks that every
+acknowledged callback is stored exactly once and every completed call was logged as exactly one
+attempt. With --normal-sync it also measures SQLite with synchronous=NORMAL, to show what the
+fsync of each commit costs (not shipped).
 
     .venv/bin/python bench/webhooks.py [--calls 500] [--seconds 5] [--normal-sync]
                                        [--databases sqlite,postgresql]
@@ -21,9 +24,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +36,9 @@ from outreach.scheduler.runner import APPLY_SECONDS
 
 THREADS = 8
 RATE = 200
+# Throughput rounds, outreach's each right after the bare endpoint's: the machine's other load
+# moves both in the same minute, so each round's ratio is fair even when the figures drift.
+ROUNDS = 3
 Beside = Callable[[], AbstractContextManager[object]]
 
 
@@ -97,6 +103,7 @@ class Measured:
     p50: float
     p99: float
     runs: list[Run]
+    ratios: list[float] = field(default_factory=list)  # of bare's, round by round
     beside: tuple[float, float] | None = None  # p50 and p99 with the applier running
     applied: int = 0
     apply_rate: float = 0.0
@@ -112,26 +119,45 @@ class Measured:
         return sum(status != 200 for run in self.runs for _, status in run.answers)
 
 
+class Bare:
+    """The bare endpoint's server, kept running so each outreach round has its own baseline."""
+
+    def __init__(self, port: int, calls: int) -> None:
+        self.port, self.codes = port, [f"{n:032x}" for n in range(calls)]
+
+    def throughput(self) -> float:
+        run = play(self.port, "bare", lanes_of(self.codes, 0.10), None)
+        return len(run.answers) / run.seconds
+
+
 def measure(
     port: int,
     token: str,
     codes: list[str],
     calls: int,
     seconds: float,
+    bare: Bare | None = None,
     between: Callable[[], object] | None = None,
     beside: Beside | None = None,
 ) -> Measured:
-    """Throughput, then `between`, then 200 requests/s alone and, given `beside`, with it."""
-    throughput = play(port, token, lanes_of(codes[:calls], 0.10), None)
+    """Throughput rounds, each right after a round of `bare`; then `between`; then 200
+    requests/s alone and, given `beside`, with it. `codes` holds ROUNDS + 1 lots of `calls`."""
+    rounds, ratios = [], []
+    for n in range(ROUNDS):
+        baseline = bare.throughput() if bare is not None else 0.0
+        rounds.append(play(port, token, lanes_of(codes[n * calls : (n + 1) * calls], 0.10), None))
+        if baseline:
+            ratios.append(len(rounds[-1].answers) / rounds[-1].seconds / baseline)
     if between is not None:
         between()
-    rest = codes[calls:]
+    rest = codes[ROUNDS * calls :]
     alone = paced(port, token, rest[: len(rest) // 2], seconds)
     measured = Measured(
-        len(throughput.answers) / throughput.seconds,
+        statistics.median(len(run.answers) / run.seconds for run in rounds),
         alone.quantile(50),
         alone.quantile(99),
-        [throughput, alone],
+        [*rounds, alone],
+        ratios,
     )
     if beside is not None:
         with beside():
@@ -141,11 +167,13 @@ def measure(
     return measured
 
 
-def run_database(url_for: Callable[[Path], str], calls: int, seconds: float, app: str) -> Measured:
+def run_database(
+    url_for: Callable[[Path], str], calls: int, seconds: float, app: str, bare: Bare
+) -> Measured:
     with tempfile.TemporaryDirectory() as tmp:
         port = h.free_port()
         env = h.environment(Path(tmp), url_for(Path(tmp)), port)
-        token, codes = h.prepare(env, calls * 2)
+        token, codes = h.prepare(env, calls * (ROUNDS + 1))
         drained: list[tuple[int, float]] = []
         with h.server(app, env, port):
             # The throughput run's backlog is applied (and timed) before the 200 req/s runs.
@@ -155,6 +183,7 @@ def run_database(url_for: Callable[[Path], str], calls: int, seconds: float, app
                 codes,
                 calls,
                 seconds,
+                bare,
                 between=lambda: drained.append(h.apply_inbox(env)),
                 beside=lambda: h.applier(env),
             )
@@ -173,11 +202,13 @@ def run_database(url_for: Callable[[Path], str], calls: int, seconds: float, app
     return m
 
 
-def run_bare(calls: int, seconds: float) -> Measured:
+@contextmanager
+def bare_server(calls: int, seconds: float) -> Iterator[tuple[Bare, Measured]]:
+    """The bare endpoint, up for the whole run; with its own figures, measured as outreach's."""
     port = h.free_port()
-    codes = [f"{n:032x}" for n in range(calls * 2)]
+    codes = [f"{n:032x}" for n in range(calls * (ROUNDS + 1))]
     with h.server("bench.bare_app:app", h.environment(Path("."), "", port), port):
-        return measure(port, "bare", codes, calls, seconds)
+        yield Bare(port, calls), measure(port, "bare", codes, calls, seconds)
 
 
 def main() -> None:
@@ -195,11 +226,16 @@ def main() -> None:
         help="also measure SQLite with synchronous=NORMAL (what fsync costs; not shipped)",
     )
     args = parser.parse_args()
-    bare = run_bare(args.calls, args.seconds)
-    print(
-        f"bare Flask endpoint              {bare.throughput:8.0f} req/s   "
-        f"p50 {bare.p50:6.1f} ms  p99 {bare.p99:6.1f} ms at 200 req/s"
-    )
+    with bare_server(args.calls, args.seconds) as (bare, figures):
+        print(
+            f"bare Flask endpoint              {figures.throughput:8.0f} req/s   "
+            f"p50 {figures.p50:6.1f} ms  p99 {figures.p99:6.1f} ms at 200 req/s"
+        )
+        for name, (app, url_for) in _apps(args).items():
+            _report(name, run_database(url_for, args.calls, args.seconds, app, bare))
+
+
+def _apps(args: argparse.Namespace) -> dict[str, tuple[str, Callable[[Path], str]]]:
     wanted = args.databases.split(",")
     sqlite: Callable[[Path], str] = lambda d: f"sqlite:///{d / 'b.db'}"  # noqa: E731
     apps: dict[str, tuple[str, Callable[[Path], str]]] = {}
@@ -209,15 +245,15 @@ def main() -> None:
             apps["sqlite, sync=NORMAL"] = ("bench.normal_sync_app:create()", sqlite)
     if "postgresql" in wanted and _postgres_answers():
         apps["postgresql"] = ("outreach:create_app()", lambda _: h.fresh_postgres("outreach_bench"))
-    for name, (app, url_for) in apps.items():
-        _report(name, run_database(url_for, args.calls, args.seconds, app), bare)
+    return apps
 
 
-def _report(name: str, m: Measured, bare: Measured) -> None:
+def _report(name: str, m: Measured) -> None:
+    ratios = " ".join(f"{r:.2f}" for r in m.ratios)
     print(
         f"outreach on {name:<20} {m.throughput:8.0f} req/s   "
         f"p50 {m.p50:6.1f} ms  p99 {m.p99:6.1f} ms at 200 req/s   "
-        f"ratio {m.throughput / bare.throughput:.2f} of bare"
+        f"ratio {statistics.median(m.ratios):.2f} of bare (rounds: {ratios})"
     )
     if m.beside is not None:
         print(

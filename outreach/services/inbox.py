@@ -23,9 +23,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Row, Uuid, bindparam, func, select, text, update
+from sqlalchemy import JSON, Connection, Engine, Row, Uuid, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from outreach.db import DriverStatement
 from outreach.models import Delivery, WebhookEvent
 from outreach.models.base import UTCDateTime
 from outreach.services import callbacks
@@ -77,12 +78,14 @@ _TYPES = (
 # SQLAlchemy never caches the compiled form of an ON CONFLICT insert, and compiling one costs
 # more than running it, so the inbox's two inserts are written out once, here, in SQL that
 # SQLite and PostgreSQL read alike.
-_STORE = text(
-    "INSERT INTO webhook_event (id, natural_key, route, fields, received_at, delivery_id) "
-    "SELECT :id, :natural_key, :route, :fields, :received_at, delivery.id FROM delivery "
-    "WHERE delivery.code = :code "
-    "ON CONFLICT DO NOTHING RETURNING id"
-).bindparams(*_TYPES[:3])
+_STORE = DriverStatement(
+    text(
+        "INSERT INTO webhook_event (id, natural_key, route, fields, received_at, delivery_id) "
+        "SELECT :id, :natural_key, :route, :fields, :received_at, delivery.id FROM delivery "
+        "WHERE delivery.code = :code "
+        "ON CONFLICT DO NOTHING RETURNING id"
+    ).bindparams(*_TYPES[:3])
+)
 _REMEMBER = text(
     "INSERT INTO webhook_event "
     "(id, natural_key, route, fields, received_at, delivery_id, applied_at) "
@@ -100,12 +103,22 @@ def kept(fields: Mapping[str, str], **ours: str) -> dict[str, str]:
 
 
 def store(
-    session: Session, *, code: str, route: str, key: str, fields: dict[str, str], now: datetime
+    bind: Engine | Connection,
+    *,
+    code: str,
+    route: str,
+    key: str,
+    fields: dict[str, str],
+    now: datetime,
 ) -> bool:
-    """Store a status callback for the applier; False for an unknown code or a duplicate."""
+    """Store a status callback for the applier, in a transaction of its own; False for an
+    unknown code or a duplicate.
+
+    Run on a bare driver cursor, not a Session: it is the one statement of the busiest
+    webhooks, and a Session with its Connection cost more than the statement itself."""
     if not code or len(code) > 64:
         return False
-    params = {
+    values = {
         "id": uuid.uuid4(),
         "natural_key": key[:200],
         "route": route,
@@ -113,9 +126,7 @@ def store(
         "received_at": now,
         "code": code,
     }
-    stored = session.execute(_STORE, params).first() is not None
-    session.commit()
-    return stored
+    return _STORE.run_alone(bind, values) is not None
 
 
 def remember(

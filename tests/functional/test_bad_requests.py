@@ -204,6 +204,15 @@ def test_a_nul_character_is_refused_with_400(
     assert_generic_refusal(send(app, client, door, token=token, **where), 400)
 
 
+@pytest.mark.parametrize("door", DOORS)
+def test_a_nul_in_a_multipart_form_is_refused_with_400(
+    app: Flask, client: FlaskClient, token: str, door: str
+) -> None:
+    fields = {"username": MARKER + "\0", "Body": MARKER + "\0"}
+    sent = send(app, client, door, token=token, fields=fields, content_type="multipart/form-data")
+    assert_generic_refusal(sent, 400)
+
+
 @pytest.mark.parametrize("path", ["/tasks/%00", "/api/v1/tasks/%00/close", "/login%00"])
 def test_a_nul_in_the_path_is_refused_with_400(client: FlaskClient, token: str, path: str) -> None:
     response = client.post(path, headers={"Authorization": f"Bearer {token}"})

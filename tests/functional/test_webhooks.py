@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
@@ -346,25 +350,48 @@ def test_a_status_callback_answers_200_at_once_and_the_attempt_appears_after_the
     assert inbox.drain(db, NOW) == 0  # a second run finds nothing to apply
 
 
+@contextmanager
+def _statements_seen(db: Session) -> Iterator[list[str]]:
+    """Every statement the database driver runs on the test's connection, by its first and
+    third words ("INSERT webhook_event"): seen below SQLAlchemy, where the inbox's own
+    statement runs, and savepoints left out."""
+    driver = db.connection().connection.driver_connection
+    statements: list[str] = []
+
+    def seen(statement: str) -> None:
+        words = statement.split()
+        if words[0] not in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+            statements.append(f"{words[0]} {words[2]}")
+
+    if isinstance(driver, sqlite3.Connection):
+        driver.set_trace_callback(seen)
+        try:
+            yield statements
+        finally:
+            driver.set_trace_callback(None)
+        return
+
+    class Watched(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            seen(query if isinstance(query, str) else query.as_string(self))
+            return super().execute(query, *args, **kwargs)
+
+    plain, driver.cursor_factory = driver.cursor_factory, Watched
+    try:
+        yield statements
+    finally:
+        driver.cursor_factory = plain
+
+
 def test_a_status_handler_only_inserts_into_the_inbox(
     app: Flask, client: FlaskClient, db: Session, world: World, intake: OutreachTask
 ) -> None:
     channel = RecordingChannel()
     runtime(app).channel = channel
     delivery = _safe_check_delivery(db, app, world, intake)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
-            statements.append(statement.split()[0] + " " + statement.split()[2])
-
-    engine = db.get_bind().engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with _statements_seen(db) as statements:
         for path, fields in _machine_call(delivery):
             assert signed_post(app, client, path, fields).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     # One statement per callback: no delivery read, no ORM flush, no audit row, no settling.
     assert statements == ["INSERT webhook_event"] * 3
     assert channel.sent == [("hang_up", delivery.provider_sid)]  # S3: at once, and once

@@ -7,22 +7,29 @@ in a database of this test's own, because each batch must really commit.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Mapping
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
+from outreach.db import make_engine
 from outreach.models import Attempt, AuditEvent, Delivery, WebhookEvent
 from outreach.runtime import Runtime
 from outreach.scheduler import runner
 from outreach.services import inbox, tasks
 from outreach.services.audit import SYSTEM, AuditAction
-from tests.conftest import NOW
+from tests import databases
+from tests.conftest import DATABASES, NOW
 from tests.factories import make_contact, make_group, make_participant, make_program
 
 CALLS = 30
@@ -84,7 +91,12 @@ def _store_machine_call(db: Session, call: Delivery) -> None:
         ),
     ):
         stored = inbox.store(
-            db, code=call.code, route=route, key=key, fields={"CallSid": sid, **fields}, now=NOW
+            db.get_bind(),
+            code=call.code,
+            route=route,
+            key=key,
+            fields={"CallSid": sid, **fields},
+            now=NOW,
         )
         assert stored
 
@@ -205,3 +217,79 @@ def test_the_scheduler_applies_stored_callbacks_every_few_seconds_where_it_leads
     assert runner.apply_callbacks_if_leader(own_runtime, follower)
     follower.release()
     _each_applied_once(own_runtime, ids)
+
+
+# --- the store's own statement, on a bare driver connection ---------------------------------
+
+
+def _store(rt: Runtime, code: str, key: str, at: datetime = NOW) -> bool:
+    return inbox.store(
+        rt.engine, code=code, route="status", key=key, fields={"CallStatus": "ringing"}, now=at
+    )
+
+
+def test_a_callback_stored_on_the_bare_driver_reads_back_as_sqlalchemy_would_write_it(
+    own_runtime: Runtime,
+) -> None:
+    [call_id] = _seed_calls(own_runtime, calls=1)
+    with own_runtime.sessions() as db:
+        code = db.get_one(Delivery, call_id).code
+    odd_moment = NOW.astimezone(ZoneInfo("America/New_York")) + timedelta(microseconds=7)
+    assert _store(own_runtime, code, "status:contact:CAbare:ringing", odd_moment)
+    assert not _store(own_runtime, code, "status:contact:CAbare:ringing")  # a duplicate
+    assert not _store(own_runtime, "no-such-code", "status:contact:CAnone:ringing")
+    with own_runtime.sessions() as db:
+        row = db.scalars(
+            select(WebhookEvent).where(WebhookEvent.natural_key == "status:contact:CAbare:ringing")
+        ).one()
+        assert isinstance(row.id, uuid.UUID)
+        assert (row.route, row.fields, row.delivery_id) == (
+            "status",
+            {"CallStatus": "ringing"},
+            call_id,
+        )
+        assert row.received_at == odd_moment
+        assert row.received_at.utcoffset() == timedelta(0)
+        assert row.applied_at is None
+        # Compared in SQL with a time SQLAlchemy binds itself: stored in the same form.
+        same = select(func.count()).where(WebhookEvent.received_at == odd_moment)
+        assert db.scalar(same.select_from(WebhookEvent)) == 1
+
+
+def test_a_store_that_fails_leaves_its_connection_clean_for_the_next(
+    own_runtime: Runtime,
+) -> None:
+    [call_id] = _seed_calls(own_runtime, calls=1)
+    with own_runtime.sessions() as db:
+        code = db.get_one(Delivery, call_id).code
+    with pytest.raises(ValueError, match="naive"):  # refused before any SQL runs
+        _store(own_runtime, code, "status:contact:CAfail:ringing", NOW.replace(tzinfo=None))
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):  # inside the transaction
+        inbox.store(own_runtime.engine, code=code, route=None, key="k", fields={}, now=NOW)  # type: ignore[arg-type]
+    assert _store(own_runtime, code, "status:contact:CAfail:ringing")
+    with own_runtime.sessions() as db:  # a session's transaction is not kept waiting (SQLite)
+        assert db.scalar(select(func.count()).select_from(WebhookEvent)) == 3 * 1 + 1
+        db.commit()
+
+
+if "postgresql" in DATABASES:  # only a PostgreSQL server drops its clients' connections
+
+    @pytest.mark.parametrize("own_engine", ["postgresql"], indirect=True)
+    def test_a_store_on_a_connection_the_server_dropped_fails_once_and_the_next_succeeds(
+        own_runtime: Runtime,
+    ) -> None:
+        [call_id] = _seed_calls(own_runtime, calls=1)
+        with own_runtime.sessions() as db:
+            code = db.get_one(Delivery, call_id).code
+        pooled = own_runtime.engine.raw_connection()
+        with closing(pooled.cursor()) as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        pooled.close()  # back to the pool: the next store takes this very connection
+        admin = make_engine(databases.POSTGRES_URL, poolclass=NullPool)  # not from that pool
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        with pytest.raises(psycopg.OperationalError):
+            _store(own_runtime, code, "status:contact:CAdrop:ringing")
+        assert _store(own_runtime, code, "status:contact:CAdrop:ringing")
