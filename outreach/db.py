@@ -103,20 +103,22 @@ class DriverStatement:
         On an engine: a pooled connection, queued and BEGIN IMMEDIATE on SQLite, a single
         self-committing round trip on PostgreSQL. On a Connection (the tests' rolled-back
         one): a savepoint inside its transaction."""
+        # Converted before any lock is taken, so the SQLite write lock is held only for SQL.
+        sql, parameters = self._ready(bind.dialect, values)
         if isinstance(bind, Connection):
             with bind.begin_nested():
-                return self._run(bind.connection.driver_connection, bind.dialect, values)
+                return _first_row(bind.connection.driver_connection, sql, parameters)
         pooled = bind.raw_connection()
         driver: Any = pooled.driver_connection
         try:
             if bind.dialect.name == "sqlite":
                 begin_immediate(driver)
-                row = self._run(driver, bind.dialect, values)
+                row = _first_row(driver, sql, parameters)
                 driver.commit()
                 return row
             driver.autocommit = True
             try:
-                return self._run(driver, bind.dialect, values)
+                return _first_row(driver, sql, parameters)
             finally:
                 driver.autocommit = False
         except BaseException as exc:
@@ -128,13 +130,17 @@ class DriverStatement:
         finally:
             pooled.close()
 
-    def _run(self, driver: Any, dialect: Dialect, values: Mapping[str, Any]) -> Any:
+    def _ready(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = _Compiled.of(self._statement, dialect)
-        with closing(driver.cursor()) as cursor:
-            cursor.execute(compiled.sql, compiled.parameters(values))
-            return cursor.fetchone()
+        return compiled.sql, compiled.parameters(values)
+
+
+def _first_row(driver: Any, sql: str, parameters: Any) -> Any:
+    with closing(driver.cursor()) as cursor:
+        cursor.execute(sql, parameters)
+        return cursor.fetchone()
 
 
 @dataclass(frozen=True)

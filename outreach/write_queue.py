@@ -4,9 +4,9 @@ Every transaction on SQLite starts with BEGIN IMMEDIATE (outreach/db.py), so wri
 turns. Left to SQLite, a writer that finds the lock taken sleeps 1, 2, 5, 10 ... 100 ms
 between tries: a webhook behind a 10 ms batch of the inbox applier could wait 100 ms, and
 two gunicorn workers spent most of their waits asleep after the lock was already free. Here
-a writer first takes an advisory lock on `<database>-writers`, trying every 0.1 ms at first
-and at least every millisecond after, so it goes on within a millisecond of the lock's
-release, and gives up with SQLite's own "database is locked" after the same 5 s as
+a writer first takes an advisory lock on `<database>-writers`, trying every 0.05 ms at first
+and at least every half millisecond after, so it goes on within half a millisecond of the
+lock's release, and gives up with SQLite's own "database is locked" after the same 5 s as
 busy_timeout. The lock is the kernel's (flock): it is never left held by a process that died.
 """
 
@@ -20,8 +20,8 @@ import weakref
 from typing import Any
 
 WAIT_SECONDS = 5.0  # as PRAGMA busy_timeout (outreach/db.py)
-FIRST_PAUSE = 0.0001
-LONGEST_PAUSE = 0.001
+FIRST_PAUSE = 0.00005
+LONGEST_PAUSE = 0.0005
 
 
 def lock_path(database: str) -> str:
