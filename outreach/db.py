@@ -108,33 +108,37 @@ class DriverStatement:
         if isinstance(bind, Connection):
             with bind.begin_nested():
                 return _first_row(bind.connection.driver_connection, sql, parameters)
-        pooled = bind.raw_connection()
-        driver: Any = pooled.driver_connection
-        try:
-            if bind.dialect.name == "sqlite":
-                begin_immediate(driver)
-                row = _first_row(driver, sql, parameters)
-                driver.commit()
-                return row
-            driver.autocommit = True
-            try:
-                return _first_row(driver, sql, parameters)
-            finally:
-                driver.autocommit = False
-        except BaseException as exc:
-            if bind.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
-                pooled.invalidate(exc)  # never handed out again
-            else:
-                pooled.rollback()
-            raise
-        finally:
-            pooled.close()
+        return _alone_on_a_pooled_connection(bind, sql, parameters)
 
     def _ready(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = _Compiled.of(self._statement, dialect)
         return compiled.sql, compiled.parameters(values)
+
+
+def _alone_on_a_pooled_connection(engine: Engine, sql: str, parameters: Any) -> Any:
+    pooled = engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    try:
+        if engine.dialect.name == "sqlite":
+            begin_immediate(driver)
+            row = _first_row(driver, sql, parameters)
+            driver.commit()
+            return row
+        driver.autocommit = True
+        try:
+            return _first_row(driver, sql, parameters)
+        finally:
+            driver.autocommit = False
+    except BaseException as exc:
+        if engine.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+            pooled.invalidate(exc)  # never handed out again
+        else:
+            pooled.rollback()
+        raise
+    finally:
+        pooled.close()
 
 
 def _first_row(driver: Any, sql: str, parameters: Any) -> Any:

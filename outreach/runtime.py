@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.channels.base import Channel
@@ -32,6 +32,13 @@ class Runtime:
     profiles: dict[str, Profile]
     library: ScriptLibrary
     channel: Channel | None = None
+
+    @property
+    def bind(self) -> Engine | Connection:
+        """What the sessions run on: the engine, or in the tests their rolled-back connection.
+        For the few statements that run without a Session (services/inbox.store)."""
+        bound: Engine | Connection = self.sessions.kw["bind"]
+        return bound
 
     def outward(self) -> Outward:
         from outreach.services.deliveries import Outward

@@ -42,8 +42,7 @@ def twiml(body: object) -> Response:
 def stored(route: str, key: str, **ours: str) -> bool:
     """Store a status callback for the inbox applier; False for a duplicate or unknown code."""
     fields = inbox.kept(request.form, **ours)
-    bind = runtime().sessions.kw["bind"]  # the engine; in tests, their rolled-back connection
-    return inbox.store(bind, code=code(), route=route, key=key, fields=fields, now=now())
+    return inbox.store(runtime().bind, code=code(), route=route, key=key, fields=fields, now=now())
 
 
 def say_language(language: str) -> str:
