@@ -222,6 +222,13 @@ def test_the_scheduler_applies_stored_callbacks_every_few_seconds_where_it_leads
 # --- the store's own statement, on a bare driver connection ---------------------------------
 
 
+def _one_call(rt: Runtime) -> tuple[uuid.UUID, str]:
+    """One sent call (its three callbacks already stored): its id and its opaque code."""
+    [call_id] = _seed_calls(rt, calls=1)
+    with rt.sessions() as db:
+        return call_id, db.get_one(Delivery, call_id).code
+
+
 def _store(rt: Runtime, code: str, key: str, at: datetime = NOW) -> bool:
     return inbox.store(
         rt.engine, code=code, route="status", key=key, fields={"CallStatus": "ringing"}, now=at
@@ -231,9 +238,7 @@ def _store(rt: Runtime, code: str, key: str, at: datetime = NOW) -> bool:
 def test_a_callback_stored_on_the_bare_driver_reads_back_as_sqlalchemy_would_write_it(
     own_runtime: Runtime,
 ) -> None:
-    [call_id] = _seed_calls(own_runtime, calls=1)
-    with own_runtime.sessions() as db:
-        code = db.get_one(Delivery, call_id).code
+    call_id, code = _one_call(own_runtime)
     odd_moment = NOW.astimezone(ZoneInfo("America/New_York")) + timedelta(microseconds=7)
     assert _store(own_runtime, code, "status:contact:CAbare:ringing", odd_moment)
     assert not _store(own_runtime, code, "status:contact:CAbare:ringing")  # a duplicate
@@ -259,9 +264,7 @@ def test_a_callback_stored_on_the_bare_driver_reads_back_as_sqlalchemy_would_wri
 def test_a_store_that_fails_leaves_its_connection_clean_for_the_next(
     own_runtime: Runtime,
 ) -> None:
-    [call_id] = _seed_calls(own_runtime, calls=1)
-    with own_runtime.sessions() as db:
-        code = db.get_one(Delivery, call_id).code
+    _, code = _one_call(own_runtime)
     with pytest.raises(ValueError, match="naive"):  # refused before any SQL runs
         _store(own_runtime, code, "status:contact:CAfail:ringing", NOW.replace(tzinfo=None))
     with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):  # inside the transaction
@@ -278,9 +281,7 @@ if "postgresql" in DATABASES:  # only a PostgreSQL server drops its clients' con
     def test_a_store_on_a_connection_the_server_dropped_fails_once_and_the_next_succeeds(
         own_runtime: Runtime,
     ) -> None:
-        [call_id] = _seed_calls(own_runtime, calls=1)
-        with own_runtime.sessions() as db:
-            code = db.get_one(Delivery, call_id).code
+        _, code = _one_call(own_runtime)
         pooled = own_runtime.engine.raw_connection()
         with closing(pooled.cursor()) as cursor:
             cursor.execute("SELECT pg_backend_pid()")
