@@ -1,6 +1,7 @@
 """Benchmark the call-window planner on synthetic programs.
 
-Run: .venv/bin/python bench/plan.py [--contacts N] [--with-100k] [--seed S]
+Run: .venv/bin/python bench/plan.py [--contacts N] [--with-100k] [--seed S] [--tasks N]
+     [--reminders-on sqlite|postgresql]
 
 Twenty contacts per group (10,000 contacts in 500 groups), 28 days ahead. Reports wall
 time (median of --repeats runs), peak memory (tracemalloc, in a separate run: tracing
@@ -8,27 +9,43 @@ slows Python down) and the ratio of planning time to merely expanding the same g
 occurrences with dateutil.rrule, measured in the same process, two ways: each group
 expanded once (the strict floor) and each contact's group expanded (what planning per
 contact without sharing would cost). Nothing here is real data.
+
+Then, on a database (a fresh SQLite file, or --reminders-on postgresql for the local
+server), one scheduler tick's reminder step for N open tasks where about 10% of contacts
+allow SMS: planning every open task (as it did before) against planning only the tasks that
+may text their contact (schedule_reminders now), both live, median of --repeats runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import random
 import statistics
 import sys
+import tempfile
 import time as clock
 import tracemalloc
+import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from dateutil.rrule import rrulestr
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import webhook_harness as harness
+from outreach import create_app
+from outreach.db import migrate
 from outreach.domain import planner as planner_module
 from outreach.domain.planner import (
+    DAY_CODES,
     ContactSchedule,
     GroupSchedule,
     PlanItem,
@@ -38,6 +55,18 @@ from outreach.domain.planner import (
     plan,
 )
 from outreach.domain.vocabulary import Consent, Severity, TaskReason
+from outreach.models import (
+    ContactPerson,
+    ContactPreferences,
+    Delivery,
+    Group,
+    OutreachTask,
+    Participant,
+)
+from outreach.runtime import Runtime, runtime
+from outreach.scheduler import jobs
+from outreach.services import planning, programs
+from outreach.settings import load_settings
 
 NOW = datetime(2026, 2, 20, 15, 0, tzinfo=UTC)  # the horizon spans the 2026-03-08 DST change
 HORIZON_DAYS = 28
@@ -166,12 +195,201 @@ def run(contacts: int, seed: int, repeats: int) -> None:
     )
 
 
+# --- the scheduler's reminder step on a database ------------------------------------------
+
+SMS_SHARE = 0.10  # contacts who allow SMS
+STOPPED_SHARE = 0.02  # allowed SMS when their task opened, then texted STOP
+
+
+def plan_every_task(session: Session, rt: Runtime, now: datetime) -> int:
+    """The reminder step as it was: every open task planned, then the same checks per window."""
+    plan = planning.plan_open_tasks(
+        session,
+        rt.profiles,
+        now=now,
+        days=2,
+        calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+    )
+    created = 0
+    for window in jobs._next_windows(plan.windows, now, now + jobs.REMINDER_LOOKAHEAD).values():
+        created += jobs._schedule_one(session, window, now)
+    session.commit()
+    return created
+
+
+def seed(session: Session, tasks: int, rng: random.Random) -> None:
+    """Groups of twenty, one contact and one open task each; rows written directly."""
+    program = programs.create_program(
+        session, key="bench", name="Bench", protocol="georgia_fvip", timezone=ZONES[0], now=NOW
+    )
+    groups = [
+        group_row(program.id, g) for g in make_groups(rng, max(tasks // CONTACTS_PER_GROUP, 1))
+    ]
+    session.execute(insert(Group), groups)
+    rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
+    for n in range(tasks):
+        for model, row in contact_with_task(rng, n, program.id, groups[n % len(groups)]):
+            rows[model].append(row)
+    for model in (Participant, ContactPerson, ContactPreferences, OutreachTask):
+        session.execute(insert(model), rows[model])
+    session.commit()
+
+
+def group_row(program_id: uuid.UUID, group: GroupSchedule) -> dict[str, Any]:
+    fields = ("timezone", "rrule", "start_time", "duration_minutes", "starts_on")
+    return {
+        **{name: getattr(group, name) for name in fields},
+        "id": uuid.uuid4(),
+        "program_id": program_id,
+        "name": group.group_id,
+        "ends_on": None,
+        "created_at": NOW,
+    }
+
+
+def contact_with_task(
+    rng: random.Random, n: int, program_id: uuid.UUID, group: dict[str, Any]
+) -> list[tuple[type, dict[str, Any]]]:
+    """A participant, their contact's preference versions and one open intake task."""
+    participant, contact = uuid.uuid4(), uuid.uuid4()
+    share = rng.random()
+    texting = share < SMS_SHARE + STOPPED_SHARE  # as the task opened
+    consent = Consent.CONSENTED if texting else rng.choices(list(Consent), weights=(10, 85, 5))[0]
+    versions = [preferences_row(rng, contact, 1, consent, texting)]
+    if share >= SMS_SHARE and texting:  # STOP since: a newer version without SMS
+        versions.append(preferences_row(rng, contact, 2, consent, False))
+    return [
+        (
+            Participant,
+            {
+                "id": participant,
+                "program_id": program_id,
+                "group_id": group["id"],
+                "reference": f"B-{n}",
+                "created_at": NOW,
+            },
+        ),
+        (
+            ContactPerson,
+            {
+                "id": contact,
+                "participant_id": participant,
+                "program_id": program_id,
+                "name_sealed": b"",
+                "phone_sealed": b"",
+                "phone_index": f"{n:064}",
+                "phone_zones": group["timezone"],
+                "relationship_to_participant": "ex_partner",
+                "created_at": NOW,
+            },
+        ),
+        *((ContactPreferences, row) for row in versions),
+        (
+            OutreachTask,
+            task_row(rng, program_id, contact, ["voice", "sms"] if texting else ["voice"]),
+        ),
+    ]
+
+
+def task_row(
+    rng: random.Random, program_id: uuid.UUID, contact_id: uuid.UUID, channels: list[str]
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "program_id": program_id,
+        "contact_id": contact_id,
+        "reason": TaskReason.INTAKE.value,
+        "script": "intake",
+        "channels": channels,
+        "opens_at": NOW,
+        "due_by": NOW + timedelta(days=rng.randint(1, 20)),
+        "severity": Severity.ROUTINE.value,
+        "min_attempts": 2,
+        "priority": 2,
+        "consent_override": False,
+        "status": "open",
+        "claim_version": 0,
+        "created_at": NOW,
+    }
+
+
+def preferences_row(
+    rng: random.Random, contact_id: uuid.UUID, version: int, consent: Consent, sms: bool
+) -> dict[str, Any]:
+    safe = make_safe_times(rng)[0] if rng.random() < 0.5 else None
+    return {
+        "id": uuid.uuid4(),
+        "contact_id": contact_id,
+        "version": version,
+        "consent": consent.value,
+        "voice": rng.random() < 0.97,
+        "sms": sms,
+        "voicemail": False,
+        "mail": False,
+        "only_during_group": rng.random() < 0.3,
+        "safe_times": [] if safe is None else [safe_time_json(safe)],
+        "language": "en",
+        "timezone": None,
+        "source": "import",
+        "recorded_by": None,
+        "recorded_at": NOW,
+    }
+
+
+def safe_time_json(safe: SafeTime) -> dict[str, str]:
+    days = ",".join(DAY_CODES[d] for d in sorted(safe.days))
+    return {"days": days, "start": f"{safe.start:%H:%M}", "end": f"{safe.end:%H:%M}"}
+
+
+def timed_step(
+    rt: Runtime, step: Callable[[Session, Runtime, datetime], int], repeats: int
+) -> tuple[float, int]:
+    """Median time of one reminder step; the reminders it made are deleted between runs."""
+    samples, made = [], 0
+    for _ in range(repeats):
+        planner_module._rule.cache_clear()
+        gc.collect()
+        with rt.session() as session:
+            started = clock.perf_counter()
+            made = step(session, rt, NOW)
+            samples.append(clock.perf_counter() - started)
+            session.execute(delete(Delivery))
+            session.commit()
+    return statistics.median(samples), made
+
+
+def run_reminders(tasks: int, database: str, seed_value: int, repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = (
+            harness.fresh_postgres("outreach_bench_plan")
+            if database == "postgresql"
+            else f"sqlite:///{Path(tmp) / 'plan.db'}"
+        )
+        env = harness.environment(Path(tmp), url, harness.free_port())
+        rt = runtime(create_app(settings=load_settings(env)))
+        migrate(rt.engine)
+        with rt.session() as session:
+            seed(session, tasks, random.Random(seed_value))
+            may_text = len(jobs.reminder_candidates(session))
+        before, made_before = timed_step(rt, plan_every_task, repeats)
+        after, made_after = timed_step(rt, jobs.schedule_reminders, repeats)
+        rt.engine.dispose()
+    assert made_before == made_after, (made_before, made_after)
+    print(
+        f"{tasks:>7} open tasks {may_text:>5} may text | every task planned"
+        f" {before * 1000:8.1f} ms | only those {after * 1000:7.1f} ms"
+        f" -> ratio {before / after:6.1f} | {made_after:>5} reminders either way"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, action="append", help="repeatable")
     parser.add_argument("--with-100k", action="store_true", help="also run 100,000 contacts")
     parser.add_argument("--seed", type=int, default=20260220)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tasks", type=int, action="append", help="open tasks; repeatable")
+    parser.add_argument("--reminders-on", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     sizes = args.contacts or [1_000, 10_000]
     if args.with_100k:
@@ -179,6 +397,13 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, horizon {HORIZON_DAYS} days from {NOW.isoformat()}")
     for size in sizes:
         run(size, args.seed, args.repeats)
+    logging.disable(logging.INFO)
+    print(
+        f"reminder step on {args.reminders_on}, {SMS_SHARE:.0%} of contacts allow SMS"
+        f" ({STOPPED_SHARE:.0%} more stopped it since their task opened)"
+    )
+    for tasks in args.tasks or [1_000, 10_000]:
+        run_reminders(tasks, args.reminders_on, args.seed, args.repeats)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import planner, protocols
@@ -30,6 +30,7 @@ from outreach.models import (
     ProgramEvent,
     SessionCancellation,
 )
+from outreach.services import contacts
 from outreach.services.tasks import schedule_of
 
 Profiles = Mapping[str, protocols.Profile]
@@ -99,7 +100,7 @@ class _Context:
         contact_ids = {t.contact_id for t in tasks}
         group_ids = {row.group_id for row in rows if row.group_id is not None}
         participant_ids = {row.participant_id for row in rows}
-        self.preferences = _current_preferences(session, contact_ids)
+        self.preferences = contacts.current_preferences_of(session, contact_ids)
         self.groups = _groups(session, group_ids)
         self.attendance = _attendance(
             session, participant_ids, now.date() - timedelta(days=1), end.date() + timedelta(days=1)
@@ -160,25 +161,6 @@ def _narrowed(rules: planner.PlanningRules, hours: tuple[time, time]) -> planner
         calling_start=max(rules.calling_start, hours[0]),
         calling_end=min(rules.calling_end, hours[1]),
     )
-
-
-def _current_preferences(
-    session: Session, contact_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, ContactPreferences]:
-    latest = (
-        select(ContactPreferences.contact_id, func.max(ContactPreferences.version).label("version"))
-        .where(ContactPreferences.contact_id.in_(contact_ids))
-        .group_by(ContactPreferences.contact_id)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(ContactPreferences).join(
-            latest,
-            (latest.c.contact_id == ContactPreferences.contact_id)
-            & (latest.c.version == ContactPreferences.version),
-        )
-    )
-    return {row.contact_id: row for row in rows}
 
 
 def _groups(session: Session, group_ids: set[uuid.UUID]) -> dict[uuid.UUID, planner.GroupSchedule]:
