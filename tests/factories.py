@@ -145,6 +145,51 @@ def build_world(session: Session, vault: Vault, *, now: datetime) -> World:
     return World(home, other, group, participant, contact, users)
 
 
+@dataclass
+class Case:
+    """One participant of a program of its own, with a consenting contact and the staff."""
+
+    program: Program
+    participant: Participant
+    contact: ContactPerson
+    facilitator: Actor
+    liaison: Actor
+
+
+def build_case(session: Session, vault: Vault, *, now: datetime, protocol: str) -> Case:
+    program = make_program(session, now=now, protocol=protocol)
+    participant = make_participant(session, make_group(session, program, now=now), now=now)
+    contact = make_contact(
+        session, vault, participant, now=now, phone="404-555-0190", consent="consented"
+    )
+    facilitator = make_user(session, Role.FACILITATOR, [program], now=now)
+    liaison = make_user(session, Role.LIAISON, [program], now=now)
+    return Case(program, participant, contact, Actor.of(facilitator), Actor.of(liaison))
+
+
+def report_case_event(
+    session: Session,
+    profiles: Mapping[str, Profile],
+    case: Case,
+    event: str,
+    *,
+    at: datetime,
+    now: datetime,
+) -> list[OutreachTask]:
+    """The case's facilitator reports an event that happened `at`; answer the tasks opened."""
+    _, opened = tasks.report_event(
+        session,
+        profiles,
+        actor=case.facilitator,
+        participant_id=case.participant.id,
+        event_type=event,
+        at=at,
+        severity="routine",
+        now=now,
+    )
+    return opened
+
+
 def report_event(
     session: Session,
     profiles: Mapping[str, Profile],

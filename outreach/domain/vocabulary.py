@@ -41,6 +41,15 @@ class EventType(StrEnum):
     PARTICIPANT_MAY_BE_VICTIM = "participant_may_be_victim"
 
 
+# The events that begin and end a participant's time in the program; the latest of them says
+# whether the participant is in it. "enrolled" is entry (and re-entry); "accepted" is entry
+# after an application (PCADV). "completed" and "terminated" are the two discharges; a
+# rejected application ends it before it began. A leave of absence is not an end: the
+# participant stays enrolled and is expected back, and no event would mark the return.
+PARTICIPATION_STARTS = frozenset({EventType.ENROLLED, EventType.ACCEPTED})
+PARTICIPATION_ENDS = frozenset({EventType.COMPLETED, EventType.TERMINATED, EventType.REJECTED})
+
+
 class Severity(StrEnum):
     ROUTINE = "routine"
     ELEVATED = "elevated"

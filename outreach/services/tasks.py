@@ -12,12 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import String, case, cast, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from outreach.domain import protocols
 from outreach.domain.planner import GroupSchedule, group_sessions
 from outreach.domain.vocabulary import (
+    PARTICIPATION_ENDS,
+    PARTICIPATION_STARTS,
     Channel,
     Consent,
     EventType,
@@ -134,9 +136,15 @@ def _open_task(
 
 
 def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: datetime) -> int:
-    """Open the periodic check-ins the protocols' cadences make due (victim-driven, S1)."""
+    """Open the periodic check-ins the protocols' cadences make due (victim-driven, S1).
+
+    Check-ins belong to the participant's time in the program: none opens once the
+    participant has left it, until a later event brings the participant back. The exit
+    event's own task is the final contact. A check-in already open when the participant
+    leaves stays open: the liaison who works it closes it, as any other task.
+    """
     opened = 0
-    for contact, profile in _cadence_contacts(session, profiles):
+    for contact, profile in _cadence_contacts(session, profiles, now):
         if _has_open(session, contact.id, TaskReason.PERIODIC_CHECK_IN):
             continue
         spec = protocols.cadence_due(
@@ -155,15 +163,42 @@ def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: dateti
 
 
 def _cadence_contacts(
-    session: Session, profiles: Profiles
+    session: Session, profiles: Profiles, now: datetime
 ) -> list[tuple[ContactPerson, protocols.Profile]]:
     with_cadence = {key for key, profile in profiles.items() if profile.cadence is not None}
     rows = session.execute(
         select(ContactPerson, Program.protocol)
         .join(Program, Program.id == ContactPerson.program_id)
-        .where(Program.protocol.in_(with_cadence))
+        .where(
+            Program.protocol.in_(with_cadence),
+            ContactPerson.participant_id.not_in(_out_of_program(now)),
+        )
     )
     return [(contact, profiles[protocol]) for contact, protocol in rows]
+
+
+def _out_of_program(now: datetime) -> Select[tuple[uuid.UUID]]:
+    """Select the participants whose latest start or end of participation by `now` is an end.
+
+    Latest by when it happened, then by when it was recorded, so a late report of an earlier
+    exit does not undo a re-entry after it. On a full tie the end wins: calls beyond the
+    program need a clear re-entry. An event dated after `now` has not happened yet. A
+    participant with neither kind of event (an imported roster records none) counts as in.
+    """
+    ended, started = aliased(ProgramEvent), aliased(ProgramEvent)
+    after_the_end = or_(
+        started.at > ended.at,
+        and_(started.at == ended.at, started.created_at > ended.created_at),
+    )
+    back_since = exists().where(
+        started.participant_id == ended.participant_id,
+        started.type.in_([e.value for e in PARTICIPATION_STARTS]),
+        started.at <= now,
+        after_the_end,
+    )
+    return select(ended.participant_id).where(
+        ended.type.in_([e.value for e in PARTICIPATION_ENDS]), ended.at <= now, ~back_since
+    )
 
 
 def _has_open(session: Session, contact_id: uuid.UUID, reason: TaskReason) -> bool:

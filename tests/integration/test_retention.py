@@ -34,12 +34,21 @@ from outreach.models import (
 from outreach.security.crypto import SealError, open_sealed
 from outreach.security.vault import ContactErased, Vault, place
 from outreach.services import contacts, purge, retention, review, tasks
+from outreach.services.audit import Actor
 from outreach.services.audit_chain import verify_chain
 from outreach.services.errors import Conflict, NotFound
 from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import Settings
 from tests.conftest import NOW
-from tests.factories import World, make_contact, make_participant, report_event
+from tests.factories import (
+    Case,
+    World,
+    build_case,
+    make_contact,
+    make_participant,
+    report_case_event,
+    report_event,
+)
 
 GEORGIA_YEARS = 3  # config/protocols/georgia_fvip.toml, Ga. Comp. R. & Regs. 105-3-.08(2)
 
@@ -65,7 +74,12 @@ def _purge_all(db: Session, profiles: dict[str, Profile], now: datetime) -> list
 
 def _complete(db: Session, world: World, vault: Vault, task: OutreachTask, at: datetime) -> None:
     """The liaison reaches the contact safely, notes it, and closes the task."""
-    liaison = world.actor("liaison")
+    _reach_and_close(db, vault, world.actor("liaison"), task, at)
+
+
+def _reach_and_close(
+    db: Session, vault: Vault, liaison: Actor, task: OutreachTask, at: datetime
+) -> None:
     tasks.record_attempt(
         db, vault, actor=liaison, task_id=task.id, channel="voice", at=at,
         outcome="reached_safe", now=at, notes="Talked; she is moving to her sister's on Elm St",
@@ -146,6 +160,61 @@ def test_an_event_about_the_participant_keeps_the_contact_record_alive(
     assert opened == []  # S1: a declined contact gets no task, yet the case was still live
     assert declined.id not in _due(db, profiles, world, _years_after(NOW) + timedelta(days=1))
     assert declined.id in _due(db, profiles, world, _years_after(completed_at))
+
+
+def _open_check_ins(db: Session, case: Case) -> list[OutreachTask]:
+    return list(
+        db.scalars(
+            select(OutreachTask).where(
+                OutreachTask.contact_id == case.contact.id,
+                OutreachTask.reason == "periodic_check_in",
+                OutreachTask.status == "open",
+            )
+        )
+    )
+
+
+def _ticks(
+    db: Session, profiles: dict[str, Profile], start: datetime, end: datetime, every: timedelta
+) -> None:
+    """The scheduler's check-in step, run every `every` from `start` to `end`."""
+    at = start
+    while at <= end:
+        tasks.open_periodic_check_ins(db, profiles, now=at)
+        at += every
+
+
+def test_a_completed_case_with_weekly_check_ins_is_due_once_its_period_has_run_out(
+    db: Session, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    case = build_case(db, vault, now=NOW, protocol="caring_dads")  # weekly calls to mothers
+    [intake] = report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
+    _reach_and_close(db, vault, case.liaison, intake, NOW)
+    for day in range(1, 36):  # five weeks in group; the liaison calls the day a check-in opens
+        at = NOW + timedelta(days=day)
+        tasks.open_periodic_check_ins(db, profiles, now=at)
+        for check_in in _open_check_ins(db, case) if day < 35 else ():
+            _reach_and_close(db, vault, case.liaison, check_in, at)
+    [left_open] = _open_check_ins(db, case)  # the fifth, not yet called
+
+    completed_at = NOW + timedelta(days=35, hours=12)
+    [final] = report_case_event(db, profiles, case, "completed", at=completed_at, now=completed_at)
+    closed_at = completed_at + timedelta(days=2)
+    _ticks(db, profiles, completed_at, closed_at, timedelta(hours=6))
+    for task in (left_open, final):  # closed by the liaison, not by the scheduler
+        _reach_and_close(db, vault, case.liaison, task, closed_at)
+    kept_until = _years_after(closed_at)
+    _ticks(db, profiles, closed_at, closed_at + timedelta(days=60), timedelta(days=1))
+    _ticks(db, profiles, closed_at + timedelta(days=60), kept_until, timedelta(days=7))
+
+    due = retention.find_due(db, profiles, now=kept_until, program_key=case.program.key)
+    assert due.programs[0][1] == (case.contact.id,)
+    early = kept_until - timedelta(seconds=1)
+    assert retention.find_due(db, profiles, now=early, program_key=case.program.key).total == 0
+    every_check_in = select(OutreachTask).where(OutreachTask.reason == "periodic_check_in")
+    assert len(db.scalars(every_check_in).all()) == 5  # none opened after the completion
+    [purged] = _purge_all(db, profiles, kept_until)
+    assert purged.contact_id == case.contact.id
 
 
 def test_each_program_keeps_its_records_for_its_own_period(
