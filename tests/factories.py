@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import Role
@@ -261,3 +263,27 @@ def make_safe_check_delivery(session: Session, task: OutreachTask, *, now: datet
     session.add(delivery)
     session.commit()
     return delivery
+
+
+@contextmanager
+def rolled_back(connection: Connection, sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is undone afterwards: each generated example starts afresh."""
+    savepoint = connection.begin_nested()
+    try:
+        with sessions() as session:
+            yield session
+    finally:
+        savepoint.rollback()
+
+
+def open_check_ins(db: Session, case: Case) -> list[OutreachTask]:
+    """The case's contact's periodic check-ins still open."""
+    return list(
+        db.scalars(
+            select(OutreachTask).where(
+                OutreachTask.contact_id == case.contact.id,
+                OutreachTask.reason == "periodic_check_in",
+                OutreachTask.status == "open",
+            )
+        )
+    )

@@ -7,8 +7,6 @@ import itertools
 import os
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,7 +33,7 @@ from outreach.services.key_rotation import (
 )
 from outreach.settings import DataKey, Settings
 from tests.conftest import NOW
-from tests.factories import World, make_contact
+from tests.factories import World, make_contact, rolled_back
 
 NEW = DataKey("new2", os.urandom(32))
 NEW_INDEX = DataKey("ix2", os.urandom(32))
@@ -75,17 +73,6 @@ def _keys(settings: Settings) -> Keys:
     )
 
 
-@contextmanager
-def _rolled_back(connection: Connection, sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is undone afterwards: each generated example starts afresh."""
-    savepoint = connection.begin_nested()
-    try:
-        with sessions() as session:
-            yield session
-    finally:
-        savepoint.rollback()
-
-
 def _found(session: Session, vault: Vault, phone: str) -> set[uuid.UUID]:
     return {c.id for c in contacts.find_by_phone(session, vault, phone)}
 
@@ -103,7 +90,7 @@ def test_after_rotation_every_value_opens_under_the_new_keys_alone(
     batch: int,
 ) -> None:
     keys = _keys(settings)
-    with _rolled_back(connection, sessions) as db:
+    with rolled_back(connection, sessions) as db:
         made = [
             make_contact(db, keys.before, world.participant, now=NOW, name=n, phone=p)
             for n, p, _ in people
@@ -286,12 +273,12 @@ def test_a_rotation_stopped_part_way_resumes_to_what_an_uninterrupted_run_makes(
     keys = _keys(settings)
     for n in range(4):
         make_contact(db, keys.before, world.participant, now=NOW, phone=f"+1404555{150 + n:04d}")
-    with _rolled_back(connection, sessions) as session:
+    with rolled_back(connection, sessions) as session:
         list(rotate_contact_keys(session, keys.during, now=NOW, batch=2))
         list(rotate_phone_indexes(session, keys.during, now=NOW, batch=2))
         uninterrupted = _end_state(session, keys.after)
 
-    with _rolled_back(connection, sessions) as session:
+    with rolled_back(connection, sessions) as session:
         stopped = rotate_contact_keys(session, keys.during, now=NOW, batch=2)
         assert next(stopped) == 2  # then the operator presses ^C
         stopped.close()

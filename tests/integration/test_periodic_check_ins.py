@@ -3,15 +3,13 @@ participant is in the program, stop once the participant leaves it, and resume o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.domain.protocols import Profile, load_profiles
@@ -20,7 +18,7 @@ from outreach.security.vault import Vault
 from outreach.services import tasks
 from outreach.services.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
-from tests.factories import Case, build_case, report_case_event
+from tests.factories import Case, build_case, open_check_ins, report_case_event, rolled_back
 
 WEEK = timedelta(days=7)  # config/protocols/caring_dads.toml: weekly, the default
 # The spec, written out here rather than imported, so the test can disagree with the code.
@@ -54,18 +52,6 @@ def _report(
     report_case_event(db, profiles, case, event, at=at, now=at)
 
 
-def _open_check_ins(db: Session, case: Case) -> list[OutreachTask]:
-    return list(
-        db.scalars(
-            select(OutreachTask).where(
-                OutreachTask.contact_id == case.contact.id,
-                OutreachTask.reason == "periodic_check_in",
-                OutreachTask.status == "open",
-            )
-        )
-    )
-
-
 def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: datetime) -> None:
     """The liaison talks with the mother safely and closes the check-in."""
     tasks.record_attempt(
@@ -79,7 +65,7 @@ def _tick_and_reach(
     db: Session, vault: Vault, profiles: dict[str, Profile], case: Case, at: datetime
 ) -> None:
     assert _tick(db, profiles, at) == 1
-    [check_in] = _open_check_ins(db, case)
+    [check_in] = open_check_ins(db, case)
     _reach(db, vault, case, check_in, at)
 
 
@@ -91,7 +77,7 @@ def test_check_ins_keep_opening_week_after_week_while_the_participant_attends(
         at = NOW + week * WEEK
         assert _tick(db, profiles, at) == 1
         assert _tick(db, profiles, at) == 0  # never a second one beside it
-        [check_in] = _open_check_ins(db, case)
+        [check_in] = open_check_ins(db, case)
         _reach(db, vault, case, check_in, at)
 
 
@@ -114,7 +100,7 @@ def test_check_ins_stop_once_the_participant_leaves_the_program(
     _report(db, profiles, case, exit_event, NOW + timedelta(days=2))
     for later in (WEEK, 2 * WEEK, timedelta(days=400)):
         assert _tick(db, profiles, NOW + later) == 0
-    assert _open_check_ins(db, case) == []
+    assert open_check_ins(db, case) == []
 
 
 @pytest.mark.parametrize("exit_event", ["completed", "terminated"])
@@ -136,7 +122,7 @@ def test_a_check_in_open_when_the_participant_completes_stays_for_the_liaison(
     assert _tick(db, profiles, NOW) == 1
     _report(db, profiles, case, "completed", NOW + timedelta(days=1))
     assert _tick(db, profiles, NOW + timedelta(days=2)) == 0
-    [still_open] = _open_check_ins(db, case)  # not closed behind the liaison's back
+    [still_open] = open_check_ins(db, case)  # not closed behind the liaison's back
     _reach(db, vault, case, still_open, NOW + timedelta(days=3))
     assert _tick(db, profiles, NOW + timedelta(days=3) + WEEK) == 0
 
@@ -212,17 +198,6 @@ def _in_program(events: list[tuple[datetime, datetime, str]], now: datetime) -> 
     return not marks or not max(marks)[2]
 
 
-@contextmanager
-def _rolled_back(connection: Connection, sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is undone afterwards: each generated example starts afresh."""
-    savepoint = connection.begin_nested()
-    try:
-        with sessions() as session:
-            yield session
-    finally:
-        savepoint.rollback()
-
-
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -234,13 +209,13 @@ def test_a_check_in_opens_exactly_when_due_while_in_the_program_and_never_two_at
     profiles: dict[str, Profile],
     plan: list[Step],
 ) -> None:
-    with _rolled_back(connection, sessions) as db:
+    with rolled_back(connection, sessions) as db:
         case = build_case(db, vault, now=NOW, protocol="caring_dads")
         now, last_safe = NOW, None
         events: list[tuple[datetime, datetime, str]] = []
         for step in plan:
             now += timedelta(days=step.days, minutes=1)
-            open_now = _open_check_ins(db, case)
+            open_now = open_check_ins(db, case)
             if step.reach and open_now:
                 _reach(db, vault, case, open_now[0], now)
                 last_safe, open_now = now, []
@@ -251,4 +226,4 @@ def test_a_check_in_opens_exactly_when_due_while_in_the_program_and_never_two_at
             due = last_safe is None or last_safe + WEEK <= now
             expected = _in_program(events, now) and due and not open_now
             assert _tick(db, profiles, now) == int(expected), (step, events)
-            assert len(_open_check_ins(db, case)) == int(expected or bool(open_now))
+            assert len(open_check_ins(db, case)) == int(expected or bool(open_now))

@@ -24,7 +24,7 @@ from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services import contacts, planning, tasks
 from tests.conftest import NOW
-from tests.factories import World, make_contact, make_group, make_participant
+from tests.factories import World, make_contact, make_group, make_participant, rolled_back
 
 CHANNELS = (("voice",), ("voice", "sms"), ("sms",))
 EVENTS = ("class_cancelled", "enrolled", "terminated", "duty_to_warn")
@@ -66,17 +66,6 @@ specs = st.builds(
 @pytest.fixture
 def rt(app: Flask) -> Runtime:
     return runtime(app)
-
-
-@contextmanager
-def _rolled_back(connection: Connection, sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is undone afterwards: each generated example starts afresh."""
-    savepoint = connection.begin_nested()
-    try:
-        with sessions() as session:
-            yield session
-    finally:
-        savepoint.rollback()
 
 
 def _open(db: Session, vault: Vault, world: World, rt: Runtime, spec: Spec, n: int) -> None:
@@ -165,7 +154,7 @@ def test_narrowed_scheduling_makes_exactly_the_reminders_planning_every_task_mad
     hours: int,
 ) -> None:
     now = NOW + timedelta(hours=hours)
-    with _rolled_back(connection, sessions) as db:
+    with rolled_back(connection, sessions) as db:
         for n, spec in enumerate(mix):
             _open(db, vault, world, rt, spec, n)
         expected = _planning_every_task(db, rt, now)

@@ -41,11 +41,11 @@ from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import (
-    Case,
     World,
     build_case,
     make_contact,
     make_participant,
+    open_check_ins,
     report_case_event,
     report_event,
 )
@@ -162,18 +162,6 @@ def test_an_event_about_the_participant_keeps_the_contact_record_alive(
     assert declined.id in _due(db, profiles, world, _years_after(completed_at))
 
 
-def _open_check_ins(db: Session, case: Case) -> list[OutreachTask]:
-    return list(
-        db.scalars(
-            select(OutreachTask).where(
-                OutreachTask.contact_id == case.contact.id,
-                OutreachTask.reason == "periodic_check_in",
-                OutreachTask.status == "open",
-            )
-        )
-    )
-
-
 def _ticks(
     db: Session, profiles: dict[str, Profile], start: datetime, end: datetime, every: timedelta
 ) -> None:
@@ -193,9 +181,9 @@ def test_a_completed_case_with_weekly_check_ins_is_due_once_its_period_has_run_o
     for day in range(1, 36):  # five weeks in group; the liaison calls the day a check-in opens
         at = NOW + timedelta(days=day)
         tasks.open_periodic_check_ins(db, profiles, now=at)
-        for check_in in _open_check_ins(db, case) if day < 35 else ():
+        for check_in in open_check_ins(db, case) if day < 35 else ():
             _reach_and_close(db, vault, case.liaison, check_in, at)
-    [left_open] = _open_check_ins(db, case)  # the fifth, not yet called
+    [left_open] = open_check_ins(db, case)  # the fifth, not yet called
 
     completed_at = NOW + timedelta(days=35, hours=12)
     [final] = report_case_event(db, profiles, case, "completed", at=completed_at, now=completed_at)
