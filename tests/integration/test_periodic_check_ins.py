@@ -55,9 +55,15 @@ def _report(
 def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: datetime) -> None:
     """The liaison talks with the mother safely and closes the check-in."""
     tasks.record_attempt(
-        db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=at,
-        outcome="reached_safe", now=at,
-    )  # fmt: skip
+        db,
+        vault,
+        actor=case.liaison,
+        task_id=task.id,
+        channel="voice",
+        at=at,
+        outcome="reached_safe",
+        now=at,
+    )
     tasks.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
 
 
