@@ -14,7 +14,7 @@ from outreach.logs import request_refused
 from outreach.runtime import Runtime, runtime
 from outreach.services import second_factor
 from outreach.services.audit import Actor
-from outreach.services.errors import ServiceError
+from outreach.services.errors import Invalid, ServiceError
 from outreach.web import check_csrf
 from outreach.web.auth import current_user, db
 
@@ -69,6 +69,17 @@ def calling_hours() -> tuple[time, time]:
 
 def form_text(name: str, limit: int = 200) -> str:
     return request.form.get(name, "").strip()[:limit]
+
+
+def form_local_time(name: str) -> datetime | None:
+    """A datetime-local field: a wall-clock time in the program's zone, or None when empty."""
+    raw = form_text(name, 20)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("give the time as YYYY-MM-DD HH:MM", {name: "invalid"}) from None
 
 
 def arg_date(name: str) -> date | None:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome
 from outreach.services import claimed_work, queue, task_page
-from outreach.services.errors import Conflict, Invalid
+from outreach.services.errors import Conflict
 from outreach.web import pictures
-from outreach.web.common import actor, calling_hours, db, form_text, now, page_number, rt, staff
+from outreach.web.common import (
+    actor,
+    calling_hours,
+    db,
+    form_local_time,
+    form_text,
+    now,
+    page_number,
+    rt,
+    staff,
+)
 
 bp = Blueprint("liaison", __name__)
 
@@ -71,9 +80,9 @@ def record_attempt(task_id: uuid.UUID) -> ResponseReturnValue:
         actor=actor(),
         task_id=task_id,
         channel=form_text("channel", 10) or "voice",
-        local_at=_local("at"),
+        local_at=form_local_time("at"),
         outcome=outcome,
-        local_callback=_local("callback_at"),
+        local_callback=form_local_time("callback_at"),
         notes=request.form.get("notes", "")[:4000].strip(),
         now=now(),
     )
@@ -102,14 +111,3 @@ def close(task_id: uuid.UUID) -> ResponseReturnValue:
         db(), actor=actor(), task_id=task_id, resolution=form_text("resolution", 20), now=now()
     )
     return redirect(url_for("liaison.call_queue"))
-
-
-def _local(name: str) -> datetime | None:
-    """A datetime-local field: a wall-clock time in the program's zone, or empty."""
-    raw = form_text(name, 20)
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise Invalid("give the time as YYYY-MM-DD HH:MM", {name: "invalid"}) from None

@@ -4,7 +4,7 @@ a liaison revokes a release the moment the contact says so; facilitators are ref
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,7 +21,7 @@ from outreach.domain.releases import (
 from outreach.services import disclosures, release_pages, releases, sharing
 from outreach.services.errors import Invalid, ServiceError
 from outreach.services.queue import reference
-from outreach.web.common import actor, db, form_text, now, rt, staff
+from outreach.web.common import actor, db, form_local_time, form_text, now, rt, staff
 
 bp = Blueprint("releases", __name__)
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Not possible now"}
@@ -100,7 +100,7 @@ def record_disclosure(contact_id: uuid.UUID) -> ResponseReturnValue:
         authority_detail=form_text("authority_detail", disclosures.MAX_TEXT + 1),
         items=tuple(request.form.getlist("items")[:10]),
         description=form_text("description", disclosures.MAX_TEXT + 1),
-        disclosed_at=_local("disclosed_at"),
+        disclosed_at=form_local_time("disclosed_at"),  # empty: disclosed now
         notice_task_id=_task_id("notice_task_id"),
         danger_reason=form_text("danger_reason", disclosures.MAX_TEXT + 1),
     )
@@ -156,17 +156,6 @@ def _date(name: str) -> date | None:
         return date.fromisoformat(form_text(name, 10))
     except ValueError:
         return None
-
-
-def _local(name: str) -> datetime | None:
-    """A datetime-local field: a wall-clock time in the program's zone, or empty for now."""
-    raw = form_text(name, 20)
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise Invalid("give the time as YYYY-MM-DD HH:MM", {name: "invalid"}) from None
 
 
 def _task_id(name: str) -> uuid.UUID | None:
