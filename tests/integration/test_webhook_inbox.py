@@ -30,7 +30,13 @@ from outreach.services import inbox, tasks
 from outreach.services.audit import SYSTEM, AuditAction
 from tests import databases
 from tests.conftest import DATABASES, NOW
-from tests.factories import make_contact, make_group, make_participant, make_program
+from tests.factories import (
+    make_contact,
+    make_group,
+    make_participant,
+    make_program,
+    make_safe_check_delivery,
+)
 
 CALLS = 30
 LATER = NOW + timedelta(minutes=5)
@@ -56,24 +62,7 @@ def _seed_calls(rt: Runtime, calls: int = CALLS) -> list[uuid.UUID]:
             severity="routine",
             now=NOW,
         )
-        calls_made = [
-            Delivery(
-                task_id=task.id,
-                contact_id=task.contact_id,
-                kind="safe_check_call",
-                script="safe_check_prompt",
-                language="en",
-                status="sent",
-                code=f"code-{n}-{uuid.uuid4().hex}",
-                provider_sid=f"CA{uuid.uuid4().hex}",
-                due_at=NOW,
-                sent_at=NOW,
-                created_at=NOW,
-            )
-            for n in range(calls)
-        ]
-        db.add_all(calls_made)
-        db.commit()
+        calls_made = [make_safe_check_delivery(db, task, now=NOW) for _ in range(calls)]
         for call in calls_made:
             _store_machine_call(db, call)
         return [call.id for call in calls_made]
