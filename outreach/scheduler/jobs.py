@@ -70,14 +70,21 @@ def tick(rt: Runtime, now: datetime) -> TickReport:
 def apply_callbacks(rt: Runtime, now: datetime) -> int:
     """Apply every status callback the webhooks stored; answer how many (services/inbox)."""
     with rt.session() as session:
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        return inbox.drain(session, now, pause=_share_the_lock() if sqlite else lambda: None)
+        if session.get_bind().dialect.name != "sqlite":
+            return inbox.drain(session, now)
+        return inbox.drain(
+            session,
+            now,
+            hold=lambda: inbox.Hold(inbox.SQLITE_APPLY_SECONDS),
+            pause=_share_the_lock(),
+        )
 
 
 def _share_the_lock() -> Callable[[], None]:
-    """Between two batches, wait as long as the last one took. SQLite has one write lock and
-    keeps no queue for it: a webhook that found it taken sleeps in growing steps, and an
-    applier that took it straight back would starve every webhook for a whole drain."""
+    """Between two batches, wait as long as the last one took. SQLite has one write lock:
+    an applier that took it straight back would hold it for a whole drain, and the webhooks
+    queued behind it would wait that long. Measured, a shorter pause let the applier keep
+    up better but took as much CPU from the webhooks as the lock had (docs/benchmarks.md)."""
     since = [time.monotonic()]
 
     def pause() -> None:

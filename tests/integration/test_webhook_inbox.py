@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -25,7 +26,7 @@ from sqlalchemy.pool import NullPool
 from outreach.db import make_engine
 from outreach.models import Attempt, AuditEvent, Delivery, WebhookEvent
 from outreach.runtime import Runtime
-from outreach.scheduler import runner
+from outreach.scheduler import jobs, runner
 from outreach.services import inbox, tasks
 from outreach.services.audit import SYSTEM, AuditAction
 from tests import databases
@@ -152,6 +153,54 @@ def test_an_applier_stopped_mid_batch_leaves_the_batch_whole_for_the_next_run(
     with own_runtime.sessions() as session:
         assert inbox.drain(session, LATER) == 3 * CALLS
         assert inbox.drain(session, LATER) == 0
+    _each_applied_once(own_runtime, ids)
+
+
+def _batches_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows each batch applies, batch by batch, from here on."""
+    batches: list[int] = []
+    apply_pending = inbox.apply_pending
+
+    def counted(session: Session, now: datetime, **options: Any) -> int:
+        batches.append(apply_pending(session, now, **options))
+        return batches[-1]
+
+    monkeypatch.setattr(inbox, "apply_pending", counted)
+    return batches
+
+
+def test_a_batch_whose_time_is_up_leaves_the_rest_stored_for_the_next(
+    own_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _seed_calls(own_runtime)
+    ticks = iter(range(10_000))  # a clock that moves one second each time it is read
+    batches, pauses = _batches_counted(monkeypatch), list[int]()
+    with own_runtime.sessions() as session:
+        applied = inbox.drain(
+            session,
+            LATER,
+            limit=10,
+            hold=lambda: inbox.Hold(2.5, clock=lambda: next(ticks)),
+            pause=lambda: pauses.append(1),
+        )
+    assert applied == 3 * CALLS
+    # Read when the hold starts, then before the second, third and fourth row: three a batch.
+    assert batches == [3] * CALLS + [0]
+    assert len(pauses) == CALLS  # the webhooks get their turn after every batch
+    _each_applied_once(own_runtime, ids)
+
+
+def test_the_scheduler_gives_each_sqlite_batch_a_few_milliseconds(
+    own_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _seed_calls(own_runtime, calls=5)
+    batches = _batches_counted(monkeypatch)
+    monkeypatch.setattr(inbox, "SQLITE_APPLY_SECONDS", 0.0)  # every batch's time is up at once
+    assert jobs.apply_callbacks(own_runtime, LATER) == 3 * 5
+    if own_runtime.engine.dialect.name == "sqlite":
+        assert batches == [1] * 15 + [0]  # one row each, the least a batch applies
+    else:  # row locks, not one database lock: a batch is held to its size only
+        assert batches == [15, 0]
     _each_applied_once(own_runtime, ids)
 
 
