@@ -312,11 +312,14 @@ def applier(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def _apply_every(ready: Path, limit_seconds: float = 600) -> None:
+    from bench import lock_holds
     from outreach import create_app
     from outreach.runtime import runtime
     from outreach.scheduler.runner import APPLY_SECONDS, Leadership, apply_callbacks_if_leader
     from outreach.settings import load_settings
 
+    lock_holds.record("applier")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit cleanly: holds are written
     rt = runtime(create_app(settings=load_settings(dict(os.environ))))
     leadership = Leadership(rt.engine, rt.settings.instance_path)
     ready.touch()

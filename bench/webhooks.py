@@ -9,8 +9,9 @@ ratio is the median of the rounds' ratios, so a slow minute of the machine moves
 callbacks are only stored by the webhooks; the applier applies them, and its rate is timed on
 the throughput run's backlog. Once the applier has drained the inbox it checks that every
 acknowledged callback is stored exactly once and every completed call was logged as exactly one
-attempt. With --normal-sync it also measures SQLite with synchronous=NORMAL, to show what the
-fsync of each commit costs (not shipped).
+attempt. On SQLite it also shows how long each transaction held the writers' lock while the
+applier ran beside the webhooks (bench/lock_holds.py). With --normal-sync it also measures
+SQLite with synchronous=NORMAL, to show what the fsync of each commit costs (not shipped).
 
     .venv/bin/python bench/webhooks.py [--calls 500] [--seconds 5] [--normal-sync]
                                        [--databases sqlite,postgresql]
@@ -31,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import lock_holds
 from bench import webhook_harness as h
 from outreach.scheduler.runner import APPLY_SECONDS
 
@@ -105,6 +107,8 @@ class Measured:
     runs: list[Run]
     ratios: list[float] = field(default_factory=list)  # of bare's, round by round
     beside: tuple[float, float] | None = None  # p50 and p99 with the applier running
+    beside_window: tuple[float, float] = (0.0, 0.0)  # when that run began and ended
+    holds: dict[str, list[float]] = field(default_factory=dict)  # SQLite's writers' lock, ms
     applied: int = 0
     apply_rate: float = 0.0
     waiting: int = 0
@@ -161,7 +165,9 @@ def measure(
     )
     if beside is not None:
         with beside():
+            began = time.monotonic()
             together = paced(port, token, rest[len(rest) // 2 :], seconds)
+            measured.beside_window = (began, time.monotonic())
         measured.runs.append(together)
         measured.beside = (together.quantile(50), together.quantile(99))
     return measured
@@ -173,6 +179,9 @@ def run_database(
     with tempfile.TemporaryDirectory() as tmp:
         port = h.free_port()
         env = h.environment(Path(tmp), url_for(Path(tmp)), port)
+        holds = Path(tmp) / "lock-holds"
+        holds.mkdir()
+        env[lock_holds.FOLDER] = str(holds)
         token, codes = h.prepare(env, calls * (ROUNDS + 1))
         drained: list[tuple[int, float]] = []
         with h.server(app, env, port):
@@ -188,6 +197,7 @@ def run_database(
                 beside=lambda: h.applier(env),
             )
         m.waiting = h.stored_state(env).unapplied  # what the applier beside had not reached
+        m.holds = lock_holds.read(holds, *m.beside_window)  # written as the processes ended
         h.apply_inbox(env)
         stored = h.stored_state(env)
     acknowledged = {
@@ -240,7 +250,7 @@ def _apps(args: argparse.Namespace) -> dict[str, tuple[str, Callable[[Path], str
     sqlite: Callable[[Path], str] = lambda d: f"sqlite:///{d / 'b.db'}"  # noqa: E731
     apps: dict[str, tuple[str, Callable[[Path], str]]] = {}
     if "sqlite" in wanted:
-        apps["sqlite"] = ("outreach:create_app()", sqlite)
+        apps["sqlite"] = ("bench.lock_holds:create()", sqlite)
         if args.normal_sync:
             apps["sqlite, sync=NORMAL"] = ("bench.normal_sync_app:create()", sqlite)
     if "postgresql" in wanted and _postgres_answers():
@@ -260,6 +270,13 @@ def _report(name: str, m: Measured) -> None:
             f"    with the scheduler's applier beside it (every {APPLY_SECONDS} s): "
             f"p50 {m.beside[0]:6.1f} ms  p99 {m.beside[1]:6.1f} ms at 200 req/s"
         )
+    if m.holds:
+        held = ", ".join(
+            f"{role} p50 {_ms(times, 50)} p99 {_ms(times, 99)} max {max(times):.1f} ms"
+            for role, times in sorted(m.holds.items())
+            if len(times) > 1
+        )
+        print(f"    the writers' lock, held by each transaction in that run: {held}")
     print(
         f"    applier: the throughput run's {m.applied} callbacks applied at "
         f"{m.apply_rate:.0f}/s; {m.waiting} waiting as the 200 req/s run ended "
@@ -270,6 +287,10 @@ def _report(name: str, m: Measured) -> None:
         f"    checks: lost {m.lost}, unexpected {m.unexpected}, non-200 {m.errors}, "
         f"attempts {m.attempts} for {m.calls_completed} completed calls (must be equal)"
     )
+
+
+def _ms(times: list[float], q: int) -> str:
+    return f"{statistics.quantiles(times, n=100)[q - 1]:.1f}"
 
 
 def _postgres_answers() -> bool:
