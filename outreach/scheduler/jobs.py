@@ -83,8 +83,8 @@ def apply_callbacks(rt: Runtime, now: datetime) -> int:
 def _share_the_lock() -> Callable[[], None]:
     """Between two batches, wait as long as the last one took. SQLite has one write lock:
     an applier that took it straight back would hold it for a whole drain, and the webhooks
-    queued behind it would wait that long. Measured, a shorter pause let the applier keep
-    up better but took as much CPU from the webhooks as the lock had (docs/benchmarks.md)."""
+    queued behind it would wait that long. A shorter pause was measured: the applier went
+    faster, but took the webhooks' CPU and their p99 rose again (docs/benchmarks.md)."""
     since = [time.monotonic()]
 
     def pause() -> None:
