@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
-    @property
+    @cached_property  # read by every webhook request; derived once, not hashed per request
     def webhook_token(self) -> str:
         """The token webhook signatures are checked with: Twilio's, or a local one for demos."""
         if self.secrets.twilio_auth_token:
