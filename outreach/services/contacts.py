@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -281,13 +282,35 @@ def revoke_sms(
     return _set_sms(session, contact_id, False, now, source, AuditAction.SMS_REVOKED)
 
 
+# What turns SMS off when the contact texted STOP, to us or to her carrier (S2).
+STOP_SOURCES = frozenset({"sms_stop", "carrier_opt_out"})
+
+
 def restore_sms(
     session: Session, *, contact_id: uuid.UUID, now: datetime
 ) -> ContactPreferences | None:
-    """S2: START re-enables SMS only, and only for a contact who consented."""
+    """S2: START re-enables SMS only, for a consented contact whose texts a STOP turned off.
+
+    Texts she never allowed, or that were turned off on her word to a liaison, stay off:
+    anyone holding her phone can send START."""
     if current_preferences(session, contact_id).consent != Consent.CONSENTED:
         return None
+    if _sms_turned_off_by(session, contact_id) not in STOP_SOURCES:
+        return None
     return _set_sms(session, contact_id, True, now, "sms_start", AuditAction.SMS_RESTORED)
+
+
+def _sms_turned_off_by(session: Session, contact_id: uuid.UUID) -> str | None:
+    """The source of the newest version that turned SMS from allowed to not allowed."""
+    versions = session.execute(
+        select(ContactPreferences.sms, ContactPreferences.source)
+        .where(ContactPreferences.contact_id == contact_id)
+        .order_by(ContactPreferences.version.desc())
+    ).all()
+    for newer, older in itertools.pairwise(versions):
+        if older.sms and not newer.sms:
+            return str(newer.source)
+    return None
 
 
 def _set_sms(

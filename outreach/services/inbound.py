@@ -7,6 +7,8 @@ for the liaison and gets no automatic answer.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +41,14 @@ STOP_WORDS = frozenset(
         "CANCELAR",
         "BAJA",
         "FIN",
+        "PARA",
     }
+)
+# Inside a longer message these still mean "stop texting me": "please stop", "Stop texting
+# me". The words with an everyday meaning (END, QUIT, CANCEL, FIN, ALTO, BAJA) count only as
+# a whole message. Written without spaces: "opt out" inside a message is OPT then OUT.
+STOP_WORDS_IN_TEXT = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "OPTOUT", "REVOKE", "PARAR", "DETENER"}
 )
 START_WORDS = frozenset({"START", "UNSTOP", "COMENZAR", "INICIAR"})
 HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
@@ -64,9 +73,23 @@ class Answered:
 
 
 def keyword(body: str) -> str:
-    """Normalise a message to compare it with keywords: one word, upper case, no accents."""
-    folded = unicodedata.normalize("NFKD", body.strip()).encode("ascii", "ignore").decode()
-    return folded.upper().strip(" .!")
+    """Normalise a message to compare it with keywords: upper case, no accents, nothing but
+    letters and digits, so "Stop," "¿Parar?" "Opt-out" and "stop all" read as keywords."""
+    return "".join(words(body))
+
+
+def words(body: str) -> list[str]:
+    """The message's words, upper case and without accents; punctuation separates them."""
+    folded = unicodedata.normalize("NFKD", body).encode("ascii", "ignore").decode().upper()
+    return re.findall(r"[A-Z0-9]+", folded)
+
+
+def asks_to_stop(body: str) -> bool:
+    """A longer message that says "stop" (S2): SMS ends as for STOP, and, since it may say
+    more, it is kept for the liaison as well. Erring this way costs a text, never a safety."""
+    found = words(body)
+    pairs = {first + second for first, second in itertools.pairwise(found)}
+    return not STOP_WORDS_IN_TEXT.isdisjoint({*found, *pairs})
 
 
 def handle(
@@ -88,7 +111,10 @@ def handle(
     if word in TALK_NOW or word in LATER:
         _safe_check_reply(session, found, word in TALK_NOW, now)
         return Answered(Reply.NONE)
-    _store(session, vault, found, body, sid, now)
+    _keep(session, vault, found, body, sid, now)
+    if asks_to_stop(body):
+        return _stop(session, found, now)  # commits the kept message with the revocation
+    session.commit()
     return Answered(Reply.NONE)
 
 
@@ -165,9 +191,10 @@ def _latest_safe_check(session: Session, contact: ContactPerson) -> Delivery | N
     )
 
 
-def _store(
+def _keep(
     session: Session, vault: Vault, found: list[ContactPerson], body: str, sid: str, now: datetime
 ) -> None:
+    """Seal the message for each contact it came from, in the caller's transaction."""
     for contact in found:
         cipher = vault.cipher_for(session, contact.id)
         message = InboundMessage(
@@ -188,4 +215,3 @@ def _store(
             object_id=contact.id,
             program_id=contact.program_id,
         )
-    session.commit()

@@ -137,7 +137,26 @@ def _inbound(app: Flask, client: FlaskClient, body: str, sid: str, sender: str =
     return str(response.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("word", ["STOP", "stop", " Stop. ", "UNSUBSCRIBE", "PARAR", "Alto"])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "STOP",
+        "stop",
+        " Stop. ",
+        "UNSUBSCRIBE",
+        "PARAR",
+        "Alto",
+        "Stop,",
+        "STOP?",
+        '"Stop"',
+        "Stop\t.",
+        "¿Parar?",
+        "Para",
+        "Opt out",
+        "OPT-OUT",
+        "Stop all",
+    ],
+)
 def test_a_stop_word_ends_sms_at_once_with_one_neutral_confirmation(
     app: Flask, client: FlaskClient, db: Session, world: World, word: str
 ) -> None:
@@ -173,6 +192,67 @@ def test_start_re_enables_sms_only(
     assert "<Message>" in _inbound(app, client, "START", "SM2")
     prefs = contacts.current_preferences(db, world.contact.id)
     assert (prefs.sms, prefs.voicemail, prefs.consent) == (True, False, "consented")
+
+
+def test_start_never_turns_on_texts_the_contact_did_not_allow(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    out: deliveries.Outward,
+    intake: OutreachTask,
+) -> None:
+    # She told the liaison "no texts": anyone holding her phone can send START.
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"sms": False},
+        now=NOW,
+    )
+    answer = _inbound(app, client, "START", "SM1")
+    assert "<Message>" not in answer
+    assert contacts.current_preferences(db, world.contact.id).sms is False
+    with pytest.raises(Conflict):
+        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW)
+
+
+def test_start_after_stop_then_no_texts_on_her_word_stays_off(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _inbound(app, client, "STOP", "SM1")
+    _inbound(app, client, "START", "SM2")
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"sms": False},
+        now=NOW,
+    )
+    _inbound(app, client, "START", "SM3")
+    assert contacts.current_preferences(db, world.contact.id).sms is False
+
+
+def test_a_message_that_says_stop_ends_sms_and_still_reaches_the_liaison(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    answer = _inbound(app, client, "Please stop texting me, call Thursday after 6", "SM1")
+    assert "<Message>" in answer  # the one neutral confirmation
+    assert contacts.current_preferences(db, world.contact.id).sms is False
+    stored = db.scalar(select(InboundMessage))
+    assert stored is not None
+    body = vault.cipher_for(db, world.contact.id).open(
+        place("inbound_message", "body", stored.id), stored.body_sealed
+    )
+    assert "Thursday" in body
+
+
+def test_an_everyday_word_inside_a_message_is_not_a_stop(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _inbound(app, client, "The end of the week is better, para mi", "SM1")
+    assert contacts.current_preferences(db, world.contact.id).sms is True
+    assert db.scalar(select(func.count()).select_from(InboundMessage)) == 1
 
 
 def test_help_gets_the_neutral_help_text(app: Flask, client: FlaskClient, world: World) -> None:
