@@ -52,6 +52,8 @@ SMS_RANK = {
     "read": 4,
 }
 FINAL_CALL = {"completed", "busy", "failed", "no-answer", "canceled"}
+# A delivery in one of these is finished: later callbacks change nothing on it.
+FINISHED = ("settled", "failed", "refused")
 # Twilio's "attempt to send to unsubscribed recipient": the contact sent STOP to the carrier.
 OPTED_OUT = "21610"
 
@@ -89,8 +91,16 @@ def delivery_by_code(session: Session, code: str) -> Delivery | None:
 def bridge_target(
     session: Session, vault: Vault, delivery: Delivery, now: datetime
 ) -> BridgeTarget | None:
-    """Open the contact's number for the second leg (an audited read by the system)."""
-    if delivery.kind != "bridged_call" or delivery.status in ("settled", "failed"):
+    """Open the contact's number for the second leg (an audited read by the system).
+
+    None, and the liaison's leg is hung up, unless the call may still go ahead: the liaison's
+    phone rang for up to half a minute after the click, and a decline or a closed task
+    recorded meanwhile stops the call (S1)."""
+    if delivery.kind != "bridged_call" or delivery.status in FINISHED:
+        return None
+    if not _may_still_call(session, delivery):
+        delivery.status, delivery.settled_at = "refused", now  # the contact was never dialled
+        session.commit()
         return None
     contact = session.get(ContactPerson, delivery.contact_id)
     assert contact is not None
@@ -210,7 +220,7 @@ def carrier_opted_out(error_code: str) -> bool:
 
 def settle_if_known(session: Session, delivery: Delivery, now: datetime) -> None:
     """Log the attempt once the outcome is fully known; otherwise just keep what we learnt."""
-    if delivery.status in ("settled", "failed"):
+    if delivery.status in FINISHED:
         return
     known, outcome = _outcome(session, delivery)
     if known:
@@ -267,6 +277,14 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)
         return
     delivery.attempt_id = attempt.id
+
+
+def _may_still_call(session: Session, delivery: Delivery) -> bool:
+    task = session.get(OutreachTask, delivery.task_id)
+    if task is None or task.status != TaskStatus.OPEN:
+        return False
+    refusal = _permission(session, delivery).refusal("bridged_call", override=task.consent_override)
+    return refusal is None
 
 
 def _permission(session: Session, delivery: Delivery) -> Permission:

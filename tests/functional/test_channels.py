@@ -145,6 +145,56 @@ def test_a_person_answering_a_bridged_call_is_connected_and_the_liaison_records_
     assert _attempts(db, intake) == []  # no outcome is guessed for a conversation
 
 
+def _decline(db: Session, world: World, intake: OutreachTask) -> None:
+    contacts.change_preferences(
+        db,
+        actor=world.actor("supervisor"),
+        contact_id=world.contact.id,
+        changes={"consent": "declined"},
+        now=NOW,
+    )
+
+
+def _task_cancelled(db: Session, world: World, intake: OutreachTask) -> None:
+    # A decline heard on another call: every task of the contact is cancelled (S1).
+    tasks.record_attempt(
+        db,
+        None,
+        actor=world.actor("liaison"),
+        task_id=intake.id,
+        channel="voice",
+        at=NOW,
+        outcome="declined",
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize("meanwhile", [_decline, _task_cancelled])
+def test_a_decline_recorded_while_the_liaisons_phone_rings_stops_the_bridge(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    app: Flask,
+    meanwhile: Callable[[Session, World, OutreachTask], None],
+) -> None:
+    scenario.calls.append("human")
+    answers: list[str] = []
+    _capture_twiml(app, answers)
+    delivery = deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+    meanwhile(db, world, intake)  # after the click, before the liaison picks up
+    _play(simulator, db)
+    assert not any("<Dial" in t or "+14045550123" in t for t in answers)
+    assert any("<Hangup" in t for t in answers)  # the liaison's leg is hung up
+    db.expire_all()
+    assert db.get(Delivery, delivery.id).status == "refused"  # type: ignore[union-attr]
+    assert "no_answer" not in _attempts(db, intake)  # the contact was never dialled
+
+
 def test_a_declined_contact_is_never_called_or_texted(
     db: Session,
     world: World,
