@@ -14,9 +14,6 @@ from webhooks.common import code, db, form, now, outward, say_language, stored, 
 
 RING_SECONDS = 25
 CALL_EVENTS = "initiated ringing answered completed"
-# The automated prompt waits this long so machine detection lands before any word is said:
-# a neutral prompt left on a machine is still a voicemail (S3).
-AMD_SETTLE_SECONDS = 4
 EMPTY = str(VoiceResponse())
 
 
@@ -96,15 +93,24 @@ def status() -> Response:
 
 @bp.post("/voice/safe-check")
 def safe_check() -> Response:
-    """An automated call was answered: after a pause, ask 1 (talk now) or 2 (later)."""
+    """An automated call was answered and machine detection has decided (it is synchronous):
+    anything but a person is hung up on before a word is said (S3), as is a call whose
+    request says nothing of what answered; a person is asked 1 (talk now) or 2 (later)."""
     delivery = callbacks.delivery_by_code(db(), code())
     if delivery is None or delivery.kind != "safe_check_call":
+        return _hang_up()
+    # The look-up's transaction ends first: the verdict is stored in one of its own, and on
+    # SQLite a transaction left open here would hold the write lock that storing waits for.
+    db().commit()
+    answered_by = form("AnsweredBy") or "unknown"
+    # The verdict settles the attempt, stored as the asynchronous one used to be.
+    stored("amd", f"amd:{form('CallSid')}:{answered_by}")
+    if callbacks.must_hang_up(answered_by):
         return _hang_up()
     inbox.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now(), delivery)
     prompt = spoken_text(db(), outward(), delivery, "voice", "safe_check_prompt", now())
     links = Callbacks(outward().settings.public_url, delivery.code)
     response = VoiceResponse()
-    response.pause(length=AMD_SETTLE_SECONDS)
     gather = response.gather(
         input="dtmf",
         num_digits=1,
@@ -141,8 +147,9 @@ def safe_check_answer() -> Response:
 
 @bp.post("/voice/amd")
 def amd() -> Response:
-    """Async machine detection: anything but a person is hung up on at once, silently (S3);
-    what it tells about the attempt is stored for the inbox applier."""
+    """Async machine detection, asked for by safe-check calls placed before detection became
+    synchronous: anything but a person is hung up on at once, silently (S3); what it tells
+    about the attempt is stored for the inbox applier."""
     answered_by = form("AnsweredBy")
     fresh = stored("amd", f"amd:{form('CallSid')}:{answered_by}")
     if fresh and callbacks.must_hang_up(answered_by):

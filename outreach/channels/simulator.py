@@ -198,14 +198,15 @@ class SimulatorChannel:
             self._statuses(status_url, sid, [answer])
             return
         self._statuses(status_url, sid, ["in-progress"])
+        # Synchronous detection: the call's TwiML is asked for with the verdict.
         gather = _first(
-            self._post(links.url("voice/safe-check"), CallSid=sid, CallStatus="in-progress"),
+            self._post(
+                links.url("voice/safe-check"),
+                CallSid=sid,
+                CallStatus="in-progress",
+                AnsweredBy="human" if answer == "human" else "machine_start",
+            ),
             "Gather",
-        )
-        self._post(
-            links.url("voice/amd"),
-            CallSid=sid,
-            AnsweredBy="human" if answer == "human" else "machine_start",
         )
         if sid not in self._hung_up and gather is not None:
             self._post(gather.get("action", ""), CallSid=sid, Digits=digits)

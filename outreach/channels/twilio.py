@@ -60,16 +60,16 @@ class TwilioChannel:
         )
 
     def place_safe_check_call(self, call: SafeCheckCall) -> Sent:
-        """Call the contact with answering-machine detection; a machine gets nothing (S3)."""
+        """Call the contact with answering-machine detection; a machine gets nothing (S3).
+
+        Detection is synchronous: Twilio asks for the call's TwiML only once it has decided,
+        and says what answered, so not a word can reach a machine while detection runs."""
         return self._call(
             to=call.contact_phone,
             from_=call.neutral_number,
             url=call.callbacks.url("voice/safe-check"),
             status_callback=call.callbacks.url("voice/status", leg="contact"),
             machine_detection="Enable",
-            # The SDK passes this through as text: True would arrive as "True" and be ignored.
-            async_amd="true",
-            async_amd_status_callback=call.callbacks.url("voice/amd"),
         )
 
     def send_sms(self, sms: Sms) -> Sent:

@@ -361,6 +361,45 @@ def test_any_order_of_a_calls_callbacks_with_duplicates_ends_the_same(
     assert outcome == expected
 
 
+@pytest.mark.parametrize("answered_by", ["machine_start", "fax", "unknown", None])
+def test_a_safe_check_call_not_answered_by_a_person_hears_not_a_word(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    intake: OutreachTask,
+    answered_by: str | None,
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    links, sid = Callbacks("", delivery.code), f"CA{uuid.uuid4().hex}"
+    fields = {"CallSid": sid, "CallStatus": "in-progress"}
+    if answered_by is not None:
+        fields["AnsweredBy"] = answered_by  # synchronous detection sends its verdict here
+    answer = signed_post(app, client, links.url("voice/safe-check"), fields).get_data(as_text=True)
+    assert "<Hangup" in answer
+    assert not any(tag in answer for tag in ("<Say", "<Gather", "<Pause", "<Play"))  # S3
+    status = links.url("voice/status", leg="contact")
+    signed_post(app, client, status, {"CallSid": sid, "CallStatus": "completed"})
+    inbox.drain(db, NOW)
+    db.expire_all()
+    settled = db.get(Delivery, delivery.id)
+    assert settled is not None
+    outcome = db.scalar(select(Attempt.outcome).where(Attempt.id == settled.attempt_id))
+    assert outcome == "machine_hung_up"
+
+
+def test_a_person_answering_a_safe_check_call_is_asked_at_once(
+    app: Flask, client: FlaskClient, db: Session, world: World, intake: OutreachTask
+) -> None:
+    delivery = _safe_check_delivery(db, app, world, intake)
+    links = Callbacks("", delivery.code)
+    fields = {"CallSid": "CA1", "CallStatus": "in-progress", "AnsweredBy": "human"}
+    answer = signed_post(app, client, links.url("voice/safe-check"), fields).get_data(as_text=True)
+    assert "<Gather" in answer
+    assert "<Say" in answer
+    assert "<Pause" not in answer  # detection has already decided: no silence to wait out
+
+
 def test_a_late_ringing_never_overwrites_completed(
     app: Flask, client: FlaskClient, db: Session, world: World, intake: OutreachTask
 ) -> None:

@@ -33,7 +33,7 @@ def test_a_bridged_call_rings_the_liaison_first_with_recording_off() -> None:
     assert "MachineDetection" not in form  # the liaison's own phone needs no detection
 
 
-def test_a_safe_check_call_asks_for_async_machine_detection_as_text() -> None:
+def test_a_safe_check_call_asks_for_synchronous_machine_detection() -> None:
     http = RecordingHttpClient()
     _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
     form = http.requests[0].data
@@ -41,8 +41,9 @@ def test_a_safe_check_call_asks_for_async_machine_detection_as_text() -> None:
     assert form["From"] == NEUTRAL
     assert form["Url"].endswith("/webhooks/twilio/voice/safe-check?c=opaque-code")
     assert form["MachineDetection"] == "Enable"
-    assert form["AsyncAmd"] == "true"
-    assert form["AsyncAmdStatusCallback"].endswith("voice/amd?c=opaque-code")
+    # Asynchronous detection would let the prompt start before the verdict (S3).
+    assert "AsyncAmd" not in form
+    assert "AsyncAmdStatusCallback" not in form
     assert form["Record"] == "false"
 
 
@@ -50,7 +51,7 @@ def test_callback_urls_carry_only_the_opaque_code() -> None:
     http = RecordingHttpClient()
     _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
     urls = [v for v in http.requests[0].data.values() if str(v).startswith("https://")]
-    assert len(urls) == 3
+    assert len(urls) == 2  # the call's TwiML and its status callbacks
     for url in urls:
         assert "4045550123" not in url
         assert url.isascii()
