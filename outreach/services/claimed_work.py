@@ -1,20 +1,22 @@
-"""Recording on a task from the liaison's pages: only under the claim, in the program's time.
+"""Recording on a task from the liaison's pages: only under the claim, in the contact's time.
 
-The times a liaison types are wall-clock times in the program's zone; they are made aware
-here, so a call logged at "19:05" means 19:05 where the program runs, whatever the server is.
+The times a liaison types are wall-clock times in the zone the task page shows them in (the
+contact's stated zone, else the program's; `task_page.contact_zone` decides for both). They
+are made aware here, so a call logged at "19:05" means 19:05 where the contact is, whatever
+the server or the program's zone is.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from outreach.models import Attempt, Delivery, OutreachTask, Program
 from outreach.security.vault import Vault
-from outreach.services import deliveries, queue, tasks
+from outreach.services import contacts, deliveries, queue, task_page, tasks
 from outreach.services.audit import Actor
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Invalid, NotFound
@@ -34,18 +36,19 @@ def record_attempt(
     now: datetime,
 ) -> Attempt:
     """Log an attempt on a task the actor holds; a decline stops all contact (S1)."""
+    # The claim comes first: only its holder (never a facilitator) reaches the contact's zone.
     queue.require_claim(session, actor, task_id, now)
-    zone = program_zone(session, task_id)
+    zone = task_zone(session, task_id)
     return tasks.record_attempt(
         session,
         vault,
         actor=actor,
         task_id=task_id,
         channel=channel,
-        at=_aware(local_at, zone) if local_at else now,
+        at=_aware(local_at, zone, "at") if local_at else now,
         outcome=outcome,
         now=now,
-        callback_at=_aware(local_callback, zone) if local_callback else None,
+        callback_at=_aware(local_callback, zone, "callback_at") if local_callback else None,
         notes=notes or None,
     )
 
@@ -58,18 +61,31 @@ def close(
     return tasks.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
 
 
-def program_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:
+def task_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:
+    """The zone the task's page shows times in, so typed times are read in that same zone."""
     task = session.get(OutreachTask, task_id)
     program = session.get(Program, task.program_id) if task else None
-    if program is None:
+    if task is None or program is None:
         raise NotFound("no task with that id", {"task_id": "unknown"})
-    return ZoneInfo(program.timezone)
+    prefs = contacts.current_preferences(session, task.contact_id)
+    return task_page.contact_zone(prefs, program)
 
 
-def _aware(local: datetime, zone: ZoneInfo) -> datetime:
+def _aware(local: datetime, zone: ZoneInfo, field: str) -> datetime:
     if local.tzinfo is not None:
-        raise Invalid("give a local time without a zone", {"at": "invalid"})
-    return local.replace(tzinfo=zone)
+        raise Invalid("give a local time without a zone", {field: "invalid"})
+    # In the autumn fold a time such as 01:30 happens twice and the form cannot say which was
+    # meant; fold=0 deliberately takes the first (still on summer time). It is at most an hour
+    # off, and only in the small hours, outside calling hours.
+    aware = local.replace(tzinfo=zone, fold=0)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+        # In the spring gap the clocks jump past this time, so no instant carries it.
+        raise Invalid(
+            "that time does not exist on that day: the clocks jump past it when summer time "
+            "starts; give a time outside the change",
+            {field: "nonexistent"},
+        )
+    return aware
 
 
 def place_call(

@@ -72,7 +72,11 @@ def form_text(name: str, limit: int = 200) -> str:
 
 
 def form_local_time(name: str) -> datetime | None:
-    """A datetime-local field: a wall-clock time in the program's zone, or None when empty."""
+    """A datetime-local field as a naive wall-clock time (None when empty).
+
+    The service that takes it decides its zone: the task page's is the contact's, a release's
+    the program's.
+    """
     raw = form_text(name, 20)
     if not raw:
         return None

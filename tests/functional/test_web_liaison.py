@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -9,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
-from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask
+from outreach.models import Attempt, AuditEvent, ContactPreferences, Delivery, OutreachTask
 from outreach.security.vault import Vault
+from outreach.services import contacts
 from outreach.services.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_user
@@ -207,3 +211,75 @@ def test_the_claim_holder_reads_earlier_notes_after_an_audited_read_and_nobody_e
     supervisor = app.test_client()
     log_in(supervisor, world.users["supervisor"])
     assert note not in supervisor.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def _contact_in_los_angeles(db: Session, world: World) -> None:
+    # The program (and its Tuesday 18:30 group) runs in New York; the contact lives out west.
+    assert world.home.timezone == "America/New_York"
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"timezone": "America/Los_Angeles"},
+        now=NOW,
+    )
+
+
+def test_typed_times_are_read_in_the_contacts_zone_the_form_names(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _contact_in_los_angeles(db, world)
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    form = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "When (America/Los_Angeles; empty means now)" in form
+    assert "Callback time they suggested (America/Los_Angeles; optional)" in form
+    typed = {
+        "outcome": "reached_not_safe",
+        "channel": "voice",
+        "at": "2026-11-10T19:00",
+        "callback_at": "2026-11-18T19:00",
+    }
+    assert post(client, f"/tasks/{task.id}/attempts", typed).status_code == 302  # type: ignore[attr-defined]
+    attempt = db.scalars(select(Attempt).where(Attempt.task_id == task.id)).one()
+    assert attempt.at == datetime(2026, 11, 11, 3, 0, tzinfo=UTC)  # 19:00 in Los Angeles
+    assert attempt.callback_at == datetime(2026, 11, 19, 3, 0, tzinfo=UTC)
+    # 22:00 in New York: after that evening's group session, so not counted as within it (S5).
+    assert attempt.session_date is None
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Tue 10 Nov 19:00" in page
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"at": "2026-03-08T02:30"},  # Los Angeles springs forward from 02:00 to 03:00
+        {"callback_at": "2027-03-14T02:30"},
+    ],
+)
+def test_a_time_the_clocks_skip_in_the_contacts_zone_is_refused(
+    app: Flask, client: FlaskClient, db: Session, world: World, typed: dict[str, str]
+) -> None:
+    _contact_in_los_angeles(db, world)
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    data = {"outcome": "reached_not_safe", "channel": "voice", **typed}
+    refused = post(client, f"/tasks/{task.id}/attempts", data)
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "that time does not exist on that day" in refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert db.scalar(select(Attempt).where(Attempt.task_id == task.id)) is None
+
+
+def test_a_time_the_autumn_fold_repeats_is_read_as_the_first_of_the_two(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _contact_in_los_angeles(db, world)
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    typed = {"outcome": "no_answer", "channel": "voice", "at": "2026-11-01T01:30"}
+    assert post(client, f"/tasks/{task.id}/attempts", typed).status_code == 302  # type: ignore[attr-defined]
+    attempt = db.scalars(select(Attempt).where(Attempt.task_id == task.id)).one()
+    assert attempt.at == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)  # 01:30 PDT, not 01:30 PST
