@@ -87,12 +87,13 @@ class Attempt(HasId, Base):
 
     __tablename__ = "attempt"
     __table_args__ = (
-        # Covering (migration 0005): the queue counts windows from the index alone.
+        # Covering (migrations 0005, 0008): the queue counts windows from the index alone.
         Index(
             "ix_attempt_task_window",
             "task_id",
             "session_date",
             "group_id",
+            "window_day",
             "at",
             "corrects_id",
             "id",
@@ -108,6 +109,10 @@ class Attempt(HasId, Base):
     # Which group session the attempt fell in, so the next one goes to a different window (S5).
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_group.id"))
     session_date: Mapped[date | None]
+    # Outside a group session, the day the attempt was made on in the contact's own time zone
+    # (their preferences', else the program's): two calls ten minutes apart across UTC midnight
+    # are one evening, one window (S5). Fixed when logged, so a later move does not recount.
+    window_day: Mapped[date | None]
     callback_at: Mapped[datetime | None]
     notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("attempt.id"))

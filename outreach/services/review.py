@@ -320,6 +320,7 @@ def correct_attempt(
         made_by=actor.user_id,
         group_id=old.group_id,
         session_date=old.session_date,
+        window_day=old.window_day,  # the same call, so the same window (S5)
         corrects_id=old.id,
         recorded_at=now,
     )

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -348,6 +349,8 @@ def append_attempt(
         recorded_at=now,
     )
     attempt.group_id, attempt.session_date = _session_of(session, task, at)
+    if attempt.session_date is None:
+        attempt.window_day = _local_day(session, task, at)
     attempt_id = attempt.ensure_id()
     if notes:
         if vault is None:
@@ -407,6 +410,16 @@ def _session_of(
         return None, None
     found = group_sessions(schedule_of(group), start=at, end=at + timedelta(seconds=1))
     return (group.id, found[0].session_date) if found else (None, None)
+
+
+def _local_day(session: Session, task: OutreachTask, at: datetime) -> date:
+    """The day of `at` where the contact lives, the zone the task page shows (S5 windows)."""
+    zone = contacts.current_preferences(session, task.contact_id).timezone
+    if zone is None:
+        program = session.get(Program, task.program_id)
+        assert program is not None  # a task's program is a foreign key
+        zone = program.timezone
+    return at.astimezone(ZoneInfo(zone)).date()
 
 
 def schedule_of(group: Group, cancelled: frozenset[date] = frozenset()) -> GroupSchedule:
@@ -515,14 +528,26 @@ class InWindow(Protocol):
     @property
     def session_date(self) -> date | None: ...
     @property
+    def window_day(self) -> date | None: ...
+    @property
     def at(self) -> datetime: ...
 
 
 def distinct_windows(attempts: Sequence[InWindow]) -> int:
-    """Count the different windows attempts were made in: one per session, else one per day."""
-    return len(
-        {(a.group_id, a.session_date) if a.session_date else ("day", a.at.date()) for a in attempts}
-    )
+    """Count the different windows attempts were made in (S5).
+
+    One window per group session, else one per day in the contact's own time zone: two calls
+    at 18:55 and 19:05 in New York are one evening even though UTC midnight falls between.
+    """
+    return len({_window_of(a) for a in attempts})
+
+
+def _window_of(a: InWindow) -> tuple[object, ...]:
+    if a.session_date:
+        return (a.group_id, a.session_date)
+    # Every attempt logged outside group time has its local day (append_attempt, migration
+    # 0008); the UTC day is only a fallback for a row written some other way without one.
+    return ("day", a.window_day or a.at.date())
 
 
 def windows_counted(session: Session, task_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -530,7 +555,8 @@ def windows_counted(session: Session, task_ids: Sequence[uuid.UUID]) -> dict[uui
 
     The queue shows "1 of 2" for a page of tasks with hundreds of attempts each; this reads
     one number a task instead of every attempt. It must agree with distinct_windows: the
-    same window is the same group session, else the same UTC day (a test holds them equal).
+    same window is the same group session, else the same day in the contact's own time zone
+    (`window_day`; the UTC day only for a row without one). A test holds them equal.
     """
     corrected = select(Attempt.corrects_id).where(
         Attempt.task_id.in_(task_ids), Attempt.corrects_id.is_not(None)
@@ -543,7 +569,7 @@ def windows_counted(session: Session, task_ids: Sequence[uuid.UUID]) -> dict[uui
             + ":"
             + cast(Attempt.session_date, String),
         ),
-        else_="d:" + cast(_utc_day(session, Attempt.at), String),
+        else_="d:" + cast(func.coalesce(Attempt.window_day, _utc_day(session, Attempt.at)), String),
     )
     rows = session.execute(
         select(Attempt.task_id, func.count(distinct(window)))

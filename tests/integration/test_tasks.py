@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile
 from outreach.models import Attempt, OutreachTask
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, tasks
+from outreach.services import contacts, review, tasks
 from outreach.services.errors import Conflict, Forbidden
 from tests.conftest import NOW
 from tests.factories import World, make_contact
@@ -272,3 +272,89 @@ def test_unreachable_closes_exactly_when_enough_distinct_windows_were_tried(
                 resolution="unreachable",
                 now=later,
             )
+
+
+# Wednesday 18 November 2026, no group session: 18:55 and 19:05 in New York, either side of
+# midnight UTC. One evening, one window (S5), though the UTC days differ.
+WEDNESDAY_1855 = datetime(2026, 11, 18, 23, 55, tzinfo=UTC)
+WEDNESDAY_1905 = datetime(2026, 11, 19, 0, 5, tzinfo=UTC)
+
+
+def _close_unreachable(db: Session, world: World, task: OutreachTask, now: datetime) -> str:
+    actor = world.actor("liaison")
+    return tasks.close_task(
+        db, actor=actor, task_id=task.id, resolution="unreachable", now=now
+    ).status
+
+
+def test_two_calls_one_evening_across_utc_midnight_are_one_window(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, WEDNESDAY_1855)
+    _attempt(db, vault, world, task, WEDNESDAY_1905)
+    assert tasks.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
+    with pytest.raises(Conflict, match="different windows; 1 so far"):
+        _close_unreachable(db, world, task, WEDNESDAY_1905 + timedelta(minutes=5))
+
+
+def test_calls_on_two_local_days_are_two_windows_though_the_utc_day_is_one(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, WEDNESDAY_1905)
+    thursday_morning = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # 09:00 in New York
+    _attempt(db, vault, world, task, thursday_morning)
+    assert tasks.windows_counted(db, [task.id]) == {task.id: 2}
+    assert _close_unreachable(db, world, task, thursday_morning) == "unreachable"
+
+
+def test_an_attempt_outside_group_time_records_the_day_in_the_contacts_own_zone(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    west = make_contact(
+        db, vault, world.participant, now=NOW, phone="404-555-0178", timezone="America/Chicago"
+    )
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=west.id,
+        changes={"timezone": "America/Los_Angeles"},
+        now=NOW,
+    )
+    opened = _report(db, world, profiles, "enrolled")
+    [theirs] = [t for t in opened if t.contact_id == west.id]
+    [ours] = [t for t in opened if t.contact_id == world.contact.id]
+    late = datetime(2026, 11, 19, 6, 30, tzinfo=UTC)  # 22:30 Wednesday in Los Angeles
+    assert _attempt(db, vault, world, theirs, late).window_day == date(2026, 11, 18)
+    assert _attempt(db, vault, world, ours, late).window_day == date(2026, 11, 19)  # New York
+    assert _attempt(db, vault, world, ours, TONIGHT).window_day is None  # in the group session
+
+
+def test_a_closure_counted_by_utc_days_cannot_be_signed_off(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, WEDNESDAY_1855)
+    _attempt(db, vault, world, task, WEDNESDAY_1905)
+    # As the old count let it close: two calls ten minutes apart, across UTC midnight.
+    task.status, task.closed_at = "unreachable", WEDNESDAY_1905
+    db.commit()
+    with pytest.raises(Conflict, match="too few attempts"):
+        review.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=WEDNESDAY_1905)
+    assert task.signed_off_by is None
+
+
+def test_a_correction_keeps_the_window_of_the_call_it_corrects(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, WEDNESDAY_1855)
+    late = _attempt(db, vault, world, task, WEDNESDAY_1905)
+    fixed = review.correct_attempt(
+        db, actor=world.actor("supervisor"), attempt_id=late.id, outcome="busy", now=late.at
+    )
+    assert fixed.window_day == date(2026, 11, 18)
+    assert tasks.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
