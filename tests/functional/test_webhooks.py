@@ -194,6 +194,17 @@ def test_start_re_enables_sms_only(
     assert (prefs.sms, prefs.voicemail, prefs.consent) == (True, False, "consented")
 
 
+def _no_texts_on_her_word(db: Session, world: World) -> None:
+    """She told the liaison "no texts": anyone holding her phone can still send START."""
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"sms": False},
+        now=NOW,
+    )
+
+
 def test_start_never_turns_on_texts_the_contact_did_not_allow(
     app: Flask,
     client: FlaskClient,
@@ -202,14 +213,7 @@ def test_start_never_turns_on_texts_the_contact_did_not_allow(
     out: deliveries.Outward,
     intake: OutreachTask,
 ) -> None:
-    # She told the liaison "no texts": anyone holding her phone can send START.
-    contacts.change_preferences(
-        db,
-        actor=world.actor("liaison"),
-        contact_id=world.contact.id,
-        changes={"sms": False},
-        now=NOW,
-    )
+    _no_texts_on_her_word(db, world)
     answer = _inbound(app, client, "START", "SM1")
     assert "<Message>" not in answer
     assert contacts.current_preferences(db, world.contact.id).sms is False
@@ -222,13 +226,7 @@ def test_start_after_stop_then_no_texts_on_her_word_stays_off(
 ) -> None:
     _inbound(app, client, "STOP", "SM1")
     _inbound(app, client, "START", "SM2")
-    contacts.change_preferences(
-        db,
-        actor=world.actor("liaison"),
-        contact_id=world.contact.id,
-        changes={"sms": False},
-        now=NOW,
-    )
+    _no_texts_on_her_word(db, world)
     _inbound(app, client, "START", "SM3")
     assert contacts.current_preferences(db, world.contact.id).sms is False
 
