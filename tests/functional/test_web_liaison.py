@@ -213,8 +213,11 @@ def test_the_claim_holder_reads_earlier_notes_after_an_audited_read_and_nobody_e
     assert note not in supervisor.get(f"/tasks/{task.id}").get_data(as_text=True)
 
 
-def _contact_in_los_angeles(db: Session, world: World) -> None:
-    # The program (and its Tuesday 18:30 group) runs in New York; the contact lives out west.
+def _claimed_task_of_a_contact_in_los_angeles(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> OutreachTask:
+    """A task the liaison holds; the program (and its Tuesday 18:30 group) runs in New York,
+    the contact lives out west."""
     assert world.home.timezone == "America/New_York"
     contacts.change_preferences(
         db,
@@ -223,15 +226,16 @@ def _contact_in_los_angeles(db: Session, world: World) -> None:
         changes={"timezone": "America/Los_Angeles"},
         now=NOW,
     )
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    return task
 
 
 def test_typed_times_are_read_in_the_contacts_zone_the_form_names(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
-    _contact_in_los_angeles(db, world)
-    task = open_tasks(app, db, world, NOW)[0]
-    log_in(client, world.users["liaison"])
-    post(client, f"/tasks/{task.id}/claim")
+    task = _claimed_task_of_a_contact_in_los_angeles(app, client, db, world)
     form = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "When (America/Los_Angeles; empty means now)" in form
     assert "Callback time they suggested (America/Los_Angeles; optional)" in form
@@ -261,10 +265,7 @@ def test_typed_times_are_read_in_the_contacts_zone_the_form_names(
 def test_a_time_the_clocks_skip_in_the_contacts_zone_is_refused(
     app: Flask, client: FlaskClient, db: Session, world: World, typed: dict[str, str]
 ) -> None:
-    _contact_in_los_angeles(db, world)
-    task = open_tasks(app, db, world, NOW)[0]
-    log_in(client, world.users["liaison"])
-    post(client, f"/tasks/{task.id}/claim")
+    task = _claimed_task_of_a_contact_in_los_angeles(app, client, db, world)
     data = {"outcome": "reached_not_safe", "channel": "voice", **typed}
     refused = post(client, f"/tasks/{task.id}/attempts", data)
     assert refused.status_code == 422  # type: ignore[attr-defined]
@@ -275,10 +276,7 @@ def test_a_time_the_clocks_skip_in_the_contacts_zone_is_refused(
 def test_a_time_the_autumn_fold_repeats_is_read_as_the_first_of_the_two(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
-    _contact_in_los_angeles(db, world)
-    task = open_tasks(app, db, world, NOW)[0]
-    log_in(client, world.users["liaison"])
-    post(client, f"/tasks/{task.id}/claim")
+    task = _claimed_task_of_a_contact_in_los_angeles(app, client, db, world)
     typed = {"outcome": "no_answer", "channel": "voice", "at": "2026-11-01T01:30"}
     assert post(client, f"/tasks/{task.id}/attempts", typed).status_code == 302  # type: ignore[attr-defined]
     attempt = db.scalars(select(Attempt).where(Attempt.task_id == task.id)).one()
