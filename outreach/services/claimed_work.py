@@ -1,7 +1,7 @@
 """Recording on a task from the liaison's pages: only under the claim, in the contact's time.
 
 The times a liaison types are wall-clock times in the zone the task page shows them in (the
-contact's stated zone, else the program's; `task_page.contact_zone` decides for both). They
+contact's stated zone, else the program's; `contacts.contact_zone` decides for both). They
 are made aware here, so a call logged at "19:05" means 19:05 where the contact is, whatever
 the server or the program's zone is.
 """
@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from outreach.models import Attempt, Delivery, OutreachTask, Program
+from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import contacts, deliveries, queue, task_page, tasks
+from outreach.services import deliveries, queue, tasks
 from outreach.services.audit import Actor
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Invalid, NotFound
@@ -64,11 +64,9 @@ def close(
 def task_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:
     """The zone the task's page shows times in, so typed times are read in that same zone."""
     task = session.get(OutreachTask, task_id)
-    program = session.get(Program, task.program_id) if task else None
-    if task is None or program is None:
+    if task is None:
         raise NotFound("no task with that id", {"task_id": "unknown"})
-    prefs = contacts.current_preferences(session, task.contact_id)
-    return task_page.contact_zone(prefs, program)
+    return tasks.contact_zone_of(session, task)
 
 
 def _aware(local: datetime, zone: ZoneInfo, field: str) -> datetime:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from outreach.domain import validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
 from outreach.domain.vocabulary import LANGUAGES, Consent
-from outreach.models import ContactPerson, ContactPreferences, Participant
+from outreach.models import ContactPerson, ContactPreferences, Participant, Program
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.access import require
@@ -189,6 +190,12 @@ def current_preferences(session: Session, contact_id: uuid.UUID) -> ContactPrefe
     if row is None:
         raise NotFound("no contact with that id", {"contact_id": "unknown"})
     return row
+
+
+def contact_zone(prefs: ContactPreferences, program: Program) -> ZoneInfo:
+    """The zone a contact's times are shown, typed and counted in: her own, else the
+    program's (the task page, its form, and S5's window of an attempt outside group)."""
+    return ZoneInfo(prefs.timezone or program.timezone)
 
 
 def current_preferences_of(

@@ -276,11 +276,6 @@ def _windows(
 # --- the week picture ------------------------------------------------------------------------
 
 
-def contact_zone(prefs: ContactPreferences, program: Program) -> ZoneInfo:
-    """The zone the task page shows times in, and reads typed times in: the contact's own."""
-    return ZoneInfo(prefs.timezone or program.timezone)
-
-
 def _week(
     session: Session,
     participant: Participant,
@@ -290,7 +285,7 @@ def _week(
     calling_hours: tuple[time, time],
     offset: int,
 ) -> Week:
-    zone = contact_zone(prefs, program)
+    zone = contacts.contact_zone(prefs, program)
     local = now.astimezone(zone)
     monday = (local - timedelta(days=local.weekday())).date() + timedelta(weeks=offset)
     start = datetime.combine(monday, time(0), tzinfo=zone)

@@ -414,12 +414,14 @@ def _session_of(
 
 def _local_day(session: Session, task: OutreachTask, at: datetime) -> date:
     """The day of `at` where the contact lives, the zone the task page shows (S5 windows)."""
-    zone = contacts.current_preferences(session, task.contact_id).timezone
-    if zone is None:
-        program = session.get(Program, task.program_id)
-        assert program is not None  # a task's program is a foreign key
-        zone = program.timezone
-    return at.astimezone(ZoneInfo(zone)).date()
+    return at.astimezone(contact_zone_of(session, task)).date()
+
+
+def contact_zone_of(session: Session, task: OutreachTask) -> ZoneInfo:
+    """The zone of the task's contact (contacts.contact_zone), read from the database."""
+    program = session.get(Program, task.program_id)
+    assert program is not None  # a task's program is a foreign key
+    return contacts.contact_zone(contacts.current_preferences(session, task.contact_id), program)
 
 
 def schedule_of(group: Group, cancelled: frozenset[date] = frozenset()) -> GroupSchedule:
