@@ -124,7 +124,11 @@ class ContactSchedule:
 
 @dataclass(frozen=True, slots=True)
 class TaskToPlan:
-    """An open task; `attendance` maps the group's session date to "participant present?"."""
+    """An open task; `attendance` maps the group's session date to "participant present?".
+
+    `callback_at` is the time the contact person asked to be called back at, on a call where
+    it was not safe to talk (S6), while no later call has kept it (`tasks.pending_callback`).
+    """
 
     task_id: str
     contact_id: str
@@ -135,9 +139,12 @@ class TaskToPlan:
     duty_to_warn_confirmed: bool = False
     attempted_sessions: frozenset[tuple[str, date]] = frozenset()
     attendance: Mapping[date, bool] = field(default_factory=dict)
+    callback_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.due_by, "due_by")
+        if self.callback_at is not None:
+            _require_aware(self.callback_at, "callback_at")
 
     @property
     def is_duty_to_warn(self) -> bool:
@@ -159,6 +166,8 @@ class PlanningRules:
     leave_early_minutes: int = 15
     min_window_minutes: int = 5
     region_hours: tuple[tuple[str, time, time], ...] = ()
+    # How long from the time a contact asked to be called back her window stays open (S6).
+    callback_minutes: int = 30
 
     def __post_init__(self) -> None:
         for _, start, end in ((None, self.calling_start, self.calling_end), *self.region_hours):
@@ -166,6 +175,8 @@ class PlanningRules:
                 raise ValueError("calling hours must start before they end, within one day")
         if min(self.settle_in_minutes, self.leave_early_minutes, self.min_window_minutes) < 0:
             raise ValueError("buffers and minimum window length cannot be negative")
+        if self.callback_minutes <= 0:
+            raise ValueError("a callback window must last at least a minute")
 
     def hours_for(self, region: str | None) -> tuple[time, time]:
         """Answer the calling hours that apply to a contact in `region`."""
@@ -377,6 +388,7 @@ class _Planner:
         else:
             self._group_windows(item, hours, windows, skipped)
             self._preferred_windows(item, hours, windows)
+            self._callback_window(item, hours, windows, skipped)
 
     def _duty_to_warn(
         self, item: PlanItem, hours: _Hours, windows: list[CallWindow], skipped: list[Skipped]
@@ -432,6 +444,46 @@ class _Planner:
         for start, end in free:
             if end - start >= min_length:
                 windows.append(CallWindow(task_id, contact.contact_id, start, end, kind))
+
+    def _callback_window(
+        self, item: PlanItem, hours: _Hours, windows: list[CallWindow], skipped: list[Skipped]
+    ) -> None:
+        """S6: the time she asked to be called back at is a time she named as safe, so it is
+        proposed as one, whatever her standing safe times say: her latest word on it. Calling
+        hours still bind, and a session of his that is cancelled or that he missed refuses it,
+        since she may have chosen the hour because he would be in group."""
+        task, contact = item.task, item.contact
+        if task.callback_at is None:
+            return
+        start = task.callback_at.astimezone(UTC)
+        asked = Interval(start, start + timedelta(minutes=item.rules.callback_minutes))
+        if asked.end <= self.now or asked.start >= self.end:
+            return  # kept by no call and now past: the task page shows when she asked
+        reason = self._callback_refusal(item, asked)
+        pieces: list[Interval] = []
+        if reason is None:
+            ahead = [Interval(max(asked.start, self.now), asked.end)]
+            pieces = _within(ahead, *self._calling_for(contact.timezones, hours))
+            reason = None if pieces else SkipReason.OUTSIDE_CALLING_HOURS
+        if reason is not None:
+            skipped.append(Skipped(task.task_id, contact.contact_id, reason))
+            return
+        min_length = timedelta(minutes=item.rules.min_window_minutes)
+        kind = WindowKind.PREFERRED
+        for lo, hi in pieces:
+            if hi - lo >= min_length:
+                windows.append(CallWindow(task.task_id, contact.contact_id, lo, hi, kind))
+
+    def _callback_refusal(self, item: PlanItem, asked: Interval) -> SkipReason | None:
+        if item.group is None:
+            return None
+        for session in self._group_sessions(item.group):
+            if session.start < asked.end and session.end > asked.start:
+                if session.cancelled:
+                    return SkipReason.SESSION_CANCELLED  # S4
+                if item.task.attendance.get(session.session_date) is False:
+                    return SkipReason.PARTICIPANT_NOT_IN_GROUP  # S4: he may be at home
+        return None
 
     # --- shared, cached pieces
 

@@ -336,6 +336,7 @@ class _Reader:
             "settle_in_minutes",
             "leave_early_minutes",
             "min_window_minutes",
+            "callback_minutes",
             "region_hours",
         ]
     )
@@ -479,6 +480,7 @@ class _Reader:
                 settle_in_minutes=self._minutes(table, "settle_in_minutes", defaults),
                 leave_early_minutes=self._minutes(table, "leave_early_minutes", defaults),
                 min_window_minutes=self._minutes(table, "min_window_minutes", defaults),
+                callback_minutes=self._minutes(table, "callback_minutes", defaults),
                 region_hours=self._region_hours(self._table(table, "region_hours", path)),
             )
         except ValueError as exc:

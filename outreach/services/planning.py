@@ -31,7 +31,7 @@ from outreach.models import (
     SessionCancellation,
 )
 from outreach.services import contacts
-from outreach.services.tasks import schedule_of
+from outreach.services.tasks import pending_callback, schedule_of, standing
 
 Profiles = Mapping[str, protocols.Profile]
 
@@ -106,6 +106,7 @@ class _Context:
             session, participant_ids, now.date() - timedelta(days=1), end.date() + timedelta(days=1)
         )
         self.attempted = _attempted_sessions(session, {t.id for t in tasks})
+        self.callbacks = _pending_callbacks(session, {t.id for t in tasks})
 
     def item(
         self, row: _Row, profiles: Profiles, calling_hours: tuple[time, time]
@@ -125,6 +126,7 @@ class _Context:
                 duty_to_warn_confirmed=row.confirmed_by is not None,
                 attempted_sessions=self.attempted.get(task.id, frozenset()),
                 attendance=self.attendance.get(row.participant_id, {}),
+                callback_at=self.callbacks.get(task.id),
             ),
             contact=_contact_schedule(task.contact_id, prefs, row.phone_zones, row.program_tz),
             group=self.groups.get(row.group_id) if row.group_id else None,
@@ -200,3 +202,24 @@ def _attempted_sessions(
     ):
         found[task_id].add((str(group_id), day))
     return {task_id: frozenset(s) for task_id, s in found.items()}
+
+
+def _pending_callbacks(session: Session, task_ids: set[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """Each task's callback time not yet kept (S6). Few tasks have asked for one, so only
+    theirs have their attempts read."""
+    asked = set(
+        session.scalars(
+            select(Attempt.task_id).where(
+                Attempt.task_id.in_(task_ids), Attempt.callback_at.is_not(None)
+            )
+        )
+    )
+    attempts: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            Attempt.task_id, Attempt.id, Attempt.corrects_id, Attempt.at, Attempt.callback_at
+        ).where(Attempt.task_id.in_(asked))
+    ):
+        attempts[row.task_id].append(row)
+    found = {task_id: pending_callback(standing(rows)) for task_id, rows in attempts.items()}
+    return {task_id: at for task_id, at in found.items() if at is not None}

@@ -73,6 +73,8 @@ class TaskPage:
     # The attempts' notes, opened for the claim holder only, after their audit row commits.
     notes: dict[uuid.UUID, str]
     windows_made: int
+    # S6: the time she asked to be called back at, while no call has kept it.
+    callback_at: datetime | None
     week: Week
     tonight: str
 
@@ -123,6 +125,7 @@ def task_page(
         attempts=attempts,
         notes=notes,
         windows_made=tasks.distinct_windows(tasks.standing(attempts)),
+        callback_at=tasks.pending_callback(tasks.standing(attempts)),
         week=_with_plan(week, plan, attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
@@ -515,7 +515,19 @@ def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
     )
 
 
-def standing(attempts: Iterable[Attempt]) -> list[Attempt]:
+class Corrects(Protocol):
+    """What telling standing attempts apart reads: a row of those columns does as well."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def corrects_id(self) -> uuid.UUID | None: ...
+
+
+_Entry = TypeVar("_Entry", bound=Corrects)
+
+
+def standing(attempts: Iterable[_Entry]) -> list[_Entry]:
     """Of attempts already read, those that stand: without the entries later corrected."""
     rows = list(attempts)
     corrected = {a.corrects_id for a in rows if a.corrects_id is not None}
@@ -550,6 +562,30 @@ def _window_of(a: InWindow) -> tuple[object, ...]:
     # Every attempt logged outside group time has its local day (append_attempt, migration
     # 0008); the UTC day is only a fallback for a row written some other way without one.
     return ("day", a.window_day or a.at.date())
+
+
+class AskedBack(Protocol):
+    """What finding a pending callback reads of an attempt: a row of those columns does too."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def callback_at(self) -> datetime | None: ...
+
+
+def pending_callback(attempts: Iterable[AskedBack]) -> datetime | None:
+    """The time the contact person asked to be called back at that no call has kept yet (S6).
+
+    Of the standing attempts, the newest that carries a callback time speaks for her; any
+    attempt made at or after that time keeps it, whatever its outcome.
+    """
+    rows = list(attempts)
+    asked = [a for a in rows if a.callback_at is not None]
+    if not asked:
+        return None
+    callback_at = max(asked, key=lambda a: a.at).callback_at
+    assert callback_at is not None
+    return None if any(a.at >= callback_at for a in rows) else callback_at
 
 
 def windows_counted(session: Session, task_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -598,6 +634,12 @@ def _check_completed(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
 
 
 def _check_unreachable(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
+    if pending_callback(attempts) is not None:  # S6: her time is tried before giving up
+        raise Conflict(
+            "the contact person asked to be called back and no call has been made at or after "
+            "that time; call then before closing as unreachable",
+            {"resolution": "callback not yet tried"},
+        )
     windows = distinct_windows(attempts)
     if windows < task.min_attempts:  # S5
         raise Conflict(

@@ -253,6 +253,7 @@ def test_typed_times_are_read_in_the_contacts_zone_the_form_names(
     assert attempt.session_date is None
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "Tue 10 Nov 19:00" in page
+    assert "Asked to be called back at Wed 18 Nov 19:00" in page  # S6, in her zone
 
 
 @pytest.mark.parametrize(

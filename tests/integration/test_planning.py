@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -142,3 +143,77 @@ def test_the_api_lists_open_tasks_with_their_windows_for_a_liaison_only(
     assert task["windows"][0]["start"] == "2026-11-17T23:45:00+00:00"
     assert get("outsider") == (200, [])
     assert get("facilitator")[0] == 403
+
+
+# --- S6: the time she asked to be called back at
+
+# Thursday 19 November 2026, 14:00 in New York: no group then, and no safe time she named.
+THURSDAY_2PM = datetime(2026, 11, 19, 19, 0, tzinfo=UTC)
+
+
+def _not_safe(db: Session, vault: Vault, world: World, task_id: str, **extra: object) -> None:
+    tasks.record_attempt(
+        db,
+        vault,
+        actor=world.actor("liaison"),
+        task_id=uuid.UUID(task_id),
+        channel="voice",
+        at=NOW,
+        outcome="reached_not_safe",
+        now=NOW,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _callback_windows(plan: Plan, task_id: str) -> list[tuple[datetime, datetime]]:
+    return [
+        (w.start, w.end)
+        for w in plan.windows
+        if w.task_id == task_id and w.kind.value == "preferred"
+    ]
+
+
+def test_the_time_she_asked_to_be_called_back_at_is_proposed_until_a_call_keeps_it(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile], intake: str
+) -> None:
+    _not_safe(db, vault, world, intake, callback_at=THURSDAY_2PM)
+    assert _callback_windows(_plan(db, profiles), intake) == [
+        (THURSDAY_2PM, THURSDAY_2PM + timedelta(minutes=30))
+    ]
+    tasks.record_attempt(
+        db,
+        vault,
+        actor=world.actor("liaison"),
+        task_id=uuid.UUID(intake),
+        channel="voice",
+        at=THURSDAY_2PM + timedelta(minutes=3),
+        outcome="no_answer",
+        now=THURSDAY_2PM + timedelta(minutes=4),
+    )
+    assert _callback_windows(_plan(db, profiles), intake) == []
+
+
+def test_a_not_safe_answer_with_no_time_proposes_no_callback(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile], intake: str
+) -> None:
+    _not_safe(db, vault, world, intake)
+    assert _callback_windows(_plan(db, profiles), intake) == []
+
+
+def test_a_later_call_before_the_callback_time_leaves_her_time_standing(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile], intake: str
+) -> None:
+    _not_safe(db, vault, world, intake, callback_at=THURSDAY_2PM)
+    tasks.record_attempt(
+        db,
+        vault,
+        actor=world.actor("liaison"),
+        task_id=uuid.UUID(intake),
+        channel="voice",
+        at=NOW + timedelta(minutes=5),
+        outcome="no_answer",
+        now=NOW + timedelta(minutes=5),
+    )
+    assert _callback_windows(_plan(db, profiles), intake) == [
+        (THURSDAY_2PM, THURSDAY_2PM + timedelta(minutes=30))
+    ]

@@ -287,6 +287,22 @@ def _close_unreachable(db: Session, world: World, task: OutreachTask, now: datet
     ).status
 
 
+def test_unreachable_waits_until_the_time_she_asked_to_be_called_back_at_is_tried(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, TONIGHT)
+    callback_at = NEXT_WEEK + timedelta(days=2)
+    _attempt(db, vault, world, task, NEXT_WEEK, "reached_not_safe", callback_at=callback_at)
+    with pytest.raises(Conflict, match="called back") as refused:  # S6
+        _close_unreachable(db, world, task, NEXT_WEEK + timedelta(hours=1))
+    assert refused.value.fields == {"resolution": "callback not yet tried"}
+    assert tasks.pending_callback(tasks.standing_attempts(db, task.id)) == callback_at
+    _attempt(db, vault, world, task, callback_at + timedelta(minutes=2))
+    assert tasks.pending_callback(tasks.standing_attempts(db, task.id)) is None
+    assert _close_unreachable(db, world, task, callback_at + timedelta(hours=1)) == "unreachable"
+
+
 def test_two_calls_one_evening_across_utc_midnight_are_one_window(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
 ) -> None:

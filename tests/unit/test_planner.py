@@ -247,6 +247,67 @@ def test_a_contact_without_a_group_gets_only_named_safe_times() -> None:
 # --- consent and channels (S1)
 
 
+# --- the time she asked to be called back at (S6)
+
+WEDNESDAY = date(2026, 3, 4)
+
+
+def callback_windows(task: TaskToPlan, **kwargs: object) -> list[tuple[datetime, datetime]]:
+    windows = windows_for(task, **kwargs)  # type: ignore[arg-type]
+    return [(w.start, w.end) for w in windows if w.kind is WindowKind.PREFERRED]
+
+
+def test_a_callback_time_she_asked_for_is_proposed_for_half_an_hour() -> None:
+    # She could not talk and asked for Wednesday 14:00; she named no other safe times.
+    task = make_task(callback_at=ny(WEDNESDAY, 14))
+    assert callback_windows(task) == [(ny(WEDNESDAY, 14), ny(WEDNESDAY, 14, 30))]
+
+
+def test_a_callback_time_counts_even_when_she_otherwise_wants_group_time_only() -> None:
+    task = make_task(callback_at=ny(WEDNESDAY, 14))
+    dana = make_dana(
+        only_during_group=True, safe_times=(SafeTime.parse("TU,TH", "19:00", "21:00"),)
+    )
+    assert callback_windows(task, contact=dana) == [(ny(WEDNESDAY, 14), ny(WEDNESDAY, 14, 30))]
+
+
+def test_a_callback_time_is_cut_to_calling_hours_and_refused_outside_them() -> None:
+    late = make_task(callback_at=ny(WEDNESDAY, 20, 45))
+    assert callback_windows(late) == [(ny(WEDNESDAY, 20, 45), ny(WEDNESDAY, 21))]
+    night = make_task(callback_at=ny(WEDNESDAY, 22))
+    assert callback_windows(night) == []
+    assert skipped_reasons(task=night) == {None: SkipReason.OUTSIDE_CALLING_HOURS}
+
+
+def test_a_callback_over_a_session_he_missed_or_that_was_cancelled_is_refused() -> None:
+    # She asked for Tuesday 19:30, his group time: she may have counted on him being there.
+    asked = make_task(callback_at=ny(TUESDAY, 19, 30))
+    assert ny(TUESDAY, 19, 30) in [start for start, _ in callback_windows(asked)]
+    missed = replace(asked, attendance={TUESDAY: False})
+    assert callback_windows(missed) == []
+    assert skipped_reasons(task=missed)[None] is SkipReason.PARTICIPANT_NOT_IN_GROUP
+    cancelled = make_group(cancelled=frozenset({TUESDAY}))
+    assert callback_windows(asked, group=cancelled) == []
+    assert skipped_reasons(task=asked, group=cancelled)[None] is SkipReason.SESSION_CANCELLED
+
+
+def test_a_callback_time_gone_by_is_proposed_no_more_and_one_under_way_runs_from_now() -> None:
+    assert callback_windows(make_task(callback_at=NOW - timedelta(hours=1))) == []
+    under_way = make_task(callback_at=NOW - timedelta(minutes=10))
+    assert callback_windows(under_way) == [(NOW.astimezone(UTC), ny(NOW.date(), 9, 20))]
+
+
+def test_a_declined_contact_is_not_called_back_at_any_time() -> None:
+    task = make_task(callback_at=ny(WEDNESDAY, 14))
+    assert windows_for(task, contact=make_dana(consent=Consent.DECLINED)) == []  # S1
+
+
+def test_the_callback_window_lasts_as_long_as_the_protocol_says() -> None:
+    task = make_task(callback_at=ny(WEDNESDAY, 14))
+    rules = replace(RULES, callback_minutes=60)
+    assert callback_windows(task, rules=rules) == [(ny(WEDNESDAY, 14), ny(WEDNESDAY, 15))]
+
+
 def test_a_declined_contact_gets_no_windows_and_the_reason_is_given() -> None:
     result = plan_task(
         make_task(),
