@@ -103,8 +103,47 @@ def report_event(
         )
     ]
     _audit_event(session, actor, event, participant.program_id, opened, now)
+    if kind is EventType.PARTICIPANT_MAY_BE_VICTIM and not flagged:
+        _stand_down(session, actor, participant_id, opened, now)
     session.commit()
     return event, opened
+
+
+def _stand_down(
+    session: Session,
+    actor: Actor,
+    participant_id: uuid.UUID,
+    opened: Sequence[OutreachTask],
+    now: datetime,
+) -> None:
+    """S11: once he may be the victim, the one resources-only contact is all that is made;
+    the intake, check-ins and letters still open for his contacts are cancelled. A duty to
+    warn stays: it is about someone's life, and it alone may still be raised (protocols)."""
+    keep = {task.id for task in opened}
+    for task in session.scalars(
+        select(OutreachTask)
+        .join(ContactPerson, ContactPerson.id == OutreachTask.contact_id)
+        .where(
+            ContactPerson.participant_id == participant_id,
+            OutreachTask.status == TaskStatus.OPEN.value,
+            OutreachTask.reason != TaskReason.DUTY_TO_WARN.value,
+        )
+    ):
+        if task.id in keep:
+            continue
+        task.status, task.closed_at, task.closed_by = TaskStatus.CANCELLED.value, now, actor.user_id
+        _release_claim(task)
+        record(
+            session,
+            now=now,
+            actor=actor,
+            action=AuditAction.TASK_CLOSED,
+            object_type="task",
+            object_id=task.id,
+            program_id=task.program_id,
+            resolution=TaskStatus.CANCELLED.value,
+            because=EventType.PARTICIPANT_MAY_BE_VICTIM.value,
+        )
 
 
 def _open_task(

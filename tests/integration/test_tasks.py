@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain.protocols import Profile
-from outreach.models import Attempt, OutreachTask
+from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, review, tasks
 from outreach.services.errors import Conflict, Forbidden
@@ -116,6 +116,27 @@ def test_when_the_participant_may_be_the_victim_there_is_one_resources_only_cont
     assert once.reason == "resources_only"
     assert _report(db, world, profiles, "participant_may_be_victim") == []
     assert _report(db, world, profiles, "enrolled") == []
+
+
+def test_flagging_that_he_may_be_the_victim_cancels_the_open_tasks_but_a_duty_to_warn(
+    db: Session, world: World, profiles: dict[str, Profile]
+) -> None:
+    [intake] = _report(db, world, profiles, "enrolled")
+    [warning] = _report(db, world, profiles, "duty_to_warn", severity="high")
+    [once] = _report(db, world, profiles, "participant_may_be_victim")
+    for task in (intake, warning, once):
+        db.refresh(task)
+    assert (intake.status, intake.closed_at) == ("cancelled", NOW)  # S11
+    assert (warning.status, once.status) == ("open", "open")  # S8 stays; resources only
+    [closed] = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "task.closed", AuditEvent.object_id == str(intake.id)
+        )
+    ).all()
+    assert closed.detail == {"resolution": "cancelled", "because": "participant_may_be_victim"}
+    assert _report(db, world, profiles, "participant_may_be_victim") == []
+    db.refresh(once)
+    assert once.status == "open"  # a second flag leaves the one contact it opened alone
 
 
 def test_a_facilitator_of_another_program_cannot_report_events(
