@@ -80,6 +80,24 @@ def plausible_instant(field: str, value: datetime) -> datetime:
     return value
 
 
+def local_instant(field: str, local: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time someone typed, read in `zone`.
+
+    In the autumn fold a time such as 01:30 happens twice and a form cannot say which was
+    meant; fold=0 deliberately takes the first (still on summer time): at most an hour off,
+    and only in the small hours. A time in the spring gap is refused: the clocks jump past
+    it, so no instant carries it, and guessing would move it by an hour.
+    """
+    aware = local.replace(tzinfo=zone, fold=0)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise InvalidInput(
+            field,
+            "that time does not exist on that day: the clocks jump past it when summer time "
+            "starts; give a time outside the change",
+        )
+    return aware
+
+
 def weekdays(field: str, value: str) -> str:
     days = [d.strip().upper() for d in value.split(",")] if isinstance(value, str) else []
     if not days or any(d not in _DAYS for d in days):

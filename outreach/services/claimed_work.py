@@ -9,11 +9,12 @@ the server or the program's zone is.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from outreach.domain import validation
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import deliveries, queue, tasks
@@ -72,18 +73,10 @@ def task_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:
 def _aware(local: datetime, zone: ZoneInfo, field: str) -> datetime:
     if local.tzinfo is not None:
         raise Invalid("give a local time without a zone", {field: "invalid"})
-    # In the autumn fold a time such as 01:30 happens twice and the form cannot say which was
-    # meant; fold=0 deliberately takes the first (still on summer time). It is at most an hour
-    # off, and only in the small hours, outside calling hours.
-    aware = local.replace(tzinfo=zone, fold=0)
-    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
-        # In the spring gap the clocks jump past this time, so no instant carries it.
-        raise Invalid(
-            "that time does not exist on that day: the clocks jump past it when summer time "
-            "starts; give a time outside the change",
-            {field: "nonexistent"},
-        )
-    return aware
+    try:
+        return validation.local_instant(field, local, zone)
+    except validation.InvalidInput as exc:
+        raise Invalid(str(exc), {field: "nonexistent"}) from None
 
 
 def place_call(

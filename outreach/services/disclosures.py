@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain import validation
 from outreach.domain.releases import Authority, DisclosedItem
 from outreach.models import CompelledDisclosure, ContactPerson, OutreachTask
 from outreach.security.permissions import Permission
@@ -205,7 +206,11 @@ def _when(
     if at is None:
         return now
     if at.tzinfo is None:
-        at = at.replace(tzinfo=program_zone(session, contact))
+        try:
+            at = validation.local_instant("disclosed_at", at, program_zone(session, contact))
+        except validation.InvalidInput as exc:
+            fields[exc.field] = str(exc)
+            return now  # refused with the other fields' problems; never stored
     if at > now + CLOCK_SKEW:
         fields["disclosed_at"] = "a disclosure is recorded once it has happened"
     return at

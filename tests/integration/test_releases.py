@@ -4,7 +4,7 @@ required by every share; compelled disclosures logged with the notice to the con
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -276,6 +276,23 @@ def test_only_a_supervisor_records_a_release(
             now=NOW,
         )
     assert _actions(db)[-1] == "auth.access_denied"
+
+
+def test_a_typed_disclosure_time_the_clocks_skip_is_refused_and_nothing_is_stored(
+    db: Session, vault: Vault, world: World
+) -> None:
+    # 02:30 on 8 March 2026 never happened in New York, the program's zone.
+    with pytest.raises(Invalid) as refused:
+        _disclose(db, vault, world, danger_reason="x", disclosed_at=datetime(2026, 3, 8, 2, 30))
+    assert "does not exist" in refused.value.fields["disclosed_at"]
+    assert db.scalar(select(CompelledDisclosure)) is None
+
+
+def test_a_typed_disclosure_time_is_read_in_the_programs_zone(
+    db: Session, vault: Vault, world: World
+) -> None:
+    row = _disclose(db, vault, world, danger_reason="x", disclosed_at=datetime(2026, 11, 17, 9))
+    assert row.disclosed_at == datetime(2026, 11, 17, 14, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("persona", ["liaison", "facilitator", "outsider", "admin"])
