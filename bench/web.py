@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,6 +50,8 @@ from outreach.services import call_windows, queue, review  # noqa: E402
 from outreach.settings import load_settings  # noqa: E402
 
 NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
+# The program's zone; its contacts state none, so their calls are dated in it (S5 windows).
+ZONE = ZoneInfo("America/New_York")
 PASSWORD = "bench password for a synthetic database"  # noqa: S105
 OUTCOMES = ("no_answer", "busy", "machine_hung_up", "reached_safe", "reached_not_safe")
 CHUNK = 50_000
@@ -101,7 +104,7 @@ def _people(conn: Any, ids: dict[str, Any]) -> None:
                 "key": "bench",
                 "name": "Bench program",
                 "protocol": "georgia_fvip",
-                "timezone": "America/New_York",
+                "timezone": ZONE.key,
                 "created_at": NOW,
             }
         ],
@@ -241,6 +244,8 @@ def _attempts(
                 "made_by": liaison,
                 "group_id": None,
                 "session_date": None,
+                # As append_attempt logs a call outside group time: the contact's local day.
+                "window_day": at.astimezone(ZONE).date(),
                 "callback_at": None,
                 "notes_sealed": None,
                 "corrects_id": None,
