@@ -1,4 +1,5 @@
-"""Voice callbacks: the bridge, the answer screen, keypad safe-checks, AMD and call status."""
+"""Voice callbacks: the bridge and the liaison's 1, the answer screen, keypad safe-checks, AMD
+and call status."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from flask import Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from outreach.channels.base import Callbacks
+from outreach.models import Delivery
 from outreach.services import callbacks, inbox
-from outreach.services.callbacks import Answer, Screen
-from outreach.services.deliveries import spoken_text
+from outreach.services.callbacks import Answer, BridgeTarget, Screen
+from outreach.services.deliveries import liaison_prompt, spoken_text
 from webhooks import bp
 from webhooks.common import code, db, form, now, outward, say_language, stored, twiml
 
 RING_SECONDS = 25
+# How long the keypad waits: the contact for her answer, the liaison for their 1.
+ANSWER_SECONDS = 6
+CONFIRM_SECONDS = 8
 CALL_EVENTS = "initiated ringing answered completed"
 EMPTY = str(VoiceResponse())
 
@@ -25,14 +30,40 @@ def _hang_up() -> Response:
 
 @bp.post("/voice/bridge")
 def bridge() -> Response:
-    """The liaison answered: dial the contact from the neutral number, recording off (S9)."""
+    """The liaison's phone answered: ask for a 1 before dialling anyone, since their own
+    voicemail may have answered instead (S3, S9)."""
     delivery = callbacks.delivery_by_code(db(), code())
     if delivery is None:
         return _hang_up()
     inbox.remember(db(), "bridge", f"bridge:{form('CallSid')}", request.form, now(), delivery)
-    target = callbacks.bridge_target(db(), outward().vault, delivery, now())
+    if not callbacks.bridge_answered(db(), delivery, now()):
+        return _hang_up()
+    prompt = liaison_prompt(db(), outward(), delivery)
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    return _ask(prompt, delivery.language, links.url("voice/bridge/confirm"), CONFIRM_SECONDS)
+
+
+@bp.post("/voice/bridge/confirm")
+def bridge_confirm() -> Response:
+    """The liaison pressed 1: dial the contact from the neutral number, recording off (S9).
+    Any other key, or none, hangs up and the contact is never dialled."""
+    delivery = inbox.delivery_caught_up(db(), code(), now())
+    if delivery is None:
+        return _hang_up()
+    sid, digits = form("CallSid"), form("Digits")
+    key = callbacks.bridge_confirm_key(sid, digits)
+    # A repeat dials no one and opens nothing again: Twilio acts on one answer per keypress,
+    # and a replayed request must never learn the contact's number.
+    if not inbox.remember(db(), "bridge-confirm", key, request.form, now(), delivery):
+        db().commit()
+        return _hang_up()
+    target = callbacks.confirm_bridge(db(), outward().vault, delivery, sid, digits, now())
     if target is None:
         return _hang_up()
+    return _dial_contact(delivery, target)
+
+
+def _dial_contact(delivery: Delivery, target: BridgeTarget) -> Response:
     links = Callbacks(outward().settings.public_url, delivery.code)
     response = VoiceResponse()
     dial = response.dial(
@@ -49,6 +80,21 @@ def bridge() -> Response:
         status_callback=links.url("voice/status", leg="contact"),
         status_callback_event=CALL_EVENTS,
     )
+    return twiml(response)
+
+
+def _ask(prompt: str, language: str, action: str, seconds: int) -> Response:
+    """Say a prompt and wait for one key; the action is asked for even when none is pressed."""
+    response = VoiceResponse()
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=seconds,
+        action=action,
+        action_on_empty_result=True,
+    )
+    gather.say(prompt, language=say_language(language))
+    response.hangup()
     return twiml(response)
 
 
@@ -110,17 +156,7 @@ def safe_check() -> Response:
     inbox.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now(), delivery)
     prompt = spoken_text(db(), outward(), delivery, "voice", "safe_check_prompt", now())
     links = Callbacks(outward().settings.public_url, delivery.code)
-    response = VoiceResponse()
-    gather = response.gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=6,
-        action=links.url("voice/safe-check/answer"),
-        action_on_empty_result=True,
-    )
-    gather.say(prompt, language=say_language(delivery.language))
-    response.hangup()
-    return twiml(response)
+    return _ask(prompt, delivery.language, links.url("voice/safe-check/answer"), ANSWER_SECONDS)
 
 
 @bp.post("/voice/safe-check/answer")

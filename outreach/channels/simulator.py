@@ -2,7 +2,8 @@
 
 For each call or SMS it posts the callbacks Twilio would post (ringing, answered, AnsweredBy,
 keypad digits, delivered or undelivered), signed with the real validator, to the app's real
-webhook routes, and follows the TwiML the app answers. The scenario decides who answers.
+webhook routes, and follows the TwiML the app answers. The scenario decides who answers, and
+what the liaison presses when a bridged call asks them to confirm.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ Job = Callable[[], None]
 
 
 class Scenario:
-    """Who answers: "human", "machine", "no-answer" or "busy"; digits for safe-checks."""
+    """Who answers: "human", "machine", "no-answer" or "busy"; digits for safe-checks; the key
+    the liaison presses on their own leg of a bridged call."""
 
     def next_call(self) -> str:
         raise NotImplementedError
@@ -38,6 +40,10 @@ class Scenario:
 
     def next_sms(self) -> str:
         raise NotImplementedError
+
+    def next_liaison_key(self) -> str:
+        # A liaison at their desk presses 1; "" plays their own voicemail answering instead.
+        return "1"
 
 
 class RandomScenario(Scenario):
@@ -58,11 +64,13 @@ class RandomScenario(Scenario):
 
 @dataclass
 class ScriptedScenario(Scenario):
-    """Outcomes in a given order, for tests: calls like "machine", "human"; digits; SMS."""
+    """Outcomes in a given order, for tests: calls like "machine", "human"; digits; SMS; the
+    liaison's keys on bridged calls ("" for their voicemail)."""
 
     calls: list[str] = field(default_factory=list)
     digits: list[str] = field(default_factory=list)
     sms: list[str] = field(default_factory=list)
+    liaison_keys: list[str] = field(default_factory=list)
 
     def next_call(self) -> str:
         return self.calls.pop(0) if self.calls else "human"
@@ -72,6 +80,9 @@ class ScriptedScenario(Scenario):
 
     def next_sms(self) -> str:
         return self.sms.pop(0) if self.sms else "delivered"
+
+    def next_liaison_key(self) -> str:
+        return self.liaison_keys.pop(0) if self.liaison_keys else "1"
 
 
 class Poster:
@@ -114,8 +125,8 @@ class SimulatorChannel:
 
     def place_bridged_call(self, call: BridgedCall) -> Sent:
         sid = _sid("CA")
-        answer = self._scenario.next_call()
-        self._jobs.put(lambda: self._play_bridged(call.callbacks, sid, answer))
+        answer, key = self._scenario.next_call(), self._scenario.next_liaison_key()
+        self._jobs.put(lambda: self._play_bridged(call.callbacks, sid, answer, key))
         return Sent(sid, "queued")
 
     def place_safe_check_call(self, call: SafeCheckCall) -> Sent:
@@ -162,15 +173,26 @@ class SimulatorChannel:
                 CallbackSource="call-progress-events",
             )
 
-    def _play_bridged(self, links: Callbacks, sid: str, answer: str) -> None:
+    def _play_bridged(self, links: Callbacks, sid: str, answer: str, key: str) -> None:
         liaison_status = links.url("voice/status", leg="liaison")
         self._statuses(liaison_status, sid, ["ringing", "in-progress"])
-        number = _first(
-            self._post(links.url("voice/bridge"), CallSid=sid, CallStatus="in-progress"), "Number"
-        )
+        number = self._liaison_confirms(links, sid, key)
         if number is not None:
             self._play_contact_leg(number, answer)
         self._statuses(liaison_status, sid, ["completed"])
+
+    def _liaison_confirms(self, links: Callbacks, sid: str, key: str) -> ElementTree.Element | None:
+        """The liaison's leg answers the prompt to press 1; the contact's number comes back
+        only in the answer to that keypress."""
+        gather = _first(
+            self._post(links.url("voice/bridge"), CallSid=sid, CallStatus="in-progress"), "Gather"
+        )
+        if gather is None:
+            return None
+        confirmed = self._post(
+            gather.get("action", ""), CallSid=sid, CallStatus="in-progress", Digits=key
+        )
+        return _first(confirmed, "Number")
 
     def _play_contact_leg(self, number: ElementTree.Element, answer: str) -> None:
         sid, status_url = _sid("CA"), number.get("statusCallback", "")

@@ -34,7 +34,7 @@ REQUIRED_SCRIPTS: dict[str, tuple[str, ...]] = {
     "call": tuple(reason.value for reason in TaskReason if reason not in _LETTERS),
     "sms": ("reminder", "safe_check", "help", "stop_confirmation", "start_confirmation"),
     "voicemail": ("neutral",),
-    "voice": ("safe_check_prompt", "screen_prompt"),
+    "voice": ("safe_check_prompt", "screen_prompt", "bridge_confirm_prompt"),
     "mail": (TaskReason.COMPLETION_LETTER.value, TaskReason.TERMINATION_LETTER.value, "envelope"),
 }
 

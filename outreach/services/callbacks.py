@@ -88,18 +88,46 @@ def delivery_by_code(session: Session, code: str) -> Delivery | None:
     return session.scalar(select(Delivery).where(Delivery.code == code))
 
 
+def bridge_answered(session: Session, delivery: Delivery, now: datetime) -> bool:
+    """The liaison's phone answered: whether the call may still go ahead (S1).
+
+    The liaison's phone rang for up to half a minute after the click, and a decline or a
+    closed task recorded meanwhile refuses the call for good: the contact is never dialled."""
+    allowed = _may_bridge(session, delivery, now)
+    session.commit()
+    return allowed
+
+
+def confirm_bridge(
+    session: Session, vault: Vault, delivery: Delivery, call_sid: str, digits: str, now: datetime
+) -> BridgeTarget | None:
+    """The keypress on the liaison's own leg: 1 opens the contact's number for the second leg;
+    any other key, or none, refuses the call for good and the contact is never dialled.
+
+    Only a person presses 1. The liaison's own voicemail presses nothing, and the contact
+    must never be connected to its greeting, which may name the agency (S3, S9)."""
+    if digits == "1":
+        return bridge_target(session, vault, delivery, now)
+    if _may_refuse(session, delivery, call_sid):
+        _refuse(delivery, now)
+        log.info("bridged call %s refused: the liaison's leg did not press 1", delivery.id)
+    session.commit()
+    return None
+
+
+def bridge_confirm_key(call_sid: str, digits: str) -> str:
+    """The inbox's natural key for a keypress on the liaison's leg of a bridged call."""
+    return f"bridge-confirm:{call_sid}:{digits}"
+
+
 def bridge_target(
     session: Session, vault: Vault, delivery: Delivery, now: datetime
 ) -> BridgeTarget | None:
     """Open the contact's number for the second leg (an audited read by the system).
 
-    None, and the liaison's leg is hung up, unless the call may still go ahead: the liaison's
-    phone rang for up to half a minute after the click, and a decline or a closed task
-    recorded meanwhile stops the call (S1)."""
-    if delivery.kind != "bridged_call" or delivery.status in FINISHED:
-        return None
-    if not _may_still_call(session, delivery):
-        delivery.status, delivery.settled_at = "refused", now  # the contact was never dialled
+    None, and the liaison's leg is hung up, unless the call may still go ahead: a decline or
+    a closed task recorded since the click stops the call (S1)."""
+    if not _may_bridge(session, delivery, now):
         session.commit()
         return None
     contact = session.get(ContactPerson, delivery.contact_id)
@@ -277,6 +305,28 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)
         return
     delivery.attempt_id = attempt.id
+
+
+def _may_bridge(session: Session, delivery: Delivery, now: datetime) -> bool:
+    if delivery.kind != "bridged_call" or delivery.status in FINISHED:
+        return False
+    if _may_still_call(session, delivery):
+        return True
+    _refuse(delivery, now)
+    return False
+
+
+def _refuse(delivery: Delivery, now: datetime) -> None:
+    # Finished with no attempt: the contact was never dialled, so nothing about her happened.
+    delivery.status, delivery.settled_at = "refused", now
+
+
+def _may_refuse(session: Session, delivery: Delivery, call_sid: str) -> bool:
+    if delivery.kind != "bridged_call" or delivery.status in FINISHED:
+        return False
+    # A call already put through stays as it is, so its outcome is still logged (S5).
+    key = bridge_confirm_key(call_sid, "1")
+    return session.scalar(select(WebhookEvent.id).where(WebhookEvent.natural_key == key)) is None
 
 
 def _may_still_call(session: Session, delivery: Delivery) -> bool:

@@ -42,6 +42,8 @@ from outreach.settings import Settings
 
 log = logging.getLogger("outreach.deliveries")
 SMS_SCRIPTS = ("reminder", "safe_check")
+# Heard on the liaison's own phone before a bridged call dials the contact.
+BRIDGE_CONFIRM_PROMPT = "bridge_confirm_prompt"
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,12 @@ class _Target:
 def request_bridged_call(
     session: Session, out: Outward, *, actor: Actor, task_id: uuid.UUID, now: datetime
 ) -> Delivery:
-    """Ring the liaison's phone; on answer the contact is dialled from the neutral number."""
+    """Ring the liaison's phone; once they press 1 the contact is dialled from the neutral
+    number."""
     target = _target(session, out, task_id, "bridged_call", now, actor=actor)
     liaison_phone = _liaison_phone(session, out, actor)
+    # Refuse before ringing anyone: without this prompt the contact could never be dialled.
+    _checked_render(out, target.program, target.language, "voice", BRIDGE_CONFIRM_PROMPT, {})
     delivery = _new_delivery(session, target, "bridged_call", target.task.script, actor, now)
     _keep_outbox(
         session,
@@ -209,6 +214,18 @@ def spoken_text(
     return _render(out, target, kind, name)
 
 
+def liaison_prompt(session: Session, out: Outward, delivery: Delivery) -> str:
+    """Render what the liaison hears on their own phone before the contact is dialled.
+
+    It names no one, so nothing of the contact is opened or audited. It is in the call's
+    language, the one the liaison is about to speak (S12)."""
+    task = session.get(OutreachTask, delivery.task_id)
+    assert task is not None
+    program = session.get(Program, task.program_id)
+    assert program is not None
+    return _checked_render(out, program, delivery.language, "voice", BRIDGE_CONFIRM_PROMPT, {})
+
+
 # --- checks --------------------------------------------------------------------------
 
 
@@ -263,14 +280,15 @@ def _render(
         "liaison_first_name": out.settings.sender_first_name,
         **(extra or {}),
     }
+    return _checked_render(out, target.program, target.language, kind, name, values)
+
+
+def _checked_render(
+    out: Outward, program: Program, language: str, kind: str, name: str, values: dict[str, str]
+) -> str:
     try:
         return scripts.render(
-            out.library,
-            kind,
-            name,
-            target.language,
-            values,
-            forbidden=(target.program.name, target.program.key),
+            out.library, kind, name, language, values, forbidden=(program.name, program.key)
         )
     except RenderError as exc:
         # The findings name the rule, never the value that broke it.

@@ -37,6 +37,7 @@ WEBHOOK_ROUTES = [
     "sms/status",
     "sms/inbound",
     "voice/bridge",
+    "voice/bridge/confirm",
     "voice/screen",
     "voice/dial-done",
     "voice/status",

@@ -116,7 +116,8 @@ def test_a_neutral_voicemail_is_left_only_where_the_contact_allowed_it(
     )
     _play(simulator, db)
     assert _attempts(db, intake) == ["voicemail_neutral"]
-    [message] = [t for t in spoken if "<Say" in t]
+    # The liaison's own prompt to press 1 is said too, on their leg; this is the contact's.
+    [message] = [t for t in spoken if "<Say" in t and "<Gather" not in t]
     assert "Avery" in message
     assert world.home.name not in message
     assert scripts.check_neutral_text(message.split(">")[2].split("<")[0], kind="voicemail") == []
@@ -138,11 +139,64 @@ def test_a_person_answering_a_bridged_call_is_connected_and_the_liaison_records_
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     _play(simulator, db)
+    asked = next(t for t in answers if "<Gather" in t)
     bridge = next(t for t in answers if "<Dial" in t)
+    # The liaison's leg is first asked for a 1, with no number in sight; the dial comes after.
+    assert "4045550123" not in asked
+    assert answers.index(asked) < answers.index(bridge)
     assert 'callerId="+15550100100"' in bridge  # S9
     assert 'record="do-not-record"' in bridge
     assert "+14045550123</Number>" in bridge
     assert _attempts(db, intake) == []  # no outcome is guessed for a conversation
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [("no-answer", "no_answer"), ("busy", "busy"), ("machine", "machine_hung_up")],
+)
+def test_a_bridged_call_the_liaison_confirmed_logs_the_contacts_side(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    answer: str,
+    outcome: str,
+) -> None:
+    scenario.calls.append(answer)
+    scenario.liaison_keys.append("1")
+    delivery = deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+    _play(simulator, db)
+    assert _attempts(db, intake) == [outcome]  # S5: every attempt is logged
+    db.expire_all()
+    assert db.get(Delivery, delivery.id).status == "settled"  # type: ignore[union-attr]
+
+
+def test_the_liaisons_own_voicemail_is_never_connected_to_the_contact(
+    db: Session,
+    world: World,
+    out: Outward,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+    intake: OutreachTask,
+    app: Flask,
+) -> None:
+    scenario.calls.append("human")
+    scenario.liaison_keys.append("")  # their voicemail picked up: no key is pressed
+    answers: list[str] = []
+    _capture_twiml(app, answers)
+    delivery = deliveries.request_bridged_call(
+        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+    _play(simulator, db)
+    assert any("<Gather" in t for t in answers)
+    assert not any("<Dial" in t or "4045550123" in t for t in answers)  # S3, S9
+    db.expire_all()
+    assert db.get(Delivery, delivery.id).status == "refused"  # type: ignore[union-attr]
+    assert _attempts(db, intake) == []  # the contact was never dialled
 
 
 def _decline(db: Session, world: World, intake: OutreachTask) -> None:
@@ -189,6 +243,7 @@ def test_a_decline_recorded_while_the_liaisons_phone_rings_stops_the_bridge(
     meanwhile(db, world, intake)  # after the click, before the liaison picks up
     _play(simulator, db)
     assert not any("<Dial" in t or "+14045550123" in t for t in answers)
+    assert not any("<Gather" in t for t in answers)  # not even asked for a 1
     assert any("<Hangup" in t for t in answers)  # the liaison's leg is hung up
     db.expire_all()
     assert db.get(Delivery, delivery.id).status == "refused"  # type: ignore[union-attr]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from outreach.channels.base import Callbacks
+from outreach.domain.script_library import default_root, load_library
 from outreach.models import (
     Attempt,
     AuditEvent,
@@ -586,3 +589,178 @@ def test_outreach_tick_applies_the_callbacks_the_simulator_just_played(
     assert inbox.unapplied_count(db) == 0
     db.expire_all()
     assert db.scalars(select(Attempt.outcome)).all() == ["machine_hung_up"]
+
+
+# --- the bridge: nobody is dialled until the liaison presses 1 (S3, S9) ---------------------
+
+
+@pytest.fixture
+def bridged(app: Flask, db: Session, world: World, intake: OutreachTask) -> Delivery:
+    """The liaison clicked Call: their own phone rings first."""
+    rt = runtime(app)
+    rt.channel = RecordingChannel()
+    return deliveries.request_bridged_call(
+        db, rt.outward(), actor=world.actor("liaison"), task_id=intake.id, now=NOW
+    )
+
+
+def _liaison_leg(
+    app: Flask, client: FlaskClient, delivery: Delivery, route: str, **fields: str
+) -> str:
+    """Post what Twilio posts for the liaison's own leg; answer the TwiML."""
+    url = Callbacks("", delivery.code).url(route)
+    response = signed_post(app, client, url, {"CallSid": delivery.provider_sid or "", **fields})
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    return str(response.get_data(as_text=True))
+
+
+def _reveals_for_the_bridge(db: Session) -> int:
+    revealed = db.scalars(select(AuditEvent).where(AuditEvent.action == "contact.revealed"))
+    return sum(1 for event in revealed if event.detail.get("purpose") == "bridge")
+
+
+def _ended_refused_with_no_attempt(
+    app: Flask, client: FlaskClient, db: Session, delivery: Delivery
+) -> None:
+    """The liaison's leg then ends; nothing about the contact is logged as if she was called."""
+    status = Callbacks("", delivery.code).url("voice/status", leg="liaison")
+    signed_post(
+        app, client, status, {"CallSid": delivery.provider_sid or "", "CallStatus": "completed"}
+    )
+    inbox.drain(db, NOW)
+    db.expire_all()
+    ended = db.get(Delivery, delivery.id)
+    assert ended is not None
+    assert (ended.status, ended.attempt_id, ended.answered_by) == ("refused", None, None)
+    assert db.scalar(select(func.count()).select_from(Attempt)) == 0
+
+
+def test_no_phone_rings_when_the_prompt_to_press_1_cannot_be_said(
+    app: Flask, db: Session, world: World, intake: OutreachTask, tmp_path: Path
+) -> None:
+    root = tmp_path / "scripts_text"
+    shutil.copytree(default_root(), root)
+    for language in ("en", "es"):
+        (root / language / "voice" / "bridge_confirm_prompt.txt").unlink()
+    rt, channel = runtime(app), RecordingChannel()
+    out = deliveries.Outward(channel, rt.vault, load_library(root), rt.settings)
+    with pytest.raises(Conflict, match="safety check"):
+        deliveries.request_bridged_call(
+            db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
+        )
+    assert channel.sent == []
+    assert db.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_the_liaisons_answer_asks_for_a_1_and_dials_no_one(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery
+) -> None:
+    answer = _liaison_leg(app, client, bridged, "voice/bridge", CallStatus="in-progress")
+    assert "<Gather" in answer
+    assert 'input="dtmf"' in answer
+    assert 'numDigits="1"' in answer
+    assert 'actionOnEmptyResult="true"' in answer
+    assert f"/webhooks/twilio/voice/bridge/confirm?c={bridged.code}" in answer
+    assert "Press 1 to place the call." in answer
+    assert answer.index("</Gather>") < answer.index("<Hangup")  # no key, no call
+    # Their own voicemail may be listening: no number, no dial, nothing opened yet.
+    assert "<Dial" not in answer
+    assert "4045550123" not in answer
+    assert _reveals_for_the_bridge(db) == 0
+
+
+def test_the_liaisons_prompt_is_in_the_language_of_the_call(
+    app: Flask, client: FlaskClient, db: Session, world: World, bridged: Delivery
+) -> None:
+    bridged.language = "es"  # the liaison is about to speak Spanish with her (S12)
+    db.commit()
+    answer = _liaison_leg(app, client, bridged, "voice/bridge", CallStatus="in-progress")
+    assert "Marque 1 para hacer la llamada." in answer
+    assert 'language="es-US"' in answer
+
+
+def test_the_liaison_pressing_1_dials_the_contact_from_the_neutral_number(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery
+) -> None:
+    _liaison_leg(app, client, bridged, "voice/bridge", CallStatus="in-progress")
+    answer = _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="1")
+    assert "<Dial" in answer
+    assert f"{CONTACT}</Number>" in answer
+    assert 'callerId="+15550100100"' in answer  # S9
+    assert 'record="do-not-record"' in answer
+    assert f"/webhooks/twilio/voice/screen?c={bridged.code}" in answer
+    assert _reveals_for_the_bridge(db) == 1
+
+
+@pytest.mark.parametrize("digits", [None, "", "2", "0", "*", "#"])
+def test_anything_but_a_1_hangs_up_and_the_contact_is_never_dialled(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery, digits: str | None
+) -> None:
+    _liaison_leg(app, client, bridged, "voice/bridge", CallStatus="in-progress")
+    keys = {} if digits is None else {"Digits": digits}  # None: the Gather timed out
+    answer = _liaison_leg(app, client, bridged, "voice/bridge/confirm", **keys)
+    assert "<Hangup" in answer
+    assert "<Dial" not in answer
+    assert "4045550123" not in answer
+    assert _reveals_for_the_bridge(db) == 0
+    _ended_refused_with_no_attempt(app, client, db, bridged)
+
+
+def test_a_1_after_the_call_was_refused_dials_no_one(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery
+) -> None:
+    _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="")
+    answer = _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="1")
+    assert "<Dial" not in answer
+    assert "4045550123" not in answer
+    _ended_refused_with_no_attempt(app, client, db, bridged)
+
+
+def test_a_repeated_1_dials_once_and_opens_the_number_once(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery
+) -> None:
+    first = _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="1")
+    again = _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="1")
+    assert "<Dial" in first
+    assert "<Dial" not in again
+    assert "4045550123" not in again  # a replayed request learns nothing
+    assert _reveals_for_the_bridge(db) == 1
+    keys = db.scalars(
+        select(WebhookEvent.natural_key).where(WebhookEvent.route == "bridge-confirm")
+    ).all()
+    assert keys == [f"bridge-confirm:{bridged.provider_sid}:1"]
+    db.expire_all()
+    assert db.get(Delivery, bridged.id).status == "sent"  # type: ignore[union-attr]
+
+
+def test_a_repeated_refusal_has_no_second_effect(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery
+) -> None:
+    _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="")
+    db.expire_all()
+    refused_at = db.get(Delivery, bridged.id).settled_at  # type: ignore[union-attr]
+    events = _events(db)
+    answer = _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="")
+    assert "<Dial" not in answer
+    assert _events(db) == events
+    db.expire_all()
+    assert db.get(Delivery, bridged.id).settled_at == refused_at  # type: ignore[union-attr]
+    _ended_refused_with_no_attempt(app, client, db, bridged)
+
+
+def test_a_call_put_through_is_still_logged_whatever_comes_after_the_1(
+    app: Flask, client: FlaskClient, db: Session, bridged: Delivery
+) -> None:
+    dialled = _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="1")
+    assert "<Dial" in dialled
+    _liaison_leg(app, client, bridged, "voice/bridge/confirm", Digits="")
+    contact = Callbacks("", bridged.code).url("voice/status", leg="contact")
+    for status in ("ringing", "no-answer"):
+        signed_post(app, client, contact, {"CallSid": "CA-contact-leg", "CallStatus": status})
+    inbox.drain(db, NOW)
+    db.expire_all()
+    settled = db.get(Delivery, bridged.id)
+    assert settled is not None
+    assert settled.status == "settled"
+    assert db.scalars(select(Attempt.outcome)).all() == ["no_answer"]  # S5
