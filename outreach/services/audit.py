@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     TASK_ESCALATED = "task.escalated"
     DUTY_TO_WARN_NOTIFIED = "task.duty_to_warn_supervisor_notified"
     TASK_CLAIMED = "task.claimed"
+    CALL_OUTSIDE_WINDOW = "task.call_outside_window"
     TASK_SIGNED_OFF = "task.signed_off"
     ATTEMPT_CORRECTED = "task.attempt_corrected"
     ATTEMPTS_EXPORTED = "review.attempts_exported"

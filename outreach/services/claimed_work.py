@@ -9,18 +9,20 @@ the server or the program's zone is.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from outreach.domain import validation
+from outreach.domain import protocols, validation
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import deliveries, queue, tasks
-from outreach.services.audit import Actor
+from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.deliveries import Outward
-from outreach.services.errors import Invalid, NotFound
+from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
+from outreach.services.planning import plan_open_tasks
 
 
 def record_attempt(
@@ -79,9 +81,48 @@ def _aware(local: datetime, zone: ZoneInfo, field: str) -> datetime:
         raise Invalid(str(exc), {field: "nonexistent"}) from None
 
 
+class NoWindowOpen(Conflict):
+    """No proposed window is open now: the liaison is asked before the call is placed (S4)."""
+
+    def __init__(self, next_window: datetime | None) -> None:
+        super().__init__("no proposed call window is open now")
+        self.next_window = next_window
+
+
 def place_call(
-    session: Session, out: Outward, *, actor: Actor, task_id: uuid.UUID, now: datetime
+    session: Session,
+    out: Outward,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    now: datetime,
+    calling_hours: tuple[time, time],
+    outside_window: bool = False,
 ) -> Delivery:
-    """Ring the liaison who holds the task, then the contact from the neutral number (S9)."""
+    """Ring the liaison who holds the task, then the contact from the neutral number (S9).
+
+    Outside a proposed window he may be at home (a session he missed, or no session at all),
+    so the call goes only when she says so, and that choice is audited (S4). Refusing it
+    outright would fail a contact who just asked to be called now; the windows are proposals.
+    """
     queue.require_claim(session, actor, task_id, now)
-    return deliveries.request_bridged_call(session, out, actor=actor, task_id=task_id, now=now)
+    windows = plan_open_tasks(
+        session, profiles, now=now, days=8, calling_hours=calling_hours, task_ids=[task_id]
+    ).windows
+    if not any(w.start <= now < w.end for w in windows):
+        if not outside_window:
+            raise NoWindowOpen(min((w.start for w in windows if w.start > now), default=None))
+        record(
+            session,
+            now=now,
+            actor=actor,
+            action=AuditAction.CALL_OUTSIDE_WINDOW,
+            object_type="task",
+            object_id=task_id,
+        )
+    try:
+        return deliveries.request_bridged_call(session, out, actor=actor, task_id=task_id, now=now)
+    except ServiceError:
+        session.rollback()  # the audit row goes with the call that was not placed
+        raise

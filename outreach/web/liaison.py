@@ -24,6 +24,8 @@ from outreach.web.common import (
 )
 
 bp = Blueprint("liaison", __name__)
+# The contact is dialled only once a person presses 1 on the liaison's leg, never a voicemail.
+CALL_PLACED = "Your phone will ring first. Answer it and press 1; then the contact is dialled."
 
 
 @bp.get("/queue")
@@ -96,11 +98,26 @@ def record_attempt(task_id: uuid.UUID) -> ResponseReturnValue:
 def call(task_id: uuid.UUID) -> ResponseReturnValue:
     """One click: the liaison's own phone rings first, then the contact is dialled."""
     try:
-        claimed_work.place_call(db(), rt().outward(), actor=actor(), task_id=task_id, now=now())
+        claimed_work.place_call(
+            db(),
+            rt().outward(),
+            rt().profiles,
+            actor=actor(),
+            task_id=task_id,
+            now=now(),
+            calling_hours=calling_hours(),
+            outside_window=request.form.get("outside_window") == "yes",
+        )
+    except claimed_work.NoWindowOpen as closed:
+        # S4: outside a proposed window the participant may be at home; ask first.
+        zone = claimed_work.task_zone(db(), task_id)
+        return render_template(
+            "confirm_call.html", task_id=task_id, next_window=closed.next_window, zone=zone
+        )
     except Conflict as refused:
         flash(refused.message)  # e.g. outside calling hours, or no phone of your own on file
     else:
-        flash("Your phone will ring first. Answer it, then the contact is dialled.")
+        flash(CALL_PLACED)
     return redirect(url_for("liaison.task", task_id=task_id))
 
 

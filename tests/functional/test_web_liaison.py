@@ -157,12 +157,13 @@ def test_the_week_picture_is_inline_svg_with_the_group_session(
 
 
 def test_the_call_button_rings_the_liaison_then_the_contact_through_the_channel_layer(
-    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault, clock: FixedClock
 ) -> None:
     from outreach.runtime import runtime
     from outreach.services import users
 
     task = open_tasks(app, db, world, NOW)[0]
+    clock.at = IN_TONIGHTS_WINDOW
     liaison = make_user(db, Role.LIAISON, [world.home], now=NOW, username="sam.rivera")
     log_in(client, liaison)
     post(client, f"/tasks/{task.id}/claim")
@@ -179,6 +180,53 @@ def test_the_call_button_rings_the_liaison_then_the_contact_through_the_channel_
     assert delivery is not None
     assert delivery.kind == "bridged_call"
     assert delivery.requested_by == liaison.id
+    assert _actions(db, "task.call_outside_window") == []
+
+
+# Tuesday 17 November 2026, 19:00 in New York: inside the group session's proposed window.
+IN_TONIGHTS_WINDOW = datetime(2026, 11, 18, 0, 0, tzinfo=UTC)
+
+
+def _actions(db: Session, action: str) -> list[AuditEvent]:
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_a_call_outside_a_proposed_window_is_asked_about_first_and_audited(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    from outreach.services import users
+
+    # 15:00 in New York: tonight's group meets at 18:30; he may be at home now (S4).
+    task = open_tasks(app, db, world, NOW)[0]
+    users.set_phone(db, vault, user_id=world.users["liaison"].id, phone="+14705550199", now=NOW)
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    asked = post(client, f"/tasks/{task.id}/call")
+    page = asked.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert asked.status_code == 200  # type: ignore[attr-defined]
+    assert "Call outside a proposed window?" in page
+    assert "The next proposed window opens Tue 17 Nov 18:45" in page
+    assert db.scalar(select(Delivery)) is None
+    assert _actions(db, "task.call_outside_window") == []
+    placed = post(client, f"/tasks/{task.id}/call", {"outside_window": "yes"})
+    assert "Your phone will ring first" in client.get(placed.location).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert db.scalar(select(Delivery).where(Delivery.task_id == task.id)) is not None
+    [chosen] = _actions(db, "task.call_outside_window")
+    assert (chosen.actor_id, chosen.object_id) == (world.users["liaison"].id, str(task.id))
+
+
+def test_a_refused_call_outside_a_window_leaves_no_audit_of_a_call(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])  # with no phone of her own on file
+    post(client, f"/tasks/{task.id}/claim")
+    refused = post(client, f"/tasks/{task.id}/call", {"outside_window": "yes"})
+    assert "add your own phone number" in client.get(refused.location).get_data(  # type: ignore[attr-defined]
+        as_text=True
+    )
+    assert _actions(db, "task.call_outside_window") == []
+    assert db.scalar(select(Delivery)) is None
 
 
 def test_only_the_liaison_holding_the_task_can_call(
