@@ -300,6 +300,8 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
             at=delivery.sent_at or now,
             outcome=outcome.value,
             now=now,
+            # S5 "who": the liaison who pressed Call made it; the system only records it.
+            made_by=delivery.requested_by,
         )
     except ServiceError as exc:  # the task closed meanwhile: the outcome stays on the delivery
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)

@@ -164,7 +164,7 @@ def _safe_check_reply(
 
 
 def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
-    # If the task closed or no longer allows SMS, the answer stays on the delivery alone.
+    # If the task closed meanwhile, the answer stays on the delivery alone.
     with contextlib.suppress(ServiceError):
         tasks.record_attempt(
             session,
@@ -175,6 +175,8 @@ def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
             at=now,
             outcome="reached_not_safe",
             now=now,
+            made_by=delivery.requested_by,  # S5 "who": whoever sent the safe-check
+            answers_our_text=True,
         )
 
 

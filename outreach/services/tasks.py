@@ -343,6 +343,8 @@ def record_attempt(
     now: datetime,
     callback_at: datetime | None = None,
     notes: str | None = None,
+    made_by: uuid.UUID | None = None,
+    answers_our_text: bool = False,
 ) -> Attempt:
     """Log one attempt on an open task (append-only, S5); a decline stops all contact (S1)."""
     attempt = append_attempt(
@@ -356,6 +358,8 @@ def record_attempt(
         now=now,
         callback_at=callback_at,
         notes=notes,
+        made_by=made_by,
+        answers_our_text=answers_our_text,
     )
     session.commit()
     return attempt
@@ -373,17 +377,25 @@ def append_attempt(
     now: datetime,
     callback_at: datetime | None = None,
     notes: str | None = None,
+    made_by: uuid.UUID | None = None,
+    answers_our_text: bool = False,
 ) -> Attempt:
-    """The body of record_attempt, inside the caller's transaction (webhooks settle with it)."""
+    """The body of record_attempt, inside the caller's transaction (webhooks settle with it).
+
+    `made_by` names who made the call when the actor only records it: a call a liaison
+    placed is settled by the webhooks (the system acts) yet was made by her (S5: who).
+    `answers_our_text` logs her reply to a text the service sent, on a task whose protocol
+    lists only calls: consent let the text go (S2), and her "not now" must reach the log.
+    """
     task = task_to_work(session, actor, task_id, now)
     refuse_if_taken(task, actor, now)
-    _check_attempt(task, channel, at, outcome, callback_at, now)
+    _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
     attempt = Attempt(
         task_id=task.id,
         channel=channel,
         at=at,
         outcome=outcome,
-        made_by=actor.user_id,
+        made_by=made_by or actor.user_id,
         callback_at=callback_at,
         recorded_at=now,
     )
@@ -421,12 +433,13 @@ def _check_attempt(
     outcome: str,
     callback_at: datetime | None,
     now: datetime,
+    answers_our_text: bool = False,
 ) -> None:
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is closed; a correction goes on a new entry by a supervisor")
     if channel not in {c.value for c in Channel}:
         raise Invalid("channel must be voice, sms or mail", {"channel": "invalid"})
-    if channel not in task.channels:
+    if channel not in task.channels and not (answers_our_text and channel == Channel.SMS):
         raise Invalid("this task does not allow that channel", {"channel": "not allowed"})
     if outcome not in {o.value for o in Outcome}:
         raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})

@@ -90,6 +90,9 @@ def test_a_machine_on_a_bridged_call_is_hung_up_on_in_silence(
     )
     _play(simulator, db)
     assert _attempts(db, intake) == ["machine_hung_up"]
+    # S5 "who": the webhooks settle it, yet the liaison who pressed Call made the attempt.
+    attempt = db.scalars(select(Attempt).where(Attempt.task_id == intake.id)).one()
+    assert attempt.made_by == world.users["liaison"].id
 
 
 def test_a_neutral_voicemail_is_left_only_where_the_contact_allowed_it(

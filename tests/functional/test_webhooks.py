@@ -294,6 +294,57 @@ def test_a_retried_inbound_message_is_applied_once(
     assert db.scalar(select(func.count()).select_from(InboundMessage)) == 1
 
 
+# --- replies to a safe-check text (S6) ----------------------------------------------------
+
+
+def _safe_check_text(
+    db: Session, out: deliveries.Outward, world: World, task: OutreachTask
+) -> None:
+    deliveries.send_sms(
+        db, out, task_id=task.id, script="safe_check", now=NOW, actor=world.actor("liaison")
+    )
+
+
+def _attempts_of(db: Session, task: OutreachTask) -> list[Attempt]:
+    db.expire_all()
+    return list(db.scalars(select(Attempt).where(Attempt.task_id == task.id)))
+
+
+@pytest.mark.parametrize("reply", ["2", "no", "No."])
+def test_not_now_to_a_safe_check_text_is_logged_not_safe_and_made_by_its_sender(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    out: deliveries.Outward,
+    intake: OutreachTask,
+    reply: str,
+) -> None:
+    _safe_check_text(db, out, world, intake)
+    answer = _inbound(app, client, reply, "SMnotnow")
+    assert "<Message" not in answer  # no automatic content
+    [attempt] = _attempts_of(db, intake)
+    assert (attempt.outcome, attempt.channel) == ("reached_not_safe", "sms")
+    assert attempt.made_by == world.users["liaison"].id  # S5 "who"
+    _inbound(app, client, reply, "SMnotnow-again")
+    assert len(_attempts_of(db, intake)) == 1  # one answer per safe-check text
+
+
+def test_yes_to_a_safe_check_text_logs_no_attempt_and_marks_her_callable(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    out: deliveries.Outward,
+    intake: OutreachTask,
+) -> None:
+    _safe_check_text(db, out, world, intake)
+    _inbound(app, client, "Si", "SMyes")
+    assert _attempts_of(db, intake) == []  # the call that follows is the attempt
+    delivery = db.scalars(select(Delivery).where(Delivery.task_id == intake.id)).one()
+    assert delivery.digits == "1"
+
+
 # --- calls: duplicates and any order end the same --------------------------------------
 
 
