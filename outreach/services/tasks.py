@@ -129,21 +129,15 @@ def _stand_down(
             OutreachTask.reason != TaskReason.DUTY_TO_WARN.value,
         )
     ):
-        if task.id in keep:
-            continue
-        task.status, task.closed_at, task.closed_by = TaskStatus.CANCELLED.value, now, actor.user_id
-        _release_claim(task)
-        record(
-            session,
-            now=now,
-            actor=actor,
-            action=AuditAction.TASK_CLOSED,
-            object_type="task",
-            object_id=task.id,
-            program_id=task.program_id,
-            resolution=TaskStatus.CANCELLED.value,
-            because=EventType.PARTICIPANT_MAY_BE_VICTIM.value,
-        )
+        if task.id not in keep:
+            _close(
+                session,
+                actor,
+                task,
+                TaskStatus.CANCELLED,
+                now,
+                because=EventType.PARTICIPANT_MAY_BE_VICTIM.value,
+            )
 
 
 def _open_task(
@@ -524,6 +518,19 @@ def close_task(
         _check_unreachable(task, attempts)
     else:
         raise Invalid("resolution must be completed or unreachable", {"resolution": "invalid"})
+    _close(session, actor, task, resolution, now, attempts=len(attempts))
+    session.commit()
+    return task
+
+
+def _close(
+    session: Session,
+    actor: Actor,
+    task: OutreachTask,
+    resolution: str,
+    now: datetime,
+    **detail: str | int,
+) -> None:
     task.status, task.closed_at, task.closed_by = resolution, now, actor.user_id
     _release_claim(task)
     record(
@@ -534,11 +541,9 @@ def close_task(
         object_type="task",
         object_id=task.id,
         program_id=task.program_id,
-        resolution=resolution,
-        attempts=len(attempts),
+        resolution=str(resolution),
+        **detail,
     )
-    session.commit()
-    return task
 
 
 def refuse_if_taken(task: OutreachTask, actor: Actor, now: datetime) -> None:

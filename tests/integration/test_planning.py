@@ -151,18 +151,30 @@ def test_the_api_lists_open_tasks_with_their_windows_for_a_liaison_only(
 THURSDAY_2PM = datetime(2026, 11, 19, 19, 0, tzinfo=UTC)
 
 
-def _not_safe(db: Session, vault: Vault, world: World, task_id: str, **extra: object) -> None:
+def _call(
+    db: Session,
+    vault: Vault,
+    world: World,
+    task_id: str,
+    at: datetime = NOW,
+    outcome: str = "no_answer",
+    **extra: object,
+) -> None:
     tasks.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),
         task_id=uuid.UUID(task_id),
         channel="voice",
-        at=NOW,
-        outcome="reached_not_safe",
-        now=NOW,
+        at=at,
+        outcome=outcome,
+        now=max(at, NOW),
         **extra,  # type: ignore[arg-type]
     )
+
+
+def _not_safe(db: Session, vault: Vault, world: World, task_id: str, **extra: object) -> None:
+    _call(db, vault, world, task_id, NOW, "reached_not_safe", **extra)
 
 
 def _callback_windows(plan: Plan, task_id: str) -> list[tuple[datetime, datetime]]:
@@ -180,16 +192,7 @@ def test_the_time_she_asked_to_be_called_back_at_is_proposed_until_a_call_keeps_
     assert _callback_windows(_plan(db, profiles), intake) == [
         (THURSDAY_2PM, THURSDAY_2PM + timedelta(minutes=30))
     ]
-    tasks.record_attempt(
-        db,
-        vault,
-        actor=world.actor("liaison"),
-        task_id=uuid.UUID(intake),
-        channel="voice",
-        at=THURSDAY_2PM + timedelta(minutes=3),
-        outcome="no_answer",
-        now=THURSDAY_2PM + timedelta(minutes=4),
-    )
+    _call(db, vault, world, intake, THURSDAY_2PM + timedelta(minutes=3))
     assert _callback_windows(_plan(db, profiles), intake) == []
 
 
@@ -204,16 +207,7 @@ def test_a_later_call_before_the_callback_time_leaves_her_time_standing(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile], intake: str
 ) -> None:
     _not_safe(db, vault, world, intake, callback_at=THURSDAY_2PM)
-    tasks.record_attempt(
-        db,
-        vault,
-        actor=world.actor("liaison"),
-        task_id=uuid.UUID(intake),
-        channel="voice",
-        at=NOW + timedelta(minutes=5),
-        outcome="no_answer",
-        now=NOW + timedelta(minutes=5),
-    )
+    _call(db, vault, world, intake, NOW + timedelta(minutes=5))
     assert _callback_windows(_plan(db, profiles), intake) == [
         (THURSDAY_2PM, THURSDAY_2PM + timedelta(minutes=30))
     ]
