@@ -309,8 +309,12 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
     delivery.attempt_id = attempt.id
 
 
+def _bridge_over(delivery: Delivery) -> bool:
+    return delivery.kind != "bridged_call" or delivery.status in FINISHED
+
+
 def _may_bridge(session: Session, delivery: Delivery, now: datetime) -> bool:
-    if delivery.kind != "bridged_call" or delivery.status in FINISHED:
+    if _bridge_over(delivery):
         return False
     if _may_still_call(session, delivery):
         return True
@@ -324,7 +328,7 @@ def _refuse(delivery: Delivery, now: datetime) -> None:
 
 
 def _may_refuse(session: Session, delivery: Delivery, call_sid: str) -> bool:
-    if delivery.kind != "bridged_call" or delivery.status in FINISHED:
+    if _bridge_over(delivery):
         return False
     # A call already put through stays as it is, so its outcome is still logged (S5).
     key = bridge_confirm_key(call_sid, "1")

@@ -93,7 +93,7 @@ def request_bridged_call(
     target = _target(session, out, task_id, "bridged_call", now, actor=actor)
     liaison_phone = _liaison_phone(session, out, actor)
     # Refuse before ringing anyone: without this prompt the contact could never be dialled.
-    _checked_render(out, target.program, target.language, "voice", BRIDGE_CONFIRM_PROMPT, {})
+    _confirm_prompt(out, target.program, target.language)
     delivery = _new_delivery(session, target, "bridged_call", target.task.script, actor, now)
     _keep_outbox(
         session,
@@ -223,7 +223,11 @@ def liaison_prompt(session: Session, out: Outward, delivery: Delivery) -> str:
     assert task is not None
     program = session.get(Program, task.program_id)
     assert program is not None
-    return _checked_render(out, program, delivery.language, "voice", BRIDGE_CONFIRM_PROMPT, {})
+    return _confirm_prompt(out, program, delivery.language)
+
+
+def _confirm_prompt(out: Outward, program: Program, language: str) -> str:
+    return _checked_render(out, program, language, "voice", BRIDGE_CONFIRM_PROMPT, {})
 
 
 # --- checks --------------------------------------------------------------------------

@@ -214,6 +214,8 @@ def _pending_callbacks(session: Session, task_ids: set[uuid.UUID]) -> dict[uuid.
             )
         )
     )
+    if not asked:
+        return {}  # the usual case: planning runs on every queue and task page
     attempts: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         select(

@@ -106,6 +106,7 @@ def task_page(
     assert program is not None
     history = _history(session, task.contact_id)
     attempts = _attempts(session, task.id)
+    standing = tasks.standing(attempts)
     contact = _reveal(session, vault, actor, task, now) if claimed else None
     notes = _notes(session, vault, actor, task, attempts, now) if claimed else {}
     script, problem = _script(task, history[0], contact, program, actor, session)
@@ -124,8 +125,8 @@ def task_page(
         history=history,
         attempts=attempts,
         notes=notes,
-        windows_made=tasks.distinct_windows(tasks.standing(attempts)),
-        callback_at=tasks.pending_callback(tasks.standing(attempts)),
+        windows_made=tasks.distinct_windows(standing),
+        callback_at=tasks.pending_callback(standing),
         week=_with_plan(week, plan, attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
     )

@@ -134,7 +134,7 @@ def _stand_down(
                 session,
                 actor,
                 task,
-                TaskStatus.CANCELLED,
+                TaskStatus.CANCELLED.value,
                 now,
                 because=EventType.PARTICIPANT_MAY_BE_VICTIM.value,
             )
@@ -541,7 +541,7 @@ def _close(
         object_type="task",
         object_id=task.id,
         program_id=task.program_id,
-        resolution=str(resolution),
+        resolution=resolution,
         **detail,
     )
 

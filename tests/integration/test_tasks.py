@@ -301,6 +301,15 @@ WEDNESDAY_1855 = datetime(2026, 11, 18, 23, 55, tzinfo=UTC)
 WEDNESDAY_1905 = datetime(2026, 11, 19, 0, 5, tzinfo=UTC)
 
 
+def _two_calls_one_new_york_evening(
+    db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
+) -> OutreachTask:
+    [task] = _report(db, world, profiles, "enrolled")
+    _attempt(db, vault, world, task, WEDNESDAY_1855)
+    _attempt(db, vault, world, task, WEDNESDAY_1905)
+    return task
+
+
 def _close_unreachable(db: Session, world: World, task: OutreachTask, now: datetime) -> str:
     actor = world.actor("liaison")
     return tasks.close_task(
@@ -327,9 +336,7 @@ def test_unreachable_waits_until_the_time_she_asked_to_be_called_back_at_is_trie
 def test_two_calls_one_evening_across_utc_midnight_are_one_window(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
-    [task] = _report(db, world, profiles, "enrolled")
-    _attempt(db, vault, world, task, WEDNESDAY_1855)
-    _attempt(db, vault, world, task, WEDNESDAY_1905)
+    task = _two_calls_one_new_york_evening(db, world, vault, profiles)
     assert tasks.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
     with pytest.raises(Conflict, match="different windows; 1 so far"):
@@ -372,9 +379,7 @@ def test_an_attempt_outside_group_time_records_the_day_in_the_contacts_own_zone(
 def test_a_closure_counted_by_utc_days_cannot_be_signed_off(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
-    [task] = _report(db, world, profiles, "enrolled")
-    _attempt(db, vault, world, task, WEDNESDAY_1855)
-    _attempt(db, vault, world, task, WEDNESDAY_1905)
+    task = _two_calls_one_new_york_evening(db, world, vault, profiles)
     # As the old count let it close: two calls ten minutes apart, across UTC midnight.
     task.status, task.closed_at = "unreachable", WEDNESDAY_1905
     db.commit()
