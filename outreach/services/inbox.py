@@ -177,7 +177,7 @@ def delivery_caught_up(session: Session, code: str, now: datetime) -> Delivery |
     delivery = session.scalar(
         select(Delivery)
         .where(Delivery.code == code)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if delivery is None:
@@ -214,14 +214,21 @@ def apply_pending(
     if not rows:
         session.rollback()
         return 0
-    ids = sorted({row.delivery_id for row in rows if row.delivery_id is not None})
-    # Locked in id order before any effect, so two appliers never wait on each other in a ring.
-    deliveries = session.scalars(
-        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update()
-    )
+    deliveries = lock_deliveries(session, {row.delivery_id for row in rows} - {None})
     applied = _apply(session, rows, {d.id: d for d in deliveries}, now, hold)
     session.commit()
     return applied
+
+
+def lock_deliveries(session: Session, ids: Collection[uuid.UUID]) -> Sequence[Delivery]:
+    """Lock deliveries for applying their callbacks, in id order, so two appliers never wait
+    on each other in a ring.
+
+    FOR NO KEY UPDATE, the lock an UPDATE that keeps the key takes: it still keeps out every
+    other applier and handler, but not the webhooks storing new callbacks, whose foreign-key
+    check on the delivery (FOR KEY SHARE) would otherwise wait out the applier's batch."""
+    query = select(Delivery).where(Delivery.id.in_(sorted(ids))).order_by(Delivery.id)
+    return session.scalars(query.with_for_update(key_share=True)).all()
 
 
 def drain(

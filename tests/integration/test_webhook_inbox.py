@@ -332,3 +332,28 @@ if "postgresql" in DATABASES:  # only a PostgreSQL server drops its clients' con
         with pytest.raises(psycopg.OperationalError):
             _store(own_runtime, code, "status:contact:CAdrop:ringing")
         assert _store(own_runtime, code, "status:contact:CAdrop:ringing")
+
+    @pytest.mark.parametrize("own_engine", ["postgresql"], indirect=True)
+    @pytest.mark.parametrize("holder", ["apply_pending", "delivery_caught_up"])
+    def test_a_callback_is_stored_at_once_while_an_applier_holds_its_delivery(
+        own_runtime: Runtime, holder: str
+    ) -> None:
+        """The inbox's row references its delivery: a lock the applier takes on the delivery
+        must not make the webhook's foreign-key check wait out the applier's transaction."""
+        call_id, code = _one_call(own_runtime)
+        stored: list[bool] = []
+        with own_runtime.sessions() as applier:
+            if holder == "delivery_caught_up":
+                assert inbox.delivery_caught_up(applier, code, NOW) is not None
+            else:  # the batch's locks, as apply_pending takes them, kept open here
+                inbox.lock_deliveries(applier, [call_id])
+            webhook = threading.Thread(
+                target=lambda: stored.append(_store(own_runtime, code, "status:contact:CAw:busy"))
+            )
+            webhook.start()
+            webhook.join(timeout=5)
+            finished_while_held = not webhook.is_alive()
+            applier.rollback()
+        webhook.join(timeout=30)
+        assert finished_while_held
+        assert stored == [True]
