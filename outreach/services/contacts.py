@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import validation
@@ -22,7 +22,7 @@ from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.access import require
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
-from outreach.services.errors import Invalid, NotFound
+from outreach.services.errors import Conflict, Invalid, NotFound
 
 RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
 MAX_NAME = 120
@@ -228,7 +228,10 @@ def change_preferences(
     now: datetime,
     source: str = "liaison",
 ) -> ContactPreferences:
-    """Record a new preferences version; earlier versions stay as they were (S1)."""
+    """Record a new preferences version; earlier versions stay as they were (S1).
+
+    What only the contact can undo is refused: a decline (S1: no further contact, ever) and
+    a STOP she texted (S2: only her START turns texts back on)."""
     contact = _contact(session, contact_id)
     require(
         session,
@@ -241,6 +244,7 @@ def change_preferences(
     )
     current = current_preferences(session, contact_id)
     updated = Preferences.from_mapping(changes, base=preferences_of(current))
+    _refuse_undoing_her_word(session, current, updated)
     row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
     session.add(row)
     record(
@@ -256,6 +260,22 @@ def change_preferences(
     )
     session.commit()
     return row
+
+
+def _refuse_undoing_her_word(
+    session: Session, current: ContactPreferences, updated: Preferences
+) -> None:
+    if current.consent == Consent.DECLINED and updated.consent != Consent.DECLINED:
+        raise Conflict(
+            "she declined: no further contact of any kind, ever (S1); only a duty to warn, "
+            "confirmed by a supervisor, may still reach her",
+            {"consent": "declined stays"},
+        )
+    if updated.sms and not current.sms and sms_stopped(session, current.contact_id):
+        raise Conflict(
+            "she texted STOP: texts stay off until she texts START herself (S2)",
+            {"sms": "stopped by her STOP"},
+        )
 
 
 def record_decline(
@@ -285,8 +305,16 @@ def revoke_sms(
     session: Session, *, contact_id: uuid.UUID, now: datetime, source: str
 ) -> ContactPreferences | None:
     """S2: stop SMS at once and for good (until the contact sends START); in the caller's
-    transaction. Voice and every other permission stay as they were."""
-    return _set_sms(session, contact_id, False, now, source, AuditAction.SMS_REVOKED)
+    transaction. Voice and every other permission stay as they were.
+
+    Answer the new version if texts were allowed until now, else None. A STOP that comes
+    while texts are already off still goes on record (a version that changes nothing), so
+    no one turns them back on later (sms_stopped)."""
+    current = current_preferences(session, contact_id)
+    if not current.sms and sms_stopped(session, contact_id):
+        return None  # already on record
+    row = _new_sms_version(session, current, False, now, source, AuditAction.SMS_REVOKED)
+    return row if current.sms else None
 
 
 # What turns SMS off when the contact texted STOP, to us or to her carrier (S2).
@@ -300,37 +328,50 @@ def restore_sms(
 
     Texts she never allowed, or that were turned off on her word to a liaison, stay off:
     anyone holding her phone can send START."""
-    if current_preferences(session, contact_id).consent != Consent.CONSENTED:
+    current = current_preferences(session, contact_id)
+    if current.consent != Consent.CONSENTED or current.sms:
         return None
     if _sms_turned_off_by(session, contact_id) not in STOP_SOURCES:
         return None
-    return _set_sms(session, contact_id, True, now, "sms_start", AuditAction.SMS_RESTORED)
+    return _new_sms_version(session, current, True, now, "sms_start", AuditAction.SMS_RESTORED)
+
+
+def sms_stopped(session: Session, contact_id: uuid.UUID) -> bool:
+    """S2: she texted STOP, or her carrier reported one, since texts were last allowed."""
+    for version in _sms_history(session, contact_id):
+        if version.source in STOP_SOURCES:
+            return True
+        if version.sms:
+            return False
+    return False
 
 
 def _sms_turned_off_by(session: Session, contact_id: uuid.UUID) -> str | None:
     """The source of the newest version that turned SMS from allowed to not allowed."""
-    versions = session.execute(
-        select(ContactPreferences.sms, ContactPreferences.source)
-        .where(ContactPreferences.contact_id == contact_id)
-        .order_by(ContactPreferences.version.desc())
-    ).all()
-    for newer, older in itertools.pairwise(versions):
+    for newer, older in itertools.pairwise(_sms_history(session, contact_id)):
         if older.sms and not newer.sms:
             return str(newer.source)
     return None
 
 
-def _set_sms(
+def _sms_history(session: Session, contact_id: uuid.UUID) -> Sequence[Row[tuple[bool, str]]]:
+    """Each version's SMS permission and what made the version, newest first."""
+    return session.execute(
+        select(ContactPreferences.sms, ContactPreferences.source)
+        .where(ContactPreferences.contact_id == contact_id)
+        .order_by(ContactPreferences.version.desc())
+    ).all()
+
+
+def _new_sms_version(
     session: Session,
-    contact_id: uuid.UUID,
+    current: ContactPreferences,
     allowed: bool,
     now: datetime,
     source: str,
     action: AuditAction,
-) -> ContactPreferences | None:
-    current = current_preferences(session, contact_id)
-    if current.sms is allowed:
-        return None
+) -> ContactPreferences:
+    contact_id = current.contact_id
     updated = Preferences.from_mapping({"sms": allowed}, base=preferences_of(current))
     row = _preferences_row(contact_id, current.version + 1, updated, SYSTEM, now, source=source)
     session.add(row)

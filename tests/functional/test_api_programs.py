@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, ContactPerson
-from outreach.services import users
+from outreach.services import contacts, users
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -218,3 +218,19 @@ def test_an_unknown_api_path_answers_json(client: FlaskClient, tokens: dict[str,
     status, answer = call(client, tokens["admin"], "GET", "/nothing-here")
     assert status == 404
     assert answer["error"]
+
+
+def test_a_program_system_cannot_lift_a_decline_or_turn_on_texts_she_stopped(
+    client: FlaskClient, world: World, tokens: dict[str, str], db: Session
+) -> None:
+    """S1 "ever" and S2 "for good": only her own START undoes a STOP; nothing lifts a decline."""
+    path = f"/contacts/{world.contact.id}/preferences"
+    contacts.revoke_sms(db, contact_id=world.contact.id, now=NOW, source="sms_stop")
+    db.commit()
+    status, answer = call(client, tokens["liaison"], "PATCH", path, {"sms": True})
+    assert (status, answer["fields"]) == (409, {"sms": "stopped by her STOP"})
+    assert call(client, tokens["liaison"], "PATCH", path, {"consent": "declined"})[0] == 200
+    status, answer = call(client, tokens["liaison"], "PATCH", path, {"consent": "consented"})
+    assert (status, answer["fields"]) == (409, {"consent": "declined stays"})
+    prefs = contacts.current_preferences(db, world.contact.id)
+    assert (prefs.consent, prefs.sms) == ("declined", False)

@@ -815,3 +815,38 @@ def test_a_call_put_through_is_still_logged_whatever_comes_after_the_1(
     assert settled is not None
     assert settled.status == "settled"
     assert db.scalars(select(Attempt.outcome)).all() == ["no_answer"]  # S5
+
+
+def test_after_stop_a_liaison_cannot_turn_texts_back_on_and_her_start_still_can(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _inbound(app, client, "STOP", "SM1")
+    with pytest.raises(Conflict, match="STOP"):
+        contacts.change_preferences(
+            db,
+            actor=world.actor("liaison"),
+            contact_id=world.contact.id,
+            changes={"sms": True},
+            now=NOW,
+        )
+    db.rollback()
+    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert "<Message>" in _inbound(app, client, "START", "SM2")
+    assert contacts.current_preferences(db, world.contact.id).sms is True
+
+
+def test_a_stop_while_texts_are_off_is_kept_so_no_one_turns_them_on_later(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _no_texts_on_her_word(db, world)
+    answer = _inbound(app, client, "STOP", "SM1")
+    assert "<Message>" not in answer  # no text to someone whose texts are off
+    assert contacts.sms_stopped(db, world.contact.id)
+    with pytest.raises(Conflict):
+        contacts.change_preferences(
+            db,
+            actor=world.actor("liaison"),
+            contact_id=world.contact.id,
+            changes={"sms": True},
+            now=NOW,
+        )
