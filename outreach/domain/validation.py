@@ -88,6 +88,8 @@ def local_instant(field: str, local: datetime, zone: ZoneInfo) -> datetime:
     and only in the small hours. A time in the spring gap is refused: the clocks jump past
     it, so no instant carries it, and guessing would move it by an hour.
     """
+    if local.tzinfo is not None:  # already an instant: reading it as a wall clock would move it
+        raise ValueError("local_instant takes a wall-clock time without a zone")
     aware = local.replace(tzinfo=zone, fold=0)
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise InvalidInput(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -153,6 +154,36 @@ def test_any_list_of_day_codes_in_any_case_round_trips(days: list[str], comma: s
 def test_a_time_zone_is_an_iana_name_or_invalid_input(value: Any) -> None:
     zone, error = outcome(lambda: validation.timezone_name("timezone", value))
     assert zone == value if error is None else getattr(error, "field", None) == "timezone"
+
+
+ZONES = ["America/New_York", "America/Los_Angeles", "America/Phoenix", "Pacific/Honolulu"]
+
+
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31)),
+    st.sampled_from(ZONES),
+)
+@example(datetime(2026, 3, 8, 2, 30), "America/New_York")  # in the spring gap
+@example(datetime(2026, 11, 1, 1, 30), "America/New_York")  # in the autumn fold
+def test_a_typed_time_is_the_instant_that_shows_it_or_refused_in_the_spring_gap(
+    local: datetime, zone_name: str
+) -> None:
+    zone = ZoneInfo(zone_name)
+    instant, error = outcome(lambda: validation.local_instant("at", local, zone))
+    shown = local.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if error is not None:
+        assert isinstance(error, validation.InvalidInput)
+        assert error.field == "at"
+        assert shown != local  # refused only where the clocks jump past that time
+        return
+    # Through UTC: astimezone() to the zone an instant already carries returns it unread.
+    assert instant.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local
+    assert instant.utcoffset() == zone.utcoffset(local.replace(fold=0))  # the fold's first
+
+
+def test_a_time_that_already_has_a_zone_is_not_read_again_as_a_wall_clock() -> None:
+    with pytest.raises(ValueError, match="without a zone"):
+        validation.local_instant("at", datetime(2026, 11, 17, 20, 0, tzinfo=UTC), ZoneInfo("UTC"))
 
 
 rule_parts = st.sampled_from(
