@@ -137,7 +137,7 @@ def _serve(host: str, port: int) -> None:
 
 @click.group("users")
 def users_group() -> None:
-    """Staff accounts and API tokens."""
+    """Staff accounts and API tokens: create, recover, revoke."""
 
 
 @users_group.command("add")
@@ -186,6 +186,68 @@ def users_token(username: str) -> None:
         except ServiceError as exc:
             _fail(exc)
     click.echo(token)
+
+
+@users_group.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def users_reset_password(username: str, password_stdin: bool) -> None:
+    """Give USERNAME a new password, lift a lockout and end their web sessions.
+
+    For a user who forgot their password or is locked out. The rules of `users add` apply.
+    Their second factor and API tokens stay as they are (see reset-second-factor and
+    revoke-tokens). Without --password-stdin the password is asked for twice.
+    """
+    password = _read_password(password_stdin)
+    if password is None:
+        raise click.UsageError("give the new password with --password-stdin or at a terminal")
+    rt = _rt()
+    with rt.session() as session:
+        try:
+            ended = user_service.reset_password(
+                session, username=username, password=password, now=rt.clock.now()
+            )
+        except ServiceError as exc:
+            _fail(exc)
+    click.echo(f"password of {username} reset; {ended} web session(s) ended")
+
+
+@users_group.command("reset-second-factor")
+@click.argument("username")
+def users_reset_second_factor(username: str) -> None:
+    """Remove USERNAME's second factor and end their web sessions.
+
+    For a user who lost the phone with their authenticator app. Their next sign-in asks
+    for the password only, then (in production) for a new second factor before anything
+    else. Make sure who is asking before running it: until then the password alone signs in.
+    """
+    rt = _rt()
+    with rt.session() as session:
+        try:
+            ended = user_service.reset_second_factor(session, username=username, now=rt.clock.now())
+        except ServiceError as exc:
+            _fail(exc)
+    click.echo(
+        f"second factor of {username} removed; {ended} web session(s) ended; "
+        "they set up a new one at their next sign-in"
+    )
+
+
+@users_group.command("revoke-tokens")
+@click.argument("username")
+def users_revoke_tokens(username: str) -> None:
+    """Revoke every API token of USERNAME at once; the API refuses them from now on.
+
+    For a token that leaked or a program system that is retired. `users token` issues a
+    new one afterwards.
+    """
+    rt = _rt()
+    with rt.session() as session:
+        try:
+            revoked = user_service.revoke_tokens(session, username=username, now=rt.clock.now())
+        except ServiceError as exc:
+            _fail(exc)
+    click.echo(f"{revoked} API token(s) of {username} revoked")
 
 
 @click.command("plan")

@@ -6,6 +6,7 @@ Personas: `liaison` and `supervisor` work the home program, `facilitator` runs i
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from collections.abc import Iterator, Mapping
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,9 +31,10 @@ from outreach.models import (
     Program,
     User,
 )
+from outreach.security import totp
 from outreach.security.passwords import hash_password
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs, releases, tasks
+from outreach.services import contacts, programs, releases, second_factor, tasks
 from outreach.services.audit import SYSTEM, Actor
 
 PASSWORD = "correct horse battery staple"
@@ -130,6 +133,18 @@ def make_user(
     session.add(user)
     session.commit()
     return user
+
+
+def enrol_second_factor(session: Session, vault: Vault, user: User, *, now: datetime) -> bytes:
+    """The user sets up an authenticator app, as the account page does; answer its seed."""
+    pending, uri = second_factor.start_enrolment(vault.keyring, user)
+    raw = parse_qs(urlparse(uri).query)["secret"][0]
+    secret = base64.b32decode(raw + "=" * (-len(raw) % 8))
+    code = totp.code_at(secret, totp.step_of(now))
+    second_factor.confirm_enrolment(
+        session, vault.keyring, user_id=user.id, pending=pending, code=code, now=now
+    )
+    return secret
 
 
 def build_world(session: Session, vault: Vault, *, now: datetime) -> World:

@@ -17,6 +17,9 @@ class AuditAction(StrEnum):
     USER_CREATED = "user.created"
     TOKEN_ISSUED = "user.token_issued"  # noqa: S105 - an event name, not a secret
     USER_PHONE_SET = "user.phone_set"
+    USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an event name, not a secret
+    USER_SECOND_FACTOR_RESET = "user.second_factor_reset"
+    TOKENS_REVOKED = "user.tokens_revoked"
     LOGIN_SUCCEEDED = "auth.login_succeeded"
     LOGIN_FAILED = "auth.login_failed"
     LOGGED_OUT = "auth.logged_out"

@@ -8,7 +8,7 @@ import threading
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from outreach.models import User, WebSession
@@ -145,12 +145,22 @@ def sign_out_elsewhere(session: Session, *, user: User, keep_token: str, now: da
     return ended
 
 
+def end_every_session(session: Session, *, user: User, now: datetime) -> int:
+    """End every live session of the user in the caller's transaction; return how many.
+
+    For an operator's recovery step: whoever holds one of them may be the reason for it.
+    """
+    return _end_sessions(session, user, now)
+
+
 def _end_other_sessions(session: Session, user: User, keep_token: str, now: datetime) -> int:
+    return _end_sessions(session, user, now, WebSession.token_hash != _digest(keep_token))
+
+
+def _end_sessions(session: Session, user: User, now: datetime, *only: ColumnElement[bool]) -> int:
     rows = session.scalars(
         select(WebSession).where(
-            WebSession.user_id == user.id,
-            WebSession.revoked_at.is_(None),
-            WebSession.token_hash != _digest(keep_token),
+            WebSession.user_id == user.id, WebSession.revoked_at.is_(None), *only
         )
     ).all()
     for row in rows:

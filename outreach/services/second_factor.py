@@ -31,6 +31,15 @@ def has_second_factor(user: User) -> bool:
     return user.totp_secret_sealed is not None
 
 
+def forget(user: User) -> None:
+    """Drop the user's seed in the caller's transaction: their next sign-in asks for no code.
+
+    The last accepted step goes with it, as it counted steps of the seed that is gone.
+    """
+    user.totp_secret_sealed = None
+    user.totp_last_step = None
+
+
 def start_enrolment(keyring: Keyring, user: User) -> tuple[bytes, str]:
     """A new seed, sealed for the pending step, and the URI to type into an app."""
     secret = totp.new_secret()

@@ -1,4 +1,4 @@
-"""Staff accounts and API tokens."""
+"""Staff accounts, API tokens, and the recovery steps an operator takes for a user."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import ApiToken, Program, User
 from outreach.security.passwords import WeakPassword, hash_password
 from outreach.security.vault import Vault, place
+from outreach.services import auth, second_factor
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 
@@ -81,6 +82,77 @@ def issue_token(session: Session, *, username: str, now: datetime, actor: Actor 
     return token
 
 
+def reset_password(
+    session: Session, *, username: str, password: str, now: datetime, actor: Actor = SYSTEM
+) -> int:
+    """Give the user a new password and end their web sessions; return how many ended.
+
+    The lockout is lifted too: the failures it counted were guesses at the old password.
+    """
+    user = _named_user(session, username)
+    user.password_hash = _hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    ended = auth.end_every_session(session, user=user, now=now)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.USER_PASSWORD_RESET,
+        object_type="user",
+        object_id=user.id,
+        sessions_ended=ended,
+    )
+    session.commit()
+    return ended
+
+
+def reset_second_factor(
+    session: Session, *, username: str, now: datetime, actor: Actor = SYSTEM
+) -> int:
+    """Remove the user's second factor so they enrol again; end their web sessions.
+
+    Returns how many sessions ended. A lockout stays: lifting it here would give someone
+    guessing the password fresh tries at an account that no longer asks for a code.
+    """
+    user = _named_user(session, username)
+    had_one = second_factor.has_second_factor(user)
+    second_factor.forget(user)
+    ended = auth.end_every_session(session, user=user, now=now)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.USER_SECOND_FACTOR_RESET,
+        object_type="user",
+        object_id=user.id,
+        had_second_factor=had_one,
+        sessions_ended=ended,
+    )
+    session.commit()
+    return ended
+
+
+def revoke_tokens(session: Session, *, username: str, now: datetime, actor: Actor = SYSTEM) -> int:
+    """Revoke every live API token of the user at once; return how many."""
+    user = _named_user(session, username)
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        token.revoked_at = now
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TOKENS_REVOKED,
+        object_type="user",
+        object_id=user.id,
+        revoked=len(live),
+    )
+    session.commit()
+    return len(live)
+
+
 def set_phone(
     session: Session,
     vault: Vault,
@@ -113,6 +185,14 @@ def set_phone(
 def token_digest(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _named_user(session: Session, username: str) -> User:
+    # Disabled accounts too: if one is enabled again, what was reset or revoked stays so.
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user named {username!r}", {"username": "unknown"})
+    return user
 
 
 def _check_username(username: str) -> None:

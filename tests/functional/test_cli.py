@@ -6,9 +6,25 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from outreach.models import AuditEvent, User
+from outreach.runtime import runtime
+from outreach.security.vault import Vault
+from outreach.services import users
+from tests.conftest import NOW
+from tests.factories import PASSWORD, World, enrol_second_factor
+from tests.functional.web import csrf, log_in
 
 OUTREACH = [sys.executable, "-m", "outreach"]
 
@@ -141,3 +157,158 @@ def test_tick_refuses_an_instant_without_an_offset(tmp_path: Path) -> None:
     result = run(tmp_path / "i", "tick", "--now", "2026-12-01T12:00:00")
     assert result.returncode == 2
     assert "offset" in result.stderr
+
+
+# Account recovery, run in-process on the test database (SQLite and PostgreSQL) with the
+# frozen clock, so the web pages and the API can be asked what the command changed.
+
+NEW_PASSWORD = "a fresh passphrase for monday"
+
+
+def invoke(app: Flask, *args: str, stdin: str | None = None) -> Result:
+    with app.app_context():  # the `outreach` entry point pushes one; the bare group does not
+        return app.test_cli_runner().invoke(args=list(args), input=stdin)
+
+
+def _sign_in(client: FlaskClient, username: str, password: str) -> TestResponse:
+    data = {"username": username, "password": password, "csrf_token": csrf(client)}
+    return client.post("/login", data=data)
+
+
+def _api(app: Flask, token: str) -> int:
+    bearer = {"Authorization": f"Bearer {token}"}
+    return app.test_client().get("/api/v1/tasks", headers=bearer).status_code
+
+
+def _audited(db: Session, action: str, user: User) -> list[dict[str, object]]:
+    rows = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == action, AuditEvent.object_id == str(user.id))
+    )
+    return [row.detail for row in rows]
+
+
+def test_reset_password_shuts_out_the_old_password_and_every_open_session(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    log_in(client, liaison)
+    liaison.failed_logins, liaison.locked_until = 4, NOW + timedelta(minutes=10)
+    db.commit()
+
+    result = invoke(
+        app, "users", "reset-password", liaison.username, "--password-stdin", stdin=NEW_PASSWORD
+    )
+
+    assert result.exit_code == 0, result.output
+    assert result.output == f"password of {liaison.username} reset; 1 web session(s) ended\n"
+    assert client.get("/home").status_code == 302, "the open session no longer signs in"
+    fresh = app.test_client()
+    assert _sign_in(fresh, liaison.username, PASSWORD).status_code == 401
+    signed_in = _sign_in(fresh, liaison.username, NEW_PASSWORD)
+    assert signed_in.headers["Location"].endswith("/home"), "the lockout was lifted too"
+    assert fresh.get("/home").status_code == 200
+    assert _audited(db, "user.password_reset", liaison) == [{"sessions_ended": 1}]
+
+
+def test_reset_password_refuses_a_weak_password_and_keeps_the_old_one(
+    app: Flask, db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    result = invoke(
+        app, "users", "reset-password", liaison.username, "--password-stdin", stdin="short\n"
+    )
+    assert result.exit_code == 1
+    assert "at least 12 characters" in result.output
+    assert "short" not in result.output.replace("at least", "")
+    assert _sign_in(app.test_client(), liaison.username, PASSWORD).status_code == 302
+    assert _audited(db, "user.password_reset", liaison) == []
+
+
+def test_reset_second_factor_makes_the_user_enrol_again(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    supervisor = world.users["supervisor"]
+    log_in(client, supervisor)
+    enrol_second_factor(db, vault, supervisor, now=NOW)
+    asked = _sign_in(app.test_client(), supervisor.username, PASSWORD)
+    assert asked.headers["Location"].endswith("/login/code"), "a code is asked for before"
+
+    result = invoke(app, "users", "reset-second-factor", supervisor.username)
+
+    assert result.exit_code == 0, result.output
+    assert "1 web session(s) ended" in result.output
+    assert client.get("/home").status_code == 302, "the open session no longer signs in"
+    rt = runtime(app)
+    rt.settings = replace(rt.settings, env="production")
+    fresh = app.test_client()
+    assert _sign_in(fresh, supervisor.username, PASSWORD).headers["Location"].endswith("/home")
+    queue = fresh.get("/queue")
+    assert queue.headers["Location"].endswith("/account/second-factor"), "enrol before all else"
+    assert _audited(db, "user.second_factor_reset", supervisor) == [
+        {"had_second_factor": True, "sessions_ended": 1}
+    ]
+
+
+def test_revoke_tokens_refuses_every_old_token_and_a_new_one_works(
+    app: Flask, db: Session, world: World
+) -> None:
+    liaison, supervisor = world.users["liaison"], world.users["supervisor"]
+    old = [users.issue_token(db, username=liaison.username, now=NOW) for _ in range(2)]
+    others = users.issue_token(db, username=supervisor.username, now=NOW)
+    assert [_api(app, token) for token in old] == [200, 200]
+
+    result = invoke(app, "users", "revoke-tokens", liaison.username)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == f"2 API token(s) of {liaison.username} revoked\n"
+    assert [_api(app, token) for token in old] == [401, 401]
+    assert _api(app, others) == 200, "another user's token is not touched"
+    issued = invoke(app, "users", "token", liaison.username)
+    assert _api(app, issued.output.strip()) == 200
+    assert _audited(db, "user.tokens_revoked", liaison) == [{"revoked": 2}]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("reset-password", "nobody", "--password-stdin"),
+        ("reset-second-factor", "nobody"),
+        ("revoke-tokens", "nobody"),
+    ],
+)
+def test_recovery_for_an_unknown_user_is_one_clear_line(
+    app: Flask, db: Session, args: tuple[str, ...]
+) -> None:
+    result = invoke(app, "users", *args, stdin=NEW_PASSWORD)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), "refused, not crashed"
+    assert result.output == "Error: no user named 'nobody'\n"
+    assert db.scalars(select(AuditEvent)).all() == []
+
+
+def test_the_recovery_commands_explain_themselves(app: Flask) -> None:
+    listed = invoke(app, "users", "--help").output
+    for name in ("reset-password", "reset-second-factor", "revoke-tokens"):
+        assert name in listed
+    reset = " ".join(invoke(app, "users", "reset-password", "--help").output.split())
+    for words in ("--password-stdin", "locked out", "web sessions", "revoke-tokens"):
+        assert words in reset
+
+
+def test_an_operator_recovers_an_account_in_a_real_process(instance: Path) -> None:
+    assert run(instance, "init").returncode == 0
+    added = run(instance, "users", "add", "kim.ops", "--role", "admin")
+    assert added.returncode == 0, added.stderr  # an account for API tokens only
+    assert run(instance, "users", "token", "kim.ops").returncode == 0
+    reset = run(
+        instance, "users", "reset-password", "kim.ops", "--password-stdin", stdin=NEW_PASSWORD
+    )
+    assert reset.returncode == 0, reset.stderr
+    assert NEW_PASSWORD not in reset.stdout + reset.stderr
+    revoked = run(instance, "users", "revoke-tokens", "kim.ops")
+    assert revoked.stdout == "1 API token(s) of kim.ops revoked\n"
+    unknown = run(instance, "users", "reset-second-factor", "nobody")
+    assert unknown.returncode == 1
+    assert unknown.stderr == "Error: no user named 'nobody'\n"
+    verified = run(instance, "audit", "verify")  # created, token issued, reset, revoked
+    assert "audit chain intact: 4 events" in verified.stdout

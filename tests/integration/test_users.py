@@ -1,16 +1,24 @@
-"""Accounts and API tokens."""
+"""Accounts, API tokens, and an operator's recovery steps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.models import ApiToken, AuditEvent, User
-from outreach.services import users
-from outreach.services.errors import Conflict, Invalid, NotFound
+from outreach.security.vault import Vault
+from outreach.services import auth, second_factor, users
+from outreach.services.errors import Conflict, Forbidden, Invalid, NotFound
+from outreach.settings import Settings
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import PASSWORD, World, enrol_second_factor
+
+NEW_PASSWORD = "a fresh passphrase for monday"
 
 
 def test_a_user_is_created_with_a_hashed_password_and_program_scope(
@@ -80,3 +88,107 @@ def test_a_token_is_shown_once_and_only_its_hash_is_kept(db: Session, world: Wor
 def test_a_token_for_an_unknown_user_is_refused(db: Session) -> None:
     with pytest.raises(NotFound):
         users.issue_token(db, username="nobody", now=NOW)
+
+
+def _audited(db: Session, action: str, user: User) -> list[dict[str, object]]:
+    rows = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == action, AuditEvent.object_id == str(user.id))
+    )
+    return [row.detail for row in rows]
+
+
+def test_a_password_reset_lets_a_locked_out_user_in_with_the_new_password_only(
+    db: Session, world: World
+) -> None:
+    user = world.users["liaison"]
+    desk = auth.log_in(db, username=user.username, password=PASSWORD, now=NOW)
+    laptop = auth.log_in(db, username=user.username, password=PASSWORD, now=NOW)
+    user.failed_logins, user.locked_until = 3, NOW + timedelta(minutes=10)
+    db.commit()
+
+    ended = users.reset_password(db, username=user.username, password=NEW_PASSWORD, now=NOW)
+
+    assert ended == 2
+    assert auth.session_user(db, desk, now=NOW) is None
+    assert auth.session_user(db, laptop, now=NOW) is None
+    with pytest.raises(Forbidden):
+        auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW)
+    assert auth.log_in(db, username=user.username, password=NEW_PASSWORD, now=NOW)
+    assert _audited(db, "user.password_reset", user) == [{"sessions_ended": 2}]
+
+
+def test_a_weak_new_password_is_refused_and_changes_nothing(db: Session, world: World) -> None:
+    user = world.users["liaison"]
+    desk = auth.log_in(db, username=user.username, password=PASSWORD, now=NOW)
+    with pytest.raises(Invalid, match="at least 12 characters"):
+        users.reset_password(db, username=user.username, password="short", now=NOW)
+    assert auth.session_user(db, desk, now=NOW) is not None
+    assert auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW) == user
+    assert _audited(db, "user.password_reset", user) == []
+
+
+def test_after_a_second_factor_reset_the_user_must_enrol_again(
+    db: Session, world: World, vault: Vault, settings: Settings
+) -> None:
+    user = world.users["supervisor"]
+    enrol_second_factor(db, vault, user, now=NOW)
+    desk = auth.log_in(db, username=user.username, password=PASSWORD, now=NOW)
+    production = replace(settings, env="production")
+    assert not second_factor.must_enrol(user, production)
+
+    ended = users.reset_second_factor(db, username=user.username, now=NOW)
+
+    assert ended == 1
+    assert auth.session_user(db, desk, now=NOW) is None
+    assert not second_factor.has_second_factor(user)
+    assert second_factor.must_enrol(user, production)
+    assert _audited(db, "user.second_factor_reset", user) == [
+        {"had_second_factor": True, "sessions_ended": 1}
+    ]
+
+
+def test_a_second_factor_reset_leaves_a_lockout_in_place(db: Session, world: World) -> None:
+    user = world.users["supervisor"]
+    user.locked_until = NOW + timedelta(minutes=10)
+    db.commit()
+    users.reset_second_factor(db, username=user.username, now=NOW)
+    with pytest.raises(Forbidden):
+        auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW)
+
+
+def test_revoking_tokens_counts_only_the_users_live_ones(db: Session, world: World) -> None:
+    liaison, facilitator = world.users["liaison"], world.users["facilitator"]
+    users.issue_token(db, username=liaison.username, now=NOW)
+    assert users.revoke_tokens(db, username=liaison.username, now=NOW) == 1
+    for _ in range(2):
+        users.issue_token(db, username=liaison.username, now=NOW)
+    users.issue_token(db, username=facilitator.username, now=NOW)
+
+    later = NOW + timedelta(minutes=5)
+    assert users.revoke_tokens(db, username=liaison.username, now=later) == 2
+
+    revoked_at = dict(
+        db.execute(select(ApiToken.user_id, func.max(ApiToken.revoked_at)).group_by("user_id"))
+        .tuples()
+        .all()
+    )
+    assert revoked_at[liaison.id] == later
+    assert revoked_at[facilitator.id] is None
+    assert _audited(db, "user.tokens_revoked", liaison) == [{"revoked": 1}, {"revoked": 2}]
+
+
+@pytest.mark.parametrize(
+    "recover",
+    [
+        lambda db: users.reset_password(db, username="nobody", password=NEW_PASSWORD, now=NOW),
+        lambda db: users.reset_second_factor(db, username="nobody", now=NOW),
+        lambda db: users.revoke_tokens(db, username="nobody", now=NOW),
+    ],
+    ids=["password", "second-factor", "tokens"],
+)
+def test_recovery_for_an_unknown_user_is_refused_by_name(
+    db: Session, recover: Callable[[Session], int]
+) -> None:
+    with pytest.raises(NotFound, match="no user named 'nobody'"):
+        recover(db)
+    assert db.scalars(select(AuditEvent)).all() == []
