@@ -197,15 +197,19 @@ def test_start_re_enables_sms_only(
     assert (prefs.sms, prefs.voicemail, prefs.consent) == (True, False, "consented")
 
 
-def _no_texts_on_her_word(db: Session, world: World) -> None:
-    """She told the liaison "no texts": anyone holding her phone can still send START."""
+def _liaison_sets_texts(db: Session, world: World, allowed: bool) -> None:
     contacts.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
-        changes={"sms": False},
+        changes={"sms": allowed},
         now=NOW,
     )
+
+
+def _no_texts_on_her_word(db: Session, world: World) -> None:
+    """She told the liaison "no texts": anyone holding her phone can still send START."""
+    _liaison_sets_texts(db, world, False)
 
 
 def test_start_never_turns_on_texts_the_contact_did_not_allow(
@@ -822,13 +826,7 @@ def test_after_stop_a_liaison_cannot_turn_texts_back_on_and_her_start_still_can(
 ) -> None:
     _inbound(app, client, "STOP", "SM1")
     with pytest.raises(Conflict, match="STOP"):
-        contacts.change_preferences(
-            db,
-            actor=world.actor("liaison"),
-            contact_id=world.contact.id,
-            changes={"sms": True},
-            now=NOW,
-        )
+        _liaison_sets_texts(db, world, True)
     db.rollback()
     assert contacts.current_preferences(db, world.contact.id).sms is False
     assert "<Message>" in _inbound(app, client, "START", "SM2")
@@ -843,10 +841,4 @@ def test_a_stop_while_texts_are_off_is_kept_so_no_one_turns_them_on_later(
     assert "<Message>" not in answer  # no text to someone whose texts are off
     assert contacts.sms_stopped(db, world.contact.id)
     with pytest.raises(Conflict):
-        contacts.change_preferences(
-            db,
-            actor=world.actor("liaison"),
-            contact_id=world.contact.id,
-            changes={"sms": True},
-            now=NOW,
-        )
+        _liaison_sets_texts(db, world, True)
