@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, func, select
@@ -338,7 +338,17 @@ def restore_sms(
 
 def sms_stopped(session: Session, contact_id: uuid.UUID) -> bool:
     """S2: she texted STOP, or her carrier reported one, since texts were last allowed."""
-    for version in _sms_history(session, contact_id):
+    return stop_stands(_sms_history(session, contact_id))
+
+
+class _SmsVersion(Protocol):
+    sms: bool
+    source: str
+
+
+def stop_stands(versions: Iterable[_SmsVersion]) -> bool:
+    """sms_stopped, read from versions already loaded (newest first), as the task page has."""
+    for version in versions:
         if version.source in STOP_SOURCES:
             return True
         if version.sms:

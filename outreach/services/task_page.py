@@ -69,6 +69,8 @@ class TaskPage:
     script_problem: str | None
     preferences: ContactPreferences
     history: list[ContactPreferences]
+    # S2: she texted STOP; only her own START turns texts back on, not a liaison.
+    sms_stopped: bool
     attempts: list[Attempt]
     # The attempts' notes, opened for the claim holder only, after their audit row commits.
     notes: dict[uuid.UUID, str]
@@ -123,6 +125,7 @@ def task_page(
         script_problem=problem,
         preferences=history[0],
         history=history,
+        sms_stopped=contacts.stop_stands(history),
         attempts=attempts,
         notes=notes,
         windows_made=tasks.distinct_windows(standing),

@@ -330,3 +330,19 @@ def test_a_time_the_autumn_fold_repeats_is_read_as_the_first_of_the_two(
     assert post(client, f"/tasks/{task.id}/attempts", typed).status_code == 302  # type: ignore[attr-defined]
     attempt = db.scalars(select(Attempt).where(Attempt.task_id == task.id)).one()
     assert attempt.at == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)  # 01:30 PDT, not 01:30 PST
+
+
+def test_the_task_page_says_when_texts_are_off_by_her_stop_until_her_start(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    """S2: the liaison sees that only her START turns texts back on, not a change by them."""
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    said = "she texted STOP: only her own START turns texts back on"
+    assert said not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    contacts.revoke_sms(db, contact_id=world.contact.id, now=NOW, source="sms_stop")
+    db.commit()
+    assert said in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    contacts.restore_sms(db, contact_id=world.contact.id, now=NOW)
+    db.commit()
+    assert said not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
