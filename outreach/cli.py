@@ -15,7 +15,7 @@ from outreach.runtime import Runtime, runtime
 from outreach.services import demo as demo_seed
 from outreach.services import users as user_service
 from outreach.services.errors import ServiceError
-from outreach.settings import SettingsError, load_settings
+from outreach.settings import MAX_API_TOKEN_DAYS, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -177,15 +177,31 @@ def _read_password(from_stdin: bool) -> str | None:
 
 @users_group.command("token")
 @click.argument("username")
-def users_token(username: str) -> None:
-    """Print a new API token for USERNAME, once; it acts with the user's role."""
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_API_TOKEN_DAYS),
+    help="Days the token works (default: OUTREACH_API_TOKEN_DAYS, 90 unless set).",
+)
+def users_token(username: str, days: int | None) -> None:
+    """Print a new API token for USERNAME, once; it acts with the user's role.
+
+    The token alone goes to standard output, so a script can capture it; its expiry goes to
+    standard error. Issue the next one before then: the old one stops on its own.
+    """
     rt = _rt()
+    days = rt.settings.api_token_days if days is None else days
     with rt.session() as session:
         try:
-            token = user_service.issue_token(session, username=username, now=rt.clock.now())
+            issued = user_service.issue_token(
+                session, username=username, days=days, now=rt.clock.now()
+            )
         except ServiceError as exc:
             _fail(exc)
-    click.echo(token)
+    click.echo(issued.token)
+    click.echo(
+        f"API token of {username} expires {issued.expires_at:%Y-%m-%d %H:%M} UTC ({days} days)",
+        err=True,
+    )
 
 
 @users_group.command("reset-password")

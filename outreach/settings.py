@@ -28,6 +28,8 @@ ENVIRONMENTS = ("development", "demo", "production")
 CHANNELS = ("console", "simulator", "twilio")
 GENERATED_SECRETS_FILE = "generated-secrets.json"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+# The longest an API token may be issued for (OUTREACH_API_TOKEN_DAYS, `users token --days`).
+MAX_API_TOKEN_DAYS = 366
 # The id of the single OUTREACH_INDEX_KEY of earlier versions: its index values carry no key id.
 UNVERSIONED_INDEX_KEY = ""
 
@@ -69,6 +71,7 @@ class Settings:
     sms_rate_per_second: float
     sender_first_name: str
     log_level: str
+    api_token_days: int
     secrets: Secrets = field(repr=False)
     generated_secrets: tuple[str, ...] = ()
 
@@ -114,6 +117,9 @@ def load_settings(
         sms_rate_per_second=_float("sms_rate_per_second", value("sms_rate_per_second")),
         sender_first_name=_first_name("sender_first_name", value("sender_first_name")),
         log_level=_choice("log_level", value("log_level").upper(), _LOG_LEVELS),
+        api_token_days=_int(
+            "api_token_days", value("api_token_days"), low=1, high=MAX_API_TOKEN_DAYS
+        ),
         secrets=secrets_,
         generated_secrets=generated,
     )

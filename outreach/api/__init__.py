@@ -6,16 +6,15 @@ from datetime import datetime
 
 from flask import Blueprint, Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from outreach.logs import request_refused, security_event
-from outreach.models import ApiToken, User
+from outreach.models import User
 from outreach.runtime import runtime
 from outreach.services.audit import Actor
 from outreach.services.errors import ServiceError
-from outreach.services.users import token_digest
+from outreach.services.users import token_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -55,6 +54,7 @@ def _authenticate() -> ResponseReturnValue | None:
     scheme, _, token = header.partition(" ")
     user = _user_for(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
+        # One answer and one log line for unknown, revoked and expired tokens alike.
         security_event("api.token_refused", path=request.path, bearer=bool(token.strip()))
         response = jsonify(error="a valid bearer token is required")
         response.headers["WWW-Authenticate"] = "Bearer"
@@ -64,17 +64,7 @@ def _authenticate() -> ResponseReturnValue | None:
 
 
 def _user_for(token: str) -> User | None:
-    if not token:
-        return None
-    row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None:
-        return None
-    user = db().get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    row.last_used_at = now()
-    db().commit()
-    return user
+    return token_user(db(), token, now=now()) if token else None
 
 
 @bp.errorhandler(ServiceError)

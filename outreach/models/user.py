@@ -49,6 +49,9 @@ class ApiToken(HasId, Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Refused from this instant on. NULL only on tokens issued before migration 0009, which
+    # never expire: upgrading must not cut off a running program system (reissue them).
+    expires_at: Mapped[datetime | None]
 
 
 class WebSession(HasId, Base):

@@ -70,13 +70,15 @@ def disable_user(session: Session, *, actor: Actor, user_id: uuid.UUID, now: dat
     session.commit()
 
 
-def issue_token(session: Session, *, actor: Actor, user_id: uuid.UUID, now: datetime) -> str:
-    """A new API token for the user, shown once."""
+def issue_token(
+    session: Session, *, actor: Actor, user_id: uuid.UUID, days: int, now: datetime
+) -> users.IssuedToken:
+    """A new API token for the user that works for `days` days, shown once."""
     require(session, actor, Permission.ADMIN_USERS, None, now=now, object_type="api_token")
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("no user with that id")
-    return users.issue_token(session, username=user.username, now=now, actor=actor)
+    return users.issue_token(session, username=user.username, days=days, now=now, actor=actor)
 
 
 def create_program(

@@ -6,7 +6,8 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,8 +20,17 @@ from outreach.security.vault import Vault, place
 from outreach.services import auth, second_factor
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
+from outreach.settings import MAX_API_TOKEN_DAYS
 
 TOKEN_PREFIX = "otk_"  # noqa: S105 - a visible prefix so leaked tokens are recognisable
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token, to be shown once, and the instant the API starts refusing it."""
+
+    token: str = field(repr=False)  # never in a log line or a traceback by accident
+    expires_at: datetime
 
 
 def add_user(
@@ -60,13 +70,19 @@ def add_user(
     return user
 
 
-def issue_token(session: Session, *, username: str, now: datetime, actor: Actor = SYSTEM) -> str:
-    """Create an API token for the user and return it; only its hash is kept."""
+def issue_token(
+    session: Session, *, username: str, days: int, now: datetime, actor: Actor = SYSTEM
+) -> IssuedToken:
+    """Create an API token for the user that works for `days` days; only its hash is kept."""
+    _check_token_days(days)
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         raise NotFound(f"no active user named {username!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now)
+    expires_at = now + timedelta(days=days)
+    row = ApiToken(
+        user_id=user.id, token_hash=token_digest(token), created_at=now, expires_at=expires_at
+    )
     row.ensure_id()
     session.add(row)
     record(
@@ -77,9 +93,26 @@ def issue_token(session: Session, *, username: str, now: datetime, actor: Actor 
         object_type="api_token",
         object_id=row.id,
         user=str(user.id),
+        days=days,
     )
     session.commit()
-    return token
+    return IssuedToken(token, expires_at)
+
+
+def token_user(session: Session, token: str, *, now: datetime) -> User | None:
+    """Return the active user of a live API token and mark it used; None for any other token.
+
+    Unknown, revoked and expired tokens all answer None, so a caller cannot tell them apart.
+    """
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None or _expired(row, now):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = now
+    session.commit()
+    return user
 
 
 def reset_password(
@@ -185,6 +218,16 @@ def set_phone(
 def token_digest(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _expired(token: ApiToken, now: datetime) -> bool:
+    # No expiry only on tokens issued before migration 0009: they work until revoked.
+    return token.expires_at is not None and now >= token.expires_at
+
+
+def _check_token_days(days: int) -> None:
+    if not 1 <= days <= MAX_API_TOKEN_DAYS:
+        raise Invalid(f"a token works for 1 to {MAX_API_TOKEN_DAYS} days", {"days": "out_of_range"})
 
 
 def _named_user(session: Session, username: str) -> User:

@@ -49,8 +49,9 @@ def disable(user_id: uuid.UUID) -> ResponseReturnValue:
 @bp.post("/users/<uuid:user_id>/token")
 @staff
 def token(user_id: uuid.UUID) -> ResponseReturnValue:
-    issued = admin.issue_token(db(), actor=actor(), user_id=user_id, now=now())
-    return render_template("admin_token.html", token=issued)
+    days = rt().settings.api_token_days
+    issued = admin.issue_token(db(), actor=actor(), user_id=user_id, days=days, now=now())
+    return render_template("admin_token.html", issued=issued)
 
 
 @bp.get("/programs")

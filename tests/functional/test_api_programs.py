@@ -18,7 +18,7 @@ from tests.factories import World
 @pytest.fixture
 def tokens(db: Session, world: World) -> dict[str, str]:
     return {
-        persona: users.issue_token(db, username=user.username, now=NOW)
+        persona: users.issue_token(db, username=user.username, days=90, now=NOW).token
         for persona, user in world.users.items()
     }
 

@@ -63,7 +63,7 @@ def known(db: Session, world: World, app: Flask) -> dict[str, list[str]]:
 
 @pytest.fixture
 def api_schema(app: Flask, db: Session, world: World) -> BaseSchema:
-    token = users.issue_token(db, username=world.users["admin"].username, now=NOW)
+    token = users.issue_token(db, username=world.users["admin"].username, days=90, now=NOW).token
     config = SchemathesisConfig.from_dict(
         {
             "seed": 2026,

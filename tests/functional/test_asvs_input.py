@@ -28,7 +28,9 @@ def test_an_out_of_range_number_is_refused_before_it_is_stored(
     client: FlaskClient, db: Session, world: World, minutes: object
 ) -> None:
     """ASVS 1.4.2: sign and range are checked; a huge number is a 422, never an overflow."""
-    token = users.issue_token(db, username=world.users["facilitator"].username, now=NOW)
+    token = users.issue_token(
+        db, username=world.users["facilitator"].username, days=90, now=NOW
+    ).token
     response = client.post(
         "/api/v1/groups",
         json={"program": world.home.key, **GROUP, "duration_minutes": minutes},

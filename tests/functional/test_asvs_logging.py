@@ -64,7 +64,7 @@ def test_refused_input_is_logged_by_field_name_never_by_value(
     client: FlaskClient, db: Session, world: World, kept: Kept
 ) -> None:
     """ASVS 16.3.3, 16.2.5: a validation refusal names the field, not what was sent."""
-    token = users.issue_token(db, username=world.users["liaison"].username, now=NOW)
+    token = users.issue_token(db, username=world.users["liaison"].username, days=90, now=NOW).token
     body = {
         "participant_id": str(world.participant.id),
         "name": "Robin Doe",

@@ -121,7 +121,7 @@ def test_disabling_an_account_ends_its_sessions_and_tokens_at_once(
     """ASVS 7.4.2 (and 8.3.1): the next request of a disabled account is refused."""
     liaison = world.users["liaison"]
     log_in(client, liaison)
-    token = users.issue_token(db, username=liaison.username, now=NOW)
+    token = users.issue_token(db, username=liaison.username, days=90, now=NOW).token
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/home").status_code == 200
     assert app.test_client().get("/api/v1/tasks", headers=bearer).status_code == 200

@@ -281,7 +281,7 @@ def test_an_api_path_id_that_is_not_an_id_is_refused(
     client: FlaskClient, db: Session, world: World
 ) -> None:
     """ASVS 14.2.1, 2.2.1: text in an id's place is refused as input, never looked up."""
-    token = users.issue_token(db, username=world.users["liaison"].username, now=NOW)
+    token = users.issue_token(db, username=world.users["liaison"].username, days=90, now=NOW).token
     response = client.patch(
         "/api/v1/contacts/+14045550123/preferences",
         json={"consent": "declined"},

@@ -62,7 +62,7 @@ TWILIO_FIELDS = [
 
 @pytest.fixture
 def token(db: Session, world: World) -> str:
-    return users.issue_token(db, username=world.users["admin"].username, now=NOW)
+    return users.issue_token(db, username=world.users["admin"].username, days=90, now=NOW).token
 
 
 def _signature(app: Flask, path_and_query: str, fields: dict[str, str]) -> str:

@@ -253,8 +253,10 @@ def test_revoke_tokens_refuses_every_old_token_and_a_new_one_works(
     app: Flask, db: Session, world: World
 ) -> None:
     liaison, supervisor = world.users["liaison"], world.users["supervisor"]
-    old = [users.issue_token(db, username=liaison.username, now=NOW) for _ in range(2)]
-    others = users.issue_token(db, username=supervisor.username, now=NOW)
+    old = [
+        users.issue_token(db, username=liaison.username, days=90, now=NOW).token for _ in range(2)
+    ]
+    others = users.issue_token(db, username=supervisor.username, days=90, now=NOW).token
     assert [_api(app, token) for token in old] == [200, 200]
 
     result = invoke(app, "users", "revoke-tokens", liaison.username)
@@ -264,7 +266,7 @@ def test_revoke_tokens_refuses_every_old_token_and_a_new_one_works(
     assert [_api(app, token) for token in old] == [401, 401]
     assert _api(app, others) == 200, "another user's token is not touched"
     issued = invoke(app, "users", "token", liaison.username)
-    assert _api(app, issued.output.strip()) == 200
+    assert _api(app, issued.stdout.strip()) == 200
     assert _audited(db, "user.tokens_revoked", liaison) == [{"revoked": 2}]
 
 

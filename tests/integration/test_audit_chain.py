@@ -67,7 +67,7 @@ def busy_log(db: Session, world: World, vault: Vault) -> list[dict[str, Any]]:
                 db, vault, actor=liaison, contact_id=contact.id, now=NOW, purpose=purpose
             )
     users.set_phone(db, vault, user_id=world.users["liaison"].id, phone="+14045550111", now=NOW)
-    users.issue_token(db, username="staff.0", now=NOW)
+    users.issue_token(db, username="staff.0", days=90, now=NOW)
     return [dict(row._mapping) for row in db.execute(select(TABLE).order_by(TABLE.c.seq))]
 
 

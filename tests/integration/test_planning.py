@@ -129,7 +129,9 @@ def test_the_api_lists_open_tasks_with_their_windows_for_a_liaison_only(
     db: Session, world: World, client: FlaskClient, intake: str
 ) -> None:
     def get(persona: str) -> tuple[int, object]:
-        token = users.issue_token(db, username=world.users[persona].username, now=NOW)
+        token = users.issue_token(
+            db, username=world.users[persona].username, days=90, now=NOW
+        ).token
         response = client.get(
             "/api/v1/tasks?status=open", headers={"Authorization": f"Bearer {token}"}
         )

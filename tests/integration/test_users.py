@@ -77,7 +77,9 @@ def test_a_username_is_taken_only_once(db: Session, world: World) -> None:
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_kept(db: Session, world: World) -> None:
-    token = users.issue_token(db, username=world.users["facilitator"].username, now=NOW)
+    token = users.issue_token(
+        db, username=world.users["facilitator"].username, days=90, now=NOW
+    ).token
     assert token.startswith("otk_")
     assert len(token) > 40
     stored = db.scalars(select(ApiToken.token_hash)).all()
@@ -85,9 +87,37 @@ def test_a_token_is_shown_once_and_only_its_hash_is_kept(db: Session, world: Wor
     assert token not in str(db.scalars(select(AuditEvent.detail)).all())
 
 
+def test_a_token_expires_the_given_number_of_days_after_it_is_issued(
+    db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    issued = users.issue_token(db, username=liaison.username, days=366, now=NOW)
+    assert issued.expires_at == NOW + timedelta(days=366)
+    assert db.scalars(select(ApiToken.expires_at)).all() == [issued.expires_at]
+    assert issued.token not in repr(issued)
+    assert _audited_token_days(db) == [366]
+    assert users.token_user(db, issued.token, now=issued.expires_at - timedelta(microseconds=1))
+    assert users.token_user(db, issued.token, now=issued.expires_at) is None
+
+
+def _audited_token_days(db: Session) -> list[object]:
+    rows = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.token_issued"))
+    return [row.detail.get("days") for row in rows]
+
+
+@pytest.mark.parametrize("days", [0, -1, 367])
+def test_a_token_lifetime_outside_one_to_366_days_is_refused(
+    db: Session, world: World, days: int
+) -> None:
+    with pytest.raises(Invalid, match="1 to 366 days"):
+        users.issue_token(db, username=world.users["liaison"].username, days=days, now=NOW)
+    assert db.scalars(select(ApiToken)).all() == []
+    assert _audited_token_days(db) == []
+
+
 def test_a_token_for_an_unknown_user_is_refused(db: Session) -> None:
     with pytest.raises(NotFound):
-        users.issue_token(db, username="nobody", now=NOW)
+        users.issue_token(db, username="nobody", days=90, now=NOW)
 
 
 def _audited(db: Session, action: str, user: User) -> list[dict[str, object]]:
@@ -158,11 +188,11 @@ def test_a_second_factor_reset_leaves_a_lockout_in_place(db: Session, world: Wor
 
 def test_revoking_tokens_counts_only_the_users_live_ones(db: Session, world: World) -> None:
     liaison, facilitator = world.users["liaison"], world.users["facilitator"]
-    users.issue_token(db, username=liaison.username, now=NOW)
+    users.issue_token(db, username=liaison.username, days=90, now=NOW)
     assert users.revoke_tokens(db, username=liaison.username, now=NOW) == 1
     for _ in range(2):
-        users.issue_token(db, username=liaison.username, now=NOW)
-    users.issue_token(db, username=facilitator.username, now=NOW)
+        users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    users.issue_token(db, username=facilitator.username, days=90, now=NOW)
 
     later = NOW + timedelta(minutes=5)
     assert users.revoke_tokens(db, username=liaison.username, now=later) == 2

@@ -68,6 +68,13 @@ def test_the_documented_session_limits_are_the_codes() -> None:
     assert values["Second step"] == f"{_minutes(SECOND_STEP_LIMIT)} minutes"
 
 
+def test_the_documented_api_token_lifetime_is_the_settings_default(tmp_path: Path) -> None:
+    """ASVS 6.3.4, 7.1.1: how long a token works, as a fresh install configures it."""
+    days = load_settings({}, instance_path=tmp_path).api_token_days
+    assert _values()["API token lifetime"] == f"{days} days unless set"
+    assert "`OUTREACH_API_TOKEN_DAYS`" in _section(3)
+
+
 def test_the_documented_input_rules_and_limits_are_the_codes(tmp_path: Path) -> None:
     """ASVS 2.1.1, 2.1.3: password lengths, body size, claim lease, minimum attempts."""
     from outreach import _flask_config

@@ -38,6 +38,12 @@ def test_it_starts_with_no_setup_outside_production(tmp_path: Path) -> None:
     assert len(settings.secrets.data_keys) == 1
 
 
+def test_api_tokens_last_ninety_days_unless_the_setting_says_otherwise(tmp_path: Path) -> None:
+    assert load_settings({}, instance_path=tmp_path).api_token_days == 90
+    env = {"OUTREACH_API_TOKEN_DAYS": " 30 "}
+    assert load_settings(env, instance_path=tmp_path).api_token_days == 30
+
+
 def test_generated_keys_are_kept_private_and_reused(tmp_path: Path) -> None:
     first = load_settings({}, instance_path=tmp_path)
     second = load_settings({}, instance_path=tmp_path)
@@ -57,6 +63,12 @@ def test_generated_keys_are_kept_private_and_reused(tmp_path: Path) -> None:
         ("OUTREACH_PROXY_HOPS", "-1", "between 0 and 5"),
         ("OUTREACH_SECRET_KEY", "short", "at least 32 characters"),
         ("OUTREACH_PUBLIC_URL", "ftp://x", "http(s) URL"),
+        ("OUTREACH_API_TOKEN_DAYS", "0", "OUTREACH_API_TOKEN_DAYS must be between 1 and 366"),
+        ("OUTREACH_API_TOKEN_DAYS", "-30", "OUTREACH_API_TOKEN_DAYS must be between 1 and 366"),
+        ("OUTREACH_API_TOKEN_DAYS", "367", "OUTREACH_API_TOKEN_DAYS must be between 1 and 366"),
+        ("OUTREACH_API_TOKEN_DAYS", "ninety", "OUTREACH_API_TOKEN_DAYS must be a whole number"),
+        ("OUTREACH_API_TOKEN_DAYS", "7.5", "OUTREACH_API_TOKEN_DAYS must be a whole number"),
+        ("OUTREACH_API_TOKEN_DAYS", "", "OUTREACH_API_TOKEN_DAYS must be a whole number"),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_clear_line(
