@@ -251,16 +251,27 @@ def users_reset_second_factor(username: str) -> None:
 
 @users_group.command("revoke-tokens")
 @click.argument("username")
-def users_revoke_tokens(username: str) -> None:
+@click.option(
+    "--without-expiry",
+    is_flag=True,
+    help="Revoke only the tokens issued before tokens expired (an upgrade's old tokens).",
+)
+def users_revoke_tokens(username: str, without_expiry: bool) -> None:
     """Revoke every API token of USERNAME at once; the API refuses them from now on.
 
     For a token that leaked or a program system that is retired. `users token` issues a
-    new one afterwards.
+    new one afterwards. After an upgrade, issue the new token first, put it in place, then
+    revoke with --without-expiry: the new token keeps working.
     """
     rt = _rt()
     with rt.session() as session:
         try:
-            revoked = user_service.revoke_tokens(session, username=username, now=rt.clock.now())
+            revoked = user_service.revoke_tokens(
+                session,
+                username=username,
+                now=rt.clock.now(),
+                only_without_expiry=without_expiry,
+            )
         except ServiceError as exc:
             _fail(exc)
     click.echo(f"{revoked} API token(s) of {username} revoked")

@@ -165,12 +165,23 @@ def reset_second_factor(
     return ended
 
 
-def revoke_tokens(session: Session, *, username: str, now: datetime, actor: Actor = SYSTEM) -> int:
-    """Revoke every live API token of the user at once; return how many."""
+def revoke_tokens(
+    session: Session,
+    *,
+    username: str,
+    now: datetime,
+    actor: Actor = SYSTEM,
+    only_without_expiry: bool = False,
+) -> int:
+    """Revoke every live API token of the user at once; return how many.
+
+    `only_without_expiry` revokes just the tokens issued before tokens expired: a program
+    system given a new token first is then never refused while it changes over."""
     user = _named_user(session, username)
-    live = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-    ).all()
+    query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if only_without_expiry:
+        query = query.where(ApiToken.expires_at.is_(None))
+    live = session.scalars(query).all()
     for token in live:
         token.revoked_at = now
     record(
@@ -181,6 +192,7 @@ def revoke_tokens(session: Session, *, username: str, now: datetime, actor: Acto
         object_type="user",
         object_id=user.id,
         revoked=len(live),
+        only_without_expiry=only_without_expiry,
     )
     session.commit()
     return len(live)

@@ -204,7 +204,28 @@ def test_revoking_tokens_counts_only_the_users_live_ones(db: Session, world: Wor
     )
     assert revoked_at[liaison.id] == later
     assert revoked_at[facilitator.id] is None
-    assert _audited(db, "user.tokens_revoked", liaison) == [{"revoked": 1}, {"revoked": 2}]
+    assert _audited(db, "user.tokens_revoked", liaison) == [
+        {"revoked": 1, "only_without_expiry": False},
+        {"revoked": 2, "only_without_expiry": False},
+    ]
+
+
+def test_an_upgrades_old_tokens_are_revoked_and_the_new_one_given_first_keeps_working(
+    db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    old = users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    old_row = db.scalars(select(ApiToken).where(ApiToken.user_id == liaison.id)).one()
+    old_row.expires_at = None  # as migration 0009 leaves a token issued before it
+    db.commit()
+    new = users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    revoked = users.revoke_tokens(db, username=liaison.username, now=NOW, only_without_expiry=True)
+    assert revoked == 1
+    assert users.token_user(db, old.token, now=NOW) is None
+    assert users.token_user(db, new.token, now=NOW) == liaison
+    assert _audited(db, "user.tokens_revoked", liaison) == [
+        {"revoked": 1, "only_without_expiry": True}
+    ]
 
 
 @pytest.mark.parametrize(
