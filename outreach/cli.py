@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -66,8 +67,21 @@ def _rt() -> Runtime:
     return runtime(current_app)
 
 
-def _fail(exc: ServiceError) -> None:
+def _fail(exc: ServiceError) -> NoReturn:
     raise click.ClickException(exc.message)
+
+
+Answer = TypeVar("Answer")
+
+
+def _call(service: Callable[[Session, datetime], Answer]) -> Answer:
+    """Run one service call in a session, at the runtime's clock; a refusal is one line."""
+    rt = _rt()
+    with rt.session() as session:
+        try:
+            return service(session, rt.clock.now())
+        except ServiceError as exc:
+            _fail(exc)
 
 
 @click.command("init")
@@ -150,19 +164,16 @@ def users_group() -> None:
 def users_add(username: str, role: str, programs: tuple[str, ...], password_stdin: bool) -> None:
     """Create a user with a role, scoped to programs."""
     password = _read_password(password_stdin)
-    rt = _rt()
-    with rt.session() as session:
-        try:
-            user_service.add_user(
-                session,
-                username=username,
-                role=role,
-                password=password,
-                program_keys=programs,
-                now=rt.clock.now(),
-            )
-        except ServiceError as exc:
-            _fail(exc)
+    _call(
+        lambda session, now: user_service.add_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            program_keys=programs,
+            now=now,
+        )
+    )
     click.echo(f"user {username} created ({role})")
 
 
@@ -188,18 +199,15 @@ def users_token(username: str, days: int | None) -> None:
     The token alone goes to standard output, so a script can capture it; its expiry goes to
     standard error. Issue the next one before then: the old one stops on its own.
     """
-    rt = _rt()
-    days = rt.settings.api_token_days if days is None else days
-    with rt.session() as session:
-        try:
-            issued = user_service.issue_token(
-                session, username=username, days=days, now=rt.clock.now()
-            )
-        except ServiceError as exc:
-            _fail(exc)
+    lifetime = _rt().settings.api_token_days if days is None else days
+    issued = _call(
+        lambda session, now: user_service.issue_token(
+            session, username=username, days=lifetime, now=now
+        )
+    )
     click.echo(issued.token)
     click.echo(
-        f"API token of {username} expires {issued.expires_at:%Y-%m-%d %H:%M} UTC ({days} days)",
+        f"API token of {username} expires {issued.expires_at:%Y-%m-%d %H:%M} UTC ({lifetime} days)",
         err=True,
     )
 
@@ -217,14 +225,11 @@ def users_reset_password(username: str, password_stdin: bool) -> None:
     password = _read_password(password_stdin)
     if password is None:
         raise click.UsageError("give the new password with --password-stdin or at a terminal")
-    rt = _rt()
-    with rt.session() as session:
-        try:
-            ended = user_service.reset_password(
-                session, username=username, password=password, now=rt.clock.now()
-            )
-        except ServiceError as exc:
-            _fail(exc)
+    ended = _call(
+        lambda session, now: user_service.reset_password(
+            session, username=username, password=password, now=now
+        )
+    )
     click.echo(f"password of {username} reset; {ended} web session(s) ended")
 
 
@@ -237,12 +242,9 @@ def users_reset_second_factor(username: str) -> None:
     for the password only, then (in production) for a new second factor before anything
     else. Make sure who is asking before running it: until then the password alone signs in.
     """
-    rt = _rt()
-    with rt.session() as session:
-        try:
-            ended = user_service.reset_second_factor(session, username=username, now=rt.clock.now())
-        except ServiceError as exc:
-            _fail(exc)
+    ended = _call(
+        lambda session, now: user_service.reset_second_factor(session, username=username, now=now)
+    )
     click.echo(
         f"second factor of {username} removed; {ended} web session(s) ended; "
         "they set up a new one at their next sign-in"
@@ -263,17 +265,11 @@ def users_revoke_tokens(username: str, without_expiry: bool) -> None:
     new one afterwards. After an upgrade, issue the new token first, put it in place, then
     revoke with --without-expiry: the new token keeps working.
     """
-    rt = _rt()
-    with rt.session() as session:
-        try:
-            revoked = user_service.revoke_tokens(
-                session,
-                username=username,
-                now=rt.clock.now(),
-                only_without_expiry=without_expiry,
-            )
-        except ServiceError as exc:
-            _fail(exc)
+    revoked = _call(
+        lambda session, now: user_service.revoke_tokens(
+            session, username=username, now=now, only_without_expiry=without_expiry
+        )
+    )
     click.echo(f"{revoked} API token(s) of {username} revoked")
 
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -125,18 +126,7 @@ def reset_password(
     user = _named_user(session, username)
     user.password_hash = _hash(password)
     user.failed_logins, user.locked_until = 0, None
-    ended = auth.end_every_session(session, user=user, now=now)
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=AuditAction.USER_PASSWORD_RESET,
-        object_type="user",
-        object_id=user.id,
-        sessions_ended=ended,
-    )
-    session.commit()
-    return ended
+    return _recovered(session, user, AuditAction.USER_PASSWORD_RESET, now, actor)
 
 
 def reset_second_factor(
@@ -150,15 +140,30 @@ def reset_second_factor(
     user = _named_user(session, username)
     had_one = second_factor.has_second_factor(user)
     second_factor.forget(user)
+    return _recovered(
+        session, user, AuditAction.USER_SECOND_FACTOR_RESET, now, actor, had_second_factor=had_one
+    )
+
+
+def _recovered(
+    session: Session,
+    user: User,
+    action: AuditAction,
+    now: datetime,
+    actor: Actor,
+    **detail: Any,  # record's own detail values: str, int, bool or None
+) -> int:
+    """End a recovered account's web sessions, audit the step and commit; answer how many
+    ended. Whoever holds one of them may be the reason for the recovery."""
     ended = auth.end_every_session(session, user=user, now=now)
     record(
         session,
         now=now,
         actor=actor,
-        action=AuditAction.USER_SECOND_FACTOR_RESET,
+        action=action,
         object_type="user",
         object_id=user.id,
-        had_second_factor=had_one,
+        **detail,
         sessions_ended=ended,
     )
     session.commit()
