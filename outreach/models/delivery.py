@@ -89,7 +89,8 @@ class InboundMessage(HasId, Base):
 
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    # The message's SID; "SID:contact id" when the number is shared, so each copy is unique.
+    provider_sid: Mapped[str] = mapped_column(String(80), unique=True)
     received_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
 

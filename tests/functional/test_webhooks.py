@@ -36,7 +36,7 @@ from outreach.security.vault import Vault, place
 from outreach.services import contacts, deliveries, inbox
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
-from tests.factories import World, make_safe_check_delivery
+from tests.factories import World, make_contact, make_participant, make_safe_check_delivery
 from tests.fakes import RecordingChannel
 
 CONTACT = "+14045550123"
@@ -288,6 +288,25 @@ def test_free_text_is_kept_sealed_for_the_liaison_with_no_automatic_answer(
     )
     assert opened == "Please call after 6 on Thursday"
     assert [e.fields for e in db.scalars(select(WebhookEvent))] == [{"MessageSid": "SM1"}]
+
+
+def test_free_text_from_a_number_two_contacts_share_is_kept_for_each_of_them(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    # She is the partner of one participant and the ex-partner of another: two records.
+    other = make_contact(db, vault, make_participant(db, world.group, now=NOW), now=NOW)
+    sid = "SM" + uuid.uuid4().hex  # a real SID's length: 34 characters
+
+    answer = _inbound(app, client, "Please call after 6", sid)
+
+    assert "<Message>" not in answer
+    kept = {m.contact_id: m for m in db.scalars(select(InboundMessage))}
+    assert set(kept) == {world.contact.id, other.id}
+    for contact_id, message in kept.items():
+        opened = vault.cipher_for(db, contact_id).open(
+            place("inbound_message", "body", message.id), message.body_sealed
+        )
+        assert opened == "Please call after 6"
 
 
 def test_a_retried_inbound_message_is_applied_once(
