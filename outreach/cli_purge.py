@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 import click
@@ -10,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from outreach.runtime import Runtime, runtime
-from outreach.services import purge, retention
+from outreach.services import provider_records, purge, retention
 from outreach.services.errors import NotFound, ServiceError
 
 # PostgreSQL's "insufficient privilege": the role is not the tables' owner.
@@ -33,10 +34,15 @@ def purge_command(dry_run: bool, program_key: str | None) -> None:
     included. One audit event names it by opaque id. A stopped run is finished by running
     it again.
 
+    Then the provider (Twilio) is asked to delete its own records of the purged contacts'
+    calls and texts: their numbers, and the texts' bodies. A record it refuses stays queued
+    and is tried again at the next run.
+
     SQLite: the write-ahead log is emptied afterwards. PostgreSQL: run it with the tables'
     owner URL, then VACUUM (docs/security/retention.md).
 
-    Exit status: 0 done or nothing due; 1 stopped or refused; 2 bad option.
+    Exit status: 0 done or nothing due; 1 stopped or refused, or a provider record not yet
+    erased; 2 bad option.
     """
     rt = runtime(current_app)
     now = rt.clock.now()
@@ -49,11 +55,17 @@ def purge_command(dry_run: bool, program_key: str | None) -> None:
             raise click.ClickException(exc.message) from None
         _print_due(due, now)
         if dry_run:
+            click.echo(f"  {provider_records.waiting(session)} provider record(s) to erase")
             click.echo("dry run: nothing was deleted")
             return
-        purged = _purge(session, due, now)
-    _print_purged(purged)
+        _print_purged(_purge(session, due, now))
+        refused = _erase_at_provider(session, rt, now)
     _clear_files(rt)
+    if refused:
+        raise click.ClickException(
+            f"{refused} provider record(s) not erased yet: run `outreach purge` again "
+            "once the provider accepts"
+        )
 
 
 def _print_due(due: retention.DueRecords, now: datetime) -> None:
@@ -99,6 +111,28 @@ def _print_purged(results: list[purge.Purged | None]) -> None:
     )
     if kept:
         click.echo(f"kept {kept} that became active again since they were counted")
+
+
+def _erase_at_provider(session: Session, rt: Runtime, now: datetime) -> int:
+    """Work the queue of provider records; answer how many the provider refused."""
+    channel = rt.channel
+    total = provider_records.waiting(session)
+    if channel is None or total == 0:
+        return total
+    erased, reasons = 0, Counter[str]()
+    with click.progressbar(length=total, label=f"erasing records at {channel.name}") as bar:
+        for erasure in provider_records.erase_waiting(session, channel, now=now):
+            if erasure.refusal is None:
+                erased += 1
+            else:
+                reasons[erasure.refusal] += 1
+            bar.update(1)
+    refused = sum(reasons.values())
+    provider_records.record_run(session, channel.name, erased, refused, now)
+    click.echo(f"{channel.name}: {erased} record(s) of calls and texts erased")
+    for reason, count in reasons.most_common():
+        click.echo(f"  {count} not erased: {reason}")
+    return refused
 
 
 def _clear_files(rt: Runtime) -> None:

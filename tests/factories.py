@@ -26,14 +26,16 @@ from outreach.models import (
     ContactRelease,
     Delivery,
     Group,
+    InboundMessage,
     OutreachTask,
     Participant,
     Program,
     User,
+    WebhookEvent,
 )
 from outreach.security import totp
 from outreach.security.passwords import hash_password
-from outreach.security.vault import Vault
+from outreach.security.vault import Vault, place
 from outreach.services import contacts, programs, releases, second_factor, tasks
 from outreach.services.audit import SYSTEM, Actor
 
@@ -278,6 +280,56 @@ def make_safe_check_delivery(session: Session, task: OutreachTask, *, now: datet
     session.add(delivery)
     session.commit()
     return delivery
+
+
+def leave_provider_trail(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, Profile],
+    world: World,
+    *,
+    now: datetime,
+) -> set[str]:
+    """Give the world's contact a closed task with a bridged call, a reminder text and her
+    reply, as the provider carried them; answer the SIDs of the provider's own records."""
+    contact = world.contact
+    [task] = report_event(session, profiles, world, "class_cancelled", now=now)
+    liaison_leg, contact_leg = f"CA{uuid.uuid4().hex}", f"CA{uuid.uuid4().hex}"
+    text, reply = f"SM{uuid.uuid4().hex}", f"SM{uuid.uuid4().hex}"
+    for kind, sid in (("bridged_call", liaison_leg), ("sms", text)):
+        session.add(
+            Delivery(
+                task_id=task.id, contact_id=contact.id, kind=kind, script="reminder",
+                language="en", status="completed", code=f"code-{uuid.uuid4().hex}",
+                provider_sid=sid, due_at=now, sent_at=now, created_at=now,
+            )
+        )  # fmt: skip
+    # Only the dial result names the leg that rang her.
+    dialled = {"CallSid": liaison_leg, "DialCallSid": contact_leg, "DialCallStatus": "completed"}
+    session.add(
+        WebhookEvent(
+            natural_key=f"dial:{liaison_leg}:completed", route="dial-done", fields=dialled,
+            received_at=now, applied_at=now,
+        )
+    )  # fmt: skip
+    reply_id = uuid.uuid4()
+    sealed = vault.cipher_for(session, contact.id).seal(
+        place("inbound_message", "body", reply_id), "after 6 please"
+    )
+    session.add(
+        InboundMessage(
+            id=reply_id, contact_id=contact.id, provider_sid=reply, received_at=now,
+            body_sealed=sealed,
+        )
+    )  # fmt: skip
+    session.commit()
+    liaison = world.actor("liaison")
+    tasks.record_attempt(
+        session, vault, actor=liaison, task_id=task.id, channel="voice", at=now,
+        outcome="reached_safe", now=now,
+    )  # fmt: skip
+    tasks.close_task(session, actor=liaison, task_id=task.id, resolution="completed", now=now)
+    return {liaison_leg, contact_leg, text, reply}
 
 
 @contextmanager

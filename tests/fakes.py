@@ -75,6 +75,10 @@ class FailingChannel:
     def hang_up(self, sid: str) -> None:
         self.attempts.append("hang_up")
 
+    def erase_record(self, sid: str) -> None:
+        self.attempts.append("erase_record")
+        raise self.error
+
 
 @dataclass
 class RecordingChannel:
@@ -82,6 +86,7 @@ class RecordingChannel:
 
     name: str = "twilio"
     sent: list[Any] = field(default_factory=list)
+    erased: list[str] = field(default_factory=list)
 
     def place_bridged_call(self, call: BridgedCall) -> Sent:
         self.sent.append(call)
@@ -97,3 +102,6 @@ class RecordingChannel:
 
     def hang_up(self, sid: str) -> None:
         self.sent.append(("hang_up", sid))
+
+    def erase_record(self, sid: str) -> None:
+        self.erased.append(sid)

@@ -82,3 +82,10 @@ class Channel(Protocol):
     def send_sms(self, sms: Sms) -> Sent: ...
 
     def hang_up(self, sid: str) -> None: ...
+
+    def erase_record(self, sid: str) -> None:
+        """Delete the provider's own record of a call or text (number, body, times) for good.
+
+        A record the provider no longer has counts as erased; any refusal raises ChannelError.
+        """
+        ...

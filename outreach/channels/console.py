@@ -41,6 +41,10 @@ class ConsoleChannel:
     def hang_up(self, sid: str) -> None:
         self._say(f"hang up {sid}")
 
+    def erase_record(self, sid: str) -> None:
+        """Nothing: what this channel "sent" lives only in the database's sealed outbox, which
+        the purge has already deleted."""
+
     def _say(self, line: str) -> None:
         print(f"[console channel] {line}", file=self._out, flush=True)
 

@@ -145,6 +145,10 @@ class SimulatorChannel:
     def hang_up(self, sid: str) -> None:
         self._hung_up.add(sid)
 
+    def erase_record(self, sid: str) -> None:
+        """Nothing: the simulator keeps no log of its own; what it "sent" lives only in the
+        database's sealed outbox, which the purge has already deleted."""
+
     def run_pending(self) -> int:
         """Play every queued scenario now (tests and `outreach tick` use this)."""
         played = 0

@@ -95,6 +95,24 @@ class TwilioChannel:
         except (TwilioRestException, TwilioException):
             log.warning("hang-up not accepted sid=%s", sid)
 
+    def erase_record(self, sid: str) -> None:
+        """Delete Twilio's record of a call (CA…) or a text (SM…, MM…): its numbers and, for a
+        text, its body. Twilio answers 404 for a record it no longer has: that is erased too."""
+        if sid.startswith("CA"):
+            record = self._client.calls(sid)
+        elif sid.startswith(("SM", "MM")):
+            record = self._client.messages(sid)
+        else:
+            raise ChannelError("not a call or message SID", permanent=True)
+        try:
+            record.delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise _channel_error(exc) from None
+        except TwilioException:
+            raise ChannelError("Twilio could not be reached", permanent=False) from None
+        log.info("record erased sid=%s", sid)
+
     def _call(self, **fields: object) -> Sent:
         try:
             call = self._client.calls.create(

@@ -3,7 +3,13 @@
 from outreach.models.audit import AuditEvent
 from outreach.models.base import Base, UTCDateTime
 from outreach.models.contact import ContactKey, ContactPerson, ContactPreferences
-from outreach.models.delivery import Delivery, InboundMessage, OutboxMessage, WebhookEvent
+from outreach.models.delivery import (
+    Delivery,
+    InboundMessage,
+    OutboxMessage,
+    ProviderErasure,
+    WebhookEvent,
+)
 from outreach.models.program import (
     Attendance,
     Group,
@@ -36,6 +42,7 @@ __all__ = [
     "PlannedWindow",
     "Program",
     "ProgramEvent",
+    "ProviderErasure",
     "SessionCancellation",
     "TaskPlan",
     "UTCDateTime",

@@ -107,3 +107,21 @@ class OutboxMessage(HasId, Base):
     script: Mapped[str] = mapped_column(String(60))
     text_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[datetime]
+
+
+class ProviderErasure(HasId, Base):
+    """A purged contact's call or text in the provider's own log, still to be deleted there.
+
+    The purge queues it in the contact's own transaction, so the pointer outlives the rows that
+    held it, and `outreach purge` then asks the provider to delete the record (S10). A SID names
+    no one by itself; it points into the provider's log, where the number is.
+    """
+
+    __tablename__ = "provider_erasure"
+
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    queued_at: Mapped[datetime]
+    tries: Mapped[int] = mapped_column(default=0)
+    last_tried_at: Mapped[datetime | None]
+    # Why the provider has not deleted it yet: a code and a short reason, never a number.
+    last_refusal: Mapped[str | None] = mapped_column(String(80))

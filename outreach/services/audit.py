@@ -54,6 +54,7 @@ class AuditAction(StrEnum):
     IMPORT_COMPLETED = "system.import_completed"
     KEYS_ROTATED = "system.keys_rotated"
     CONTACT_PURGED = "contact.purged"
+    PROVIDER_RECORDS_ERASED = "system.provider_records_erased"
     RELEASE_GRANTED = "release.granted"
     RELEASE_REVOKED = "release.revoked"
     RELEASES_READ = "release.read"

@@ -4,8 +4,9 @@ The contact's data key goes first (crypto-shredding: anything sealed with it, wh
 lies, can never be opened again), then every row whose foreign keys lead to the contact —
 tasks, attempts, deliveries, outbox, inbound messages, preferences, the sealed name and number
 and the phone's blind index — and the provider callbacks that name its calls and texts. The
-audit log keeps one `contact.purged` event with the contact's opaque id; nothing in the chain
-is touched.
+provider's own records of those calls and texts are queued, in the same transaction, for the
+provider to delete (services/provider_records.py). The audit log keeps one `contact.purged`
+event with the contact's opaque id; nothing in the chain is touched.
 
 The attempt log is append-only by trigger (S5, migration 0001). A purge is the one sanctioned
 way to delete from it: inside the purge's own transaction the trigger is lifted and put back,
@@ -26,6 +27,7 @@ from sqlalchemy import Engine, Table, delete, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.models import Base, ContactKey, ContactPerson, Delivery, InboundMessage, WebhookEvent
+from outreach.services import provider_records
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.retention import ATTEMPT, CONTACT, TASK, DueRecords, Retention, is_due
 
@@ -39,6 +41,7 @@ class Purged:
     tasks: int
     attempts: int
     rows: int
+    provider_records: int
 
 
 def purge_due(session: Session, due: DueRecords, *, now: datetime) -> Iterator[Purged | None]:
@@ -61,7 +64,7 @@ def purge_contact(
         return None
     # S10: the key goes first; from here on nothing sealed for this contact can be opened.
     session.execute(delete(ContactKey).where(ContactKey.contact_id == contact_id))
-    _delete_callbacks(session, _provider_sids(session, contact_id))
+    sids = _delete_callbacks(session, _provider_sids(session, contact_id))
     rows = record_rows(session, contact_id)
     _delete_rows(session, rows)
     purged = Purged(
@@ -70,6 +73,7 @@ def purge_contact(
         tasks=len(rows.get(TASK, ())),
         attempts=len(rows.get(ATTEMPT, ())),
         rows=sum(len(ids) for ids in rows.values()),
+        provider_records=provider_records.queue(session, sids, now=now),
     )
     _audit(session, rule, purged, now)
     session.commit()
@@ -141,15 +145,17 @@ def _provider_sids(session: Session, contact_id: uuid.UUID) -> set[str]:
         Delivery.contact_id == contact_id, Delivery.provider_sid.is_not(None)
     )
     texts = select(InboundMessage.provider_sid).where(InboundMessage.contact_id == contact_id)
-    return {sid for sid in session.scalars(calls.union(texts)) if sid}
+    # A text from a number two contacts shared is kept once for each, as "SID:contact id".
+    return {sid.split(":")[0] for sid in session.scalars(calls.union(texts)) if sid}
 
 
-def _delete_callbacks(session: Session, sids: set[str]) -> None:
-    """Delete the stored provider callbacks that name the contact's calls and texts.
+def _delete_callbacks(session: Session, sids: set[str]) -> set[str]:
+    """Delete the stored provider callbacks that name the contact's calls and texts; answer
+    every SID of the provider's records, the second legs of bridged calls included.
 
     They hold only SIDs, statuses and digits, but a SID is a pointer to the provider's own log
-    of that call, number included. The second leg of a bridged call has its own SID, which the
-    dial result names; that is followed too.
+    of that call, number included. The second leg of a bridged call, the one that rang the
+    contact, has its own SID, which the dial result names; that is followed too.
     """
     rows = _callbacks_naming(session, sids)
     legs = {str(row.fields.get("DialCallSid")) for row in rows if row.fields.get("DialCallSid")}
@@ -157,6 +163,7 @@ def _delete_callbacks(session: Session, sids: set[str]) -> None:
     if rows:
         ids = {row.id for row in rows}
         session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(ids)))
+    return sids | legs
 
 
 def _callbacks_naming(session: Session, sids: set[str]) -> list[WebhookEvent]:
@@ -205,6 +212,7 @@ def _audit(session: Session, rule: Retention, purged: Purged, now: datetime) -> 
         tasks=purged.tasks,
         attempts=purged.attempts,
         rows=purged.rows,
+        provider_records=purged.provider_records,
     )
 
 

@@ -202,6 +202,10 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     assert purged.exit_code == 0, purged.output
     assert "purged 60 contact record(s)" in purged.output
     assert "write-ahead log emptied" in purged.output
+    # The simulator's calls and texts were queued for erasure like Twilio's, and its own
+    # record of them (the sealed outbox) went with the rows.
+    assert "simulator: " in purged.output
+    assert _count(instance, "provider_erasure") == 0
     _log(instance, "purge", purged.output)
     needles = [n for person in people for n in person.needles()] + sealed
     assert _found(instance, needles) == set()  # the purging process is still connected

@@ -95,3 +95,49 @@ def test_a_provider_outage_is_transient(status: int) -> None:
     with pytest.raises(ChannelError) as failed:
         _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
     assert not failed.value.permanent
+
+
+# --- erasing Twilio's own records at retention's end (S10) ---------------------------------
+
+CALL_SID, TEXT_SID = "CA" + "a1" * 16, "SM" + "b2" * 16
+
+
+@pytest.mark.parametrize(
+    ("sid", "resource"),
+    [(CALL_SID, "Calls"), (TEXT_SID, "Messages"), ("MM" + "c3" * 16, "Messages")],
+)
+def test_a_record_is_erased_with_one_delete_of_that_call_or_message(
+    sid: str, resource: str
+) -> None:
+    http = RecordingHttpClient([(204, {})])
+    _channel(http).erase_record(sid)
+    [request] = http.requests
+    assert request.method == "DELETE"
+    assert request.url.endswith(f"/Accounts/AC{'1' * 32}/{resource}/{sid}.json")
+
+
+def test_a_record_twilio_no_longer_has_counts_as_erased() -> None:
+    http = RecordingHttpClient([(404, {"code": 20404, "message": "not found", "status": 404})])
+    _channel(http).erase_record(CALL_SID)
+    assert len(http.requests) == 1
+
+
+@pytest.mark.parametrize(("status", "permanent"), [(503, False), (429, False), (400, True)])
+def test_a_refused_erasure_is_an_error_that_names_only_the_code(
+    status: int, permanent: bool
+) -> None:
+    body = {"code": 20009, "message": "Cannot delete +14045550123", "status": status}
+    http = RecordingHttpClient([(status, body)])
+    with pytest.raises(ChannelError) as refused:
+        _channel(http).erase_record(TEXT_SID)
+    assert refused.value.permanent is permanent
+    assert refused.value.code == "20009"
+    assert "4045550123" not in str(refused.value)
+
+
+def test_a_sid_of_another_kind_is_refused_without_asking_twilio() -> None:
+    http = RecordingHttpClient()
+    with pytest.raises(ChannelError, match="not a call or message SID") as refused:
+        _channel(http).erase_record("RE" + "d4" * 16)
+    assert refused.value.permanent
+    assert http.requests == []
