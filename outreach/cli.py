@@ -261,9 +261,10 @@ def users_reset_second_factor(username: str) -> None:
 def users_revoke_tokens(username: str, without_expiry: bool) -> None:
     """Revoke every API token of USERNAME at once; the API refuses them from now on.
 
-    For a token that leaked or a program system that is retired. `users token` issues a
-    new one afterwards. After an upgrade, issue the new token first, put it in place, then
-    revoke with --without-expiry: the new token keeps working.
+    For a program system that is retired or whose tokens all leaked (one leaked token
+    alone: revoke-token). `users token` issues a new one afterwards. After an upgrade, issue
+    the new token first, put it in place, then revoke with --without-expiry: the new token
+    keeps working.
     """
     revoked = _call(
         lambda session, now: user_service.revoke_tokens(
@@ -271,6 +272,52 @@ def users_revoke_tokens(username: str, without_expiry: bool) -> None:
         )
     )
     click.echo(f"{revoked} API token(s) of {username} revoked")
+
+
+@users_group.command("tokens")
+@click.argument("username")
+def users_tokens(username: str) -> None:
+    """List USERNAME's API tokens, newest first: id, dates (UTC) and state.
+
+    The id is the start of the token's record, not of the token: give it to revoke-token.
+    """
+    listed = _call(
+        lambda session, now: user_service.list_tokens(session, username=username, now=now)
+    )
+    if not listed:
+        click.echo(f"no API tokens of {username}")
+    for token in listed:
+        click.echo(_token_line(token))
+
+
+def _token_line(token: user_service.TokenSummary) -> str:
+    expires = (
+        "never (issued before expiry)"
+        if token.expires_at is None
+        else f"{token.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    used = "never" if token.last_used_at is None else f"{token.last_used_at:%Y-%m-%d %H:%M} UTC"
+    return (
+        f"{token.short_id}  issued {token.issued_at:%Y-%m-%d %H:%M} UTC  expires {expires}  "
+        f"last used {used}  {token.state}"
+    )
+
+
+@users_group.command("revoke-token")
+@click.argument("username")
+@click.argument("token_id")
+def users_revoke_token(username: str, token_id: str) -> None:
+    """Revoke the one API token of USERNAME whose id starts with TOKEN_ID (8+ hex digits).
+
+    For a leaked token while the user's other tokens keep working, e.g. during a change-over;
+    `users tokens` lists the ids. The API refuses that token from now on.
+    """
+    revoked = _call(
+        lambda session, now: user_service.revoke_token(
+            session, username=username, token_id=token_id, now=now
+        )
+    )
+    click.echo(f"API token {revoked.short_id} of {username} revoked")
 
 
 @click.command("plan")

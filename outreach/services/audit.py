@@ -20,6 +20,7 @@ class AuditAction(StrEnum):
     USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an event name, not a secret
     USER_SECOND_FACTOR_RESET = "user.second_factor_reset"
     TOKENS_REVOKED = "user.tokens_revoked"
+    TOKEN_REVOKED = "user.token_revoked"  # noqa: S105 - an event name, not a secret
     LOGIN_SUCCEEDED = "auth.login_succeeded"
     LOGIN_FAILED = "auth.login_failed"
     LOGGED_OUT = "auth.logged_out"

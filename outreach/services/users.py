@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +25,9 @@ from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.settings import MAX_API_TOKEN_DAYS
 
 TOKEN_PREFIX = "otk_"  # noqa: S105 - a visible prefix so leaked tokens are recognisable
+# Hex digits of an API token's row id that name it to an operator: public, unlike the token.
+TOKEN_ID_LENGTH = 8
+_UUID_HEX_DIGITS = 32
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,70 @@ def revoke_tokens(
     return len(live)
 
 
+class TokenState(StrEnum):
+    """Where an API token stands at an instant: the API accepts a live one only."""
+
+    LIVE = "live"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class TokenSummary:
+    """One API token as an operator sees it: its public id and dates, never the token."""
+
+    id: uuid.UUID
+    issued_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    state: TokenState
+
+    @property
+    def short_id(self) -> str:
+        """The first hex digits of the row id: enough to name it, nothing of the token."""
+        return self.id.hex[:TOKEN_ID_LENGTH]
+
+
+def list_tokens(session: Session, *, username: str, now: datetime) -> list[TokenSummary]:
+    """List the user's API tokens, newest first, each in its state at `now`."""
+    user = _named_user(session, username)
+    rows = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)
+    )
+    return [_summary(row, now) for row in rows]
+
+
+def revoke_token(
+    session: Session, *, username: str, token_id: str, now: datetime, actor: Actor = SYSTEM
+) -> TokenSummary:
+    """Revoke the one API token of the user whose id starts with `token_id`; return it.
+
+    For a leaked token while the user's other tokens keep working. An id matching none, or
+    more than one, of the user's tokens, or a token already revoked, is refused unchanged."""
+    user = _named_user(session, username)
+    row = _token_of(session, user, _token_id_prefix(token_id))
+    if row.revoked_at is not None:
+        raise Conflict(
+            f"API token {row.id.hex[:TOKEN_ID_LENGTH]} of {user.username!r} was already revoked"
+            f" at {row.revoked_at:%Y-%m-%d %H:%M} UTC",
+            {"token_id": "revoked"},
+        )
+    row.revoked_at = now
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TOKEN_REVOKED,
+        object_type="api_token",
+        object_id=row.id,
+        user=str(user.id),
+    )
+    session.commit()
+    return _summary(row, now)
+
+
 def set_phone(
     session: Session,
     vault: Vault,
@@ -240,6 +308,48 @@ def token_digest(token: str) -> str:
 def _expired(token: ApiToken, now: datetime) -> bool:
     # No expiry only on tokens issued before migration 0009: they work until revoked.
     return token.expires_at is not None and now >= token.expires_at
+
+
+def _summary(row: ApiToken, now: datetime) -> TokenSummary:
+    if row.revoked_at is not None:
+        state = TokenState.REVOKED
+    else:
+        state = TokenState.EXPIRED if _expired(row, now) else TokenState.LIVE
+    return TokenSummary(row.id, row.created_at, row.expires_at, row.last_used_at, state)
+
+
+def _token_id_prefix(token_id: str) -> str:
+    # Never repeated in a message: an operator may paste the token itself, or its hash, here.
+    prefix = token_id.strip().replace("-", "").lower()
+    if not TOKEN_ID_LENGTH <= len(prefix) <= _UUID_HEX_DIGITS or not _is_hex(prefix):
+        raise Invalid(
+            f"a token id is {TOKEN_ID_LENGTH} to {_UUID_HEX_DIGITS} hex digits,"
+            " as `users tokens` lists it",
+            {"token_id": "invalid"},
+        )
+    return prefix
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+def _token_of(session: Session, user: User, prefix: str) -> ApiToken:
+    # A user holds a handful of tokens: matching here works alike on SQLite and PostgreSQL.
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+    matches = [row for row in rows if row.id.hex.startswith(prefix)]
+    if not matches:
+        raise NotFound(
+            f"no API token of {user.username!r} has that id; `users tokens` lists them",
+            {"token_id": "unknown"},
+        )
+    if len(matches) > 1:
+        raise Conflict(
+            f"{len(matches)} API tokens of {user.username!r} have ids starting that way;"
+            " give more of the id",
+            {"token_id": "ambiguous"},
+        )
+    return matches[0]
 
 
 def _check_token_days(days: int) -> None:

@@ -6,8 +6,9 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from outreach.models import AuditEvent, User
+from outreach.clock import FixedClock
+from outreach.models import ApiToken, AuditEvent, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import users
@@ -272,12 +274,150 @@ def test_revoke_tokens_refuses_every_old_token_and_a_new_one_works(
     ]
 
 
+def _token_row(
+    db: Session,
+    user: User,
+    token_id: str,
+    *,
+    issued: datetime,
+    days: int | None,
+    revoked_at: datetime | None = None,
+) -> str:
+    """Store a token of the user under a chosen row id, as issue_token would; return it."""
+    token = f"otk_test-token-{token_id}"
+    expires_at = None if days is None else issued + timedelta(days=days)
+    db.add(
+        ApiToken(
+            id=uuid.UUID(token_id),
+            user_id=user.id,
+            token_hash=users.token_digest(token),
+            created_at=issued,
+            expires_at=expires_at,
+            revoked_at=revoked_at,
+        )
+    )
+    db.commit()
+    return token
+
+
+def _revoked_at(db: Session) -> dict[str, datetime | None]:
+    return {str(row.id): row.revoked_at for row in db.scalars(select(ApiToken))}
+
+
+def _token_revocations(db: Session) -> list[tuple[str | None, dict[str, object]]]:
+    rows = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.token_revoked"))
+    return [(row.object_id, row.detail) for row in rows]
+
+
+def test_revoke_token_refuses_the_leaked_token_and_the_users_other_one_keeps_working(
+    app: Flask, db: Session, world: World
+) -> None:
+    liaison, supervisor = world.users["liaison"], world.users["supervisor"]
+    leaked = users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 60)
+    new = users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    others = users.issue_token(db, username=supervisor.username, days=90, now=NOW)
+    listed = invoke(app, "users", "tokens", liaison.username).output.splitlines()
+    assert [line.split("  ")[1] for line in listed] == [
+        "issued 2026-11-17 20:00 UTC",
+        "issued 2026-09-18 20:00 UTC",
+    ], "newest first"
+    leaked_id = listed[1].split()[0]
+
+    result = invoke(app, "users", "revoke-token", liaison.username, leaked_id)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == f"API token {leaked_id} of {liaison.username} revoked\n"
+    assert _api(app, leaked.token) == 401
+    assert _api(app, new.token) == 200, "the user's other token keeps working"
+    assert _api(app, others.token) == 200
+    after = invoke(app, "users", "tokens", liaison.username).output.splitlines()
+    assert [line.split()[-1] for line in after] == ["live", "revoked"]
+    [leaked_row] = db.scalars(select(ApiToken).where(ApiToken.revoked_at.is_not(None)))
+    assert str(leaked_row.id).startswith(leaked_id)
+    assert _token_revocations(db) == [(str(leaked_row.id), {"user": str(liaison.id)})]
+
+
+OLD = "0a0a0a0a-0000-4000-8000-000000000001"
+NEWER = "0b0b0b0b-0000-4000-8000-000000000001"
+GONE = "0c0c0c0c-0000-4000-8000-000000000001"
+DAY = timedelta(days=1)
+
+
+def test_users_tokens_shows_each_token_in_its_state_at_the_clocks_time(
+    app: Flask, clock: FixedClock, db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    old = _token_row(db, liaison, OLD, issued=NOW - DAY * 400, days=None)
+    _token_row(db, liaison, NEWER, issued=NOW - timedelta(hours=1), days=1)
+    _token_row(db, liaison, GONE, issued=NOW - DAY * 30, days=90, revoked_at=NOW - DAY)
+    assert _api(app, old) == 200  # marks it used at the clock's time
+
+    now = invoke(app, "users", "tokens", liaison.username)
+    clock.at = NOW + DAY
+    tomorrow = invoke(app, "users", "tokens", liaison.username)
+
+    assert now.exit_code == 0, now.output
+    assert now.output == (
+        "0b0b0b0b  issued 2026-11-17 19:00 UTC  expires 2026-11-18 19:00 UTC  "
+        "last used never  live\n"
+        "0c0c0c0c  issued 2026-10-18 20:00 UTC  expires 2027-01-16 20:00 UTC  "
+        "last used never  revoked\n"
+        "0a0a0a0a  issued 2025-10-13 20:00 UTC  expires never (issued before expiry)  "
+        "last used 2026-11-17 20:00 UTC  live\n"
+    )
+    assert [line.split()[-1] for line in tomorrow.output.splitlines()] == [
+        "expired",
+        "revoked",
+        "live",
+    ]
+    assert old not in now.output
+    assert users.token_digest(old) not in now.output
+
+
+def test_users_tokens_says_so_when_there_are_none(app: Flask, world: World) -> None:
+    liaison = world.users["liaison"]
+    result = invoke(app, "users", "tokens", liaison.username)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"no API tokens of {liaison.username}\n"
+
+
+@pytest.mark.parametrize(
+    ("token_id", "refusal"),
+    [
+        ("1a2b3c4d", "2 API tokens of {user} have ids starting that way; give more of the id"),
+        ("0f0f0f0f", "no API token of {user} has that id; `users tokens` lists them"),
+        ("5e6f7a8b", "API token 5e6f7a8b of {user} was already revoked at 2026-11-16 20:00 UTC"),
+        (f"otk_test-token-{OLD}", "a token id is 8 to 32 hex digits, as `users tokens` lists it"),
+    ],
+    ids=["ambiguous", "unknown", "already-revoked", "the-token-itself"],
+)
+def test_revoke_token_refuses_in_one_line_and_changes_nothing(
+    app: Flask, db: Session, world: World, token_id: str, refusal: str
+) -> None:
+    liaison = world.users["liaison"]
+    for twin in ("1a2b3c4d-0000-4000-8000-00000000000a", "1a2b3c4d-0000-4000-8000-00000000000b"):
+        _token_row(db, liaison, twin, issued=NOW, days=90)
+    revoked = "5e6f7a8b-0000-4000-8000-000000000001"
+    _token_row(db, liaison, revoked, issued=NOW - DAY * 2, days=90, revoked_at=NOW - DAY)
+    before = _revoked_at(db)
+
+    result = invoke(app, "users", "revoke-token", liaison.username, token_id)
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), "refused, not crashed"
+    assert result.output == f"Error: {refusal.format(user=repr(liaison.username))}\n"
+    assert _revoked_at(db) == before
+    assert _token_revocations(db) == []
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ("reset-password", "nobody", "--password-stdin"),
         ("reset-second-factor", "nobody"),
         ("revoke-tokens", "nobody"),
+        ("tokens", "nobody"),
+        ("revoke-token", "nobody", "1a2b3c4d"),
     ],
 )
 def test_recovery_for_an_unknown_user_is_one_clear_line(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -234,12 +236,156 @@ def test_an_upgrades_old_tokens_are_revoked_and_the_new_one_given_first_keeps_wo
         lambda db: users.reset_password(db, username="nobody", password=NEW_PASSWORD, now=NOW),
         lambda db: users.reset_second_factor(db, username="nobody", now=NOW),
         lambda db: users.revoke_tokens(db, username="nobody", now=NOW),
+        lambda db: users.list_tokens(db, username="nobody", now=NOW),
+        lambda db: users.revoke_token(db, username="nobody", token_id="1a2b3c4d", now=NOW),
     ],
-    ids=["password", "second-factor", "tokens"],
+    ids=["password", "second-factor", "tokens", "token-list", "one-token"],
 )
 def test_recovery_for_an_unknown_user_is_refused_by_name(
-    db: Session, recover: Callable[[Session], int]
+    db: Session, recover: Callable[[Session], object]
 ) -> None:
     with pytest.raises(NotFound, match="no user named 'nobody'"):
         recover(db)
     assert db.scalars(select(AuditEvent)).all() == []
+
+
+# One token at a time: a program system changing over holds an old and a new token.
+
+TWIN_A = "1a2b3c4d-0000-4000-8000-00000000000a"  # the same first 8 hex digits as TWIN_B
+TWIN_B = "1a2b3c4d-0000-4000-8000-00000000000b"
+REVOKED = "5e6f7a8b-0000-4000-8000-000000000001"
+FACILITATORS = "9c9c9c9c-0000-4000-8000-000000000001"
+DAY = timedelta(days=1)
+
+
+def _token_row(
+    db: Session, user: User, token_id: str, *, revoked_at: datetime | None = None
+) -> str:
+    """Store a live token of the user under a chosen row id, as issue_token would; return it."""
+    token = f"otk_test-token-{token_id}"
+    db.add(
+        ApiToken(
+            id=uuid.UUID(token_id),
+            user_id=user.id,
+            token_hash=users.token_digest(token),
+            created_at=NOW - DAY * 2,
+            expires_at=NOW + DAY * 88,
+            revoked_at=revoked_at,
+        )
+    )
+    db.commit()
+    return token
+
+
+def _stored_tokens(db: Session, user: User) -> list[ApiToken]:
+    return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
+
+
+def _token_states(db: Session) -> dict[str, datetime | None]:
+    return {str(row.id): row.revoked_at for row in db.scalars(select(ApiToken))}
+
+
+def _token_revocations(db: Session) -> list[tuple[str | None, str | None, dict[str, object]]]:
+    rows = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.token_revoked"))
+    return [(row.object_type, row.object_id, row.detail) for row in rows]
+
+
+def test_tokens_are_listed_newest_first_in_their_state_without_the_token(
+    db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    issued = {
+        "legacy": users.issue_token(db, username=liaison.username, days=1, now=NOW - DAY * 400),
+        "expired": users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 90),
+        "revoked": users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 9),
+        "live": users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY),
+    }
+    users.issue_token(db, username=world.users["facilitator"].username, days=90, now=NOW)
+    rows = {row.created_at: row for row in _stored_tokens(db, liaison)}
+    legacy = rows[NOW - DAY * 400]
+    legacy.expires_at = None  # as migration 0009 leaves a token issued before it
+    db.commit()
+    assert users.token_user(db, issued["legacy"].token, now=NOW - DAY)
+    users.revoke_token(
+        db, username=liaison.username, token_id=rows[NOW - DAY * 9].id.hex[:8], now=NOW - DAY
+    )
+
+    listed = users.list_tokens(db, username=liaison.username, now=NOW)
+
+    assert [(t.issued_at, t.expires_at, t.last_used_at, t.state) for t in listed] == [
+        (NOW - DAY, NOW + DAY * 89, None, "live"),
+        (NOW - DAY * 9, NOW + DAY * 81, None, "revoked"),
+        (NOW - DAY * 90, NOW, None, "expired"),  # refused from its expiry on
+        (NOW - DAY * 400, None, NOW - DAY, "live"),
+    ]
+    assert [t.short_id for t in listed] == [str(rows[t.issued_at].id)[:8] for t in listed]
+    shown = repr(listed)
+    for token in issued.values():
+        assert token.token not in shown
+        assert users.token_digest(token.token) not in shown
+
+
+def test_revoking_one_token_refuses_it_and_the_users_other_token_keeps_working(
+    db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    old = users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 30)
+    new = users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    [old_row] = [row for row in _stored_tokens(db, liaison) if row.created_at < NOW]
+
+    revoked = users.revoke_token(
+        db, username=liaison.username, token_id=old_row.id.hex[:8].upper(), now=NOW
+    )
+
+    assert (revoked.id, revoked.state) == (old_row.id, "revoked")
+    assert users.token_user(db, old.token, now=NOW) is None
+    assert users.token_user(db, new.token, now=NOW) == liaison
+    assert old_row.revoked_at == NOW
+    assert _token_revocations(db) == [("api_token", str(old_row.id), {"user": str(liaison.id)})]
+
+
+def test_more_of_the_id_tells_two_tokens_with_the_same_start_apart(
+    db: Session, world: World
+) -> None:
+    liaison = world.users["liaison"]
+    keeps = _token_row(db, liaison, TWIN_A)
+    leaked = _token_row(db, liaison, TWIN_B)
+
+    users.revoke_token(db, username=liaison.username, token_id=TWIN_B.upper(), now=NOW)
+
+    assert users.token_user(db, leaked, now=NOW) is None
+    assert users.token_user(db, keeps, now=NOW) == liaison
+    assert _token_states(db) == {TWIN_A: None, TWIN_B: NOW}
+
+
+@pytest.mark.parametrize(
+    ("token_id", "error", "message"),
+    [
+        ("1a2b3c4d", Conflict, "2 API tokens of '{user}' have ids starting that way"),
+        ("0f0f0f0f", NotFound, "no API token of '{user}' has that id"),
+        ("9c9c9c9c", NotFound, "no API token of '{user}' has that id"),  # another user's
+        ("5e6f7a8b", Conflict, "API token 5e6f7a8b of '{user}' was already revoked at 2026-11-16"),
+        ("1a2b3c4", Invalid, "a token id is 8 to 32 hex digits"),
+        ("1a2b3c4g", Invalid, "a token id is 8 to 32 hex digits"),
+        (f"otk_test-token-{TWIN_A}", Invalid, "a token id is 8 to 32 hex digits"),
+        ("ab" * 32, Invalid, "a token id is 8 to 32 hex digits"),  # a hash, not an id
+    ],
+    ids=["ambiguous", "unknown", "another-users", "revoked", "short", "not-hex", "token", "hash"],
+)
+def test_a_token_id_that_names_no_single_live_token_is_refused_and_changes_nothing(
+    db: Session, world: World, token_id: str, error: type[Exception], message: str
+) -> None:
+    liaison = world.users["liaison"]
+    for twin in (TWIN_A, TWIN_B):
+        _token_row(db, liaison, twin)
+    _token_row(db, liaison, REVOKED, revoked_at=NOW - DAY)
+    _token_row(db, world.users["facilitator"], FACILITATORS)
+    before = _token_states(db)
+
+    with pytest.raises(error, match=re.escape(message.format(user=liaison.username))) as refused:
+        users.revoke_token(db, username=liaison.username, token_id=token_id, now=NOW)
+
+    assert _token_states(db) == before
+    assert _token_revocations(db) == []
+    if error is Invalid:
+        assert token_id not in str(refused.value), "what was given may be the token itself"
