@@ -228,7 +228,7 @@ class TokenSummary:
     @property
     def short_id(self) -> str:
         """The first hex digits of the row id: enough to name it, nothing of the token."""
-        return self.id.hex[:TOKEN_ID_LENGTH]
+        return _short_id(self.id)
 
 
 def list_tokens(session: Session, *, username: str, now: datetime) -> list[TokenSummary]:
@@ -253,7 +253,7 @@ def revoke_token(
     row = _token_of(session, user, _token_id_prefix(token_id))
     if row.revoked_at is not None:
         raise Conflict(
-            f"API token {row.id.hex[:TOKEN_ID_LENGTH]} of {user.username!r} was already revoked"
+            f"API token {_short_id(row.id)} of {user.username!r} was already revoked"
             f" at {row.revoked_at:%Y-%m-%d %H:%M} UTC",
             {"token_id": "revoked"},
         )
@@ -308,6 +308,10 @@ def token_digest(token: str) -> str:
 def _expired(token: ApiToken, now: datetime) -> bool:
     # No expiry only on tokens issued before migration 0009: they work until revoked.
     return token.expires_at is not None and now >= token.expires_at
+
+
+def _short_id(token_id: uuid.UUID) -> str:
+    return token_id.hex[:TOKEN_ID_LENGTH]
 
 
 def _summary(row: ApiToken, now: datetime) -> TokenSummary:
