@@ -10,6 +10,7 @@ import contextlib
 import itertools
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -193,6 +194,17 @@ def _latest_safe_check(session: Session, contact: ContactPerson) -> Delivery | N
     )
 
 
+def kept_sid(sid: str, contact_id: uuid.UUID, *, shared: bool) -> str:
+    """The key a kept text is stored under: its SID, or "SID:contact id" when the number is
+    shared and the text is kept once for each contact, so each copy stays unique."""
+    return f"{sid}:{contact_id}" if shared else sid
+
+
+def provider_sid(kept: str) -> str:
+    """The provider's own SID of a kept text, whichever way `kept_sid` stored it."""
+    return kept.split(":")[0]
+
+
 def _keep(
     session: Session, vault: Vault, found: list[ContactPerson], body: str, sid: str, now: datetime
 ) -> None:
@@ -202,7 +214,7 @@ def _keep(
         message = InboundMessage(
             contact_id=contact.id,
             body_sealed=b"",
-            provider_sid=sid if len(found) == 1 else f"{sid}:{contact.id}",
+            provider_sid=kept_sid(sid, contact.id, shared=len(found) > 1),
             received_at=now,
         )
         message_id = message.ensure_id()

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, Table, delete, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.models import Base, ContactKey, ContactPerson, Delivery, InboundMessage, WebhookEvent
-from outreach.services import provider_records
+from outreach.services import inbound, provider_records
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.retention import ATTEMPT, CONTACT, TASK, DueRecords, Retention, is_due
 
@@ -145,8 +145,7 @@ def _provider_sids(session: Session, contact_id: uuid.UUID) -> set[str]:
         Delivery.contact_id == contact_id, Delivery.provider_sid.is_not(None)
     )
     texts = select(InboundMessage.provider_sid).where(InboundMessage.contact_id == contact_id)
-    # A text from a number two contacts shared is kept once for each, as "SID:contact id".
-    return {sid.split(":")[0] for sid in session.scalars(calls.union(texts)) if sid}
+    return {inbound.provider_sid(sid) for sid in session.scalars(calls.union(texts)) if sid}
 
 
 def _delete_callbacks(session: Session, sids: set[str]) -> set[str]:
