@@ -10,10 +10,11 @@ callbacks are only stored by the webhooks; the applier applies them, and its rat
 the throughput run's backlog. Once the applier has drained the inbox it checks that every
 acknowledged callback is stored exactly once and every completed call was logged as exactly one
 attempt. On SQLite it also shows how long each transaction held the writers' lock while the
-applier ran beside the webhooks (bench/lock_holds.py). With --normal-sync it also measures
-SQLite with synchronous=NORMAL, to show what the fsync of each commit costs (not shipped).
+applier ran beside the webhooks (bench/lock_holds.py). With --sync-variants it also measures
+SQLite as it was before, syncing each commit inside the writers' lock, and with no sync at
+all, the ceiling (bench/sync_variants.py; neither is shipped).
 
-    .venv/bin/python bench/webhooks.py [--calls 500] [--seconds 5] [--normal-sync]
+    .venv/bin/python bench/webhooks.py [--calls 500] [--seconds 5] [--sync-variants]
                                        [--databases sqlite,postgresql]
 """
 
@@ -231,9 +232,9 @@ def main() -> None:
         help="which to measure (PostgreSQL only where it answers)",
     )
     parser.add_argument(
-        "--normal-sync",
+        "--sync-variants",
         action="store_true",
-        help="also measure SQLite with synchronous=NORMAL (what fsync costs; not shipped)",
+        help="also measure SQLite syncing inside the writers' lock, and not syncing at all",
     )
     args = parser.parse_args()
     with bare_server(args.calls, args.seconds) as (bare, figures):
@@ -251,8 +252,9 @@ def _apps(args: argparse.Namespace) -> dict[str, tuple[str, Callable[[Path], str
     apps: dict[str, tuple[str, Callable[[Path], str]]] = {}
     if "sqlite" in wanted:
         apps["sqlite"] = ("bench.lock_holds:create()", sqlite)
-        if args.normal_sync:
-            apps["sqlite, sync=NORMAL"] = ("bench.normal_sync_app:create()", sqlite)
+        if args.sync_variants:
+            apps["sqlite, sync in the lock"] = ("bench.sync_variants:inside_the_lock()", sqlite)
+            apps["sqlite, no sync"] = ("bench.sync_variants:unsynced()", sqlite)
     if "postgresql" in wanted and _postgres_answers():
         apps["postgresql"] = ("outreach:create_app()", lambda _: h.fresh_postgres("outreach_bench"))
     return apps

@@ -1,4 +1,7 @@
-"""Engine and session factory; SQLite is tuned for safety (WAL, full sync, immediate writes)."""
+"""Engine and session factory; SQLite is tuned for safety.
+
+WAL, commits durable before they return, and every transaction begun IMMEDIATE.
+"""
 
 from __future__ import annotations
 
@@ -54,17 +57,21 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's begin event own BEGIN, so writes can take the lock up front.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        journal = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         for pragma in (
-            "journal_mode=WAL",
             "busy_timeout=5000",
             "foreign_keys=ON",
             # Deleted contact data is overwritten, not left in free pages (S10).
             "secure_delete=ON",
-            # WAL with NORMAL may lose a committed attempt on power loss; FULL does not.
+            # A commit is durable before it returns: a lost attempt or STOP is never answered
+            # as kept. FULL syncs inside the write lock; a queued connection in WAL mode makes
+            # the same sync once the lock is released (outreach/write_queue.py).
             "synchronous=FULL",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        if journal == "wal" and isinstance(dbapi_connection, QueuedConnection):
+            dbapi_connection.syncs_wal()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
