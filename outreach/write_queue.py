@@ -31,6 +31,7 @@ import os
 import sqlite3
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 WAIT_SECONDS = 5.0  # as PRAGMA busy_timeout (outreach/db.py)
@@ -85,23 +86,18 @@ class QueuedConnection(sqlite3.Connection):
             fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     def commit(self) -> None:
-        held = self._held
-        try:
-            super().commit()
-        finally:
-            self.leave()
-        self._ended(held)
+        self._end(super().commit)
 
     def rollback(self) -> None:
+        self._end(super().rollback)
+
+    def _end(self, end: Callable[[], None]) -> None:
+        """End the transaction, release the lock, then make all it wrote or saw durable."""
         held = self._held
         try:
-            super().rollback()
+            end()
         finally:
             self.leave()
-        self._ended(held)
-
-    def _ended(self, held: bool) -> None:
-        """A transaction ended, the lock released: make all it wrote or saw durable."""
         if not (held and self._syncs_wal):
             return
         if self._wal is None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,54 +216,50 @@ def _do(connection: sqlite3.Connection, does: str, n: int) -> None:
         connection.execute("SELECT count(*) FROM callback").fetchone()
 
 
-class _three_connections:
-    """Three queued connections on a fresh file, each handing its sync to a shared watcher."""
+@contextmanager
+def _three_connections() -> Iterator[tuple[list[QueuedConnection], Syncs, str]]:
+    """Three queued connections on a fresh file, each handing its sync to one watcher.
 
-    def __enter__(self) -> tuple[list[QueuedConnection], Syncs, str]:
-        import tempfile
+    Not fixtures: hypothesis runs every example in the same function-scoped fixtures."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = str(Path(folder) / "property.db")
+        syncs, saved = Syncs(database), write_queue._datasync
+        write_queue._datasync = syncs
+        connections = [_opened(database) for _ in range(3)]
+        try:
+            first = connections[0]
+            first.queue()
+            first.execute("BEGIN IMMEDIATE")
+            first.execute("CREATE TABLE callback (id TEXT PRIMARY KEY, status TEXT)")
+            first.execute("INSERT INTO callback VALUES ('CA-first', 'ringing')")
+            first.commit()
+            syncs.files.clear()
+            yield connections, syncs, database
+        finally:
+            for connection in connections:
+                connection.close()
+            write_queue._datasync = saved
 
-        self._folder = tempfile.TemporaryDirectory()
-        database = str(Path(self._folder.name) / "property.db")
-        self._syncs = Syncs(database)
-        self._saved = write_queue._datasync
-        write_queue._datasync = self._syncs
-        self._connections = [self._open(database) for _ in range(3)]
-        first = self._connections[0]
-        first.queue()
-        first.execute("BEGIN IMMEDIATE")
-        first.execute("CREATE TABLE callback (id TEXT PRIMARY KEY, status TEXT)")
-        first.execute("INSERT INTO callback VALUES ('CA-first', 'ringing')")
-        first.commit()
-        self._syncs.files.clear()
-        return self._connections, self._syncs, database
 
-    @staticmethod
-    def _open(database: str) -> QueuedConnection:
-        connection = sqlite3.connect(
-            database, factory=QueuedConnection, isolation_level=None, check_same_thread=False
-        )
-        assert connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
-        connection.syncs_wal()
-        return connection
-
-    def __exit__(self, *_exc: object) -> None:
-        for connection in self._connections:
-            connection.close()
-        write_queue._datasync = self._saved
-        self._folder.cleanup()
+def _opened(database: str) -> QueuedConnection:
+    connection = sqlite3.connect(
+        database, factory=QueuedConnection, isolation_level=None, check_same_thread=False
+    )
+    assert connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    connection.syncs_wal()
+    return connection
 
 
 def test_two_writers_sync_at_the_same_time(database: str, engine: Engine, syncs: Syncs) -> None:
     """The point of syncing outside the lock: the second writer commits while the first is
     still syncing, which SQLite's own FULL sync, inside the lock, never allows."""
     first_syncing, second_done = threading.Event(), threading.Event()
-    slow = syncs.__call__
 
     def held_sync(fd: int) -> None:
         if not first_syncing.is_set():
             first_syncing.set()
             assert second_done.wait(timeout=5), "the second writer waited for the first's sync"
-        slow(fd)
+        syncs(fd)
 
     write_queue._datasync = held_sync  # the fixture's monkeypatch restores it
 
