@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, OutreachTask, Program, User
@@ -87,9 +87,21 @@ def attempt_log(
 
 
 def export_csv(
-    session: Session, *, actor: Actor, filters: LogFilter, now: datetime
+    session: Session,
+    sessions: sessionmaker[Session],
+    *,
+    actor: Actor,
+    filters: LogFilter,
+    now: datetime,
 ) -> Iterator[str]:
-    """The filtered log as CSV lines; the export is audited before the first line goes out."""
+    """Check and audit the export at once; answer its CSV lines, read as they are sent.
+
+    The lines are read `EXPORT_CHUNK` rows at a time, each chunk in a short transaction of its
+    own that ends before the chunk is sent. A download of any length, or one the supervisor
+    breaks off, so never holds a transaction open while the network is slow: on SQLite that
+    transaction would hold the one write lock, and every webhook behind it, a texted STOP
+    included, would wait and fail (S2; issue 21 finding 1).
+    """
     _require_review(session, actor, filters, now)
     record(
         session,
@@ -101,10 +113,34 @@ def export_csv(
         **filters.describe(),
     )
     session.commit()
-    query = log_query(filters, _scope(actor)).execution_options(yield_per=1000)
+    return _export_lines(sessions, log_query(filters, _scope(actor)))
+
+
+EXPORT_CHUNK = 500
+
+
+def _export_lines(sessions: sessionmaker[Session], query: Select[Any]) -> Iterator[str]:
     yield _csv_line(CSV_COLUMNS)
-    for row in session.execute(query):
-        yield _csv_line(_csv_values(_log_row(row)))
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        chunk = _export_chunk(sessions, query, after)
+        for row in chunk:
+            yield _csv_line(_csv_values(row))
+        if len(chunk) < EXPORT_CHUNK:
+            return
+        after = (chunk[-1].at, chunk[-1].attempt_id)
+
+
+def _export_chunk(
+    sessions: sessionmaker[Session], query: Select[Any], after: tuple[datetime, uuid.UUID] | None
+) -> list[LogRow]:
+    """The next rows after `after` in the log's order (newest first), in a transaction that
+    ends here: keyset paging, so rows are neither skipped nor repeated between chunks."""
+    if after is not None:
+        at, attempt_id = after
+        query = query.where(or_(Attempt.at < at, and_(Attempt.at == at, Attempt.id > attempt_id)))
+    with sessions() as reading:
+        return [_log_row(row) for row in reading.execute(query.limit(EXPORT_CHUNK))]
 
 
 def log_query(filters: LogFilter, scope: frozenset[uuid.UUID] | None) -> Select[Any]:

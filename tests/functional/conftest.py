@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from flask import Flask
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from outreach import create_app
 from outreach.channels.pacing import Pacer
 from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChannel
+from outreach.clock import FixedClock
 from outreach.models import OutreachTask
-from outreach.runtime import runtime
+from outreach.runtime import Runtime, runtime
 from outreach.security.vault import Vault
 from outreach.services import users
 from outreach.services.deliveries import Outward
-from tests.conftest import NOW
+from outreach.settings import load_settings
+from tests.conftest import NOW, engine_url
 from tests.factories import World, report_event
+from tests.functional.committed import APP_NAME
 
 LIAISON_PHONE = "+14045550111"
 
@@ -47,3 +54,15 @@ def intake(db: Session, world: World, vault: Vault, app: Flask) -> OutreachTask:
     users.set_phone(db, vault, user_id=world.users["liaison"].id, phone=LIAISON_PHONE, now=NOW)
     [task] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
     return task
+
+
+@pytest.fixture
+def committed(own_engine: Engine, test_environ: dict[str, str]) -> Iterator[tuple[Flask, Runtime]]:
+    """The application on a database of the test's own, where every commit is real."""
+    url = engine_url(own_engine)
+    if own_engine.dialect.name == "postgresql":
+        url += f"&application_name={APP_NAME}"  # its connections, told apart from the suite's
+    settings = load_settings({**test_environ, "OUTREACH_DATABASE_URL": url})
+    app = create_app({"TESTING": True}, settings=settings, clock=FixedClock(NOW))
+    yield app, runtime(app)
+    runtime(app).engine.dispose()
