@@ -10,7 +10,7 @@ from outreach.channels.base import Callbacks
 from outreach.models import Delivery
 from outreach.services import callbacks, inbox
 from outreach.services.callbacks import Answer, BridgeTarget, Screen
-from outreach.services.deliveries import liaison_prompt, spoken_text
+from outreach.services.deliveries import liaison_prompt, screen_prompt, spoken_text
 from webhooks import bp
 from webhooks.common import code, db, form, now, outward, say_language, stored, twiml
 
@@ -64,6 +64,13 @@ def bridge_confirm() -> Response:
 
 
 def _dial_contact(delivery: Delivery, target: BridgeTarget) -> Response:
+    """Dial her with a key-press screen on her leg (S3, S9).
+
+    `<Number url>` runs TwiML "on the called party's end, after they answer, but before the
+    parties are connected" (twilio.com/docs/voice/twiml/number, attribute `url`): there she
+    hears the screen, which names no one, and only her 1 puts the liaison through. No machine
+    detection on this leg: on a `<Number>` its verdict goes only to an `amdStatusCallback`
+    (warning 21262 when none is given), never to the `url` request."""
     links = Callbacks(outward().settings.public_url, delivery.code)
     response = VoiceResponse()
     dial = response.dial(
@@ -75,8 +82,6 @@ def _dial_contact(delivery: Delivery, target: BridgeTarget) -> Response:
     dial.number(
         target.contact_phone,
         url=links.url("voice/screen"),
-        # Waiting for the greeting's end is needed only to leave a neutral message.
-        machine_detection="DetectMessageEnd" if target.leave_voicemail else "Enable",
         status_callback=links.url("voice/status", leg="contact"),
         status_callback_event=CALL_EVENTS,
     )
@@ -100,24 +105,44 @@ def _ask(prompt: str, language: str, action: str, seconds: int) -> Response:
 
 @bp.post("/voice/screen")
 def screen() -> Response:
-    """The contact's phone answered: bridge a person, say nothing to a machine (S3)."""
+    """Her phone answered a bridged call: before anything else, the key-press screen (S3)."""
     delivery = inbox.delivery_caught_up(db(), code(), now())
     if delivery is None:
         return _hang_up()
     inbox.remember(db(), "screen", f"screen:{form('CallSid')}", request.form, now(), delivery)
-    decision = callbacks.screen(db(), delivery, form("AnsweredBy"), now())
+    db().commit()
+    prompt = screen_prompt(db(), outward(), delivery)
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    return _ask(prompt, delivery.language, links.url("voice/screen/answer"), ANSWER_SECONDS)
+
+
+@bp.post("/voice/screen/answer")
+def screen_answer() -> Response:
+    """Her 1 puts the liaison through; no key is a machine: silence, or the neutral voicemail
+    where she allowed one (S3)."""
+    delivery = inbox.delivery_caught_up(db(), code(), now())
+    if delivery is None:
+        return _hang_up()
+    key = f"screen-digits:{form('CallSid')}:{form('Digits')}"
+    inbox.remember(db(), "screen-answer", key, request.form, now(), delivery)
+    decision = callbacks.screened(db(), delivery, form("Digits"), now())
     if decision is Screen.BRIDGE:
-        return twiml(VoiceResponse())  # an empty answer connects the two legs
+        # The end of the `<Number url>` document connects the two legs (docs/voice/twiml/number).
+        return twiml(VoiceResponse())
     if decision is Screen.VOICEMAIL:
-        text = spoken_text(db(), outward(), delivery, "voicemail", "neutral", now())
-        # Locked again, so that this and the applier never both settle on a stale reading.
-        delivery = inbox.delivery_caught_up(db(), code(), now()) or delivery
-        callbacks.voicemail_left(db(), delivery, now())
-        response = VoiceResponse()
-        response.say(text, language=say_language(delivery.language))
-        response.hangup()
-        return twiml(response)
+        return _leave_voicemail(delivery)
     return _hang_up()
+
+
+def _leave_voicemail(delivery: Delivery) -> Response:
+    text = spoken_text(db(), outward(), delivery, "voicemail", "neutral", now())
+    # Locked again, so that this and the applier never both settle on a stale reading.
+    delivery = inbox.delivery_caught_up(db(), code(), now()) or delivery
+    callbacks.voicemail_left(db(), delivery, now())
+    response = VoiceResponse()
+    response.say(text, language=say_language(delivery.language))
+    response.hangup()
+    return twiml(response)
 
 
 @bp.post("/voice/dial-done")
@@ -139,9 +164,11 @@ def status() -> Response:
 
 @bp.post("/voice/safe-check")
 def safe_check() -> Response:
-    """An automated call was answered and machine detection has decided (it is synchronous):
-    anything but a person is hung up on before a word is said (S3), as is a call whose
-    request says nothing of what answered; a person is asked 1 (talk now) or 2 (later)."""
+    """An automated call was answered and machine detection has decided (it is synchronous:
+    Twilio asks for the call's TwiML with `AnsweredBy`, twilio.com/docs/voice/answering-machine-
+    detection): anything but a person is hung up on before a word is said (S3). AMD leans
+    toward "human" and can take a greeting for a person, so a person first hears the key-press
+    screen, which names no one, and only her 1 brings the prompt that does."""
     delivery = callbacks.delivery_by_code(db(), code())
     if delivery is None or delivery.kind != "safe_check_call":
         return _hang_up()
@@ -154,6 +181,24 @@ def safe_check() -> Response:
     if callbacks.must_hang_up(answered_by):
         return _hang_up()
     inbox.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now(), delivery)
+    db().commit()
+    prompt = screen_prompt(db(), outward(), delivery)
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    return _ask(prompt, delivery.language, links.url("voice/safe-check/screened"), ANSWER_SECONDS)
+
+
+@bp.post("/voice/safe-check/screened")
+def safe_check_screened() -> Response:
+    """She pressed 1 at the screen: now, and only now, the prompt that names her (S3, S6).
+    No key: nothing more is said, and the call ends as unanswered by a person."""
+    delivery = inbox.delivery_caught_up(db(), code(), now())
+    if delivery is None:
+        return _hang_up()
+    key = f"screen-digits:{form('CallSid')}:{form('Digits')}"
+    inbox.remember(db(), "screen-answer", key, request.form, now(), delivery)
+    if callbacks.screened(db(), delivery, form("Digits"), now()) is not Screen.BRIDGE:
+        callbacks.safe_check_answer(db(), delivery, "", now())
+        return _hang_up()
     prompt = spoken_text(db(), outward(), delivery, "voice", "safe_check_prompt", now())
     links = Callbacks(outward().settings.public_url, delivery.code)
     return _ask(prompt, delivery.language, links.url("voice/safe-check/answer"), ANSWER_SECONDS)
@@ -161,7 +206,8 @@ def safe_check() -> Response:
 
 @bp.post("/voice/safe-check/answer")
 def safe_check_answer() -> Response:
-    """1 connects to the liaison, 2 is "not now" (S6), nothing hangs up."""
+    """1 connects to the liaison, who must press 1 on their own phone first; 2 is "not now"
+    (S6); nothing hangs up."""
     delivery = inbox.delivery_caught_up(db(), code(), now())
     if delivery is None:
         return _hang_up()
@@ -170,14 +216,41 @@ def safe_check_answer() -> Response:
     answer = callbacks.safe_check_answer(db(), delivery, form("Digits"), now())
     liaison = callbacks.liaison_phone_for(db(), outward().vault, delivery)
     if answer is Answer.CONNECT and liaison:
-        response = VoiceResponse()
-        response.dial(
-            liaison,
-            caller_id=outward().settings.neutral_number,
-            record="do-not-record",
-            timeout=RING_SECONDS,
-        )
-        return twiml(response)
+        return _dial_liaison(delivery, liaison)
+    return _hang_up()
+
+
+def _dial_liaison(delivery: Delivery, liaison: str) -> Response:
+    """Ring the liaison with a screen on their leg: their own voicemail may answer, and its
+    greeting may name the agency; only their 1 connects her (S3, S9)."""
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    response = VoiceResponse()
+    dial = response.dial(
+        caller_id=outward().settings.neutral_number, record="do-not-record", timeout=RING_SECONDS
+    )
+    dial.number(liaison, url=links.url("voice/liaison-screen"))
+    return twiml(response)
+
+
+@bp.post("/voice/liaison-screen")
+def liaison_screen() -> Response:
+    """The liaison's phone answered a contact waiting on a safe-check call: ask for their 1."""
+    delivery = callbacks.delivery_by_code(db(), code())
+    if delivery is None:
+        return _hang_up()
+    db().commit()
+    prompt = screen_prompt(db(), outward(), delivery)
+    links = Callbacks(outward().settings.public_url, delivery.code)
+    action = links.url("voice/liaison-screen/answer")
+    return _ask(prompt, delivery.language, action, CONFIRM_SECONDS)
+
+
+@bp.post("/voice/liaison-screen/answer")
+def liaison_screen_answer() -> Response:
+    """Their 1 connects the two legs (the end of the `<Number url>` document); anything else
+    ends the liaison's leg, and her call ends with it."""
+    if form("Digits")[:1] == "1":
+        return twiml(VoiceResponse())
     return _hang_up()
 
 

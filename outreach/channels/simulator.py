@@ -199,22 +199,20 @@ class SimulatorChannel:
         return _first(confirmed, "Number")
 
     def _play_contact_leg(self, number: ElementTree.Element, answer: str) -> None:
+        """Her leg of a bridged call. As Twilio documents `<Number url>`, the URL is asked for
+        once she answers, before the legs are connected, with the call's usual parameters and
+        no `AnsweredBy` (that goes only to an `amdStatusCallback`, which we do not set):
+        twilio.com/docs/voice/twiml/number. A person presses 1 at the screen; a machine
+        presses nothing, and `actionOnEmptyResult` still posts the action
+        (twilio.com/docs/voice/twiml/gather)."""
         sid, status_url = _sid("CA"), number.get("statusCallback", "")
         self._statuses(status_url, sid, ["initiated", "ringing"])
         if answer in ("no-answer", "busy"):
             self._statuses(status_url, sid, [answer])
             return
-        answered_by = (
-            "human"
-            if answer == "human"
-            else (
-                "machine_end_beep"
-                if number.get("machineDetection") == "DetectMessageEnd"
-                else "machine_start"
-            )
-        )
         self._statuses(status_url, sid, ["in-progress"])
-        self._post(number.get("url", ""), CallSid=sid, AnsweredBy=answered_by)
+        screen = self._post(number.get("url", ""), CallSid=sid, CallStatus="in-progress")
+        self._press(screen, sid, ["1" if answer == "human" else ""])
         self._statuses(status_url, sid, ["completed"])
 
     def _play_safe_check(self, links: Callbacks, sid: str, answer: str, digits: str) -> None:
@@ -225,18 +223,38 @@ class SimulatorChannel:
             return
         self._statuses(status_url, sid, ["in-progress"])
         # Synchronous detection: the call's TwiML is asked for with the verdict.
-        gather = _first(
-            self._post(
-                links.url("voice/safe-check"),
-                CallSid=sid,
-                CallStatus="in-progress",
-                AnsweredBy="human" if answer == "human" else "machine_start",
-            ),
-            "Gather",
+        first = self._post(
+            links.url("voice/safe-check"),
+            CallSid=sid,
+            CallStatus="in-progress",
+            AnsweredBy="human" if answer == "human" else "machine_start",
         )
-        if sid not in self._hung_up and gather is not None:
-            self._post(gather.get("action", ""), CallSid=sid, Digits=digits)
+        keys = ["1", digits] if answer == "human" else [""]
+        last = self._press(first, sid, keys)
+        liaison = _first(last, "Number")
+        if liaison is not None and liaison.get("url"):
+            self._play_liaison_leg(liaison)
         self._statuses(status_url, sid, ["completed"])
+
+    def _play_liaison_leg(self, number: ElementTree.Element) -> None:
+        """The liaison's phone, dialled for a contact who pressed 1: its screen asks for their
+        own 1 before the legs are connected (their voicemail presses nothing)."""
+        sid = _sid("CA")
+        screen = self._post(number.get("url", ""), CallSid=sid, CallStatus="in-progress")
+        self._press(screen, sid, [self._scenario.next_liaison_key()])
+
+    def _press(self, twiml: str, sid: str, keys: list[str]) -> str:
+        """Answer each `<Gather>` in turn with the next key ("" for none), as long as the call
+        is up, and answer the last TwiML the app returned."""
+        for key in keys:
+            gather = _first(twiml, "Gather")
+            if gather is None or sid in self._hung_up:
+                break
+            digits = {"Digits": key} if key else {}
+            twiml = self._post(
+                gather.get("action", ""), CallSid=sid, CallStatus="in-progress", **digits
+            )
+        return twiml
 
     def _play_sms(self, links: Callbacks, sid: str, result: str) -> None:
         url = links.url("sms/status")

@@ -19,6 +19,10 @@ DENYLIST = "denylist.toml"
 KINDS = ("call", "sms", "voicemail", "voice", "mail")
 NEUTRAL_KINDS = frozenset({"sms", "voicemail", "voice"})
 NEUTRAL_NAMES = frozenset({("mail", "envelope")})  # the outside of a letter is neutral too
+# Prompts said the moment a phone answers, before anyone has pressed a key: a voicemail may be
+# recording them, so they name no one (S3; issue 24: a key-press screen before anything
+# personal is said).
+BEFORE_A_KEY = frozenset({("voice", "screen_prompt"), ("voice", "bridge_confirm_prompt")})
 
 NEUTRAL_PLACEHOLDERS = frozenset({"first_name", "liaison_first_name"})
 KIND_PLACEHOLDERS: dict[str, frozenset[str]] = {

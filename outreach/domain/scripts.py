@@ -14,6 +14,7 @@ from pathlib import Path
 
 from outreach.domain import script_rules as rules
 from outreach.domain.script_library import (
+    BEFORE_A_KEY,
     MANIFEST,
     NEUTRAL_PLACEHOLDERS,
     PLACEHOLDER,
@@ -145,7 +146,10 @@ def _placeholder_findings(script: Script) -> Iterator[Finding]:
 
 
 def _placeholder_finding(script: Script, line: int, name: str) -> Iterator[Finding]:
-    if script.neutral and name.startswith("participant"):
+    if (script.kind, script.name) in BEFORE_A_KEY:
+        # S3: said before a key press proves a person is listening; a machine may record it.
+        yield Finding(script.path, line, "named-before-key", f"{{{name}}} before a key press")
+    elif script.neutral and name.startswith("participant"):
         # S2, S3: nothing about the participant may reach a text the abuser may read.
         yield Finding(script.path, line, "participant-placeholder", f"{{{name}}} in a neutral text")
     elif name not in script.permitted:

@@ -148,16 +148,27 @@ def bridge_target(
     return BridgeTarget(phone, _permission(session, delivery).leave_voicemail)
 
 
-def screen(session: Session, delivery: Delivery, answered_by: str, now: datetime) -> Screen:
-    """Decide what happens when the contact's phone answers (S3: no voicemail by default)."""
-    delivery.answered_by = delivery.answered_by or answered_by or "unknown"
+def screened(session: Session, delivery: Delivery, digits: str, now: datetime) -> Screen:
+    """Decide what happens once her phone answered and heard the key-press screen (S3).
+
+    Only a 1 proves a person is listening: a bridged call is then put through. No key, or
+    another one, is treated as a machine: nothing is said, unless she allowed messages, when
+    the approved neutral voicemail is left. Twilio's answering-machine detection is not used
+    on this leg: on a `<Dial><Number>` it reports only to an `amdStatusCallback`, seconds after
+    the answer, and is biased toward "human" (twilio.com/docs/voice/twiml/number,
+    twilio.com/docs/voice/answering-machine-detection); the key press decides at once."""
+    pressed = digits[:1] == "1"
+    if pressed:
+        delivery.answered_by = "human"  # a key press outweighs any earlier guess
+    else:
+        delivery.answered_by = delivery.answered_by or "unknown"
     settle_if_known(session, delivery, now)
     session.commit()
-    if answered_by == "human":
+    if pressed:
         return Screen.BRIDGE
-    if answered_by.startswith("machine_end") and _permission(session, delivery).leave_voicemail:
+    if _permission(session, delivery).leave_voicemail:
         return Screen.VOICEMAIL
-    return Screen.HANG_UP  # a machine, a fax, or not sure: say nothing at all
+    return Screen.HANG_UP  # a machine, a fax, or no one pressed 1: say nothing more
 
 
 def voicemail_left(session: Session, delivery: Delivery, now: datetime) -> None:
@@ -167,7 +178,9 @@ def voicemail_left(session: Session, delivery: Delivery, now: datetime) -> None:
 
 
 def must_hang_up(answered_by: str) -> bool:
-    """Machine detection's verdict: anything but a person is hung up on, in silence (S3)."""
+    """Machine detection's verdict: anything but a person is hung up on, in silence (S3).
+    A verdict Twilio could not reach ("unknown") is not a person either: silence costs her a
+    later call, a word said to a recording could cost her more."""
     return answered_by != "human"
 
 

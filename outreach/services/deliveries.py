@@ -44,6 +44,8 @@ log = logging.getLogger("outreach.deliveries")
 SMS_SCRIPTS = ("reminder", "safe_check")
 # Heard on the liaison's own phone before a bridged call dials the contact.
 BRIDGE_CONFIRM_PROMPT = "bridge_confirm_prompt"
+# Said when her phone answers, before anything that names her (S3, issue 24).
+SCREEN_PROMPT = "screen_prompt"
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,18 @@ def liaison_prompt(session: Session, out: Outward, delivery: Delivery) -> str:
     program = session.get(Program, task.program_id)
     assert program is not None
     return _confirm_prompt(out, program, delivery.language)
+
+
+def screen_prompt(session: Session, out: Outward, delivery: Delivery) -> str:
+    """Render the key-press screen said when her phone answers, in her language.
+
+    It names no one (the lint refuses a placeholder in it), so a voicemail that records it
+    keeps nothing of her or of the program, and nothing of the contact is opened (S3)."""
+    task = session.get(OutreachTask, delivery.task_id)
+    assert task is not None
+    program = session.get(Program, task.program_id)
+    assert program is not None
+    return _checked_render(out, program, delivery.language, "voice", SCREEN_PROMPT, {})
 
 
 def _confirm_prompt(out: Outward, program: Program, language: str) -> str:

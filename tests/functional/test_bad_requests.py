@@ -39,10 +39,14 @@ WEBHOOK_ROUTES = [
     "voice/bridge",
     "voice/bridge/confirm",
     "voice/screen",
+    "voice/screen/answer",
     "voice/dial-done",
     "voice/status",
     "voice/safe-check",
+    "voice/safe-check/screened",
     "voice/safe-check/answer",
+    "voice/liaison-screen",
+    "voice/liaison-screen/answer",
     "voice/amd",
 ]
 TWILIO_FIELDS = [
@@ -382,6 +386,11 @@ twilio_forms = st.dictionaries(
     st.text(max_size=80) | st.sampled_from(["+14045550123", "STOP", "1", "human", "completed"]),
     max_size=6,
 )
+
+
+def test_the_fuzzed_webhook_routes_are_every_webhook_route(app: Flask) -> None:
+    routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/webhooks/")}
+    assert routes == {f"/webhooks/twilio/{route}" for route in WEBHOOK_ROUTES}
 
 
 @settings(

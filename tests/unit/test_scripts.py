@@ -250,10 +250,21 @@ def test_a_participant_placeholder_in_a_neutral_text_is_refused(
     library_root: Path, kind: str
 ) -> None:
     rel = {"sms": "en/sms/reminder.txt", "voicemail": "en/voicemail/neutral.txt"}.get(
-        kind, "en/voice/screen_prompt.txt"
+        kind, "en/voice/safe_check_prompt.txt"
     )
     write(library_root, rel, "Hi {first_name}, about {participant_name}.")
     assert "participant-placeholder" in rules_of(lint_library(library_root), rel)
+
+
+@pytest.mark.parametrize("name", ["screen_prompt", "bridge_confirm_prompt"])
+@pytest.mark.parametrize("placeholder", ["first_name", "liaison_first_name"])
+def test_a_prompt_said_before_a_key_press_names_no_one(
+    library_root: Path, name: str, placeholder: str
+) -> None:
+    """S3: said the moment a phone answers, it may be recorded by a voicemail (issue 24)."""
+    rel = f"es/voice/{name}.txt"
+    write(library_root, rel, f"Hola {{{placeholder}}}, marque 1.")
+    assert "named-before-key" in rules_of(lint_library(library_root), rel)
 
 
 def test_a_placeholder_the_kind_may_not_use_is_refused(library_root: Path) -> None:
