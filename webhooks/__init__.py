@@ -9,7 +9,7 @@ callbacks are only stored, in one statement; the inbox applier applies them
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, request
+from flask import Blueprint, Flask, abort, g, request
 from flask.sessions import SecureCookieSession
 from flask.wrappers import Request
 
@@ -22,13 +22,21 @@ PREFIX = "/webhooks/twilio/"
 bp = Blueprint("webhooks", __name__, url_prefix=PREFIX.rstrip("/"))
 
 
+# Twilio asks these when the primary URL failed; they must answer even when the signature
+# does not match (a wrong OUTREACH_PUBLIC_URL is one reason the primary failed): the answer
+# ends the call or says nothing, and an unsigned request changes nothing (webhooks/fallback.py).
+FALLBACKS = frozenset({PREFIX + "voice/fallback", PREFIX + "sms/fallback"})
+
+
 @bp.before_request
 def _verify_signature() -> None:
     """A missing or wrong signature answers 403 and changes nothing."""
     settings = runtime().settings
-    if not signature_is_valid(settings.webhook_token, settings.public_url, request):
+    g.signed = signature_is_valid(settings.webhook_token, settings.public_url, request)
+    if not g.signed:
         security_event("webhook.signature_refused", path=request.path)
-        abort(403)
+        if request.path not in FALLBACKS:
+            abort(403)
 
 
 class _NoCookieForWebhooks(SessionCookies):
@@ -42,7 +50,7 @@ class _NoCookieForWebhooks(SessionCookies):
 
 
 def init_app(app: Flask) -> None:
-    from webhooks import sms, voice  # noqa: F401 - importing registers the routes
+    from webhooks import fallback, sms, voice  # noqa: F401 - importing registers the routes
 
     app.register_blueprint(bp)
     app.session_interface = _NoCookieForWebhooks()

@@ -45,5 +45,15 @@ def stored(route: str, key: str, **ours: str) -> bool:
     return inbox.store(runtime().bind, code=code(), route=route, key=key, fields=fields, now=now())
 
 
+# A voice named for each language: <Say>'s default voice is "man", and "using an invalid
+# combination of voice and language may result in error and <Say> instruction failure"
+# (twilio.com/docs/voice/twiml/say). Amazon Polly's standard US voices speak each locale.
+VOICES = {"en": ("en-US", "Polly.Joanna"), "es": ("es-US", "Polly.Lupe")}
+
+
 def say_language(language: str) -> str:
-    return "es-US" if language == "es" else "en-US"
+    return VOICES.get(language, VOICES["en"])[0]
+
+
+def say_voice(language: str) -> str:
+    return VOICES.get(language, VOICES["en"])[1]

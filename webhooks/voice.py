@@ -12,7 +12,17 @@ from outreach.services import callbacks, inbox
 from outreach.services.callbacks import Answer, BridgeTarget, Screen
 from outreach.services.deliveries import liaison_prompt, screen_prompt, spoken_text
 from webhooks import bp
-from webhooks.common import code, db, form, now, outward, say_language, stored, twiml
+from webhooks.common import (
+    code,
+    db,
+    form,
+    now,
+    outward,
+    say_language,
+    say_voice,
+    stored,
+    twiml,
+)
 
 RING_SECONDS = 25
 # How long the keypad waits: the contact for her answer, the liaison for their 1.
@@ -98,7 +108,7 @@ def _ask(prompt: str, language: str, action: str, seconds: int) -> Response:
         action=action,
         action_on_empty_result=True,
     )
-    gather.say(prompt, language=say_language(language))
+    gather.say(prompt, language=say_language(language), voice=say_voice(language))
     response.hangup()
     return twiml(response)
 
@@ -140,7 +150,7 @@ def _leave_voicemail(delivery: Delivery) -> Response:
     delivery = inbox.delivery_caught_up(db(), code(), now()) or delivery
     callbacks.voicemail_left(db(), delivery, now())
     response = VoiceResponse()
-    response.say(text, language=say_language(delivery.language))
+    response.say(text, language=say_language(delivery.language), voice=say_voice(delivery.language))
     response.hangup()
     return twiml(response)
 

@@ -32,6 +32,9 @@ PERMANENT_CODES = {
     21635: "the number is a landline and cannot receive SMS",
     OPTED_OUT: "the contact opted out of SMS",
 }
+# 21611: the sender's queue of messages is full; it drains, so the send is tried again
+# (twilio.com/docs/api/errors/21611).
+TRANSIENT_CODES = frozenset({21611})
 
 
 def make_client(account_sid: str, auth_token: str, http_client: HttpClient | None = None) -> Client:
@@ -57,6 +60,7 @@ class TwilioChannel:
             from_=call.neutral_number,
             url=call.callbacks.url("voice/bridge"),
             status_callback=call.callbacks.url("voice/status", leg="liaison"),
+            fallback_url=call.callbacks.url("voice/fallback"),
         )
 
     def place_safe_check_call(self, call: SafeCheckCall) -> Sent:
@@ -69,6 +73,7 @@ class TwilioChannel:
             from_=call.neutral_number,
             url=call.callbacks.url("voice/safe-check"),
             status_callback=call.callbacks.url("voice/status", leg="contact"),
+            fallback_url=call.callbacks.url("voice/fallback"),
             machine_detection="Enable",
         )
 
@@ -113,12 +118,16 @@ class TwilioChannel:
             raise ChannelError("Twilio could not be reached", permanent=False) from None
         log.info("record erased sid=%s", sid)
 
-    def _call(self, **fields: object) -> Sent:
+    def _call(self, *, fallback_url: str, **fields: object) -> Sent:
         try:
             call = self._client.calls.create(
                 record=False,  # recording off everywhere, explicitly
                 timeout=RING_SECONDS,
                 status_callback_event=CALL_EVENTS,
+                # If our TwiML cannot be fetched, Twilio asks this instead of speaking its own
+                # error message on the call (twilio.com/docs/usage/security/availability-
+                # reliability): it hangs up in silence (webhooks/fallback.py).
+                fallback_url=fallback_url,
                 **fields,
             )
         except TwilioRestException as exc:
@@ -135,7 +144,7 @@ def _channel_error(exc: TwilioRestException) -> ChannelError:
         return ChannelError(
             PERMANENT_CODES[code], permanent=True, code=str(code), opted_out=code == OPTED_OUT
         )
-    transient = exc.status == 429 or exc.status >= 500
+    transient = exc.status == 429 or exc.status >= 500 or code in TRANSIENT_CODES
     return ChannelError(
         f"Twilio answered {exc.status}",
         permanent=not transient,

@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     KEYS_ROTATED = "system.keys_rotated"
     CONTACT_PURGED = "contact.purged"
     PROVIDER_RECORDS_ERASED = "system.provider_records_erased"
+    PROVIDER_FALLBACK = "system.provider_fallback"
     RELEASE_GRANTED = "release.granted"
     RELEASE_REVOKED = "release.revoked"
     RELEASES_READ = "release.read"

@@ -48,6 +48,8 @@ WEBHOOK_ROUTES = [
     "voice/liaison-screen",
     "voice/liaison-screen/answer",
     "voice/amd",
+    "voice/fallback",
+    "sms/fallback",
 ]
 TWILIO_FIELDS = [
     "CallSid",

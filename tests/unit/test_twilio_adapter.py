@@ -51,7 +51,7 @@ def test_callback_urls_carry_only_the_opaque_code() -> None:
     http = RecordingHttpClient()
     _channel(http).place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS))
     urls = [v for v in http.requests[0].data.values() if str(v).startswith("https://")]
-    assert len(urls) == 2  # the call's TwiML and its status callbacks
+    assert len(urls) == 3  # the call's TwiML, its fallback and its status callbacks
     for url in urls:
         assert "4045550123" not in url
         assert url.isascii()
@@ -87,6 +87,35 @@ def test_an_invalid_or_non_mobile_number_is_permanent(code: int) -> None:
         _channel(http).send_sms(Sms("+14045550123", NEUTRAL, "Hi", LINKS))
     assert refused.value.permanent
     assert not refused.value.opted_out
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        lambda c: c.place_bridged_call(BridgedCall("+14045550111", NEUTRAL, LINKS)),
+        lambda c: c.place_safe_check_call(SafeCheckCall("+14045550123", NEUTRAL, LINKS)),
+    ],
+)
+def test_every_call_names_a_fallback_that_hangs_up_instead_of_twilios_error_message(
+    place: object,
+) -> None:
+    """Issue 24 item 7: `FallbackUrl` is asked when our TwiML cannot be fetched or run
+    (twilio.com/docs/usage/security/availability-reliability)."""
+    http = RecordingHttpClient()
+    place(_channel(http))  # type: ignore[operator]
+    form = http.requests[0].data
+    assert form["FallbackUrl"] == (
+        "https://outreach.example.org/webhooks/twilio/voice/fallback?c=opaque-code"
+    )
+
+
+def test_a_full_sender_queue_is_transient_and_tried_again() -> None:
+    """21611: the queue of messages waiting to go from this sender is full; it drains."""
+    http = RecordingHttpClient([(400, {"code": 21611, "message": "queue full", "status": 400})])
+    with pytest.raises(ChannelError) as failed:
+        _channel(http).send_sms(Sms("+14045550123", NEUTRAL, "Hi", LINKS))
+    assert not failed.value.permanent
+    assert not failed.value.opted_out
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
