@@ -4,6 +4,19 @@ For each call or SMS it posts the callbacks Twilio would post (ringing, answered
 keypad digits, delivered or undelivered), signed with the real validator, to the app's real
 webhook routes, and follows the TwiML the app answers. The scenario decides who answers, and
 what the liaison presses when a bridged call asks them to confirm.
+
+Two ways to play (issue 24 item 8), each from Twilio's documentation as gathered in
+../shared/design/REFERENCE.md sections 2-4:
+- calm (the demo): every status callback once, in the order things happened;
+- realistic (the tests): status callbacks "aren't guaranteed to be sent in order" and a failed
+  connection is retried (REFERENCE.md section 2: twilio-firebase-extensions PR 21,
+  docs/usage/webhooks/webhooks-connection-overrides), so they come shuffled, some twice, with
+  "completed" anywhere among them; `SequenceNumber` counts each call's callbacks without
+  restarting; a machine's `AnsweredBy` is any of Twilio's values; the `<Dial action>` carries
+  `DialCallStatus` and `DialCallSid`; a number that texted STOP is refused with 21610 until
+  it texts START, and Twilio's own keyword replies are kept in `keyword_replies`.
+The requests a call waits on (TwiML fetches, `<Gather>` actions) keep their order in both,
+since Twilio makes them one after the other on the live call.
 """
 
 from __future__ import annotations
@@ -21,11 +34,61 @@ from xml.etree import ElementTree
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
-from outreach.channels.base import BridgedCall, Callbacks, SafeCheckCall, Sent, Sms
+from outreach.channels.base import (
+    BridgedCall,
+    Callbacks,
+    ChannelError,
+    SafeCheckCall,
+    Sent,
+    Sms,
+)
 from outreach.channels.pacing import Pacer
 
 log = logging.getLogger("outreach.channels.simulator")
 Job = Callable[[], None]
+Post = Callable[[], object]  # one callback, posted when called
+# Twilio's AnsweredBy values for anything but a person (docs/voice/answering-machine-detection).
+MACHINE_ANSWERS = (
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+    "unknown",
+)
+# Twilio's default keyword handling on a long code (REFERENCE.md section 4).
+OPT_OUT_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT"})
+OPT_OUT_WORDS |= {"CANCEL"}
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+
+class Realism:
+    """Calm (no generator): each status callback once, in order. Realistic: a seeded
+    generator shuffles each call's status callbacks and repeats some."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng
+
+    @classmethod
+    def realistic(cls, seed: int = 24) -> Realism:
+        return cls(random.Random(seed))  # noqa: S311 - a replayable story, not a secret
+
+    @property
+    def calm(self) -> bool:
+        return self._rng is None
+
+    def order(self, callbacks: list[Post]) -> list[Post]:
+        if self._rng is None:
+            return callbacks
+        played = callbacks + [c for c in callbacks if self._rng.random() < 0.3]
+        self._rng.shuffle(played)
+        return played
+
+    def machine(self, waits_for_the_beep: bool) -> str:
+        if self._rng is None:
+            return "machine_end_beep" if waits_for_the_beep else "machine_start"
+        return self._rng.choice(MACHINE_ANSWERS)
 
 
 class Scenario:
@@ -113,10 +176,16 @@ class SimulatorChannel:
         *,
         background: bool,
         step_seconds: float = 0.5,
+        realism: Realism | None = None,
     ) -> None:
         self._poster, self._scenario, self._pacer = poster, scenario, pacer
+        self._realism = realism or Realism()
         self._jobs: queue.Queue[Job] = queue.Queue()
         self._hung_up: set[str] = set()
+        self._sequence: dict[str, int] = {}
+        self._held: list[Post] = []  # status callbacks of the call being played
+        self._opted_out: set[str] = set()
+        self.keyword_replies: list[tuple[str, str]] = []  # (number, keyword) Twilio answered
         self._step = step_seconds if background else 0.0
         if background:
             threading.Thread(target=self._work, name="simulator", daemon=True).start()
@@ -137,6 +206,11 @@ class SimulatorChannel:
 
     def send_sms(self, sms: Sms) -> Sent:
         self._pacer.wait()
+        if sms.contact_phone in self._opted_out:
+            # docs/api/errors/21610: "Attempt to send to unsubscribed recipient".
+            raise ChannelError(
+                "the contact opted out of SMS", permanent=True, code="21610", opted_out=True
+            )
         sid = _sid("SM")
         result = self._scenario.next_sms()
         self._jobs.put(lambda: self._play_sms(sms.callbacks, sid, result))
@@ -148,6 +222,19 @@ class SimulatorChannel:
     def erase_record(self, sid: str) -> None:
         """Nothing: the simulator keeps no log of its own; what it "sent" lives only in the
         database's sealed outbox, which the purge has already deleted."""
+
+    def text_from(self, number: str, body: str, inbound_url: str) -> str:
+        """She texts the neutral number. Twilio's own keyword handling comes first: an opt-out
+        word blocks the number (later sends answer 21610) and an opt-in word lifts the block;
+        Twilio answers those and HELP itself, then posts the message to the app as usual."""
+        word = body.strip().upper()
+        if word in OPT_OUT_WORDS:
+            self._opted_out.add(number)
+        elif word in OPT_IN_WORDS:
+            self._opted_out.discard(number)
+        if word in OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS:
+            self.keyword_replies.append((number, word))
+        return self._post(inbound_url, MessageSid=_sid("SM"), From=number, Body=body)
 
     def run_pending(self) -> int:
         """Play every queued scenario now (tests and `outreach tick` use this)."""
@@ -168,26 +255,43 @@ class SimulatorChannel:
         return self._poster.post(url, fields)
 
     def _statuses(self, url: str, sid: str, statuses: Iterable[str]) -> None:
-        for number, status in enumerate(statuses):
-            self._post(
-                url,
-                CallSid=sid,
-                CallStatus=status,
-                SequenceNumber=str(number),
-                CallbackSource="call-progress-events",
-            )
+        """Status callbacks: posted at once when calm; held until the call's story ends, then
+        posted shuffled and some twice, when realistic."""
+        for status in statuses:
+            number = self._sequence.get(sid, 0)
+            self._sequence[sid] = number + 1
+
+            def post(status: str = status, number: int = number) -> None:
+                self._post(
+                    url,
+                    CallSid=sid,
+                    CallStatus=status,
+                    SequenceNumber=str(number),
+                    CallbackSource="call-progress-events",
+                )
+
+            if self._realism.calm:
+                post()
+            else:
+                self._held.append(post)
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for post in self._realism.order(held):
+            post()
 
     def _play_bridged(self, links: Callbacks, sid: str, answer: str, key: str) -> None:
         liaison_status = links.url("voice/status", leg="liaison")
         self._statuses(liaison_status, sid, ["ringing", "in-progress"])
-        number = self._liaison_confirms(links, sid, key)
-        if number is not None:
-            self._play_contact_leg(number, answer)
+        dial = self._liaison_confirms(links, sid, key)
+        if dial is not None:
+            self._play_contact_leg(sid, dial, answer)
         self._statuses(liaison_status, sid, ["completed"])
+        self._release()
 
     def _liaison_confirms(self, links: Callbacks, sid: str, key: str) -> ElementTree.Element | None:
         """The liaison's leg answers the prompt to press 1; the contact's number comes back
-        only in the answer to that keypress."""
+        only in the answer to that keypress, as a `<Dial>`."""
         gather = _first(
             self._post(links.url("voice/bridge"), CallSid=sid, CallStatus="in-progress"), "Gather"
         )
@@ -196,30 +300,48 @@ class SimulatorChannel:
         confirmed = self._post(
             gather.get("action", ""), CallSid=sid, CallStatus="in-progress", Digits=key
         )
-        return _first(confirmed, "Number")
+        return _first(confirmed, "Dial")
 
-    def _play_contact_leg(self, number: ElementTree.Element, answer: str) -> None:
+    def _play_contact_leg(self, parent: str, dial: ElementTree.Element, answer: str) -> None:
         """Her leg of a bridged call. As Twilio documents `<Number url>`, the URL is asked for
         once she answers, before the legs are connected, with the call's usual parameters and
         no `AnsweredBy` (that goes only to an `amdStatusCallback`, which we do not set):
         twilio.com/docs/voice/twiml/number. A person presses 1 at the screen; a machine
         presses nothing, and `actionOnEmptyResult` still posts the action
-        (twilio.com/docs/voice/twiml/gather)."""
+        (twilio.com/docs/voice/twiml/gather). When her leg ends, Twilio asks the `<Dial
+        action>` on the liaison's call with `DialCallStatus` and `DialCallSid`
+        (twilio.com/docs/voice/twiml/dial)."""
+        number = dial.find("Number")
+        if number is None:
+            return
         sid, status_url = _sid("CA"), number.get("statusCallback", "")
         self._statuses(status_url, sid, ["initiated", "ringing"])
         if answer in ("no-answer", "busy"):
             self._statuses(status_url, sid, [answer])
+            self._dial_done(dial, parent, sid, answer)
             return
         self._statuses(status_url, sid, ["in-progress"])
         screen = self._post(number.get("url", ""), CallSid=sid, CallStatus="in-progress")
         self._press(screen, sid, ["1" if answer == "human" else ""])
         self._statuses(status_url, sid, ["completed"])
+        self._dial_done(dial, parent, sid, "completed")
+
+    def _dial_done(self, dial: ElementTree.Element, parent: str, child: str, status: str) -> None:
+        if dial.get("action"):
+            self._post(
+                dial.get("action", ""),
+                CallSid=parent,
+                DialCallSid=child,
+                DialCallStatus=status,
+                DialCallDuration="0" if status != "completed" else "42",
+            )
 
     def _play_safe_check(self, links: Callbacks, sid: str, answer: str, digits: str) -> None:
         status_url = links.url("voice/status", leg="contact")
         self._statuses(status_url, sid, ["initiated", "ringing"])
         if answer in ("no-answer", "busy"):
             self._statuses(status_url, sid, [answer])
+            self._release()
             return
         self._statuses(status_url, sid, ["in-progress"])
         # Synchronous detection: the call's TwiML is asked for with the verdict.
@@ -227,7 +349,7 @@ class SimulatorChannel:
             links.url("voice/safe-check"),
             CallSid=sid,
             CallStatus="in-progress",
-            AnsweredBy="human" if answer == "human" else "machine_start",
+            AnsweredBy="human" if answer == "human" else self._realism.machine(False),
         )
         keys = ["1", digits] if answer == "human" else [""]
         last = self._press(first, sid, keys)
@@ -235,6 +357,7 @@ class SimulatorChannel:
         if liaison is not None and liaison.get("url"):
             self._play_liaison_leg(liaison)
         self._statuses(status_url, sid, ["completed"])
+        self._release()
 
     def _play_liaison_leg(self, number: ElementTree.Element) -> None:
         """The liaison's phone, dialled for a contact who pressed 1: its screen asks for their
@@ -258,9 +381,13 @@ class SimulatorChannel:
 
     def _play_sms(self, links: Callbacks, sid: str, result: str) -> None:
         url = links.url("sms/status")
-        self._post(url, MessageSid=sid, MessageStatus="sent")
         extra = {"ErrorCode": "30003"} if result == "undelivered" else {}
-        self._post(url, MessageSid=sid, MessageStatus=result, **extra)
+        posts: list[Post] = [
+            lambda: self._post(url, MessageSid=sid, MessageStatus="sent"),
+            lambda: self._post(url, MessageSid=sid, MessageStatus=result, **extra),
+        ]
+        for post in self._realism.order(posts):
+            post()
 
     def _work(self) -> None:
         while True:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from outreach import create_app
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import Poster, Realism, ScriptedScenario, SimulatorChannel
 from outreach.clock import FixedClock
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
@@ -39,6 +39,8 @@ def simulator(app: Flask, scenario: ScriptedScenario) -> SimulatorChannel:
         scenario,
         Pacer(1000, sleep=lambda _: None),
         background=False,
+        # Twilio as it behaves: callbacks shuffled and repeated, every machine verdict (issue 24).
+        realism=Realism.realistic(),
     )
     rt.channel = channel
     return channel
