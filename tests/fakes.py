@@ -12,7 +12,14 @@ from typing import Any
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from outreach.channels.base import BridgedCall, ChannelError, SafeCheckCall, Sent, Sms
+from outreach.channels.base import (
+    BridgedCall,
+    ChannelError,
+    ProviderRecord,
+    SafeCheckCall,
+    Sent,
+    Sms,
+)
 
 
 @dataclass
@@ -21,6 +28,7 @@ class RecordedRequest:
     url: str
     data: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class RecordingHttpClient(HttpClient):
@@ -42,7 +50,9 @@ class RecordingHttpClient(HttpClient):
         timeout: Any = None,
         allow_redirects: bool = False,
     ) -> Response:
-        self.requests.append(RecordedRequest(method, uri, dict(data or {})))
+        self.requests.append(
+            RecordedRequest(method, uri, dict(data or {}), params=dict(params or {}))
+        )
         status, body = self.answers.pop(0) if self.answers else (201, _default_body(uri))
         return Response(status, json.dumps(body))
 
@@ -75,6 +85,10 @@ class FailingChannel:
     def hang_up(self, sid: str) -> None:
         self.attempts.append("hang_up")
 
+    def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
+        self.attempts.append("fetch_record")
+        raise self.error
+
     def erase_record(self, sid: str) -> None:
         self.attempts.append("erase_record")
         raise self.error
@@ -87,6 +101,9 @@ class RecordingChannel:
     name: str = "twilio"
     sent: list[Any] = field(default_factory=list)
     erased: list[str] = field(default_factory=list)
+    # What a fetch answers, by SID ("leg:" + SID for a bridged call's dialled leg).
+    records: dict[str, ProviderRecord] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)
 
     def place_bridged_call(self, call: BridgedCall) -> Sent:
         self.sent.append(call)
@@ -102,6 +119,11 @@ class RecordingChannel:
 
     def hang_up(self, sid: str) -> None:
         self.sent.append(("hang_up", sid))
+
+    def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
+        key = f"leg:{sid}" if leg_dialled else sid
+        self.fetched.append(key)
+        return self.records.get(key)
 
     def erase_record(self, sid: str) -> None:
         self.erased.append(sid)

@@ -70,6 +70,16 @@ class Sent:
     status: str
 
 
+@dataclass(frozen=True)
+class ProviderRecord:
+    """What the provider says of a call or a text now, asked for when its callbacks stopped
+    coming (reconciliation). Statuses are Twilio's `CallStatus` or `MessageStatus` values."""
+
+    status: str
+    answered_by: str | None = None
+    error_code: str | None = None
+
+
 class Channel(Protocol):
     """What every adapter offers. Adapters never decide whether to send: services do."""
 
@@ -82,6 +92,11 @@ class Channel(Protocol):
     def send_sms(self, sms: Sms) -> Sent: ...
 
     def hang_up(self, sid: str) -> None: ...
+
+    def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
+        """The provider's record of a call or text now; with `leg_dialled`, of the call that
+        call's `<Dial>` placed (her leg of a bridged call). None: the provider has none."""
+        ...
 
     def erase_record(self, sid: str) -> None:
         """Delete the provider's own record of a call or text (number, body, times) for good.

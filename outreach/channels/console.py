@@ -6,7 +6,7 @@ import secrets
 import sys
 from typing import TextIO
 
-from outreach.channels.base import BridgedCall, SafeCheckCall, Sent, Sms
+from outreach.channels.base import BridgedCall, ProviderRecord, SafeCheckCall, Sent, Sms
 from outreach.channels.pacing import Pacer
 from outreach.domain.phones import masked
 
@@ -40,6 +40,10 @@ class ConsoleChannel:
 
     def hang_up(self, sid: str) -> None:
         self._say(f"hang up {sid}")
+
+    def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
+        """Nothing: the console placed no call and sent no text, so there is no record."""
+        return None
 
     def erase_record(self, sid: str) -> None:
         """Nothing: what this channel "sent" lives only in the database's sealed outbox, which

@@ -38,6 +38,7 @@ from outreach.channels.base import (
     BridgedCall,
     Callbacks,
     ChannelError,
+    ProviderRecord,
     SafeCheckCall,
     Sent,
     Sms,
@@ -186,6 +187,9 @@ class SimulatorChannel:
         self._held: list[Post] = []  # status callbacks of the call being played
         self._opted_out: set[str] = set()
         self.keyword_replies: list[tuple[str, str]] = []  # (number, keyword) Twilio answered
+        # What a REST fetch would answer: each call or text as it last stood, and her leg.
+        self._records: dict[str, ProviderRecord] = {}
+        self._dialled: dict[str, str] = {}
         self._step = step_seconds if background else 0.0
         if background:
             threading.Thread(target=self._work, name="simulator", daemon=True).start()
@@ -236,6 +240,14 @@ class SimulatorChannel:
             self.keyword_replies.append((number, word))
         return self._post(inbound_url, MessageSid=_sid("SM"), From=number, Body=body)
 
+    def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
+        """As Twilio's REST API would answer: the call or text as it stands, whether or not
+        its callbacks reached the app."""
+        if leg_dialled:
+            child = self._dialled.get(sid)
+            return None if child is None else self._records.get(child)
+        return self._records.get(sid)
+
     def run_pending(self) -> int:
         """Play every queued scenario now (tests and `outreach tick` use this)."""
         played = 0
@@ -260,6 +272,7 @@ class SimulatorChannel:
         for status in statuses:
             number = self._sequence.get(sid, 0)
             self._sequence[sid] = number + 1
+            self._note(sid, status=status)
 
             def post(status: str = status, number: int = number) -> None:
                 self._post(
@@ -274,6 +287,14 @@ class SimulatorChannel:
                 post()
             else:
                 self._held.append(post)
+
+    def _note(self, sid: str, **change: str | None) -> None:
+        old = self._records.get(sid, ProviderRecord("queued"))
+        self._records[sid] = ProviderRecord(
+            str(change.get("status", old.status)),
+            change.get("answered_by", old.answered_by),
+            change.get("error_code", old.error_code),
+        )
 
     def _release(self) -> None:
         held, self._held = self._held, []
@@ -315,6 +336,7 @@ class SimulatorChannel:
         if number is None:
             return
         sid, status_url = _sid("CA"), number.get("statusCallback", "")
+        self._dialled[parent] = sid
         self._statuses(status_url, sid, ["initiated", "ringing"])
         if answer in ("no-answer", "busy"):
             self._statuses(status_url, sid, [answer])
@@ -345,11 +367,10 @@ class SimulatorChannel:
             return
         self._statuses(status_url, sid, ["in-progress"])
         # Synchronous detection: the call's TwiML is asked for with the verdict.
+        verdict = "human" if answer == "human" else self._realism.machine(False)
+        self._note(sid, answered_by=verdict)
         first = self._post(
-            links.url("voice/safe-check"),
-            CallSid=sid,
-            CallStatus="in-progress",
-            AnsweredBy="human" if answer == "human" else self._realism.machine(False),
+            links.url("voice/safe-check"), CallSid=sid, CallStatus="in-progress", AnsweredBy=verdict
         )
         keys = ["1", digits] if answer == "human" else [""]
         last = self._press(first, sid, keys)
@@ -382,6 +403,7 @@ class SimulatorChannel:
     def _play_sms(self, links: Callbacks, sid: str, result: str) -> None:
         url = links.url("sms/status")
         extra = {"ErrorCode": "30003"} if result == "undelivered" else {}
+        self._note(sid, status=result, error_code=extra.get("ErrorCode"))
         posts: list[Post] = [
             lambda: self._post(url, MessageSid=sid, MessageStatus="sent"),
             lambda: self._post(url, MessageSid=sid, MessageStatus=result, **extra),

@@ -12,7 +12,14 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from outreach.channels.base import BridgedCall, ChannelError, SafeCheckCall, Sent, Sms
+from outreach.channels.base import (
+    BridgedCall,
+    ChannelError,
+    ProviderRecord,
+    SafeCheckCall,
+    Sent,
+    Sms,
+)
 from outreach.channels.pacing import Pacer
 
 log = logging.getLogger("outreach.channels.twilio")
@@ -99,6 +106,32 @@ class TwilioChannel:
             self._client.calls(sid).update(status="completed")
         except (TwilioRestException, TwilioException):
             log.warning("hang-up not accepted sid=%s", sid)
+
+    def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
+        """Ask Twilio for a call or a text as it stands (`calls(sid).fetch()`,
+        `messages(sid).fetch()`; a bridged call's own `<Dial>` leg by `ParentCallSid`):
+        twilio.com/docs/voice/api/call-resource, twilio.com/docs/messaging/api/message-resource."""
+        try:
+            if sid.startswith("SM") or sid.startswith("MM"):
+                message = self._client.messages(sid).fetch()
+                code = message.error_code
+                return ProviderRecord(
+                    str(message.status), None, None if code is None else str(code)
+                )
+            if leg_dialled:
+                children = self._client.calls.list(parent_call_sid=sid, limit=1)
+                if not children:
+                    return None
+                call = children[0]
+            else:
+                call = self._client.calls(sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise _channel_error(exc) from None
+        except TwilioException:
+            raise ChannelError("Twilio could not be reached", permanent=False) from None
+        return ProviderRecord(str(call.status), call.answered_by or None)
 
     def erase_record(self, sid: str) -> None:
         """Delete Twilio's record of a call (CA…) or a text (SM…, MM…): its numbers and, for a

@@ -19,7 +19,15 @@ from outreach.domain.planner import CallWindow
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask
 from outreach.runtime import Runtime
-from outreach.services import call_windows, contacts, deliveries, inbox, planning, tasks
+from outreach.services import (
+    call_windows,
+    contacts,
+    deliveries,
+    inbox,
+    planning,
+    reconcile,
+    tasks,
+)
 from outreach.services.audit import SYSTEM, AuditAction, record
 
 REMINDER_LOOKAHEAD = timedelta(hours=24)
@@ -54,6 +62,7 @@ def tick(rt: Runtime, now: datetime) -> TickReport:
         report.duty_to_warn_notified = notify_duty_to_warn(session, now)
         report.escalated = escalate_overdue(session, now)
         report.reconciled = reconcile_stuck(session, now)
+        report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
         report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
         report.reminders_scheduled = schedule_reminders(session, rt, now)
         report.sent, report.missed, report.refused = send_due(session, rt.outward(), now)

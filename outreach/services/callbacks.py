@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.channels.base import ProviderRecord
 from outreach.domain.calling import Permission
 from outreach.domain.vocabulary import Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
@@ -288,6 +289,80 @@ def _outcome(session: Session, delivery: Delivery) -> tuple[bool, Outcome | None
         return False, None  # wait for the keypad answer
     return True, {"1": Outcome.REACHED_SAFE, "2": Outcome.REACHED_NOT_SAFE}.get(
         delivery.digits, Outcome.NO_ANSWER
+    )
+
+
+def settle_from_provider(
+    session: Session,
+    delivery: Delivery,
+    found: tuple[ProviderRecord | None, ...],
+    now: datetime,
+) -> None:
+    """Settle a delivery whose callbacks stopped coming on what the provider's records say.
+
+    `found` is the call or text as the provider holds it; for a bridged call, the liaison's
+    call and then the leg it dialled to her. What the records cannot tell (which key she
+    pressed) never becomes a reached contact (S6): a call answered with no screen answer is
+    left to a person (status "unknown"), as is a delivery the provider has no record of."""
+    if delivery.kind == "sms":
+        _text_from_provider(session, delivery, found[0], now)
+    elif delivery.kind == "bridged_call":
+        _bridge_from_provider(session, delivery, found[0], found[1], now)
+    else:
+        _safe_check_from_provider(session, delivery, found[0], now)
+
+
+def _text_from_provider(
+    session: Session, delivery: Delivery, found: ProviderRecord | None, now: datetime
+) -> None:
+    if found is not None:
+        sms_status(session, delivery, found.status, found.error_code or "", now)
+    if delivery.status not in FINISHED:  # never a final word from the carrier: nothing more
+        delivery.status, delivery.settled_at = "settled", now
+
+
+def _safe_check_from_provider(
+    session: Session, delivery: Delivery, found: ProviderRecord | None, now: datetime
+) -> None:
+    if found is None or found.status not in FINAL_CALL:
+        _leave_to_a_person(delivery, found, now)
+        return
+    if found.answered_by:
+        amd_result(session, delivery, found.answered_by, now)
+    if found.status == "completed":
+        delivery.answered_by = delivery.answered_by or "unknown"
+        if delivery.answered_by == "human" and delivery.digits is None:
+            delivery.digits = "-"  # no key reached us: never a reached contact (S6)
+    call_status(session, delivery, "contact", found.status, now)
+
+
+def _bridge_from_provider(
+    session: Session,
+    delivery: Delivery,
+    liaison: ProviderRecord | None,
+    her_leg: ProviderRecord | None,
+    now: datetime,
+) -> None:
+    if her_leg is None:
+        if liaison is not None and liaison.status in FINAL_CALL:
+            _refuse(delivery, now)  # her number was never dialled: no attempt about her
+        else:
+            _leave_to_a_person(delivery, liaison, now)
+        return
+    if her_leg.status == "completed" and delivery.answered_by is None:
+        _leave_to_a_person(delivery, her_leg, now)  # answered, but her key never reached us
+        return
+    call_status(session, delivery, "contact", her_leg.status, now)
+    if delivery.status not in FINISHED:
+        _leave_to_a_person(delivery, her_leg, now)
+
+
+def _leave_to_a_person(delivery: Delivery, found: ProviderRecord | None, now: datetime) -> None:
+    if found is not None and found.status not in FINAL_CALL:
+        return  # still going on at the provider: asked again at the next tick
+    delivery.status, delivery.settled_at = "unknown", now
+    log.warning(
+        "delivery %s left for a person: the provider's record cannot settle it", delivery.id
     )
 
 

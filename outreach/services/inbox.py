@@ -61,9 +61,7 @@ KEPT_FIELDS = (
 Effect = Callable[[Session, Delivery, Mapping[str, str], datetime], None]
 # What a stored status callback does once applied; `at` is when it was received.
 EFFECTS: dict[str, Effect] = {
-    "status": lambda session, delivery, fields, at: callbacks.call_status(
-        session, delivery, fields.get("leg", "contact"), fields.get("CallStatus", ""), at
-    ),
+    "status": lambda session, delivery, fields, at: _call_status(session, delivery, fields, at),
     "amd": lambda session, delivery, fields, at: callbacks.amd_result(
         session, delivery, fields.get("AnsweredBy", ""), at
     ),
@@ -71,6 +69,18 @@ EFFECTS: dict[str, Effect] = {
         session, delivery, fields.get("MessageStatus", ""), fields.get("ErrorCode", ""), at
     ),
 }
+
+
+def _call_status(
+    session: Session, delivery: Delivery, fields: Mapping[str, str], at: datetime
+) -> None:
+    """A call's status; the machine verdict it carries counts too, since the one asked for
+    with the TwiML may never have reached us (issue 24 item 6). The first verdict stands."""
+    leg = fields.get("leg", "contact")
+    if leg == "contact" and fields.get("AnsweredBy"):
+        callbacks.amd_result(session, delivery, fields["AnsweredBy"], at)
+    callbacks.call_status(session, delivery, leg, fields.get("CallStatus", ""), at)
+
 
 _EVENTS = WebhookEvent.__table__
 _TYPES = (

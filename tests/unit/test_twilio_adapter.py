@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.channels.base import BridgedCall, Callbacks, ChannelError, SafeCheckCall, Sms
+from outreach.channels.base import (
+    BridgedCall,
+    Callbacks,
+    ChannelError,
+    ProviderRecord,
+    SafeCheckCall,
+    Sms,
+)
 from outreach.channels.pacing import Pacer
 from outreach.channels.twilio import TwilioChannel, make_client
 from tests.fakes import RecordingHttpClient
@@ -170,3 +177,41 @@ def test_a_sid_of_another_kind_is_refused_without_asking_twilio() -> None:
         _channel(http).erase_record("RE" + "d4" * 16)
     assert refused.value.permanent
     assert http.requests == []
+
+
+# --- reconciliation: asking Twilio for a call or text whose callbacks stopped -------------
+
+
+def test_a_call_is_fetched_as_it_stands_with_its_machine_verdict() -> None:
+    body = {"sid": CALL_SID, "status": "completed", "answered_by": "machine_start"}
+    http = RecordingHttpClient([(200, body)])
+    found = _channel(http).fetch_record(CALL_SID)
+    [request] = http.requests
+    assert request.method == "GET"
+    assert request.url.endswith(f"/Calls/{CALL_SID}.json")
+    assert found == ProviderRecord("completed", "machine_start", None)
+
+
+def test_a_text_is_fetched_with_its_error_code() -> None:
+    http = RecordingHttpClient(
+        [(200, {"sid": TEXT_SID, "status": "undelivered", "error_code": 30003})]
+    )
+    found = _channel(http).fetch_record(TEXT_SID)
+    assert http.requests[0].url.endswith(f"/Messages/{TEXT_SID}.json")
+    assert found == ProviderRecord("undelivered", None, "30003")
+
+
+def test_the_leg_a_bridged_call_dialled_is_found_by_its_parent() -> None:
+    child = {"sid": "CA" + "d4" * 16, "status": "no-answer", "answered_by": None}
+    page = {"calls": [child], "end": 0, "start": 0, "page": 0, "page_size": 1}
+    http = RecordingHttpClient([(200, page)])
+    found = _channel(http).fetch_record(CALL_SID, leg_dialled=True)
+    [request] = http.requests
+    assert request.url.endswith("/Calls.json")
+    assert request.params["ParentCallSid"] == CALL_SID
+    assert found == ProviderRecord("no-answer", None, None)
+
+
+def test_a_record_twilio_does_not_have_is_none() -> None:
+    http = RecordingHttpClient([(404, {"code": 20404, "message": "not found", "status": 404})])
+    assert _channel(http).fetch_record(CALL_SID) is None
