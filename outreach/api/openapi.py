@@ -165,7 +165,8 @@ PATHS: dict[str, Any] = {
                 at=INSTANT,
                 severity={"enum": ["routine", "elevated", "high"]},
             ),
-            _object(["id", "tasks"], id=ID, tasks={"type": "array", "items": ID}),
+            # S7: "tasks" only for a caller who may read contacts in the program.
+            _object(["id"], id=ID, tasks={"type": "array", "items": ID}),
         ),
     },
     "/attendance": {

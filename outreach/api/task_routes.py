@@ -36,7 +36,11 @@ def report_event(participant_id: str) -> ResponseReturnValue:
         severity=str(body.get("severity", "routine")),
         now=now(),
     )
-    return jsonify(id=str(event.id), tasks=[str(t.id) for t in opened]), 201
+    answer: dict[str, object] = {"id": str(event.id)}
+    visible = tasks.tasks_visible_to(db(), actor(), event, opened)
+    if visible is not None:  # S7: a facilitator's answer says nothing of contacts
+        answer["tasks"] = [str(task_id) for task_id in visible]
+    return jsonify(answer), 201
 
 
 @bp.get("/tasks")

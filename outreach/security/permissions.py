@@ -52,9 +52,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # S7: a facilitator holds no contact permission at all.
     Role.FACILITATOR: frozenset(_PROGRAM_WORK),
-    Role.ADMIN: frozenset(
-        _CONTACT_WORK | _PROGRAM_WORK | {Permission.ADMIN_USERS, Permission.ADMIN_PROGRAMS}
-    ),
+    # An admin never reads contact-person data nor claims a contact task (PRODUCT.md, roles;
+    # issue 21 finding 7). An account holds one role: a person who administers and also works
+    # cases has a liaison account besides the admin one.
+    Role.ADMIN: frozenset(_PROGRAM_WORK | {Permission.ADMIN_USERS, Permission.ADMIN_PROGRAMS}),
 }
 
 

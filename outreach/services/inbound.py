@@ -1,7 +1,12 @@
 """Inbound SMS: STOP and START keywords, HELP, safe-check replies, and anything else (S2, S6).
 
-A message from an unknown number reveals nothing and is audited. Free text is kept sealed
+A message from an unknown number changes nothing and is audited. Free text is kept sealed
 for the liaison and gets no automatic answer.
+
+The answer depends on the message alone, never on who sent it (issue 21 finding 12): whoever
+texts from her phone must not learn from the answer that she is on file, so a number on file
+and an unknown number get the same reply in the same language, and START, whose confirmation
+could only be true for a number on file, gets none.
 """
 
 from __future__ import annotations
@@ -53,8 +58,14 @@ STOP_WORDS_IN_TEXT = frozenset(
 )
 START_WORDS = frozenset({"START", "UNSTOP", "COMENZAR", "INICIAR"})
 HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
+# The reply is in the language of the keyword, not the contact's: her preferred language
+# would tell a stranger holding her phone that she is on file.
+SPANISH_WORDS = frozenset(
+    {"PARAR", "ALTO", "DETENER", "CANCELAR", "BAJA", "FIN", "PARA", "AYUDA", "COMENZAR", "INICIAR"}
+)
 TALK_NOW = frozenset({"1", "YES", "SI"})
 LATER = frozenset({"2", "NO"})
+_KEYWORDS = STOP_WORDS | START_WORDS | HELP_WORDS | TALK_NOW | LATER
 
 
 class Reply(StrEnum):
@@ -97,48 +108,52 @@ def handle(
     session: Session, vault: Vault, *, sender: str, body: str, sid: str, now: datetime
 ) -> Answered:
     """Apply one inbound SMS and say which neutral reply to send, if any."""
+    answer = reply_to(body)
     found = contacts.find_by_phone(session, vault, sender)
     if not found:
         record(session, now=now, actor=SYSTEM, action=AuditAction.INBOUND_UNKNOWN)
         session.commit()
-        return Answered(Reply.NONE)
+        return answer
     word = keyword(body)
     if word in STOP_WORDS:
-        return _stop(session, found, now)
-    if word in START_WORDS:
-        return _start(session, found, now)
-    if word in HELP_WORDS:
-        return _answered(session, found[0], Reply.HELP)
-    if word in TALK_NOW or word in LATER:
+        _stop(session, found, now)
+    elif word in START_WORDS:
+        _start(session, found, now)
+    elif word in TALK_NOW or word in LATER:
         _safe_check_reply(session, found, word in TALK_NOW, now)
-        return Answered(Reply.NONE)
-    _keep(session, vault, found, body, sid, now)
-    if asks_to_stop(body):
-        return _stop(session, found, now)  # commits the kept message with the revocation
+    elif word not in HELP_WORDS:
+        _keep(session, vault, found, body, sid, now)
+        if asks_to_stop(body):
+            _stop(session, found, now)  # the kept message goes in with the revocation
     session.commit()
-    return Answered(Reply.NONE)
+    return answer
 
 
-def _stop(session: Session, found: list[ContactPerson], now: datetime) -> Answered:
-    changed = [
-        c
-        for c in found
-        if contacts.revoke_sms(session, contact_id=c.id, now=now, source="sms_stop")
-    ]
-    session.commit()
-    # At most one neutral confirmation: a repeated STOP gets silence.
-    return _answered(session, found[0], Reply.STOP_CONFIRMATION if changed else Reply.NONE)
+def reply_to(body: str) -> Answered:
+    """The neutral reply a message gets, from its words alone (S2; issue 21 finding 12).
+
+    STOP, and a longer message that says stop, get the stop confirmation every time (a
+    repeated STOP too: silence after the first would tell a number on file from another);
+    HELP gets the help text; everything else, START included, gets no answer."""
+    word = keyword(body)
+    if word in HELP_WORDS:
+        reply = Reply.HELP
+    elif word in STOP_WORDS or (word not in _KEYWORDS and asks_to_stop(body)):
+        reply = Reply.STOP_CONFIRMATION
+    else:
+        reply = Reply.NONE
+    in_text = word not in _KEYWORDS and not SPANISH_WORDS.isdisjoint(words(body))
+    return Answered(reply, "es" if word in SPANISH_WORDS or in_text else "en")
 
 
-def _start(session: Session, found: list[ContactPerson], now: datetime) -> Answered:
-    changed = [c for c in found if contacts.restore_sms(session, contact_id=c.id, now=now)]
-    session.commit()
-    return _answered(session, found[0], Reply.START_CONFIRMATION if changed else Reply.NONE)
+def _stop(session: Session, found: list[ContactPerson], now: datetime) -> None:
+    for contact in found:
+        contacts.revoke_sms(session, contact_id=contact.id, now=now, source="sms_stop")
 
 
-def _answered(session: Session, contact: ContactPerson, reply: Reply) -> Answered:
-    language = contacts.current_preferences(session, contact.id).language
-    return Answered(reply, language)
+def _start(session: Session, found: list[ContactPerson], now: datetime) -> None:
+    for contact in found:
+        contacts.restore_sms(session, contact_id=contact.id, now=now)
 
 
 def _safe_check_reply(

@@ -41,7 +41,7 @@ from outreach.models import (
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services import contacts
-from outreach.services.access import require
+from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 
@@ -107,6 +107,18 @@ def report_event(
         _stand_down(session, actor, participant_id, opened, now)
     session.commit()
     return event, opened
+
+
+def tasks_visible_to(
+    session: Session, actor: Actor, event: ProgramEvent, opened: Sequence[OutreachTask]
+) -> list[uuid.UUID] | None:
+    """The tasks an event opened, for a caller who may read contacts in its program; None for
+    anyone else, not even an empty list: tasks open only for a contact who exists and agreed
+    to contact, so a facilitator must not see them (S7; issue 21 finding 6)."""
+    participant = _participant(session, event.participant_id)
+    if not allowed(actor, Permission.CONTACT_READ, participant.program_id):
+        return None
+    return [task.id for task in opened]
 
 
 def _stand_down(

@@ -160,13 +160,14 @@ def _inbound(app: Flask, client: FlaskClient, body: str, sid: str, sender: str =
         "Stop all",
     ],
 )
-def test_a_stop_word_ends_sms_at_once_with_one_neutral_confirmation(
+def test_a_stop_word_ends_sms_at_once_with_a_neutral_confirmation(
     app: Flask, client: FlaskClient, db: Session, world: World, word: str
 ) -> None:
     first = _inbound(app, client, word, "SM1")
     second = _inbound(app, client, word, "SM2")
     assert "<Message>" in first
-    assert "<Message>" not in second  # at most one confirmation
+    # The same confirmation again: silence would tell a number on file from an unknown one.
+    assert second == first
     assert contacts.current_preferences(db, world.contact.id).sms is False
     assert contacts.current_preferences(db, world.contact.id).voice is True
 
@@ -192,7 +193,8 @@ def test_start_re_enables_sms_only(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     _inbound(app, client, "STOP", "SM1")
-    assert "<Message>" in _inbound(app, client, "START", "SM2")
+    # No confirmation: it could only be true for a number on file (issue 21 finding 12).
+    assert "<Message>" not in _inbound(app, client, "START", "SM2")
     prefs = contacts.current_preferences(db, world.contact.id)
     assert (prefs.sms, prefs.voicemail, prefs.consent) == (True, False, "consented")
 
@@ -848,7 +850,7 @@ def test_after_stop_a_liaison_cannot_turn_texts_back_on_and_her_start_still_can(
         _liaison_sets_texts(db, world, True)
     db.rollback()
     assert contacts.current_preferences(db, world.contact.id).sms is False
-    assert "<Message>" in _inbound(app, client, "START", "SM2")
+    assert "<Message>" not in _inbound(app, client, "START", "SM2")  # START gets no answer
     assert contacts.current_preferences(db, world.contact.id).sms is True
 
 
@@ -857,7 +859,10 @@ def test_a_stop_while_texts_are_off_is_kept_so_no_one_turns_them_on_later(
 ) -> None:
     _no_texts_on_her_word(db, world)
     answer = _inbound(app, client, "STOP", "SM1")
-    assert "<Message>" not in answer  # no text to someone whose texts are off
+    # The one neutral confirmation any number gets for STOP: silence here would tell whoever
+    # holds her phone that she is on file (issue 21 finding 12). It answers the phone's own
+    # STOP, as the carrier's opt-out confirmation does, and says nothing of the program.
+    assert answer == _inbound(app, client, "STOP", "SM2", sender="+14045550199")
     assert contacts.sms_stopped(db, world.contact.id)
     with pytest.raises(Conflict):
         _liaison_sets_texts(db, world, True)
