@@ -66,6 +66,7 @@ class Settings:
     public_url: str
     proxy_hops: int
     neutral_number: str
+    messaging_service_sid: str
     calling_start: time
     calling_end: time
     sms_rate_per_second: float
@@ -112,6 +113,7 @@ def load_settings(
         public_url=_url("public_url", value("public_url")),
         proxy_hops=_int("proxy_hops", value("proxy_hops"), low=0, high=5),
         neutral_number=_e164("neutral_number", value("neutral_number")),
+        messaging_service_sid=_messaging_service(value("messaging_service_sid")),
         calling_start=_clock("calling_start", value("calling_start")),
         calling_end=_clock("calling_end", value("calling_end")),
         sms_rate_per_second=_float("sms_rate_per_second", value("sms_rate_per_second")),
@@ -207,6 +209,14 @@ def _first_name(name: str, value: str) -> str:
     return value
 
 
+def _messaging_service(value: str) -> str:
+    if value and not re.fullmatch(r"MG[0-9a-f]{32}", value):
+        raise SettingsError(
+            "OUTREACH_MESSAGING_SERVICE_SID must be a Messaging Service SID: MG and 32 hex digits"
+        )
+    return value
+
+
 def _check_consistency(settings: Settings) -> None:
     if settings.calling_start >= settings.calling_end:
         raise SettingsError("OUTREACH_CALLING_START must be before OUTREACH_CALLING_END")
@@ -220,6 +230,10 @@ def _check_consistency(settings: Settings) -> None:
         raise SettingsError("production needs an https:// OUTREACH_PUBLIC_URL")
     if not (settings.secrets.twilio_account_sid and settings.secrets.twilio_auth_token):
         raise SettingsError("production needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    if not settings.messaging_service_sid:
+        # Without its Advanced Opt-Out, Twilio answers STOP in English with its own text and
+        # the product's reply would be a second one (issue 24 item 4; docs/operations.md).
+        raise SettingsError("production needs OUTREACH_MESSAGING_SERVICE_SID")
 
 
 # --- secrets -------------------------------------------------------------------------------

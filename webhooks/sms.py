@@ -38,6 +38,7 @@ def sms_inbound() -> Response:
         body=request.form.get("Body", "")[:1600],
         sid=sid,
         now=now(),
+        opt_out_type=form("OptOutType"),
     )
     if answered.reply is not inbound.Reply.NONE:
         values = {"liaison_first_name": outward().settings.sender_first_name}

@@ -21,7 +21,9 @@ def build_channel(app: Flask, settings: Settings) -> Channel:
             from outreach.settings import SettingsError
 
             raise SettingsError("the twilio channel needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-        return TwilioChannel(make_client(sid, token), pacer)
+        return TwilioChannel(
+            make_client(sid, token), pacer, messaging_service_sid=settings.messaging_service_sid
+        )
     if settings.channel == "console":
         return ConsoleChannel(pacer)
     poster = Poster(app, settings.webhook_token, settings.public_url)

@@ -57,11 +57,16 @@ MACHINE_ANSWERS = (
     "fax",
     "unknown",
 )
-# Twilio's default keyword handling on a long code (REFERENCE.md section 4).
-OPT_OUT_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT"})
-OPT_OUT_WORDS |= {"CANCEL"}
-OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
+# Twilio's keyword handling as the Messaging Service's Advanced Opt-Out is set up by
+# docs/operations.md: Twilio's own English words plus the Spanish ones, YES dropped from the
+# opt-in list (REFERENCE.md section 4; twilio.com/docs/messaging/tutorials/advanced-opt-out).
+# A whole message, in any case, is a keyword; Twilio answers it and posts `OptOutType`.
+OPT_OUT_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+    | {"PARAR", "ALTO", "DETENER", "CANCELAR", "BAJA", "FIN", "PARA"}
+)
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "COMENZAR", "INICIAR"})
+HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
 
 
 class Realism:
@@ -228,17 +233,23 @@ class SimulatorChannel:
         database's sealed outbox, which the purge has already deleted."""
 
     def text_from(self, number: str, body: str, inbound_url: str) -> str:
-        """She texts the neutral number. Twilio's own keyword handling comes first: an opt-out
-        word blocks the number (later sends answer 21610) and an opt-in word lifts the block;
-        Twilio answers those and HELP itself, then posts the message to the app as usual."""
+        """She texts the neutral number. Twilio's keyword handling comes first: an opt-out
+        word blocks the number (later sends answer 21610), an opt-in word lifts the block, and
+        Twilio answers those and HELP itself; then it posts the message to the app, with
+        `OptOutType` when it took the message as a keyword."""
         word = body.strip().upper()
+        fields = {"MessageSid": _sid("SM"), "From": number, "Body": body}
         if word in OPT_OUT_WORDS:
             self._opted_out.add(number)
+            fields["OptOutType"] = "STOP"
         elif word in OPT_IN_WORDS:
             self._opted_out.discard(number)
-        if word in OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS:
+            fields["OptOutType"] = "START"
+        elif word in HELP_WORDS:
+            fields["OptOutType"] = "HELP"
+        if "OptOutType" in fields:
             self.keyword_replies.append((number, word))
-        return self._post(inbound_url, MessageSid=_sid("SM"), From=number, Body=body)
+        return self._post(inbound_url, **fields)
 
     def fetch_record(self, sid: str, *, leg_dialled: bool = False) -> ProviderRecord | None:
         """As Twilio's REST API would answer: the call or text as it stands, whether or not

@@ -56,9 +56,10 @@ def make_client(account_sid: str, auth_token: str, http_client: HttpClient | Non
 class TwilioChannel:
     name = "twilio"
 
-    def __init__(self, client: Client, pacer: Pacer) -> None:
+    def __init__(self, client: Client, pacer: Pacer, *, messaging_service_sid: str = "") -> None:
         self._client = client
         self._pacer = pacer
+        self._service = messaging_service_sid
 
     def place_bridged_call(self, call: BridgedCall) -> Sent:
         """Ring the liaison; the bridge TwiML then dials the contact from the neutral number."""
@@ -93,6 +94,10 @@ class TwilioChannel:
                 body=sms.body,
                 status_callback=sms.callbacks.url("sms/status"),
                 validity_period=sms.validity_seconds,
+                # Through the Messaging Service, so its Advanced Opt-Out (our neutral replies,
+                # our keyword lists) governs the number: twilio.com/docs/messaging/tutorials/
+                # advanced-opt-out. `from_` keeps the neutral number as the sender (S9).
+                **({"messaging_service_sid": self._service} if self._service else {}),
             )
         except TwilioRestException as exc:
             raise _channel_error(exc) from None

@@ -7,6 +7,15 @@ The answer depends on the message alone, never on who sent it (issue 21 finding 
 texts from her phone must not learn from the answer that she is on file, so a number on file
 and an unknown number get the same reply in the same language, and START, whose confirmation
 could only be true for a number on file, gets none.
+
+Opt-out as Twilio does it (issue 24 item 4; docs/operations.md): sends go through a Messaging
+Service with Advanced Opt-Out, whose keyword lists and neutral English and Spanish replies are
+ours (scripts_text/*/sms/stop_confirmation, start_confirmation, help). Twilio answers those
+keywords itself, blocks the number after an opt-out (later sends fail with 21610) and tells us
+with `OptOutType` (STOP, START or HELP) on the inbound request
+(twilio.com/docs/messaging/tutorials/advanced-opt-out). So a message Twilio has already
+answered gets no second reply from us: we record what it did and say nothing. Only a message
+Twilio did not take as a keyword ("please stop texting me") gets our own one reply.
 """
 
 from __future__ import annotations
@@ -29,8 +38,9 @@ from outreach.services import contacts, tasks
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.errors import ServiceError
 
-# The carrier-honoured opt-out words, English and Spanish (S2). YES is not an opt-in here:
-# it answers a safe-check, so Advanced Opt-Out must drop YES from the opt-in list.
+# The carrier-honoured opt-out words, English and Spanish (S2), as the Messaging Service's
+# Advanced Opt-Out lists them (docs/operations.md). YES is no opt-in there (its list drops it)
+# and no safe-check answer here: Twilio's default lists take YES as an opt-in keyword.
 STOP_WORDS = frozenset(
     {
         "STOP",
@@ -63,8 +73,11 @@ HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
 SPANISH_WORDS = frozenset(
     {"PARAR", "ALTO", "DETENER", "CANCELAR", "BAJA", "FIN", "PARA", "AYUDA", "COMENZAR", "INICIAR"}
 )
-TALK_NOW = frozenset({"1", "YES", "SI"})
+# Safe-check answers: keys no list of Twilio's takes as a keyword (issue 24 item 4).
+TALK_NOW = frozenset({"1", "SI"})
 LATER = frozenset({"2", "NO"})
+# Twilio's OptOutType on an inbound request: what its Advanced Opt-Out did with the message.
+TWILIO_STOP, TWILIO_START, TWILIO_HELP = "STOP", "START", "HELP"
 _KEYWORDS = STOP_WORDS | START_WORDS | HELP_WORDS | TALK_NOW | LATER
 
 
@@ -105,17 +118,29 @@ def asks_to_stop(body: str) -> bool:
 
 
 def handle(
-    session: Session, vault: Vault, *, sender: str, body: str, sid: str, now: datetime
+    session: Session,
+    vault: Vault,
+    *,
+    sender: str,
+    body: str,
+    sid: str,
+    now: datetime,
+    opt_out_type: str = "",
 ) -> Answered:
-    """Apply one inbound SMS and say which neutral reply to send, if any."""
-    answer = reply_to(body)
+    """Apply one inbound SMS and say which neutral reply to send, if any.
+
+    `opt_out_type` is Twilio's `OptOutType`: set when Twilio took the message as a keyword,
+    answered it and blocked or unblocked the number; we then follow it and send nothing."""
+    answer = Answered(Reply.NONE) if opt_out_type else reply_to(body)
     found = contacts.find_by_phone(session, vault, sender)
     if not found:
         record(session, now=now, actor=SYSTEM, action=AuditAction.INBOUND_UNKNOWN)
         session.commit()
         return answer
     word = keyword(body)
-    if word in STOP_WORDS:
+    if opt_out_type:
+        _as_twilio_did(session, found, opt_out_type, now)
+    elif word in STOP_WORDS:
         _stop(session, found, now)
     elif word in START_WORDS:
         _start(session, found, now)
@@ -146,6 +171,16 @@ def reply_to(body: str) -> Answered:
     return Answered(reply, "es" if word in SPANISH_WORDS or in_text else "en")
 
 
+def _as_twilio_did(
+    session: Session, found: list[ContactPerson], opt_out_type: str, now: datetime
+) -> None:
+    """Follow Twilio's keyword handling: its block and ours must never disagree (S2)."""
+    if opt_out_type.upper() == TWILIO_STOP:
+        _stop(session, found, now)
+    elif opt_out_type.upper() == TWILIO_START:
+        _start(session, found, now)
+
+
 def _stop(session: Session, found: list[ContactPerson], now: datetime) -> None:
     for contact in found:
         contacts.revoke_sms(session, contact_id=contact.id, now=now, source="sms_stop")
@@ -159,7 +194,7 @@ def _start(session: Session, found: list[ContactPerson], now: datetime) -> None:
 def _safe_check_reply(
     session: Session, found: list[ContactPerson], talk_now: bool, now: datetime
 ) -> None:
-    """1/YES: the contact can talk now; 2/NO: not now (S6), logged and planned around."""
+    """1/SI: the contact can talk now; 2/NO: not now (S6), logged and planned around."""
     for contact in found:
         delivery = _latest_safe_check(session, contact)
         if delivery is None or delivery.digits is not None:

@@ -56,6 +56,7 @@ KEPT_FIELDS = (
     "ErrorCode",
     "SequenceNumber",
     "CallbackSource",
+    "OptOutType",
 )
 
 Effect = Callable[[Session, Delivery, Mapping[str, str], datetime], None]

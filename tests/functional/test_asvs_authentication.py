@@ -25,6 +25,7 @@ from tests.functional.web import csrf
 
 # The pathways of docs/security/controls.md ("Ways in"), by the prefix of their routes.
 API, WEBHOOKS = "/api/v1/", "/webhooks/twilio/"
+FALLBACKS = {"/webhooks/twilio/voice/fallback", "/webhooks/twilio/sms/fallback"}
 OPEN_API_ROUTES = {"/api/v1/openapi.json"}
 
 
@@ -104,6 +105,7 @@ def production_app(
         "OUTREACH_PUBLIC_URL": "https://outreach.example.org",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "t" * 32,
+        "OUTREACH_MESSAGING_SERVICE_SID": "MG" + "ab" * 16,
     }
     return create_app(settings=load_settings(environ), sessions=sessions, clock=clock)
 
@@ -132,6 +134,13 @@ def test_every_route_is_on_one_of_the_documented_ways_in(app: Flask, client: Fla
         if rule.rule.startswith(API) and rule.rule not in OPEN_API_ROUTES:
             for method in methods:
                 assert client.open(path, method=method, json={}).status_code == 401, rule.rule
+        elif rule.rule in FALLBACKS:
+            # Twilio's fallbacks answer even unsigned (a wrong public URL is one reason they
+            # are asked), with silence that changes nothing: webhooks/fallback.py.
+            for method in methods:
+                answer = client.open(path, method=method, data={})
+                assert answer.status_code == 200, rule.rule
+                assert "<Message>" not in answer.get_data(as_text=True)
         elif rule.rule.startswith(WEBHOOKS):
             for method in methods:
                 assert client.open(path, method=method, data={}).status_code == 403, rule.rule

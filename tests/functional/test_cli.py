@@ -138,6 +138,7 @@ def test_the_outbox_is_refused_with_the_twilio_channel(tmp_path: Path) -> None:
         OUTREACH_CHANNEL="twilio",
         TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         TWILIO_AUTH_TOKEN="t" * 32,
+        OUTREACH_MESSAGING_SERVICE_SID="MG" + "ab" * 16,
     )
     assert result.returncode == 1
     assert "console and simulator" in result.stderr

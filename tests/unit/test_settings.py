@@ -27,6 +27,7 @@ def _production_env() -> dict[str, str]:
         "OUTREACH_AUDIT_KEY": _key(),
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "t" * 32,
+        "OUTREACH_MESSAGING_SERVICE_SID": "MG" + "ab" * 16,
     }
 
 
