@@ -59,7 +59,8 @@ def recurrence_rule(field: str, value: str, starts_on: date) -> str:
     try:
         with warnings.catch_warnings(record=True) as warned:
             # What dateutil warns about now it refuses in a later version: a stored rule would
-            # then stop the planner, so a warning refuses the rule today.
+            # then stop the planner, so a warning refuses the rule today. (The warning filters
+            # are process-wide; the one warning dateutil has today is refused by name above.)
             warnings.simplefilter("always")
             _refuse_rules_that_never_meet(value)
             first = _first_session(group_rule(value, start), start, bounded=_bounded(value))
