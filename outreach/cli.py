@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(__import__("outreach.cli_import", fromlist=["x"]).import_command)
     app.cli.add_command(__import__("outreach.cli_purge", fromlist=["x"]).purge_command)
+    app.cli.add_command(__import__("outreach.cli_backup", fromlist=["x"]).backup_group)
 
 
 def main() -> None:

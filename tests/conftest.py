@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+import hypothesis
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -30,6 +31,33 @@ from tests import databases, factories
 NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
 
 DATABASES, _CI_PROBLEM = databases.selected()
+
+# Hypothesis: on CI every run draws the same examples, so a red build is the code's doing and
+# replays, never a draw of luck; no example database is kept between runs, neither a deadline
+# nor the too-slow health check trips on a busy runner, and a failure prints the blob that
+# reproduces it. Locally each run draws new examples and replays earlier failures from
+# .hypothesis/ first. Both start from hypothesis's defaults, whatever profile it chose itself.
+_DEFAULTS = hypothesis.settings.get_profile("default")
+hypothesis.settings.register_profile(
+    "ci",
+    _DEFAULTS,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.register_profile("dev", _DEFAULTS, print_blob=True)
+
+
+def hypothesis_profile(environ: dict[str, str]) -> str:
+    """The profile a run uses: HYPOTHESIS_PROFILE if set, "ci" under CI=true, else "dev"."""
+    if environ.get("HYPOTHESIS_PROFILE"):
+        return environ["HYPOTHESIS_PROFILE"]
+    return "ci" if environ.get("CI", "").lower() == "true" else "dev"
+
+
+hypothesis.settings.load_profile(hypothesis_profile(dict(os.environ)))
 _ran: Counter[str] = Counter()
 
 

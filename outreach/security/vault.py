@@ -14,8 +14,16 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from outreach.models import ContactKey
-from outreach.security.crypto import IndexKeyring, Keyring, new_data_key, open_sealed, seal
-from outreach.settings import Secrets
+from outreach.security.crypto import (
+    IndexKeyring,
+    Keyring,
+    SealError,
+    key_id_of,
+    new_data_key,
+    open_sealed,
+    seal,
+)
+from outreach.settings import KEY_ID, Secrets
 
 # The data key's own id inside each sealed value: the generation of the contact's key.
 CONTACT_KEY_ID = "c1"
@@ -23,6 +31,20 @@ CONTACT_KEY_ID = "c1"
 
 class ContactErased(Exception):
     """The contact's key is gone: the record was purged and cannot be read (S10)."""
+
+
+class DataKeyMissing(SealError):
+    """A contact's data key is wrapped under a key that OUTREACH_DATA_KEYS lacks.
+
+    Seen after a restore without the keys kept beside the backup, or when an old key was
+    removed too early. The message names the key id, never anything of the contact (S10), so
+    logs and the command line can say which key to put back.
+    """
+
+    def __init__(self, key_id: str, what: str = "contact data") -> None:
+        shown = key_id if KEY_ID.fullmatch(key_id) else "(an unreadable id)"
+        super().__init__(f"{what} cannot be opened: data key {shown} missing")
+        self.key_id = key_id
 
 
 def place(table: str, column: str, row_id: uuid.UUID) -> str:
@@ -88,7 +110,10 @@ class Vault:
         return self.cipher_of(row)
 
     def cipher_of(self, row: ContactKey) -> ContactCipher:
-        """Unwrap a contact's data key from its stored row."""
+        """Unwrap a contact's data key from its stored row; DataKeyMissing names a missing key."""
+        key_id = key_id_of(row.wrapped_key)
+        if key_id not in self.keyring:
+            raise DataKeyMissing(key_id)
         return ContactCipher(self.keyring.unwrap(row.wrapped_key, _key_place(row.contact_id)))
 
 

@@ -54,6 +54,7 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an audit action name, not a secret
     IMPORT_COMPLETED = "system.import_completed"
     KEYS_ROTATED = "system.keys_rotated"
+    BACKUP_CHECKED = "system.backup_checked"
     CONTACT_PURGED = "contact.purged"
     PROVIDER_RECORDS_ERASED = "system.provider_records_erased"
     PROVIDER_FALLBACK = "system.provider_fallback"

@@ -253,10 +253,19 @@ def _csv_values(row: LogRow) -> tuple[str, ...]:
     )
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (or, for tab and carriage
+# return, strips them and reads what follows as one): OWASP's CSV injection list.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """The value as a cell no spreadsheet runs: a quote before a formula start; "" stays empty."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _csv_line(values: tuple[str, ...]) -> str:
     out = io.StringIO()
-    # Spreadsheet formula injection: a cell starting with = + - @ is prefixed with a quote.
-    csv.writer(out).writerow(["'" + v if v[:1] in "=+-@" else v for v in values])
+    csv.writer(out).writerow([spreadsheet_cell(v) for v in values])
     return out.getvalue()
 
 

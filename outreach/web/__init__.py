@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from outreach.logs import security_event
 from outreach.runtime import runtime
+from outreach.security.vault import DataKeyMissing
 from outreach.web.input_guard import refuse_malformed_input
 
 CSP = (
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_malformed_input)  # pages, API and webhooks alike
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DataKeyMissing, _data_key_missing)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
@@ -118,6 +120,19 @@ def _http_error(exc: HTTPException) -> Any:
     if request.path.startswith("/api/"):
         return {"error": exc.name, "fields": {}}, exc.code or 500
     return render_template("error.html", code=exc.code, title=exc.name), exc.code or 500
+
+
+def _data_key_missing(exc: DataKeyMissing) -> Any:
+    # The operator must learn which key to put back (docs/operations.md); the message names
+    # the key id and nothing of the contact (S10). The page says only that it cannot open.
+    import logging
+
+    logging.getLogger("outreach.web").critical("%s (on %s)", exc, request.path)
+    if request.path.startswith("/api/"):
+        return {"error": "contact data cannot be opened", "fields": {}}, 503
+    title = "Contact data cannot be opened"
+    message = "The service cannot open contact records right now. Tell your administrator."
+    return render_template("error.html", code=503, title=title, message=message), 503
 
 
 def _unexpected_error(exc: Exception) -> Any:

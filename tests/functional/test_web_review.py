@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+from datetime import UTC, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.models import Attempt, AuditEvent, OutreachTask
+from outreach.models import Attempt, AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
-from outreach.services import tasks
+from outreach.services import review, tasks
 from outreach.services.queue import reference
 from tests.conftest import NOW
 from tests.factories import World
@@ -69,6 +71,34 @@ def test_the_csv_export_is_audited_and_holds_no_name_number_or_note(
         assert secret not in body
     exports = db.scalars(select(AuditEvent).where(AuditEvent.action == "review.attempts_exported"))
     assert len(list(exports)) == 1
+
+
+def test_the_csv_export_reads_back_as_the_log_with_empty_cells_empty_and_formulas_quoted(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    # Issue 21 finding 11: a supervisor opens the export in a spreadsheet. A liaison whose
+    # username starts with "-" must not become a formula; a missing session date or
+    # correction stays an empty cell, not a lone quote.
+    liaison = db.get(User, world.users["liaison"].id)
+    assert liaison is not None
+    liaison.username = "-lee.liaison"
+    db.commit()
+    task = _two_attempts_and_close(app, db, world)
+    log_in(client, world.users["supervisor"])
+    body = client.get("/review/attempts.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body, newline="")))
+    attempts = db.scalars(
+        select(Attempt).where(Attempt.task_id == task.id).order_by(Attempt.at.desc())
+    ).all()
+    assert [row["attempt"] for row in rows] == [str(a.id) for a in attempts]
+    for row, attempt in zip(rows, attempts, strict=True):
+        assert list(row) == list(review.CSV_COLUMNS)
+        assert row["at_utc"] == attempt.at.astimezone(UTC).isoformat()
+        assert row["liaison"] == "'-lee.liaison"
+        assert row["outcome"] == "no_answer"
+        assert row["contact_reference"] == reference(world.contact.id)
+        assert row["session_date"] == ""
+        assert row["corrects"] == ""
 
 
 def test_a_supervisor_signs_off_an_unreachable_closure_once(

@@ -8,6 +8,7 @@ phone number or a name. Valid input round-trips.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -227,6 +228,8 @@ rules = st.lists(rule_parts, min_size=1, max_size=5).map(";".join) | st.text(max
 @example("FREQ=SECONDLY", date(2026, 9, 1))
 @example("FREQ=WEEKLY;INTERVAL=0", date(2026, 9, 1))
 @example("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", date(2026, 9, 1))
+@example("FREQ=WEEKLY;COUNT=5;UNTIL=20300101T000000Z", date(2026, 9, 1))  # issue 21 finding 13
+@example("FREQ=DAILY;until=20300101;count=0", date(2026, 9, 1))
 def test_a_rule_that_is_accepted_is_one_the_planner_expands(rule: str, starts_on: date) -> None:
     _, error = outcome(lambda: validation.recurrence_rule("rrule", rule, starts_on))
     if error is not None:
@@ -236,6 +239,37 @@ def test_a_rule_that_is_accepted_is_one_the_planner_expands(rule: str, starts_on
     start = datetime.combine(starts_on, time(), tzinfo=UTC)
     sessions = group_sessions(group, start=start, end=start + timedelta(days=370))
     assert sessions, "an accepted rule gives a session in its first year"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;BYDAY=TU;COUNT=5;UNTIL=20270101T000000Z",
+        "FREQ=WEEKLY;UNTIL=20270101;BYDAY=TU;COUNT=5",
+        "FREQ=WEEKLY;count=5;Until=20270101",
+    ],
+)
+def test_a_rule_with_both_count_and_until_is_refused_with_one_clear_message(rule: str) -> None:
+    # RFC 5545 3.3.10: COUNT and UNTIL MUST NOT occur in the same rule (issue 21 finding 13).
+    with pytest.raises(validation.InvalidInput, match=r"^may end by COUNT or by UNTIL, not both"):
+        validation.recurrence_rule("rrule", rule, date(2026, 9, 1))
+
+
+def test_a_rule_the_rule_library_warns_about_is_refused_not_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever dateutil warns about today is an error in one of its next versions: a stored
+    # rule would then stop the planner. Refused now, with the field named.
+    real = validation.group_rule
+
+    def warning_rule(text: str, start: datetime) -> Any:
+        warnings.warn("this rule is deprecated", DeprecationWarning, stacklevel=2)
+        return real(text, start)
+
+    monkeypatch.setattr(validation, "group_rule", warning_rule)
+    with pytest.raises(validation.InvalidInput, match="not a valid RFC 5545 rule") as refused:
+        validation.recurrence_rule("rrule", "FREQ=WEEKLY;BYDAY=TU", date(2026, 9, 1))
+    assert refused.value.field == "rrule"
 
 
 offsets = st.integers(-23 * 60 + 1, 23 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
