@@ -43,6 +43,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(__import__("outreach.cli_import", fromlist=["x"]).import_command)
     app.cli.add_command(__import__("outreach.cli_purge", fromlist=["x"]).purge_command)
     app.cli.add_command(__import__("outreach.cli_backup", fromlist=["x"]).backup_group)
+    app.cli.add_command(__import__("outreach.cli_twilio", fromlist=["x"]).twilio_check_command)
 
 
 def main() -> None:

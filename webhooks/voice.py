@@ -7,6 +7,7 @@ from flask import Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from outreach.channels.base import Callbacks
+from outreach.domain import scripts
 from outreach.models import Delivery
 from outreach.services import callbacks, inbox
 from outreach.services.callbacks import Answer, BridgeTarget, Screen
@@ -274,3 +275,16 @@ def amd() -> Response:
     if fresh and callbacks.must_hang_up(answered_by):
         outward().channel.hang_up(form("CallSid"))
     return twiml(EMPTY)
+
+
+@bp.post("/voice/incoming")
+def incoming() -> Response:
+    """Someone called the neutral number back: she, or whoever holds her phone and wants to
+    know who called. They hear one neutral sentence in English and in Spanish, and the call
+    ends: nothing names the program, and no one is put through (S9; docs/operations.md)."""
+    response = VoiceResponse()
+    for language in ("en", "es"):
+        text = scripts.render(outward().library, "voice", "incoming_call", language, {})
+        response.say(text, language=say_language(language), voice=say_voice(language))
+    response.hangup()
+    return twiml(response)

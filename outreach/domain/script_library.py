@@ -22,7 +22,9 @@ NEUTRAL_NAMES = frozenset({("mail", "envelope")})  # the outside of a letter is 
 # Prompts said the moment a phone answers, before anyone has pressed a key: a voicemail may be
 # recording them, so they name no one (S3; issue 24: a key-press screen before anything
 # personal is said).
-BEFORE_A_KEY = frozenset({("voice", "screen_prompt"), ("voice", "bridge_confirm_prompt")})
+BEFORE_A_KEY = frozenset(
+    {("voice", "screen_prompt"), ("voice", "bridge_confirm_prompt"), ("voice", "incoming_call")}
+)
 
 NEUTRAL_PLACEHOLDERS = frozenset({"first_name", "liaison_first_name"})
 KIND_PLACEHOLDERS: dict[str, frozenset[str]] = {
@@ -38,7 +40,7 @@ REQUIRED_SCRIPTS: dict[str, tuple[str, ...]] = {
     "call": tuple(reason.value for reason in TaskReason if reason not in _LETTERS),
     "sms": ("reminder", "safe_check", "help", "stop_confirmation", "start_confirmation"),
     "voicemail": ("neutral",),
-    "voice": ("safe_check_prompt", "screen_prompt", "bridge_confirm_prompt"),
+    "voice": ("safe_check_prompt", "screen_prompt", "bridge_confirm_prompt", "incoming_call"),
     "mail": (TaskReason.COMPLETION_LETTER.value, TaskReason.TERMINATION_LETTER.value, "envelope"),
 }
 

@@ -49,6 +49,7 @@ WEBHOOK_ROUTES = [
     "voice/liaison-screen/answer",
     "voice/amd",
     "voice/fallback",
+    "voice/incoming",
     "sms/fallback",
 ]
 TWILIO_FIELDS = [

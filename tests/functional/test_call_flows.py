@@ -225,3 +225,22 @@ def test_no_key_at_the_screen_is_logged_and_never_reached(
     db.expire_all()
     outcomes = db.scalars(select(Attempt.outcome)).all()
     assert outcomes == ["no_answer"]  # S5: an attempt; S6: never a reached contact
+
+
+def test_a_call_back_to_the_neutral_number_hears_one_neutral_sentence_and_nothing_more(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Whoever calls the number back, she or someone holding her phone, learns nothing (S9)."""
+    response = signed_post(
+        app,
+        client,
+        "/webhooks/twilio/voice/incoming",
+        {"CallSid": "CAback", "From": "+14045550123", "To": "+15550100100"},
+    )
+    answer = response.get_data(as_text=True)
+    assert _said(answer) == (
+        "Sorry, this number does not take calls. Goodbye. "
+        "Lo sentimos, este número no recibe llamadas. Adiós."
+    )
+    assert "<Dial" not in answer
+    assert "<Hangup" in answer
