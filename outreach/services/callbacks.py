@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain.calling import Permission
-from outreach.domain.vocabulary import Outcome, TaskStatus
+from outreach.domain.vocabulary import EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, tasks
@@ -302,6 +302,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
             now=now,
             # S5 "who": the liaison who pressed Call made it; the system only records it.
             made_by=delivery.requested_by,
+            entry=tasks.Entry(EntryPoint.WEBHOOK),
         )
     except ServiceError as exc:  # the task closed meanwhile: the outcome stays on the delivery
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)
