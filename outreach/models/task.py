@@ -123,7 +123,8 @@ class Attempt(HasId, Base):
     # (none when the service itself logged a call's outcome) and through what: web, api,
     # webhook, import; "unknown" for attempts logged before migration 0012 kept it.
     recorded_at: Mapped[datetime]
-    entered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # No foreign key, as migration 0012 says: users are disabled, never deleted.
+    entered_by: Mapped[uuid.UUID | None]
     entered_via: Mapped[str] = mapped_column(String(10), default="unknown")
     # S14: what about its time needs a look (space-separated ATTEMPT_FLAGS, "" for none), fixed
     # when entered, and the reason the person entering it gave. Never a name or a number.

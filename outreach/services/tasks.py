@@ -468,8 +468,7 @@ def append_attempt(
         via=entry.via.value,
         flags=attempt.flags,
     )
-    if answered_call is not None:
-        _settle_answered_call(session, task, answered_call, attempt)
+    _settle_answered_call(session, actor, task, answered_call, attempt)
     if outcome == Outcome.DECLINED:
         stop_all_contact(session, actor, task.contact_id, now)
     return attempt
@@ -523,14 +522,37 @@ def calls_awaiting_outcome(session: Session, task_id: uuid.UUID) -> list[Deliver
 
 
 def _settle_answered_call(
-    session: Session, task: OutreachTask, call_id: uuid.UUID, attempt: Attempt
+    session: Session,
+    actor: Actor,
+    task: OutreachTask,
+    call_id: uuid.UUID | None,
+    attempt: Attempt,
 ) -> None:
-    call = session.get(Delivery, call_id)
-    waiting = call is not None and call.task_id == task.id
-    if not waiting or call not in calls_awaiting_outcome(session, task.id):
-        raise Invalid("that call has no outcome to record", {"call": "invalid"})
-    assert call is not None
-    call.attempt_id = attempt.id
+    """Tie the attempt to the answered call it records the outcome of (S14).
+
+    Named, it must be one of the task's calls still waiting. Unnamed, a voice attempt the
+    caller enters for a time at or after their answered call was placed is taken as its
+    outcome: the liaison who logs "reached safe" after the call has answered the question.
+    """
+    waiting = calls_awaiting_outcome(session, task.id)
+    if call_id is not None:
+        call = next((c for c in waiting if c.id == call_id), None)
+        if call is None:
+            raise Invalid("that call has no outcome to record", {"call": "invalid"})
+    else:
+        call = next(
+            (
+                c
+                for c in waiting
+                if attempt.channel == Channel.VOICE
+                and actor.user_id is not None
+                and c.requested_by == actor.user_id
+                and c.created_at <= attempt.at + CLOCK_SKEW
+            ),
+            None,
+        )
+    if call is not None:
+        call.attempt_id = attempt.id
 
 
 def _check_attempt(

@@ -45,37 +45,25 @@ delivery = sa.table("delivery", sa.column("attempt_id", sa.Uuid()))
 
 
 def upgrade() -> None:
-    # recreate="never": SQLite adds the columns in place, keeping the append-only triggers (0001).
-    if op.get_bind().dialect.name == "sqlite":
-        # Alembic adds no foreign key in place on SQLite; SQLite itself does, for a new column.
-        op.execute("ALTER TABLE attempt ADD COLUMN entered_by CHAR(32) REFERENCES app_user (id)")
-    else:
-        op.add_column(
-            "attempt", sa.Column("entered_by", sa.Uuid(), sa.ForeignKey("app_user.id"))
-        )
-    with op.batch_alter_table("attempt", recreate="never") as batch_op:
-        batch_op.add_column(
-            sa.Column("entered_via", sa.String(10), nullable=False, server_default="unknown")
-        )
-        batch_op.add_column(sa.Column("flags", sa.String(80), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("reason", sa.String(200), nullable=True))
-    with op.batch_alter_table("outreach_task", recreate="never") as batch_op:
-        batch_op.add_column(sa.Column("reopened_at", WHEN, nullable=True))
+    # Added in place, so SQLite keeps the append-only triggers (0001) and never rebuilds a table
+    # other tables point at. `entered_by` names a user as `made_by` does, without a foreign key:
+    # users are disabled, never deleted, and a key would make SQLite rebuild the log to drop it.
+    op.add_column("attempt", sa.Column("entered_by", sa.Uuid(), nullable=True))
+    op.add_column(
+        "attempt", sa.Column("entered_via", sa.String(10), nullable=False, server_default="unknown")
+    )
+    op.add_column("attempt", sa.Column("flags", sa.String(80), nullable=False, server_default=""))
+    op.add_column("attempt", sa.Column("reason", sa.String(200), nullable=True))
+    op.add_column("outreach_task", sa.Column("reopened_at", WHEN, nullable=True))
     with _append_only_lifted():
         _backfill()
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outreach_task") as batch_op:
-        batch_op.drop_column("reopened_at")
-    with op.batch_alter_table("attempt") as batch_op:
-        for column in ("reason", "flags", "entered_via", "entered_by"):
-            batch_op.drop_column(column)
-    if op.get_bind().dialect.name == "sqlite":
-        # Dropping a column rewrites the table on SQLite: put the append-only triggers back.
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"DROP TRIGGER IF EXISTS attempt_no_{verb.lower()}")
-            op.execute(_sqlite_trigger(verb))
+    # SQLite 3.35 and later drop a column in place: no rebuild, the triggers stay.
+    op.drop_column("outreach_task", "reopened_at")
+    for column in ("reason", "flags", "entered_via", "entered_by"):
+        op.drop_column("attempt", column)
 
 
 def _backfill() -> None:
