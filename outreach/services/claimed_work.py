@@ -90,39 +90,63 @@ def record_attempt_for_caller(
 ) -> Attempt:
     """The API's attempt: under the caller's claim, taken on their behalf when nobody holds the
     task (INTERFACES: POST /tasks/{id}/attempts); 409 while another liaison holds it."""
-    claim_unless_held(session, actor, task_id, now)
-    return tasks.record_attempt(
-        session,
-        None,
-        actor=actor,
-        task_id=task_id,
-        channel=channel,
-        at=at,
-        outcome=outcome,
-        now=now,
-        callback_at=callback_at,
-        entry=tasks.Entry(EntryPoint.API, reason, late_after),
-    )
+    took = claim_unless_held(session, actor, task_id, now)
+    try:
+        return tasks.record_attempt(
+            session,
+            None,
+            actor=actor,
+            task_id=task_id,
+            channel=channel,
+            at=at,
+            outcome=outcome,
+            now=now,
+            callback_at=callback_at,
+            entry=tasks.Entry(EntryPoint.API, reason, late_after),
+        )
+    except ServiceError:
+        _give_back(session, actor, task_id, took)
+        raise
 
 
 def close_for_caller(
     session: Session, *, actor: Actor, task_id: uuid.UUID, resolution: str, now: datetime
 ) -> OutreachTask:
     """The API's close: under the caller's claim, taken on their behalf when nobody holds it."""
-    claim_unless_held(session, actor, task_id, now)
-    return tasks.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
+    took = claim_unless_held(session, actor, task_id, now)
+    try:
+        return tasks.close_task(
+            session, actor=actor, task_id=task_id, resolution=resolution, now=now
+        )
+    except ServiceError:
+        _give_back(session, actor, task_id, took)
+        raise
 
 
-def claim_unless_held(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> None:
+def claim_unless_held(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> bool:
     """Two liaisons never work one task at once, whatever they work it through (S5, S14).
 
     The web asks for the claim first; a program system's token has no claim button, so its
     write takes the claim for its liaison (audited as any claim, renewed if already held) and
-    is refused while another liaison holds it. A closed task is left to refuse on its own."""
+    is refused while another liaison holds it. A closed task is left to refuse on its own.
+    Answers whether the claim was taken just now, for the caller to give back if refused."""
     task = tasks.task_to_work(session, actor, task_id, now)
     if actor.user_id is None or task.status != TaskStatus.OPEN:
-        return
+        return False
+    held = queue.holds_claim(task, actor, now)
     queue.claim_task(session, actor=actor, task_id=task_id, now=now)
+    return not held
+
+
+def _give_back(session: Session, actor: Actor, task_id: uuid.UUID, took: bool) -> None:
+    """A write the claim was taken for was refused: the task goes back to the queue at once
+    rather than stay held for half an hour by a write that never happened."""
+    session.rollback()
+    task = session.get(OutreachTask, task_id)
+    if took and task is not None and task.claimed_by == actor.user_id:
+        task.claimed_by, task.claim_expires_at = None, None
+        task.claim_version += 1
+        session.commit()
 
 
 def close(

@@ -163,6 +163,19 @@ def test_an_api_attempt_on_a_task_nobody_holds_claims_it_for_the_caller(
         queue.claim_task(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
 
 
+def test_a_refused_api_attempt_leaves_the_task_free_for_the_next_liaison(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW - timedelta(days=2))[0]
+    refused = _api_attempt(client, _token(db, world), task, NOW - timedelta(days=3))
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    db.expire_all()
+    free = db.get(OutreachTask, task.id)
+    assert free is not None
+    assert free.claimed_by is None
+    queue.claim_task(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
+
+
 def test_an_api_close_on_a_task_another_liaison_holds_is_refused_and_one_nobody_holds_closes(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
