@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
 from outreach.services import queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor
 
-REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
+REACHED = tasks.REACHED
 LOOK_BACK = timedelta(days=90)
 # Tasks a query counts attempt windows for at once: a bound on the statement's parameters.
 COUNT_BATCH = 500

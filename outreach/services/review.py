@@ -345,6 +345,7 @@ def correct_attempt(
     )
     if outcome not in {o.value for o in Outcome}:
         raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
+    stood = tasks.closure_stands(task, tasks.standing_attempts(session, task.id))
     fixed = Attempt(
         task_id=old.task_id,
         channel=old.channel,
@@ -377,7 +378,7 @@ def correct_attempt(
     )
     if outcome == Outcome.DECLINED:
         tasks.stop_all_contact(session, actor, task.contact_id, now)
-    tasks.reopen_if_unfounded(session, actor, task, now, correction=str(fixed.id))
+    tasks.reopen_if_unfounded(session, actor, task, now, stood=stood, correction=str(fixed.id))
     session.commit()
     return fixed
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
 
 from outreach.domain import protocols
 from outreach.domain.planner import GroupSchedule, group_sessions
@@ -496,7 +497,7 @@ def _hours(span: timedelta) -> str:
 # --- calls a person answered (S14) -----------------------------------------------------------
 
 
-def awaiting_outcome() -> Any:
+def awaiting_outcome() -> ColumnElement[bool]:
     """The condition of a bridged call a person answered whose outcome nobody recorded yet.
 
     The liaison who was on it is asked for the outcome until it is recorded (S14); the service
@@ -708,15 +709,24 @@ def closure_stands(task: OutreachTask, attempts: Sequence[Attempt]) -> bool:
 
 
 def reopen_if_unfounded(
-    session: Session, actor: Actor, task: OutreachTask, now: datetime, **detail: str
+    session: Session,
+    actor: Actor,
+    task: OutreachTask,
+    now: datetime,
+    *,
+    stood: bool,
+    **detail: str,
 ) -> bool:
     """S14: a correction that takes away the basis of a closure reopens the task (audited).
 
-    The closure's sign-off, if any, went with its basis: a new closure needs a new one. A task
-    whose contact has since declined stays closed (S1): only a duty to warn a supervisor
-    confirmed may reach her (S8). The supervisor's dashboard lists the reopened tasks.
+    `stood` says whether the closure rested on its basis before the correction: only a
+    correction that takes the basis away reopens, not any correction on a task closed on
+    grounds a supervisor already accepted. The closure's sign-off, if any, went with its
+    basis: a new closure needs a new one. A task whose contact has since declined stays closed
+    (S1): only a duty to warn a supervisor confirmed may reach her (S8). The supervisor's
+    dashboard lists the reopened tasks.
     """
-    if task.status not in (TaskStatus.COMPLETED, TaskStatus.UNREACHABLE):
+    if task.status not in (TaskStatus.COMPLETED, TaskStatus.UNREACHABLE) or not stood:
         return False
     if closure_stands(task, standing_attempts(session, task.id)):
         return False
