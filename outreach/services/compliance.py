@@ -187,6 +187,14 @@ def _flagged(session: Session, scope: list[uuid.UUID] | None, since: datetime) -
     ]
 
 
+def reopened_tasks(session: Session, *, actor: Actor, now: datetime) -> list[Reopened]:
+    """The tasks a correction reopened in the last 90 days, for the sign-offs page (S14): a
+    signed-off closure a correction took away reappears here, with its task back in the queue."""
+    require(session, actor, Permission.ATTEMPT_REVIEW, None, now=now, object_type="compliance")
+    scope = None if actor.user_id is None else list(actor.program_ids)
+    return _reopened(session, scope, now - LOOK_BACK)
+
+
 def _reopened(session: Session, scope: list[uuid.UUID] | None, since: datetime) -> list[Reopened]:
     query = (
         select(

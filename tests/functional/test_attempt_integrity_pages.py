@@ -141,6 +141,9 @@ def test_correcting_the_only_safe_conversation_reopens_the_task_and_tells_the_su
     dashboard = client.get("/review/compliance").get_data(as_text=True)
     section = dashboard.split('id="reopened"')[1].split("</section>")[0]
     assert queue.reference(task.contact_id) in section
+    sign_offs = client.get("/review/sign-offs").get_data(as_text=True)
+    assert sign_offs.count('class="reopened-task"') == 1
+    assert queue.reference(task.contact_id) in sign_offs.split('id="reopened"')[1]
 
 
 # --- finding 10: the API works under the claim ----------------------------------------------
