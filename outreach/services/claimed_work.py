@@ -51,7 +51,7 @@ def record_attempt(
     zone = task_zone(session, task_id)
     at = _aware(local_at, zone, "at") if local_at else now
     if answered_call is not None:
-        at, channel = _placed_at(session, answered_call, now), Channel.VOICE.value
+        at, channel = _placed_at(session, answered_call), Channel.VOICE.value
     return tasks.record_attempt(
         session,
         vault,
@@ -68,7 +68,7 @@ def record_attempt(
     )
 
 
-def _placed_at(session: Session, call_id: uuid.UUID, now: datetime) -> datetime:
+def _placed_at(session: Session, call_id: uuid.UUID) -> datetime:
     call = session.get(Delivery, call_id)
     if call is None:
         raise Invalid("that call has no outcome to record", {"call": "invalid"})
