@@ -15,7 +15,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,12 @@ class Settings:
     api_token_days: int
     secrets: Secrets = field(repr=False)
     generated_secrets: tuple[str, ...] = ()
+    # S14: an attempt entered more than this many hours after it happened needs a reason.
+    late_entry_hours: int = 24
+
+    @property
+    def late_entry(self) -> timedelta:
+        return timedelta(hours=self.late_entry_hours)
 
     @property
     def is_production(self) -> bool:
@@ -124,6 +130,9 @@ def load_settings(
         ),
         secrets=secrets_,
         generated_secrets=generated,
+        late_entry_hours=_int(
+            "late_entry_hours", value("late_entry_hours") or "24", low=1, high=720
+        ),
     )
     _check_consistency(settings)
     return settings

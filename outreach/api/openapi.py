@@ -8,7 +8,14 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import bp
-from outreach.domain.vocabulary import AttendanceStatus, Consent, EventType, Outcome
+from outreach.domain.vocabulary import (
+    AttemptFlag,
+    AttendanceStatus,
+    Consent,
+    EntryPoint,
+    EventType,
+    Outcome,
+)
 
 ID = {"type": "string", "format": "uuid"}
 DATE = {"type": "string", "format": "date"}
@@ -248,28 +255,71 @@ PATHS["/tasks"] = {
         ],
     }
 }
+ATTEMPT = _object(
+    ["id", "at", "entered_at", "entered_by", "entered_via", "channel", "outcome", "flags"],
+    id=ID,
+    at=INSTANT,
+    entered_at=INSTANT,
+    # The user who entered it; null when the service logged a call's outcome itself, or for an
+    # attempt logged before who entered it was kept (entered_via "unknown").
+    entered_by={"type": ["string", "null"], "format": "uuid"},
+    entered_via={"enum": [e.value for e in EntryPoint]},
+    channel={"type": "string"},
+    outcome={"type": "string"},
+    corrects=ID,
+    flags={"type": "array", "items": {"enum": [f.value for f in AttemptFlag]}},
+    reason={"type": ["string", "null"]},
+)
+# S14: recording an attempt or closing a task nobody holds claims it on the caller's behalf;
+# both answer 409 while another liaison holds the claim.
+UNDER_CLAIM = (
+    " Done under the caller's claim: on a task nobody holds it claims the task for the caller"
+    " (30 minutes, audited), and it is refused with 409 while another liaison holds it."
+)
 PATHS["/tasks/{task_id}/attempts"] = {
     "parameters": _path_id("task_id"),
-    "post": _operation(
-        "Log an attempt (append-only)",
-        _object(
-            ["channel", "at", "outcome"],
-            channel={"enum": ["voice", "sms", "mail"]},
-            at=INSTANT,
-            outcome={"enum": [o.value for o in Outcome]},
-            callback_at={"type": ["string", "null"], "format": "date-time"},
+    "get": {
+        **_operation(
+            "The task's attempts with who entered them, when, and their flags (S14)",
+            None,
+            {"type": "array", "items": ATTEMPT},
+            "200",
         ),
-        CREATED,
-    ),
+        "description": "Every attempt as entered, corrected ones too (a correction names the"
+        " attempt it `corrects`): when it happened, when and by whom it was entered, and flags"
+        " for an odd time (S14).",
+    },
+    "post": {
+        **_operation(
+            "Log an attempt (append-only)",
+            _object(
+                ["channel", "at", "outcome"],
+                channel={"enum": ["voice", "sms", "mail"]},
+                at=INSTANT,
+                outcome={"enum": [o.value for o in Outcome]},
+                callback_at={"type": ["string", "null"], "format": "date-time"},
+                reason={"type": ["string", "null"], "maxLength": 200},
+            ),
+            CREATED,
+        ),
+        "description": "A time in the future is refused (422); one before the task opened, or"
+        " more than OUTREACH_LATE_ENTRY_HOURS (default 24) before it is entered, needs a"
+        " `reason` (422 naming the field without one) and is flagged for the supervisor (S14)."
+        + UNDER_CLAIM,
+    },
 }
 PATHS["/tasks/{task_id}/close"] = {
     "parameters": _path_id("task_id"),
-    "post": _operation(
-        "Close a task; unreachable needs the minimum attempts (S5)",
-        _object(["resolution"], resolution={"enum": ["completed", "unreachable"]}),
-        _object(["id", "status"], id=ID, status={"type": "string"}),
-        "200",
-    ),
+    "post": {
+        **_operation(
+            "Close a task; unreachable needs the minimum attempts (S5)",
+            _object(["resolution"], resolution={"enum": ["completed", "unreachable"]}),
+            _object(["id", "status"], id=ID, status={"type": "string"}),
+            "200",
+        ),
+        "description": "Refused (409) while a call a person answered on the task has no"
+        " recorded outcome (S14)." + UNDER_CLAIM,
+    },
 }
 
 
@@ -280,7 +330,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Window": WINDOW, "Error": ERROR},
+            "schemas": {"Window": WINDOW, "Error": ERROR, "Attempt": ATTEMPT},
         },
         "security": [{"bearer": []}],
         "paths": PATHS,

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
 from outreach.domain.planner import CallWindow
-from outreach.models import OutreachTask
+from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import planning, tasks
+from outreach.services import claimed_work, planning, tasks
 from outreach.services.access import require
 from outreach.services.errors import Invalid
 
@@ -83,21 +83,47 @@ def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str,
     }
 
 
+@bp.get("/tasks/<task_id>/attempts")
+def list_attempts(task_id: str) -> ResponseReturnValue:
+    found = tasks.attempt_log_of(
+        db(), actor=actor(), task_id=p.identifier(task_id, "task_id"), now=now()
+    )
+    return jsonify([_attempt_json(a) for a in found])
+
+
+def _attempt_json(attempt: Attempt) -> dict[str, object]:
+    found: dict[str, object] = {
+        "id": str(attempt.id),
+        "at": attempt.at.isoformat(),
+        "entered_at": attempt.recorded_at.isoformat(),
+        "entered_by": str(attempt.entered_by) if attempt.entered_by else None,
+        "entered_via": attempt.entered_via,
+        "channel": attempt.channel,
+        "outcome": attempt.outcome,
+        "flags": attempt.flag_list,
+        "reason": attempt.reason,
+    }
+    if attempt.corrects_id is not None:
+        found["corrects"] = str(attempt.corrects_id)
+    return found
+
+
 @bp.post("/tasks/<task_id>/attempts")
 def record_attempt(task_id: str) -> ResponseReturnValue:
     body = p.json_body()
     at = p.instant(body, "at")
     assert at is not None
-    attempt = tasks.record_attempt(
+    attempt = claimed_work.record_attempt_for_caller(
         db(),
-        runtime().vault,
         actor=actor(),
         task_id=p.identifier(task_id, "task_id"),
         channel=p.text(body, "channel", max_length=10),
         at=at,
         outcome=p.text(body, "outcome", max_length=30),
-        now=now(),
         callback_at=p.instant(body, "callback_at", required=False),
+        reason=p.text(body, "reason", max_length=tasks.MAX_REASON, required=False) or None,
+        late_after=runtime().settings.late_entry,
+        now=now(),
     )
     return jsonify(id=str(attempt.id)), 201
 
@@ -105,7 +131,7 @@ def record_attempt(task_id: str) -> ResponseReturnValue:
 @bp.post("/tasks/<task_id>/close")
 def close_task(task_id: str) -> ResponseReturnValue:
     body = p.json_body()
-    task = tasks.close_task(
+    task = claimed_work.close_for_caller(
         db(),
         actor=actor(),
         task_id=p.identifier(task_id, "task_id"),

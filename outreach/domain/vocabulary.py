@@ -96,6 +96,23 @@ class Outcome(StrEnum):
     WRONG_NUMBER = "wrong_number"
 
 
+class EntryPoint(StrEnum):
+    """S14: through what an attempt reached the log."""
+
+    WEB = "web"  # a liaison's or supervisor's pages
+    API = "api"  # a program system's or staff tool's token
+    WEBHOOK = "webhook"  # the service, from the provider's callbacks
+    IMPORT = "import"  # a file loaded from the command line
+    UNKNOWN = "unknown"  # logged before the entry point was kept (migration 0012)
+
+
+class AttemptFlag(StrEnum):
+    """S14: what about an attempt's time a supervisor should look at."""
+
+    BEFORE_TASK_OPENED = "before_task_opened"
+    ENTERED_LATE = "entered_late"  # entered longer after it happened than the setting allows
+
+
 class AttendanceStatus(StrEnum):
     PRESENT = "present"
     ABSENT = "absent"

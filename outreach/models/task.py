@@ -42,6 +42,9 @@ class OutreachTask(HasId, Base):
     closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_at: Mapped[datetime | None]
+    # S14: the last time a correction took away the basis of a closure and the task reopened;
+    # the supervisor's dashboard lists such tasks (migration 0012).
+    reopened_at: Mapped[datetime | None]
 
 
 class TaskPlan(Base):
@@ -116,4 +119,18 @@ class Attempt(HasId, Base):
     callback_at: Mapped[datetime | None]
     notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("attempt.id"))
+    # S14: when the attempt was entered (the service's clock, never typed), who entered it
+    # (none when the service itself logged a call's outcome) and through what: web, api,
+    # webhook, import; "unknown" for attempts logged before migration 0012 kept it.
     recorded_at: Mapped[datetime]
+    # No foreign key, as migration 0012 says: users are disabled, never deleted.
+    entered_by: Mapped[uuid.UUID | None]
+    entered_via: Mapped[str] = mapped_column(String(10), default="unknown")
+    # S14: what about its time needs a look (space-separated ATTEMPT_FLAGS, "" for none), fixed
+    # when entered, and the reason the person entering it gave. Never a name or a number.
+    flags: Mapped[str] = mapped_column(String(80), default="")
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def flag_list(self) -> list[str]:
+        return self.flags.split()

@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     CALL_OUTSIDE_WINDOW = "task.call_outside_window"
     TASK_SIGNED_OFF = "task.signed_off"
     ATTEMPT_CORRECTED = "task.attempt_corrected"
+    TASK_REOPENED = "task.reopened"  # S14: a correction took away the basis of its closure
     ATTEMPTS_EXPORTED = "review.attempts_exported"
     USER_DISABLED = "user.disabled"
     SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from outreach.channels.base import ProviderRecord
 from outreach.domain.calling import Permission
-from outreach.domain.vocabulary import Outcome, TaskStatus
+from outreach.domain.vocabulary import EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, tasks
@@ -390,6 +390,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
             now=now,
             # S5 "who": the liaison who pressed Call made it; the system only records it.
             made_by=delivery.requested_by,
+            entry=tasks.Entry(EntryPoint.WEBHOOK),
         )
     except ServiceError as exc:  # the task closed meanwhile: the outcome stays on the delivery
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from outreach.domain import protocols, validation
+from outreach.domain.vocabulary import Channel, EntryPoint, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import deliveries, queue, tasks
@@ -37,23 +38,115 @@ def record_attempt(
     local_callback: datetime | None,
     notes: str,
     now: datetime,
+    reason: str = "",
+    late_after: timedelta = tasks.ENTERED_LATE_AFTER,
+    answered_call: uuid.UUID | None = None,
 ) -> Attempt:
-    """Log an attempt on a task the actor holds; a decline stops all contact (S1)."""
+    """Log an attempt on a task the actor holds; a decline stops all contact (S1).
+
+    An odd time needs the liaison's `reason` (S14). `answered_call` names the call a person
+    answered whose outcome this is: it happened when that call was placed, by voice (S14)."""
     # The claim comes first: only its holder (never a facilitator) reaches the contact's zone.
     queue.require_claim(session, actor, task_id, now)
     zone = task_zone(session, task_id)
+    at = _aware(local_at, zone, "at") if local_at else now
+    if answered_call is not None:
+        at, channel = _placed_at(session, answered_call), Channel.VOICE.value
     return tasks.record_attempt(
         session,
         vault,
         actor=actor,
         task_id=task_id,
         channel=channel,
-        at=_aware(local_at, zone, "at") if local_at else now,
+        at=at,
         outcome=outcome,
         now=now,
         callback_at=_aware(local_callback, zone, "callback_at") if local_callback else None,
         notes=notes or None,
+        entry=tasks.Entry(EntryPoint.WEB, reason, late_after),
+        answered_call=answered_call,
     )
+
+
+def _placed_at(session: Session, call_id: uuid.UUID) -> datetime:
+    call = session.get(Delivery, call_id)
+    if call is None:
+        raise Invalid("that call has no outcome to record", {"call": "invalid"})
+    return call.sent_at or call.created_at
+
+
+def record_attempt_for_caller(
+    session: Session,
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    channel: str,
+    at: datetime,
+    outcome: str,
+    callback_at: datetime | None,
+    reason: str | None,
+    late_after: timedelta,
+    now: datetime,
+) -> Attempt:
+    """The API's attempt: under the caller's claim, taken on their behalf when nobody holds the
+    task (INTERFACES: POST /tasks/{id}/attempts); 409 while another liaison holds it."""
+    took = claim_unless_held(session, actor, task_id, now)
+    try:
+        return tasks.record_attempt(
+            session,
+            None,
+            actor=actor,
+            task_id=task_id,
+            channel=channel,
+            at=at,
+            outcome=outcome,
+            now=now,
+            callback_at=callback_at,
+            entry=tasks.Entry(EntryPoint.API, reason, late_after),
+        )
+    except ServiceError:
+        _give_back(session, actor, task_id, took)
+        raise
+
+
+def close_for_caller(
+    session: Session, *, actor: Actor, task_id: uuid.UUID, resolution: str, now: datetime
+) -> OutreachTask:
+    """The API's close: under the caller's claim, taken on their behalf when nobody holds it."""
+    took = claim_unless_held(session, actor, task_id, now)
+    try:
+        return tasks.close_task(
+            session, actor=actor, task_id=task_id, resolution=resolution, now=now
+        )
+    except ServiceError:
+        _give_back(session, actor, task_id, took)
+        raise
+
+
+def claim_unless_held(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> bool:
+    """Two liaisons never work one task at once, whatever they work it through (S5, S14).
+
+    The web asks for the claim first; a program system's token has no claim button, so its
+    write takes the claim for its liaison (audited as any claim, renewed if already held) and
+    is refused while another liaison holds it. A closed task is left to refuse on its own.
+    Answers whether the claim was taken just now, for the caller to give back if refused."""
+    task = tasks.task_to_work(session, actor, task_id, now)
+    if actor.user_id is None or task.status != TaskStatus.OPEN:
+        return False
+    held = queue.holds_claim(task, actor, now)
+    queue.claim_task(session, actor=actor, task_id=task_id, now=now)
+    return not held
+
+
+def _give_back(session: Session, actor: Actor, task_id: uuid.UUID, took: bool) -> None:
+    """A write the claim was taken for was refused: the task goes back to the queue at once
+    rather than stay held for half an hour by a write that never happened."""
+    session.rollback()
+    task = session.get(OutreachTask, task_id)
+    if took and task is not None and task.claimed_by == actor.user_id:
+        task.claimed_by, task.claim_expires_at = None, None
+        task.claim_version += 1
+        session.commit()
 
 
 def close(

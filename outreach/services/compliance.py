@@ -8,20 +8,54 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
-from outreach.models import Attempt, OutreachTask, Program
+from outreach.domain.vocabulary import TaskReason, TaskStatus
+from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
 from outreach.services import queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor
 
-REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
+REACHED = tasks.REACHED
 LOOK_BACK = timedelta(days=90)
 # Tasks a query counts attempt windows for at once: a bound on the statement's parameters.
 COUNT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """An attempt whose time needs a look (S14), as the dashboard lists it."""
+
+    reference: str
+    task_id: uuid.UUID
+    at: datetime
+    entered_at: datetime
+    entered_by: str
+    entered_via: str
+    flags: list[str]
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """A task a correction reopened (S14): its closure had lost its basis."""
+
+    reference: str
+    task_id: uuid.UUID
+    reopened_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """A call a person answered whose outcome was not recorded within the claim (S14)."""
+
+    reference: str
+    task_id: uuid.UUID
+    placed_at: datetime
+    liaison: str
 
 
 @dataclass(frozen=True)
@@ -31,6 +65,9 @@ class Compliance:
     duty_to_warn_minutes: list[tuple[str, float | None]]  # reference, minutes to first attempt
     reach_by_kind: dict[str, tuple[int, int]]  # "group"/"preferred": (reached, attempts)
     reach_by_hour: dict[int, tuple[int, int]]  # local hour: (reached, attempts)
+    flagged: list[Flagged]  # S14, entered in the last 90 days, newest first
+    reopened: list[Reopened]  # S14, reopened in the last 90 days, newest first
+    unrecorded_calls: list[Unrecorded]  # S14, placed in the last 90 days
 
 
 def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
@@ -44,6 +81,9 @@ def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
         duty_to_warn_minutes=_duty_to_warn(session, scope, now - LOOK_BACK),
         reach_by_kind=kinds,
         reach_by_hour=hours,
+        flagged=_flagged(session, scope, now - LOOK_BACK),
+        reopened=_reopened(session, scope, now - LOOK_BACK),
+        unrecorded_calls=_unrecorded_calls(session, scope, now),
     )
 
 
@@ -113,3 +153,87 @@ def _reach(
         {k: (c[True], c.total()) for k, c in kinds.items()},
         {h: (c[True], c.total()) for h, c in sorted(hours.items())},
     )
+
+
+# --- S14: records a supervisor can trust ---------------------------------------------------
+
+
+def _flagged(session: Session, scope: list[uuid.UUID] | None, since: datetime) -> list[Flagged]:
+    """Attempts at an odd time: before the task opened, or entered long after (S14). A
+    correction carries its original's flags; the original alone is listed."""
+    query = (
+        select(
+            OutreachTask.contact_id,
+            OutreachTask.id,
+            Attempt.at,
+            Attempt.recorded_at,
+            User.username,
+            Attempt.entered_via,
+            Attempt.flags,
+            Attempt.reason,
+        )
+        .join(OutreachTask, OutreachTask.id == Attempt.task_id)
+        .outerjoin(User, User.id == Attempt.entered_by)
+        .where(Attempt.flags != "", Attempt.corrects_id.is_(None), Attempt.recorded_at >= since)
+        .order_by(Attempt.recorded_at.desc(), Attempt.id)
+    )
+    return [
+        Flagged(
+            queue.reference(contact), task, at, entered, who or "system", via, flags.split(), why
+        )
+        for contact, task, at, entered, who, via, flags, why in session.execute(
+            _in_scope(query, scope)
+        )
+    ]
+
+
+def reopened_tasks(session: Session, *, actor: Actor, now: datetime) -> list[Reopened]:
+    """The tasks a correction reopened in the last 90 days, for the sign-offs page (S14): a
+    signed-off closure a correction took away reappears here, with its task back in the queue."""
+    require(session, actor, Permission.ATTEMPT_REVIEW, None, now=now, object_type="compliance")
+    scope = None if actor.user_id is None else list(actor.program_ids)
+    return _reopened(session, scope, now - LOOK_BACK)
+
+
+def _reopened(session: Session, scope: list[uuid.UUID] | None, since: datetime) -> list[Reopened]:
+    query = (
+        select(
+            OutreachTask.contact_id, OutreachTask.id, OutreachTask.reopened_at, OutreachTask.status
+        )
+        .where(OutreachTask.reopened_at >= since)
+        .order_by(OutreachTask.reopened_at.desc(), OutreachTask.id)
+    )
+    return [
+        Reopened(queue.reference(contact), task, at, status)
+        for contact, task, at, status in session.execute(_in_scope(query, scope))
+    ]
+
+
+def _unrecorded_calls(
+    session: Session, scope: list[uuid.UUID] | None, now: datetime
+) -> list[Unrecorded]:
+    """Answered calls whose outcome is still missing once the claim they were made under is
+    over: the task closed, or the caller no longer holds it (S14)."""
+    claim_over = or_(
+        OutreachTask.status != TaskStatus.OPEN.value,
+        OutreachTask.claimed_by.is_(None),
+        OutreachTask.claimed_by != Delivery.requested_by,
+        OutreachTask.claim_expires_at <= now,
+    )
+    query = (
+        select(
+            OutreachTask.contact_id,
+            OutreachTask.id,
+            Delivery.sent_at,
+            Delivery.created_at,
+            User.username,
+        )
+        .join(OutreachTask, OutreachTask.id == Delivery.task_id)
+        .outerjoin(User, User.id == Delivery.requested_by)
+        .where(tasks.awaiting_outcome(), claim_over, Delivery.due_at >= now - LOOK_BACK)
+        .order_by(Delivery.created_at)
+    )
+    return [
+        Unrecorded(queue.reference(contact), task, sent or created, who or "unknown")
+        for contact, task, sent, created, who in session.execute(_in_scope(query, scope))
+    ]

@@ -32,6 +32,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain.vocabulary import EntryPoint
 from outreach.models import ContactPerson, Delivery, InboundMessage
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, tasks
@@ -228,6 +229,7 @@ def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
             now=now,
             made_by=delivery.requested_by,  # S5 "who": whoever sent the safe-check
             answers_our_text=True,
+            entry=tasks.Entry(EntryPoint.WEBHOOK),
         )
 
 

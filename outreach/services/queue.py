@@ -25,6 +25,7 @@ from outreach.models import (
     Attendance,
     ContactPerson,
     ContactPreferences,
+    Delivery,
     Group,
     OutreachTask,
     Participant,
@@ -67,6 +68,8 @@ class QueueRow:
     channels: tuple[str, ...]
     zone: ZoneInfo
     claim: str
+    # S14: a person answered a call on this task and its outcome is not recorded yet.
+    outcome_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,13 @@ class _Details:
         self.windows = tasks.windows_counted(session, task_ids)
         self.language = _languages(session, {r.contact_id for r in shown})
         self.tonight = tonight(session, {r.participant_id for r in shown}, now)
+        self.outcome_due = set(
+            session.scalars(
+                select(Delivery.task_id).where(
+                    Delivery.task_id.in_(task_ids), tasks.awaiting_outcome()
+                )
+            )
+        )
 
 
 def _row(
@@ -260,6 +270,7 @@ def _row(
         channels=tuple(row.channels),
         zone=ZoneInfo(row.timezone),
         claim=_claim_state(row.claimed_by, row.claim_expires_at, actor, now),
+        outcome_due=row.id in d.outcome_due,
     )
 
 

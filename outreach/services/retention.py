@@ -150,7 +150,7 @@ def _open_work() -> ColumnElement[bool]:
 ACTIVITY: dict[str, tuple[str, ...]] = {
     "contact_person": ("created_at",),
     "contact_preferences": ("recorded_at",),
-    "outreach_task": ("created_at", "closed_at", "signed_off_at"),
+    "outreach_task": ("created_at", "closed_at", "signed_off_at", "reopened_at"),
     "attempt": ("at", "recorded_at"),
     "delivery": ("created_at", "sent_at", "settled_at"),
     "inbound_message": ("received_at", "read_at"),

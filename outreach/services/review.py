@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import EntryPoint, Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, OutreachTask, Program, User
 from outreach.security.permissions import Permission
 from outreach.services import queue, tasks
@@ -37,6 +37,11 @@ CSV_COLUMNS = (
     "liaison",
     "session_date",
     "corrects",
+    "entered_at_utc",
+    "entered_by",
+    "entered_via",
+    "flags",
+    "flag_reason",
 )
 
 
@@ -66,6 +71,12 @@ class LogRow:
     liaison: str
     session_date: date | None
     corrects_id: uuid.UUID | None
+    # S14: when and by whom it was entered, through what, and what about its time needs a look.
+    entered_at: datetime
+    entered_by: str
+    entered_via: str
+    flags: tuple[str, ...]
+    flag_reason: str | None  # why it was entered at an odd time, as the person entering said
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,7 @@ def _export_chunk(
 
 def log_query(filters: LogFilter, scope: frozenset[uuid.UUID] | None) -> Select[Any]:
     """The log's query, shared by the page, the export and the benchmark's bare query."""
-    liaison = aliased(User)
+    liaison, enterer = aliased(User), aliased(User)
     # The program's key comes from a scalar subquery, not a join: a join lets SQLite start from
     # the program and sort every attempt; this way it walks the attempt.at index newest first.
     program_key = select(Program.key).where(Program.id == OutreachTask.program_id).scalar_subquery()
@@ -162,9 +173,15 @@ def log_query(filters: LogFilter, scope: frozenset[uuid.UUID] | None) -> Select[
             liaison.username,
             Attempt.session_date,
             Attempt.corrects_id,
+            Attempt.recorded_at,
+            enterer.username,
+            Attempt.entered_via,
+            Attempt.flags,
+            Attempt.reason,
         )
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
         .outerjoin(liaison, liaison.id == Attempt.made_by)
+        .outerjoin(enterer, enterer.id == Attempt.entered_by)
         .order_by(Attempt.at.desc(), Attempt.id)
     )
     return _filtered(query, filters, scope)
@@ -221,7 +238,8 @@ def _date(args: dict[str, str], name: str) -> date | None:
 
 
 def _log_row(row: Any) -> LogRow:
-    attempt_id, at, program, contact_id, task_id, reason, channel, outcome, who, day, fix = row
+    attempt_id, at, program, contact_id, task_id, reason, channel, outcome, who, day, fix = row[:11]
+    entered_at, entered_by, via, flags, why = row[11:]
     return LogRow(
         attempt_id=attempt_id,
         at=at,
@@ -234,6 +252,11 @@ def _log_row(row: Any) -> LogRow:
         liaison=who or "system",
         session_date=day,
         corrects_id=fix,
+        entered_at=entered_at,
+        entered_by=entered_by or ("system" if via == EntryPoint.WEBHOOK else "not kept"),
+        entered_via=via,
+        flags=tuple(flags.split()),
+        flag_reason=why,
     )
 
 
@@ -250,6 +273,11 @@ def _csv_values(row: LogRow) -> tuple[str, ...]:
         row.liaison,
         row.session_date.isoformat() if row.session_date else "",
         str(row.corrects_id or ""),
+        row.entered_at.astimezone(UTC).isoformat(),
+        row.entered_by,
+        row.entered_via,
+        " ".join(row.flags),
+        row.flag_reason or "",
     )
 
 
@@ -341,7 +369,12 @@ def sign_off(session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetim
 def correct_attempt(
     session: Session, *, actor: Actor, attempt_id: uuid.UUID, outcome: str, now: datetime
 ) -> Attempt:
-    """Correct an attempt's outcome with a new entry pointing to the old one (S5)."""
+    """Correct an attempt's outcome with a new entry pointing to the old one (S5).
+
+    The correction is the same call: its time, window, flags and their reason are the old
+    entry's; who entered it and when are the correction's own (S14). A correction that takes
+    away the basis of the task's closure reopens the task (S14); one that says she declined
+    stops all contact (S1)."""
     old = session.get(Attempt, attempt_id)
     task = session.get(OutreachTask, old.task_id) if old else None
     if old is None or task is None:
@@ -357,6 +390,7 @@ def correct_attempt(
     )
     if outcome not in {o.value for o in Outcome}:
         raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
+    stood = tasks.closure_stands(task, tasks.standing_attempts(session, task.id))
     fixed = Attempt(
         task_id=old.task_id,
         channel=old.channel,
@@ -368,9 +402,14 @@ def correct_attempt(
         window_day=old.window_day,  # the same call, so the same window (S5)
         corrects_id=old.id,
         recorded_at=now,
+        entered_by=actor.user_id,
+        entered_via=EntryPoint.WEB.value,
+        flags=old.flags,
+        reason=old.reason,
     )
     fixed.ensure_id()
     session.add(fixed)
+    session.flush()
     record(
         session,
         now=now,
@@ -382,6 +421,9 @@ def correct_attempt(
         corrects=str(old.id),
         outcome=outcome,
     )
+    if outcome == Outcome.DECLINED:
+        tasks.stop_all_contact(session, actor, task.contact_id, now)
+    tasks.reopen_if_unfounded(session, actor, task, now, stood=stood, correction=str(fixed.id))
     session.commit()
     return fixed
 

@@ -26,6 +26,7 @@ from outreach.models import (
     Attempt,
     ContactPerson,
     ContactPreferences,
+    Delivery,
     Group,
     OutreachTask,
     Participant,
@@ -79,6 +80,8 @@ class TaskPage:
     callback_at: datetime | None
     week: Week
     tonight: str
+    # S14: calls a person answered whose outcome is still to be recorded: asked until it is.
+    calls_awaiting_outcome: list[Delivery] = field(default_factory=list)
 
 
 def task_page(
@@ -132,6 +135,7 @@ def task_page(
         callback_at=tasks.pending_callback(standing),
         week=_with_plan(week, plan, attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
+        calls_awaiting_outcome=tasks.calls_awaiting_outcome(session, task.id),
     )
 
 

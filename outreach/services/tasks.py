@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
 
 from outreach.domain import protocols
 from outreach.domain.planner import GroupSchedule, group_sessions
 from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
     PARTICIPATION_STARTS,
+    AttemptFlag,
     Channel,
     Consent,
+    EntryPoint,
     EventType,
     Outcome,
     Severity,
@@ -32,6 +36,7 @@ from outreach.domain.vocabulary import (
 from outreach.models import (
     Attempt,
     ContactPerson,
+    Delivery,
     Group,
     OutreachTask,
     Participant,
@@ -49,6 +54,14 @@ Profiles = Mapping[str, protocols.Profile]
 # An attempt recorded ahead of the clock by more than this is a typing mistake, not a call.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_NOTE = 4000
+# S14: an attempt entered longer than this after it happened is flagged and needs a reason
+# (the default of settings.late_entry_hours).
+ENTERED_LATE_AFTER = timedelta(hours=24)
+MAX_REASON = 200
+# S14: through these a person types the attempt's time, so an odd time needs their reason. The
+# service's own entries (a call's outcome from the provider's callbacks) carry the provider's
+# times: flagged if odd, never refused, or the outcome of a real call would be lost.
+TYPED = frozenset({EntryPoint.WEB, EntryPoint.API, EntryPoint.IMPORT})
 TAKEN = "another liaison is working this task; it returns to the queue when their claim ends"
 
 
@@ -337,6 +350,31 @@ def _contacts_of(session: Session, participant_id: uuid.UUID) -> list[ContactPer
 # --- attempts ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Entry:
+    """S14: how an attempt reaches the log: through what, and why at an odd time if it is."""
+
+    via: EntryPoint = EntryPoint.WEB
+    reason: str | None = None
+    late_after: timedelta = ENTERED_LATE_AFTER
+
+
+def attempt_flags(
+    at: datetime, *, opened: datetime, entered: datetime, late_after: timedelta
+) -> list[AttemptFlag]:
+    """What about an attempt's time a supervisor should look at (S14).
+
+    Before the task opened: the call cannot have been made for this task. Entered late: the log
+    was filled in after the fact, when memory and the claimed time are least reliable.
+    """
+    found = []
+    if at < opened:
+        found.append(AttemptFlag.BEFORE_TASK_OPENED)
+    if entered - at > late_after:
+        found.append(AttemptFlag.ENTERED_LATE)
+    return found
+
+
 def record_attempt(
     session: Session,
     vault: Vault | None,
@@ -351,6 +389,8 @@ def record_attempt(
     notes: str | None = None,
     made_by: uuid.UUID | None = None,
     answers_our_text: bool = False,
+    entry: Entry = Entry(),
+    answered_call: uuid.UUID | None = None,
 ) -> Attempt:
     """Log one attempt on an open task (append-only, S5); a decline stops all contact (S1)."""
     attempt = append_attempt(
@@ -366,6 +406,8 @@ def record_attempt(
         notes=notes,
         made_by=made_by,
         answers_our_text=answers_our_text,
+        entry=entry,
+        answered_call=answered_call,
     )
     session.commit()
     return attempt
@@ -385,6 +427,8 @@ def append_attempt(
     notes: str | None = None,
     made_by: uuid.UUID | None = None,
     answers_our_text: bool = False,
+    entry: Entry = Entry(),
+    answered_call: uuid.UUID | None = None,
 ) -> Attempt:
     """The body of record_attempt, inside the caller's transaction (webhooks settle with it).
 
@@ -392,10 +436,14 @@ def append_attempt(
     placed is settled by the webhooks (the system acts) yet was made by her (S5: who).
     `answers_our_text` logs her reply to a text the service sent, on a task whose protocol
     lists only calls: consent let the text go (S2), and her "not now" must reach the log.
+    `entry` says through what it was entered and, for an odd time, why (S14).
+    `answered_call` names the call a person answered whose outcome this is (S14).
     """
     task = task_to_work(session, actor, task_id, now)
     refuse_if_taken(task, actor, now)
     _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
+    flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
+    reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)
     attempt = Attempt(
         task_id=task.id,
         channel=channel,
@@ -404,6 +452,10 @@ def append_attempt(
         made_by=made_by or actor.user_id,
         callback_at=callback_at,
         recorded_at=now,
+        entered_by=actor.user_id,
+        entered_via=entry.via.value,
+        flags=" ".join(flags),
+        reason=reason,
     )
     attempt.group_id, attempt.session_date = _session_of(session, task, at)
     if attempt.session_date is None:
@@ -426,10 +478,94 @@ def append_attempt(
         attempt=str(attempt_id),
         outcome=outcome,
         channel=channel,
+        via=entry.via.value,
+        flags=attempt.flags,
     )
+    _settle_answered_call(session, actor, task, answered_call, attempt)
     if outcome == Outcome.DECLINED:
-        _stop_all_contact(session, actor, task.contact_id, now)
+        stop_all_contact(session, actor, task.contact_id, now)
     return attempt
+
+
+def _reason(entry: Entry, flags: Sequence[AttemptFlag], *, typed: bool) -> str | None:
+    """S14: an attempt at an odd time that a person typed needs their reason; it is kept."""
+    reason = (entry.reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise Invalid(f"a reason has at most {MAX_REASON} characters", {"reason": "too long"})
+    if flags and reason is None and typed:
+        raise Invalid(
+            "an attempt before the task opened, or entered more than "
+            f"{_hours(entry.late_after)} after it happened, needs a reason",
+            {"reason": "required"},
+        )
+    return reason
+
+
+def _hours(span: timedelta) -> str:
+    hours = round(span.total_seconds() / 3600)
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
+# --- calls a person answered (S14) -----------------------------------------------------------
+
+
+def awaiting_outcome() -> ColumnElement[bool]:
+    """The condition of a bridged call a person answered whose outcome nobody recorded yet.
+
+    The liaison who was on it is asked for the outcome until it is recorded (S14); the service
+    cannot tell how a conversation went, so it logs nothing itself (callbacks._outcome).
+    """
+    return and_(
+        Delivery.kind == "bridged_call",
+        Delivery.answered_by == "human",
+        Delivery.attempt_id.is_(None),
+        Delivery.status.in_(("sent", "in_progress", "settled")),
+    )
+
+
+def calls_awaiting_outcome(session: Session, task_id: uuid.UUID) -> list[Delivery]:
+    """The task's answered calls whose outcome is still to be recorded, oldest first."""
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.task_id == task_id, awaiting_outcome())
+            .order_by(Delivery.created_at)
+        )
+    )
+
+
+def _settle_answered_call(
+    session: Session,
+    actor: Actor,
+    task: OutreachTask,
+    call_id: uuid.UUID | None,
+    attempt: Attempt,
+) -> None:
+    """Tie the attempt to the answered call it records the outcome of (S14).
+
+    Named, it must be one of the task's calls still waiting. Unnamed, a voice attempt the
+    caller enters for a time at or after their answered call was placed is taken as its
+    outcome: the liaison who logs "reached safe" after the call has answered the question.
+    """
+    waiting = calls_awaiting_outcome(session, task.id)
+    if call_id is not None:
+        call = next((c for c in waiting if c.id == call_id), None)
+        if call is None:
+            raise Invalid("that call has no outcome to record", {"call": "invalid"})
+    else:
+        call = next(
+            (
+                c
+                for c in waiting
+                if attempt.channel == Channel.VOICE
+                and actor.user_id is not None
+                and c.requested_by == actor.user_id
+                and c.created_at <= attempt.at + CLOCK_SKEW
+            ),
+            None,
+        )
+    if call is not None:
+        call.attempt_id = attempt.id
 
 
 def _check_attempt(
@@ -495,7 +631,7 @@ def schedule_of(group: Group, cancelled: frozenset[date] = frozenset()) -> Group
     )
 
 
-def _stop_all_contact(session: Session, actor: Actor, contact_id: uuid.UUID, now: datetime) -> None:
+def stop_all_contact(session: Session, actor: Actor, contact_id: uuid.UUID, now: datetime) -> None:
     """S1: declined means no further contact of any kind, on every task."""
     contacts.record_decline(session, actor=actor, contact_id=contact_id, now=now)
     for task in session.scalars(
@@ -523,6 +659,11 @@ def close_task(
     refuse_if_taken(task, actor, now)
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is already closed")
+    if calls_awaiting_outcome(session, task.id):  # S14: an answered call ends in an outcome
+        raise Conflict(
+            "a person answered a call on this task: record how it went before closing",
+            {"resolution": "call outcome not recorded"},
+        )
     attempts = standing_attempts(session, task.id)
     if resolution == TaskStatus.COMPLETED:
         _check_completed(task, attempts)
@@ -558,6 +699,69 @@ def _close(
     )
 
 
+REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
+
+
+def closure_stands(task: OutreachTask, attempts: Sequence[Attempt]) -> bool:
+    """Whether a closed task's standing attempts still bear its closure (S14).
+
+    Completed rests on a safe conversation (S6); unreachable on the minimum attempts in
+    different windows, her callback time tried (S5, S6), and on nobody having reached her.
+    """
+    try:
+        if task.status == TaskStatus.COMPLETED:
+            _check_completed(task, attempts)
+        elif task.status == TaskStatus.UNREACHABLE:
+            _check_unreachable(task, attempts)
+            if any(a.outcome in REACHED for a in attempts):
+                return False
+    except Conflict:
+        return False
+    return True
+
+
+def reopen_if_unfounded(
+    session: Session,
+    actor: Actor,
+    task: OutreachTask,
+    now: datetime,
+    *,
+    stood: bool,
+    **detail: str,
+) -> bool:
+    """S14: a correction that takes away the basis of a closure reopens the task (audited).
+
+    `stood` says whether the closure rested on its basis before the correction: only a
+    correction that takes the basis away reopens, not any correction on a task closed on
+    grounds a supervisor already accepted. The closure's sign-off, if any, went with its
+    basis: a new closure needs a new one. A task whose contact has since declined stays closed
+    (S1): only a duty to warn a supervisor confirmed may reach her (S8). The supervisor's
+    dashboard lists the reopened tasks.
+    """
+    if task.status not in (TaskStatus.COMPLETED, TaskStatus.UNREACHABLE) or not stood:
+        return False
+    if closure_stands(task, standing_attempts(session, task.id)):
+        return False
+    declined = contacts.current_preferences(session, task.contact_id).consent == Consent.DECLINED
+    if declined and not task.consent_override:
+        return False
+    closed = task.status
+    task.status, task.closed_at, task.closed_by = TaskStatus.OPEN.value, None, None
+    task.signed_off_by, task.signed_off_at, task.reopened_at = None, None, now
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TASK_REOPENED,
+        object_type="task",
+        object_id=task.id,
+        program_id=task.program_id,
+        was=closed,
+        **detail,
+    )
+    return True
+
+
 def refuse_if_taken(task: OutreachTask, actor: Actor, now: datetime) -> None:
     """Two liaisons never work one task at once: while another person's claim lasts, nobody
     else records on the task, from the pages or the API. The service's own writes (a call's
@@ -582,6 +786,25 @@ def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
             select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
         )
     )
+
+
+def attempt_log_of(
+    session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime
+) -> list[Attempt]:
+    """Every attempt on a task as entered, corrected ones too, with who entered each, when,
+    through what and its flags (S14): what a program system reads to trust the record."""
+    task = _task(session, task_id)
+    require(
+        session,
+        actor,
+        Permission.CONTACT_READ,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task_id,
+    )
+    query = select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
+    return list(session.scalars(query))
 
 
 class Corrects(Protocol):

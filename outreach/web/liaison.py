@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome
 from outreach.services import claimed_work, queue, task_page
-from outreach.services.errors import Conflict
+from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
 from outreach.web.common import (
     actor,
@@ -65,7 +65,13 @@ def task(task_id: uuid.UUID) -> ResponseReturnValue:
     )
     picture = pictures.week_picture(found.week, now())
     return render_template(
-        "task.html", page=found, picture=picture, outcomes=list(Outcome), offset=offset, now=now()
+        "task.html",
+        page=found,
+        picture=picture,
+        outcomes=list(Outcome),
+        offset=offset,
+        now=now(),
+        late_entry_hours=rt().settings.late_entry_hours,
     )
 
 
@@ -76,21 +82,41 @@ def record_attempt(task_id: uuid.UUID) -> ResponseReturnValue:
     if outcome == Outcome.DECLINED and request.form.get("confirm") != "yes":
         # S1: a decline stops every contact for good, so it takes a second, deliberate step.
         return render_template("confirm_decline.html", task_id=task_id, form=request.form)
-    claimed_work.record_attempt(
-        db(),
-        rt().vault,
-        actor=actor(),
-        task_id=task_id,
-        channel=form_text("channel", 10) or "voice",
-        local_at=form_local_time("at"),
-        outcome=outcome,
-        local_callback=form_local_time("callback_at"),
-        notes=request.form.get("notes", "")[:4000].strip(),
-        now=now(),
-    )
+    try:
+        claimed_work.record_attempt(
+            db(),
+            rt().vault,
+            actor=actor(),
+            task_id=task_id,
+            channel=form_text("channel", 10) or "voice",
+            local_at=form_local_time("at"),
+            outcome=outcome,
+            local_callback=form_local_time("callback_at"),
+            notes=request.form.get("notes", "")[:4000].strip(),
+            now=now(),
+            reason=form_text("reason", 200),
+            late_after=rt().settings.late_entry,
+            answered_call=_form_id("call"),
+        )
+    except Invalid as refused:
+        if refused.fields.get("reason") != "required":
+            raise
+        # S14: the time is before the task opened or long past: ask why, keeping what was typed.
+        page = render_template(
+            "attempt_reason.html", task_id=task_id, form=request.form, message=refused.message
+        )
+        return page, 422
     if outcome == Outcome.DECLINED:
         return redirect(url_for("liaison.call_queue"))
     return redirect(url_for("liaison.task", task_id=task_id))
+
+
+def _form_id(name: str) -> uuid.UUID | None:
+    raw = form_text(name, 40)
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        raise Invalid(f"{name} is not a valid id", {name: "invalid"}) from None
 
 
 @bp.post("/tasks/<uuid:task_id>/call")

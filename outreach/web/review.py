@@ -71,7 +71,10 @@ def compliance_page() -> ResponseReturnValue:
 @staff
 def sign_offs() -> ResponseReturnValue:
     waiting = review.awaiting_sign_off(db(), actor=actor(), now=now())
-    return render_template("sign_offs.html", waiting=waiting, reference=_reference)
+    reopened = compliance.reopened_tasks(db(), actor=actor(), now=now())
+    return render_template(
+        "sign_offs.html", waiting=waiting, reopened=reopened, reference=_reference
+    )
 
 
 @bp.post("/tasks/<uuid:task_id>/sign-off")

@@ -105,6 +105,7 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
         outcome="no_answer",
         now=NOW,
         notes="Avery asked for a call on Monday",
+        entry=tasks.Entry(reason="entered from the paper log"),  # S14: before the task opened
     )
     release = make_release(db, runtime(app).vault, world, now=NOW)
     disclosure = disclosures.record_disclosure(

@@ -129,7 +129,12 @@ def test_unreachable_needs_two_attempts_in_different_windows_and_frees_the_claim
     task = open_tasks(app, db, world, NOW)[0]
     log_in(client, world.users["liaison"])
     post(client, f"/tasks/{task.id}/claim")
-    attempt = {"outcome": "no_answer", "channel": "voice", "at": "2026-11-10T19:00"}
+    attempt = {
+        "outcome": "no_answer",
+        "channel": "voice",
+        "at": "2026-11-10T19:00",
+        "reason": "entered from the paper log",  # S14: days ago, before the task opened
+    }
     post(client, f"/tasks/{task.id}/attempts", attempt)
     post(client, f"/tasks/{task.id}/attempts", {**attempt, "at": "2026-11-10T19:30"})
     early = post(client, f"/tasks/{task.id}/close", {"resolution": "unreachable"})
@@ -292,6 +297,7 @@ def test_typed_times_are_read_in_the_contacts_zone_the_form_names(
         "channel": "voice",
         "at": "2026-11-10T19:00",
         "callback_at": "2026-11-18T19:00",
+        "reason": "entered from the paper log",  # S14: days ago, before the task opened
     }
     assert post(client, f"/tasks/{task.id}/attempts", typed).status_code == 302  # type: ignore[attr-defined]
     attempt = db.scalars(select(Attempt).where(Attempt.task_id == task.id)).one()
@@ -326,7 +332,12 @@ def test_a_time_the_autumn_fold_repeats_is_read_as_the_first_of_the_two(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     task = _claimed_task_of_a_contact_in_los_angeles(app, client, db, world)
-    typed = {"outcome": "no_answer", "channel": "voice", "at": "2026-11-01T01:30"}
+    typed = {
+        "outcome": "no_answer",
+        "channel": "voice",
+        "at": "2026-11-01T01:30",
+        "reason": "entered from the paper log",  # S14: weeks ago, before the task opened
+    }
     assert post(client, f"/tasks/{task.id}/attempts", typed).status_code == 302  # type: ignore[attr-defined]
     attempt = db.scalars(select(Attempt).where(Attempt.task_id == task.id)).one()
     assert attempt.at == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)  # 01:30 PDT, not 01:30 PST

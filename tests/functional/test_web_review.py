@@ -34,6 +34,8 @@ def _two_attempts_and_close(app: Flask, db: Session, world: World) -> OutreachTa
             outcome="no_answer",
             now=NOW,
             notes="left no message",
+            # S14: days ago, before the task opened: entered from the paper log, and flagged.
+            entry=tasks.Entry(reason="entered from the paper log"),
         )
     return tasks.close_task(db, actor=actor, task_id=task.id, resolution="unreachable", now=NOW)
 

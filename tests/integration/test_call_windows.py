@@ -204,6 +204,8 @@ class _Story:
                 outcome=outcome,
                 now=now,
                 callback_at=now + timedelta(days=1) if outcome == "reached_not_safe" else None,
+                # S14: a task opened by a later-dated event may open after the call's time.
+                entry=tasks.Entry(reason="entered as the property plays it"),
             )
 
     def cancel(self, now: datetime, which: int) -> None:

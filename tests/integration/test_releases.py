@@ -365,6 +365,7 @@ def test_the_summary_holds_only_what_was_asked_and_covered(
             outcome=outcome,
             now=NOW,
             notes="she moved to her sister's place",
+            entry=tasks.Entry(reason="entered from the paper log"),  # S14: days ago
         )
     release = make_release(db, vault, world, now=NOW)
     summary = sharing.share(
