@@ -30,6 +30,7 @@ from outreach.models import (
     OutreachTask,
     Participant,
     Program,
+    TextTrace,
     User,
     WebhookEvent,
 )
@@ -291,7 +292,8 @@ def leave_provider_trail(
     now: datetime,
 ) -> set[str]:
     """Give the world's contact a closed task with a bridged call, a reminder text and her
-    reply, as the provider carried them; answer the SIDs of the provider's own records."""
+    reply, her STOP and our reply to a message of hers, as the provider carried them; answer
+    the SIDs of the provider's own records."""
     contact = world.contact
     [task] = report_event(session, profiles, world, "class_cancelled", now=now)
     liaison_leg, contact_leg = f"CA{uuid.uuid4().hex}", f"CA{uuid.uuid4().hex}"
@@ -322,6 +324,9 @@ def leave_provider_trail(
             body_sealed=sealed,
         )
     )  # fmt: skip
+    stop, answer = f"SM{uuid.uuid4().hex}", f"SM{uuid.uuid4().hex}"
+    session.add(TextTrace(contact_id=contact.id, sid=stop, kind="inbound", at=now))
+    session.add(TextTrace(contact_id=contact.id, sid=answer, code="c1", kind="reply", at=now))
     session.commit()
     liaison = world.actor("liaison")
     tasks.record_attempt(
@@ -329,7 +334,7 @@ def leave_provider_trail(
         outcome="reached_safe", now=now,
     )  # fmt: skip
     tasks.close_task(session, actor=liaison, task_id=task.id, resolution="completed", now=now)
-    return {liaison_leg, contact_leg, text, reply}
+    return {liaison_leg, contact_leg, text, reply, stop, answer}
 
 
 @contextmanager

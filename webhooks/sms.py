@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
+from outreach.channels.base import Callbacks
 from outreach.domain import scripts
 from outreach.services import callbacks, inbound, inbox
 from webhooks import bp
@@ -42,10 +43,21 @@ def sms_inbound() -> Response:
     )
     if answered.reply is not inbound.Reply.NONE:
         values = {"liaison_first_name": outward().settings.sender_first_name}
+        # Its status callback names its SID, kept for retention (issue 24 item 5).
+        links = Callbacks(outward().settings.public_url, answered.reply_code)
         response.message(
             scripts.render(
                 outward().library, "sms", answered.reply.value, answered.language, values
-            )
+            ),
+            action=links.url("sms/reply-status"),
         )
     db().commit()
     return twiml(response)
+
+
+@bp.post("/sms/reply-status")
+def sms_reply_status() -> Response:
+    """The status of our reply to an inbound text: its SID is kept with her record, so the
+    provider's copy is erased when retention ends (S10)."""
+    inbound.reply_sent(db(), code=code(), sid=form("MessageSid"))
+    return twiml(EMPTY)

@@ -8,6 +8,7 @@ from outreach.models.delivery import (
     InboundMessage,
     OutboxMessage,
     ProviderErasure,
+    TextTrace,
     WebhookEvent,
 )
 from outreach.models.program import (
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderErasure",
     "SessionCancellation",
     "TaskPlan",
+    "TextTrace",
     "UTCDateTime",
     "User",
     "WebSession",

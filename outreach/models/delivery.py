@@ -95,6 +95,23 @@ class InboundMessage(HasId, Base):
     read_at: Mapped[datetime | None]
 
 
+class TextTrace(HasId, Base):
+    """A text to or from a contact that nothing else keeps: her keyword or safe-check answer,
+    or our one reply to her. Only its SID, so retention's end can have the provider erase its
+    own record, which holds her number and the words (S10; issue 24 item 5).
+
+    A reply's SID is known only once its status callback arrives, under the opaque `code`
+    its `<Message action>` carried; until then `sid` is empty."""
+
+    __tablename__ = "text_trace"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    code: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+
+
 class OutboxMessage(HasId, Base):
     """What the console or simulator channel "sent", sealed, for `outreach outbox` and demos."""
 

@@ -23,17 +23,18 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import secrets
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach.domain.vocabulary import EntryPoint
-from outreach.models import ContactPerson, Delivery, InboundMessage
+from outreach.models import ContactPerson, Delivery, InboundMessage, TextTrace
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, tasks
 from outreach.services.audit import SYSTEM, AuditAction, record
@@ -96,6 +97,9 @@ class Answered:
     reply: Reply
     language: str = "en"
     first_name: str = ""
+    # The opaque code our reply's status callback comes back with, so its SID is kept for
+    # retention (issue 24 item 5); made for every reply, whoever sent the message.
+    reply_code: str = ""
 
 
 def keyword(body: str) -> str:
@@ -133,11 +137,14 @@ def handle(
     `opt_out_type` is Twilio's `OptOutType`: set when Twilio took the message as a keyword,
     answered it and blocked or unblocked the number; we then follow it and send nothing."""
     answer = Answered(Reply.NONE) if opt_out_type else reply_to(body)
+    if answer.reply is not Reply.NONE:
+        answer = replace(answer, reply_code=secrets.token_urlsafe(18))
     found = contacts.find_by_phone(session, vault, sender)
     if not found:
         record(session, now=now, actor=SYSTEM, action=AuditAction.INBOUND_UNKNOWN)
         session.commit()
         return answer
+    _trace(session, found, sid, answer, kept=_kept_as_words(body, opt_out_type), now=now)
     word = keyword(body)
     if opt_out_type:
         _as_twilio_did(session, found, opt_out_type, now)
@@ -170,6 +177,45 @@ def reply_to(body: str) -> Answered:
         reply = Reply.NONE
     in_text = word not in _KEYWORDS and not SPANISH_WORDS.isdisjoint(words(body))
     return Answered(reply, "es" if word in SPANISH_WORDS or in_text else "en")
+
+
+def _kept_as_words(body: str, opt_out_type: str) -> bool:
+    """Whether `handle` keeps the message itself for the liaison (its SID then goes with it)."""
+    word = keyword(body)
+    return not opt_out_type and word not in _KEYWORDS
+
+
+def _trace(
+    session: Session,
+    found: list[ContactPerson],
+    sid: str,
+    answer: Answered,
+    *,
+    kept: bool,
+    now: datetime,
+) -> None:
+    """Leave the SIDs of the provider's records of this exchange with each contact it came
+    from: her message, unless it is kept (with its SID) for the liaison, and our reply, whose
+    SID its status callback brings (S10; issue 24 item 5)."""
+    for contact in found:
+        if not kept:
+            session.add(TextTrace(contact_id=contact.id, sid=sid[:64], kind="inbound", at=now))
+        if answer.reply_code:
+            session.add(
+                TextTrace(contact_id=contact.id, code=answer.reply_code, kind="reply", at=now)
+            )
+
+
+def reply_sent(session: Session, *, code: str, sid: str) -> None:
+    """Our reply's status callback: its SID joins the traces its code names (once)."""
+    if not code or not sid:
+        return
+    session.execute(
+        update(TextTrace)
+        .where(TextTrace.code == code[:64], TextTrace.sid.is_(None))
+        .values(sid=sid[:64])
+    )
+    session.commit()
 
 
 def _as_twilio_did(

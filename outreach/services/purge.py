@@ -26,7 +26,15 @@ from typing import Any
 from sqlalchemy import Engine, Table, delete, or_, select
 from sqlalchemy.orm import Session
 
-from outreach.models import Base, ContactKey, ContactPerson, Delivery, InboundMessage, WebhookEvent
+from outreach.models import (
+    Base,
+    ContactKey,
+    ContactPerson,
+    Delivery,
+    InboundMessage,
+    TextTrace,
+    WebhookEvent,
+)
 from outreach.services import inbound, provider_records
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.retention import ATTEMPT, CONTACT, TASK, DueRecords, Retention, is_due
@@ -145,7 +153,12 @@ def _provider_sids(session: Session, contact_id: uuid.UUID) -> set[str]:
         Delivery.contact_id == contact_id, Delivery.provider_sid.is_not(None)
     )
     texts = select(InboundMessage.provider_sid).where(InboundMessage.contact_id == contact_id)
-    return {inbound.provider_sid(sid) for sid in session.scalars(calls.union(texts)) if sid}
+    # Her keywords and answers, and our replies to her (issue 24 item 5).
+    traces = select(TextTrace.sid).where(
+        TextTrace.contact_id == contact_id, TextTrace.sid.is_not(None)
+    )
+    found = session.scalars(calls.union(texts, traces))
+    return {inbound.provider_sid(sid) for sid in found if sid}
 
 
 def _delete_callbacks(session: Session, sids: set[str]) -> set[str]:

@@ -51,6 +51,7 @@ WEBHOOK_ROUTES = [
     "voice/fallback",
     "voice/incoming",
     "sms/fallback",
+    "sms/reply-status",
 ]
 TWILIO_FIELDS = [
     "CallSid",

@@ -72,7 +72,7 @@ def test_the_purge_deletes_twilios_record_of_each_call_leg_and_text(
 
     assert result.exit_code == 0, result.output
     assert "purged 1 contact record(s)" in result.output
-    assert "twilio: 4 record(s) of calls and texts erased" in result.output
+    assert "twilio: 6 record(s) of calls and texts erased" in result.output
     assert _deleted(http) == trail
     assert queued == set()
 
@@ -85,8 +85,8 @@ def test_records_twilio_refused_wait_for_the_next_run_which_finishes(
 
     assert refused.exit_code == 1
     assert "purged 1 contact record(s)" in refused.output  # the database purge stands
-    assert "4 not erased: Twilio answered 503 (20503)" in refused.output
-    assert "4 provider record(s) not erased yet: run `outreach purge` again" in refused.output
+    assert "6 not erased: Twilio answered 503 (20503)" in refused.output
+    assert "6 provider record(s) not erased yet: run `outreach purge` again" in refused.output
     assert queued == trail
 
     back = RecordingHttpClient([(204, {})] * len(trail))
@@ -104,7 +104,7 @@ def test_records_twilio_refused_wait_for_the_next_run_which_finishes(
             .order_by(AuditEvent.at)
         ).all()
     rt.engine.dispose()
-    assert runs == [{"erased": 0, "refused": 4}, {"erased": 4, "refused": 0}]
+    assert runs == [{"erased": 0, "refused": 6}, {"erased": 6, "refused": 0}]
 
 
 def test_a_dry_run_says_how_many_records_wait_and_asks_twilio_nothing(
@@ -115,7 +115,7 @@ def test_a_dry_run_says_how_many_records_wait_and_asks_twilio_nothing(
     result, queued = _purge(instance, LATER, http, "--dry-run")
 
     assert result.exit_code == 0, result.output
-    assert "4 provider record(s) to erase" in result.output
+    assert "6 provider record(s) to erase" in result.output
     assert "dry run: nothing was deleted" in result.output
     assert http.requests == []
     assert queued == trail
