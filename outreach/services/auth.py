@@ -212,7 +212,7 @@ def _end_sessions(session: Session, user: User, now: datetime, *only: ColumnElem
 
 def refuse_second_factor(
     session: Session, user_id: object, now: datetime, *, address: str | None = None
-) -> None:
+) -> NoReturn:
     """A wrong second-factor code counts toward the account's lockout, like a wrong password,
     and, given the client's address, toward the address throttle."""
     user = session.get(User, user_id)
