@@ -1,4 +1,7 @@
-"""Contact endpoints: liaison, supervisor and admin tokens only, within their programs (S7)."""
+"""Contact endpoints: liaison and supervisor tokens only, within their programs (S7).
+
+Admins and facilitators are refused: neither role holds a contact permission.
+"""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from outreach.models.program import (
 )
 from outreach.models.release import CompelledDisclosure, ContactRelease
 from outreach.models.task import Attempt, OutreachTask, PlannedWindow, TaskPlan
-from outreach.models.user import ApiToken, User, WebSession, user_program
+from outreach.models.user import ApiToken, SignInFailure, User, WebSession, user_program
 
 __all__ = [
     "ApiToken",
@@ -45,6 +45,7 @@ __all__ = [
     "ProgramEvent",
     "ProviderErasure",
     "SessionCancellation",
+    "SignInFailure",
     "TaskPlan",
     "TextTrace",
     "UTCDateTime",

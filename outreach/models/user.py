@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table
+from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.models.base import Base, HasId
@@ -64,3 +64,20 @@ class WebSession(HasId, Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class SignInFailure(HasId, Base):
+    """One failed sign-in step from a client address, kept while it still counts.
+
+    The address throttle reads these rows, so every worker process shares one count (issue 21
+    finding 9). The address is kept as its SHA-256 only; a row stops counting after the
+    throttle's period and is deleted at the next failure, and an address that reached the
+    limit adds no more rows, so the table never holds more than the failures of the last
+    period, at most the limit per address.
+    """
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_address_at", "address_hash", "failed_at"),)
+
+    address_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(index=True)

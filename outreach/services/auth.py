@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-from collections import defaultdict, deque
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from outreach.models import User, WebSession
+from outreach.models import SignInFailure, User, WebSession
 from outreach.security.crypto import Keyring
 from outreach.security.passwords import WeakPassword, hash_password, verify_password
 from outreach.services import second_factor
@@ -27,30 +28,40 @@ CLIENT_FAILURES = 20
 REFUSED = "That username and password do not match an active account."
 
 
-class ClientThrottle:
-    """Failed logins per client address, in this process only.
+@dataclass(frozen=True)
+class AddressThrottle:
+    """Failed sign-in steps per client address, counted in the database (`sign_in_failure`).
 
-    Its limits, on purpose: each worker process counts on its own and forgets on restart, so a
-    determined attacker spread over N workers gets N times the budget; behind a proxy the
-    address is right only when `proxy_hops` is set. The per-account lockout (in the database)
-    is the durable guard; this one slows down one address trying many accounts.
+    Every worker process reads and writes the same rows, so N workers give an attacker no
+    more than one budget, and a restart forgets nothing (issue 21 finding 9). A failure counts
+    for `period`; each new failure deletes the ones that no longer count, and an address at
+    the limit adds no more, so the table stays as small as the last period's failures.
+    Behind a proxy the address is right only when `proxy_hops` is set. The per-account
+    lockout is the other guard; this one slows down one address trying many accounts.
     """
 
-    def __init__(self, limit: int = CLIENT_FAILURES, period: timedelta = LOCKOUT) -> None:
-        self.limit, self.period = limit, period
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    limit: int = CLIENT_FAILURES
+    period: timedelta = LOCKOUT
 
-    def blocked(self, address: str, now: datetime) -> bool:
-        with self._lock:
-            failures = self._failures[address]
-            while failures and now - failures[0] > self.period:
-                failures.popleft()
-            return len(failures) >= self.limit
+    def blocked(self, session: Session, address: str, now: datetime) -> bool:
+        counted = session.scalar(
+            select(func.count())
+            .select_from(SignInFailure)
+            .where(
+                SignInFailure.address_hash == _digest(address),
+                SignInFailure.failed_at >= now - self.period,
+            )
+        )
+        return (counted or 0) >= self.limit
 
-    def failed(self, address: str, now: datetime) -> None:
-        with self._lock:
-            self._failures[address].append(now)
+    def failed(self, session: Session, address: str, now: datetime) -> None:
+        """Count one failure in the caller's transaction; drop the ones that expired."""
+        session.execute(delete(SignInFailure).where(SignInFailure.failed_at < now - self.period))
+        if not self.blocked(session, address, now):
+            session.add(SignInFailure(address_hash=_digest(address), failed_at=now))
+
+
+THROTTLE = AddressThrottle()
 
 
 def log_in(session: Session, *, username: str, password: str, now: datetime) -> str:
@@ -66,35 +77,66 @@ def authenticate(
     username: str,
     password: str,
     now: datetime,
-    throttle: ClientThrottle | None = None,
-    address: str = "",
+    address: str | None = None,
 ) -> User:
-    """Check the password (with account and client throttling); return the user."""
-    if throttle is not None and throttle.blocked(address, now):
+    """Check the password (with account and, given an address, client throttling).
+
+    Every answer costs one password hash, whether the address is throttled, the account is
+    unknown, disabled or locked, or the password is wrong or right: timing tells nothing.
+    """
+    if address is not None and THROTTLE.blocked(session, address, now):
         verify_password(None, password)
-        _refuse(session, None, now, locked=True)
-    try:
-        return _checked_user(session, username, password, now)
-    except Forbidden:
-        if throttle is not None:
-            throttle.failed(address, now)
-        raise
+        _refuse(session, None, now, locked=True, address=address)
+    return _checked_user(session, username, password, now, address)
 
 
-def _checked_user(session: Session, username: str, password: str, now: datetime) -> User:
+def second_step(
+    session: Session,
+    keyring: Keyring,
+    *,
+    user_id: uuid.UUID,
+    code: str,
+    now: datetime,
+    address: str,
+) -> User:
+    """The code after the password: refused while the account is locked or the address is
+    throttled, even when right; a wrong code counts toward both (issue 21 finding 8)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        _refuse(session, None, now, address=address)
+    assert user is not None
+    if THROTTLE.blocked(session, address, now) or _locked(user, now):
+        _refuse(session, user, now, locked=True, address=address)
+    if not second_factor.check_code(session, keyring, user_id=user.id, code=code, now=now):
+        refuse_second_factor(session, user.id, now, address=address)
+    return user
+
+
+def _checked_user(
+    session: Session, username: str, password: str, now: datetime, address: str | None = None
+) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         verify_password(None, password)  # the same work whether or not the account exists
-        _refuse(session, None, now)
+        _refuse(session, None, now, address=address)
     assert user is not None
-    if user.locked_until is not None and user.locked_until > now:
-        _refuse(session, user, now, locked=True)
+    if _locked(user, now):
+        verify_password(user.password_hash, password)  # the same work as an open account
+        _refuse(session, user, now, locked=True, address=address)
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        _refuse(session, user, now)
+        _count_failure(user, now)
+        _refuse(session, user, now, address=address)
     return user
+
+
+def _locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _count_failure(user: User, now: datetime) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until, user.failed_logins = now + LOCKOUT, 0
 
 
 def confirm_identity(
@@ -168,14 +210,15 @@ def _end_sessions(session: Session, user: User, now: datetime, *only: ColumnElem
     return len(rows)
 
 
-def refuse_second_factor(session: Session, user_id: object, now: datetime) -> None:
-    """A wrong second-factor code counts toward the account's lockout, like a wrong password."""
+def refuse_second_factor(
+    session: Session, user_id: object, now: datetime, *, address: str | None = None
+) -> NoReturn:
+    """A wrong second-factor code counts toward the account's lockout, like a wrong password,
+    and, given the client's address, toward the address throttle."""
     user = session.get(User, user_id)
     if user is not None:
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-    _refuse(session, user, now)
+        _count_failure(user, now)
+    _refuse(session, user, now, address=address)
 
 
 def session_user(session: Session, token: str, *, now: datetime) -> User | None:
@@ -232,7 +275,17 @@ def open_session(session: Session, user: User, now: datetime) -> str:
     return token
 
 
-def _refuse(session: Session, user: User | None, now: datetime, *, locked: bool = False) -> None:
+def _refuse(
+    session: Session,
+    user: User | None,
+    now: datetime,
+    *,
+    locked: bool = False,
+    address: str | None = None,
+) -> NoReturn:
+    """Audit the refusal, count it against the client's address, and refuse."""
+    if address is not None:
+        THROTTLE.failed(session, address, now)
     actor = Actor.of(user) if user is not None else Actor(None, "anonymous")
     record(
         session,

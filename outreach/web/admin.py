@@ -19,7 +19,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users() -> ResponseReturnValue:
     found = admin.all_users(db(), actor=actor(), now=now())
     programs = admin.all_programs(db(), actor=actor(), now=now())
-    return render_template("admin_users.html", users=found, roles=list(Role), programs=programs)
+    # An account shows only the admin's programs, and its buttons only when every program it
+    # works in is the admin's (the service refuses the rest anyway).
+    return render_template(
+        "admin_users.html",
+        users=found,
+        roles=list(Role),
+        programs=programs,
+        mine=[p.id for p in programs],
+    )
 
 
 @bp.post("/users")

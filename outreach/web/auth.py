@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -62,7 +61,6 @@ def login() -> ResponseReturnValue:
             username=request.form.get("username", "")[:80],
             password=request.form.get("password", "")[:200],
             now=now,
-            throttle=_throttle(),
             address=request.remote_addr or "",
         )
     except Forbidden as exc:
@@ -88,16 +86,18 @@ def second_step() -> ResponseReturnValue:
         return render_template("login_code.html")
     if not check_csrf():
         abort(400)
-    rt = runtime()
-    code = request.form.get("code", "")[:12]
-    if not second_factor.check_code(db(), rt.vault.keyring, user_id=user_id, code=code, now=now):
-        try:
-            auth.refuse_second_factor(db(), user_id, now)
-        except Forbidden:
-            flash(second_factor.BAD_CODE)
+    try:
+        user = auth.second_step(
+            db(),
+            runtime().vault.keyring,
+            user_id=user_id,
+            code=request.form.get("code", "")[:12],
+            now=now,
+            address=request.remote_addr or "",
+        )
+    except Forbidden:
+        flash(second_factor.BAD_CODE)
         return render_template("login_code.html"), 401
-    user = db().get(User, user_id)
-    assert user is not None
     session.clear()
     session["sid"] = auth.open_session(db(), user, now)
     return redirect(url_for("auth.home"))
@@ -110,13 +110,6 @@ def _pending_user(now: datetime) -> uuid.UUID | None:
     except ValueError:
         return None
     return user_id if now - started < SECOND_STEP_LIMIT else None
-
-
-def _throttle() -> auth.ClientThrottle:
-    found: auth.ClientThrottle = current_app.extensions.setdefault(
-        "outreach.login_throttle", auth.ClientThrottle()
-    )
-    return found
 
 
 @bp.get("/home")

@@ -26,7 +26,10 @@ def test_an_admin_of_one_program_sees_and_manages_only_that_program(
     page = client.get("/admin/users").get_data(as_text=True)
     assert world.users["liaison"].username in page
     assert world.users["outsider"].username not in page
-    assert f'value="{world.other.key}"' not in page  # no box to tick for another program
+    assert world.other.key not in page  # no box to tick, nor a key of another program shown
+    spanning = world.users["admin"]  # works in both programs: listed, but not the admin's
+    assert f"/admin/users/{spanning.id}/disable" not in page
+    assert f"/admin/users/{world.users['liaison'].id}/disable" in page
     assert world.other.key not in client.get("/admin/programs").get_data(as_text=True)
     token = csrf(client, "/admin/users")
     made = client.post(

@@ -53,7 +53,7 @@ def test_the_documented_guards_against_guessing_are_the_codes() -> None:
         values["Account lockout"]
         == f"{auth.MAX_FAILURES} failures, {_minutes(auth.LOCKOUT)} minutes"
     )
-    throttle = auth.ClientThrottle()
+    throttle = auth.THROTTLE
     assert values["Address throttle"] == (
         f"{throttle.limit} failures per {_minutes(throttle.period)} minutes"
     )
