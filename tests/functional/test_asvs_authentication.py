@@ -140,7 +140,7 @@ def test_every_route_is_on_one_of_the_documented_ways_in(app: Flask, client: Fla
             for method in methods:
                 answer = client.open(path, method=method, data={})
                 assert answer.status_code == 200, rule.rule
-                assert "<Message>" not in answer.get_data(as_text=True)
+                assert "<Message" not in answer.get_data(as_text=True)
         elif rule.rule.startswith(WEBHOOKS):
             for method in methods:
                 assert client.open(path, method=method, data={}).status_code == 403, rule.rule

@@ -8,6 +8,7 @@ in contact with the program. The unknown number is still audited and changes not
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -61,7 +62,7 @@ def test_help_from_an_unknown_number_gets_the_neutral_help_text_and_is_audited(
     app: Flask, client: FlaskClient, db: Session
 ) -> None:
     answer = _inbound(app, client, "HELP", "SM1", sender=UNKNOWN)
-    assert "<Message>" in answer
+    assert "<Message" in answer
     assert "STOP" in answer
     assert db.scalar(select(func.count()).select_from(InboundMessage)) == 0
     audited = db.scalars(select(AuditEvent.action)).all()
@@ -99,4 +100,7 @@ def test_no_message_is_answered_differently_for_a_number_on_file(
         db, vault, sender="+14045550123", body=body, sid=f"SMp{next(_sids)}", now=NOW
     )
     unknown = inbound.handle(db, vault, sender=UNKNOWN, body=body, sid=f"SMq{next(_sids)}", now=NOW)
-    assert on_file == unknown == inbound.reply_to(body)
+    # The reply's opaque code differs every time, whoever sent the message; only Twilio reads it.
+    assert bool(on_file.reply_code) == bool(unknown.reply_code)
+    same = [replace(answer, reply_code="") for answer in (on_file, unknown)]
+    assert same[0] == same[1] == inbound.reply_to(body)
