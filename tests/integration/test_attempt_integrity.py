@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.domain.protocols import load_profiles
 from outreach.domain.vocabulary import AttemptFlag, EntryPoint, Outcome, TaskStatus
@@ -141,7 +141,7 @@ def test_the_services_own_late_outcome_is_flagged_but_never_lost(
 
 
 def test_the_attempt_log_and_its_csv_show_when_and_by_whom_each_attempt_was_entered(
-    db: Session, vault: Vault, world: World
+    db: Session, vault: Vault, world: World, sessions: sessionmaker[Session]
 ) -> None:
     task = _task(db, world, NOW - timedelta(days=2))
     _attempt(db, vault, world, task, NOW - timedelta(days=3), reason=PAPER)
@@ -153,7 +153,8 @@ def test_the_attempt_log_and_its_csv_show_when_and_by_whom_each_attempt_was_ente
         "web",
     )
     assert row.flags == ("before_task_opened", "entered_late")
-    lines = list(review.export_csv(db, actor=supervisor, filters=review.LogFilter(), now=NOW))
+    export = review.export_csv(db, sessions, actor=supervisor, filters=review.LogFilter(), now=NOW)
+    lines = list(export)
     header, line = lines[0].strip().split(","), lines[1].strip().split(",")
     cells = dict(zip(header, line, strict=True))
     assert cells["entered_at_utc"] == NOW.isoformat()
