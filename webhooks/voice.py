@@ -288,3 +288,13 @@ def incoming() -> Response:
         response.say(text, language=say_language(language), voice=say_voice(language))
     response.hangup()
     return twiml(response)
+
+
+@bp.post("/voice/preflight")
+def preflight() -> Response:
+    """The operator's key on `outreach twilio-check --call-me`: kept, signed as every webhook,
+    so the command can say the product heard it. Nothing about anyone is recorded."""
+    key = f"preflight:{form('CallSid')}:{form('Digits')[:1] or '-'}"
+    inbox.remember(db(), "preflight", key, request.form, now())
+    db().commit()
+    return _hang_up()

@@ -11,11 +11,13 @@ Each line names a setting or a URL, never a secret.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.twiml.voice_response import VoiceResponse
 
 from outreach.settings import Settings
 
@@ -107,3 +109,47 @@ def _same_url(name: str, found: str | None, wanted: str) -> Check:
     if found == wanted:
         return Check(name, True, wanted)
     return Check(name, False, f"is {found or 'not set'}; must be {wanted}")
+
+
+FINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+def place_test_call(
+    client: Any,
+    settings: Settings,
+    phone: str,
+    prompt: str,
+    *,
+    wait: Callable[[float], None] = time.sleep,
+    polls: int = 60,
+) -> Iterator[tuple[str, str]]:
+    """Place one call from the neutral number to a phone the operator holds, and yield
+    ("sid", SID) and then each status Twilio reports for it, as ("status", status).
+
+    She hears the key-press screen; her key is posted, signed, to `/voice/preflight`, so a
+    key that reaches the product proves the public URL and the auth token (docs/voice/twiml/
+    gather). The TwiML travels inline (`Twiml`, docs/voice/api/call-resource): no task, no
+    contact, nothing recorded about anyone."""
+    response = VoiceResponse()
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=10,
+        action=f"{settings.public_url}/webhooks/twilio/voice/preflight",
+        action_on_empty_result=True,
+    )
+    gather.say(prompt)
+    response.hangup()
+    call = client.calls.create(
+        to=phone, from_=settings.neutral_number, twiml=str(response), record=False, timeout=25
+    )
+    yield "sid", str(call.sid)
+    seen = ""
+    for _ in range(polls):
+        status = str(client.calls(call.sid).fetch().status)
+        if status != seen:
+            seen = status
+            yield "status", status
+        if status in FINAL:
+            return
+        wait(2)

@@ -343,3 +343,14 @@ def _apply(
         .execution_options(synchronize_session=False)
     )
     return len(done)
+
+
+def preflight_key(session: Session, call_sid: str) -> str | None:
+    """The key the operator pressed on a pre-flight test call, if our webhook heard one."""
+    found = session.scalar(
+        select(WebhookEvent.natural_key).where(
+            WebhookEvent.natural_key.like(f"preflight:{call_sid[:40]}:%")
+        )
+    )
+    session.rollback()
+    return None if found is None else found.rsplit(":", 1)[-1]

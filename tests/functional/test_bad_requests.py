@@ -50,6 +50,7 @@ WEBHOOK_ROUTES = [
     "voice/amd",
     "voice/fallback",
     "voice/incoming",
+    "voice/preflight",
     "sms/fallback",
     "sms/reply-status",
 ]

@@ -244,3 +244,16 @@ def test_a_call_back_to_the_neutral_number_hears_one_neutral_sentence_and_nothin
     )
     assert "<Dial" not in answer
     assert "<Hangup" in answer
+
+
+def test_the_operators_key_on_a_test_call_is_heard_signed_and_nothing_else_is_kept(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    """`outreach twilio-check --call-me`: the key reaches the webhook, and the command can
+    tell; no task, contact or attempt is touched (docs/operations.md section 6)."""
+    fields = {"CallSid": "CApreflight", "Digits": "1"}
+    answer = signed_post(app, client, "/webhooks/twilio/voice/preflight", fields)
+    assert "<Hangup" in answer.get_data(as_text=True)
+    assert inbox.preflight_key(db, "CApreflight") == "1"
+    assert inbox.preflight_key(db, "CAother") is None
+    assert db.scalars(select(Attempt)).all() == []

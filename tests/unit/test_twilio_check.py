@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from outreach.channels.twilio import make_client
-from outreach.channels.twilio_account import check_account, expected_urls
+from outreach.channels.twilio_account import check_account, expected_urls, place_test_call
 from outreach.settings import Settings, load_settings
 from tests.fakes import RecordingHttpClient
 
@@ -109,3 +109,34 @@ def test_refused_credentials_stop_the_checks_with_twilios_answer(live: Settings)
     found = check_account(make_client(ACCOUNT, "t" * 32, http_client=http), live)
     assert [c.line() for c in found] == ["FAIL  twilio: Twilio answered 401 (code 20003)"]
     assert "t" * 32 not in found[0].line()
+
+
+# --- --call-me: one test call to a phone the operator holds --------------------------------
+
+
+def test_the_test_call_goes_from_the_neutral_number_and_reports_each_status(
+    live: Settings,
+) -> None:
+    call = {"sid": "CA" + "9" * 32, "status": "queued"}
+    statuses = ["queued", "ringing", "ringing", "in-progress", "completed"]
+    answers = [(201, call)] + [(200, {**call, "status": s}) for s in statuses]
+    http = RecordingHttpClient(answers)
+    client = make_client(ACCOUNT, "t" * 32, http_client=http)
+    steps = list(
+        place_test_call(
+            client, live, "+14045550111", "Hello. To take this call, press 1.", wait=lambda _: None
+        )
+    )
+    assert steps == [
+        ("sid", "CA" + "9" * 32),
+        ("status", "queued"),
+        ("status", "ringing"),
+        ("status", "in-progress"),
+        ("status", "completed"),
+    ]
+    placed = http.requests[0].data
+    assert placed["From"] == NEUTRAL  # S9
+    assert placed["To"] == "+14045550111"
+    assert placed["Record"] == "false"
+    assert "/webhooks/twilio/voice/preflight" in placed["Twiml"]
+    assert "press 1" in placed["Twiml"]
