@@ -38,8 +38,8 @@ NAMED = ("Avery", "Sample", "4045550123", "program")
 
 
 @pytest.fixture
-def bridged(app: Flask, db: Session, world: World, intake: OutreachTask) -> Delivery:
-    """The liaison clicked Call, their phone rang, they pressed 1: her phone is being dialled."""
+def dialled(app: Flask, db: Session, world: World, intake: OutreachTask) -> tuple[Delivery, str]:
+    """The liaison clicked Call, their phone rang, they pressed 1: the TwiML dialling her."""
     rt = runtime(app)
     rt.channel = RecordingChannel()
     delivery = deliveries.request_bridged_call(
@@ -47,9 +47,15 @@ def bridged(app: Flask, db: Session, world: World, intake: OutreachTask) -> Deli
     )
     client = app.test_client()
     _post(app, client, delivery, "voice/bridge", CallStatus="in-progress")
-    dialled = _post(app, client, delivery, "voice/bridge/confirm", Digits="1")
-    assert "<Dial" in dialled
-    return delivery
+    twiml = _post(app, client, delivery, "voice/bridge/confirm", Digits="1")
+    assert "<Dial" in twiml
+    return delivery, twiml
+
+
+@pytest.fixture
+def bridged(dialled: tuple[Delivery, str]) -> Delivery:
+    """Her phone is being dialled."""
+    return dialled[0]
 
 
 def _post(app: Flask, client: FlaskClient, delivery: Delivery, route: str, **fields: str) -> str:
@@ -75,17 +81,10 @@ def _her_key(app: Flask, client: FlaskClient, delivery: Delivery, digits: str | 
 
 
 def test_the_twiml_dialling_her_asks_for_no_verdict_twilio_would_not_deliver(
-    app: Flask, db: Session, world: World, intake: OutreachTask
+    dialled: tuple[Delivery, str],
 ) -> None:
-    rt = runtime(app)
-    rt.channel = RecordingChannel()
-    delivery = deliveries.request_bridged_call(
-        db, rt.outward(), actor=world.actor("liaison"), task_id=intake.id, now=NOW
-    )
-    client = app.test_client()
-    _post(app, client, delivery, "voice/bridge", CallStatus="in-progress")
-    dialled = _post(app, client, delivery, "voice/bridge/confirm", Digits="1")
-    number = ElementTree.fromstring(dialled).find(".//Number")  # noqa: S314
+    delivery, twiml = dialled
+    number = ElementTree.fromstring(twiml).find(".//Number")  # noqa: S314
     assert number is not None
     # Warning 21262: machine detection without an amdStatusCallback reports to no one.
     if number.get("machineDetection"):
