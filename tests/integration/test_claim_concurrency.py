@@ -1,6 +1,7 @@
 """Many liaisons claiming the same tasks at once: each task is claimed exactly once.
 
-PostgreSQL takes the row with FOR UPDATE (waiting out other writes); SQLite uses a compare-and-set UPDATE.
+PostgreSQL takes the row with FOR UPDATE (waiting out other writes); SQLite uses a
+compare-and-set UPDATE.
 The tasks live in a schema (or file) of this test's own, because the claims must really
 commit for the workers to race each other; nothing of it touches the shared test schema.
 """

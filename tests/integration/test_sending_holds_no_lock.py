@@ -1,0 +1,206 @@
+"""A reminder's send waits on the SMS pacer and on the provider with no database lock held
+(issue 21 finding 14), and it is judged on the clock at the moment it is made (finding 18).
+
+While the provider takes its time, a liaison's claim, a webhook or any other audited write goes
+on at once: before, the scheduler kept its transaction (and with it the audit chain's append
+lock, or SQLite's one write lock) open across the pacer and the provider call, and every web
+worker queued behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.channels.base import Sent, Sms
+from outreach.clock import FixedClock
+from outreach.models import AuditEvent, Delivery, OutreachTask
+from outreach.runtime import Runtime, runtime
+from outreach.scheduler import jobs
+from outreach.services import tasks
+from outreach.services.audit import SYSTEM, AuditAction, record
+from outreach.services.deliveries import Outward
+from tests.conftest import NOW
+from tests.factories import (
+    World,
+    make_contact,
+    make_group,
+    make_participant,
+    make_program,
+    report_event,
+)
+from tests.fakes import RecordingChannel
+
+# The world's group meets Tuesdays 18:30-20:30 New York: tonight's window is 23:45-01:15 UTC.
+WINDOW_START = datetime(2026, 11, 17, 23, 45, tzinfo=UTC)
+WINDOW_END = datetime(2026, 11, 18, 1, 15, tzinfo=UTC)
+# Calling hours end at 21:00 in New York: 02:00 UTC.
+CALLING_HOURS_END = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+
+
+@dataclass
+class SlowProvider:
+    """A provider whose every send blocks until the test lets it go."""
+
+    name: str = "twilio"
+    sending: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    sent: list[Sms] = field(default_factory=list)
+
+    def send_sms(self, sms: Sms) -> Sent:
+        self.sending.set()
+        assert self.release.wait(30), "the test never let the send go"
+        self.sent.append(sms)
+        return Sent("SM" + "1" * 32, "queued")
+
+
+@dataclass
+class TakesItsTime(RecordingChannel):
+    """A channel whose every send lasts `each` on the domain's clock (pacer and provider)."""
+
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
+    each: timedelta = timedelta(minutes=5)
+
+    def send_sms(self, sms: Sms) -> Sent:
+        self.clock.advance(seconds=self.each.total_seconds())
+        return super().send_sms(sms)
+
+
+def _reminders(
+    db: Session, task: OutreachTask, due: datetime, expires: datetime | None, n: int
+) -> None:
+    for i in range(n):
+        db.add(
+            Delivery(
+                task_id=task.id,
+                contact_id=task.contact_id,
+                kind="sms",
+                script="reminder",
+                language="en",
+                code=f"slow-{i}-{task.id.hex[:12]}",
+                due_at=due + timedelta(seconds=i),
+                expires_at=expires,
+                created_at=NOW,
+            )
+        )
+    db.commit()
+
+
+@pytest.fixture
+def due_reminder(own_runtime: Runtime) -> Iterator[OutreachTask]:
+    with own_runtime.session() as db:
+        program = make_program(db, now=NOW)
+        participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
+        make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented", sms=True)
+        _, [task] = tasks.report_event(
+            db,
+            own_runtime.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="class_cancelled",
+            at=NOW,
+            severity="routine",
+            now=NOW,
+        )
+        _reminders(db, task, WINDOW_START, WINDOW_END, 1)
+        yield task
+
+
+def test_while_the_provider_takes_its_time_other_writes_go_on_at_once(
+    own_runtime: Runtime, due_reminder: OutreachTask
+) -> None:
+    provider = SlowProvider()
+    out = Outward(provider, own_runtime.vault, own_runtime.library, own_runtime.settings)  # type: ignore[arg-type]
+    done: list[tuple[int, int, int]] = []
+
+    def scheduler() -> None:
+        with own_runtime.session() as session:
+            done.append(jobs.send_due(session, out, WINDOW_START + timedelta(minutes=1)))
+
+    sending = threading.Thread(target=scheduler)
+    sending.start()
+    try:
+        assert provider.sending.wait(30)
+        # A liaison's audited write, made while the reminder waits on the provider.
+        written: list[float] = []
+
+        def web_write() -> None:
+            started = time.monotonic()
+            with own_runtime.session() as db:
+                record(
+                    db,
+                    now=NOW,
+                    actor=SYSTEM,
+                    action=AuditAction.PLAN_VIEWED,
+                    object_type="task",
+                    object_id=due_reminder.id,
+                    program_id=due_reminder.program_id,
+                )
+                db.commit()
+            written.append(time.monotonic() - started)
+
+        writer = threading.Thread(target=web_write)
+        writer.start()
+        writer.join(3)
+        assert not writer.is_alive(), "the write waited on the scheduler's provider call"
+        assert written
+        assert written[0] < 1.0
+    finally:
+        provider.release.set()
+        sending.join(30)
+        if "writer" in locals():
+            writer.join(30)
+    assert done == [(1, 0, 0)]
+    with own_runtime.session() as db:
+        assert db.scalar(select(Delivery.status)) == "sent"
+        actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    # The reveal for the send was committed before the provider was called.
+    assert actions.index("contact.revealed") < actions.index("task.plan_viewed")
+
+
+# --- the clock at the moment of sending (finding 18) --------------------------------------
+
+
+@pytest.fixture
+def slow(app: Flask, clock: FixedClock) -> TakesItsTime:
+    channel = TakesItsTime(clock=clock)
+    runtime(app).channel = channel
+    return channel
+
+
+def test_a_reminder_whose_window_closes_while_earlier_ones_go_out_is_missed_not_sent(
+    db: Session, world: World, app: Flask, clock: FixedClock, slow: TakesItsTime
+) -> None:
+    rt = runtime(app)
+    [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
+    # Two reminders for tonight's window, the tick three minutes before it closes. Each send
+    # takes five minutes of real time (a slow provider, a full pacer): the second would go out
+    # two minutes after the window closed.
+    _reminders(db, task, WINDOW_END - timedelta(minutes=4), WINDOW_END, 2)
+    clock.at = WINDOW_END - timedelta(minutes=3)
+    assert jobs.send_due(db, rt.outward(), clock.now(), clock=clock.now) == (1, 1, 0)
+    assert len(slow.sent) == 1
+    statuses = sorted(db.scalars(select(Delivery.status)).all())
+    assert statuses == ["missed", "sent"]
+
+
+def test_a_reminder_reached_after_calling_hours_end_is_not_sent(
+    db: Session, world: World, app: Flask, clock: FixedClock, slow: TakesItsTime
+) -> None:
+    """S4: the contact's calling hours are judged when the text leaves, not at the tick."""
+    rt = runtime(app)
+    [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
+    _reminders(db, task, CALLING_HOURS_END - timedelta(minutes=4), None, 2)
+    clock.at = CALLING_HOURS_END - timedelta(minutes=3)
+    jobs.tick(rt, clock.now())
+    assert len(slow.sent) == 1
+    statuses = sorted(db.scalars(select(Delivery.status)).all())
+    assert statuses == ["refused", "sent"]
