@@ -32,11 +32,16 @@ TICK_SECONDS = 30
 # Status callbacks wait in the webhook inbox at most about this long before they count.
 APPLY_SECONDS = 2
 LOCK_KEY = 0x6F757472  # "outr": the advisory lock every scheduler process competes for
-# pg_locks shows a one-bigint advisory key as its high and low halves, objsubid 1.
-_LOCK_ROW = {"high": LOCK_KEY >> 32, "low": LOCK_KEY & 0xFFFFFFFF}
+# In the two-int key space, with the schema's hash beside it as the audit chain's lock has
+# (services/audit_chain.py, another class): deployments or test runs sharing one server each
+# elect their own leader. pg_locks shows such a key as classid, objid and objsubid 2.
+_KEY = "CAST(:k AS integer), hashtext(current_schema())"
+_TRY_LOCK = text(f"SELECT pg_try_advisory_lock({_KEY})")
+_UNLOCK = text(f"SELECT pg_advisory_unlock({_KEY})")
 _HOLDS_THE_LOCK = text(
     "SELECT clock_timestamp() FROM pg_locks WHERE locktype = 'advisory' AND granted "
-    "AND pid = pg_backend_pid() AND classid = :high AND objid = :low AND objsubid = 1"
+    "AND pid = pg_backend_pid() AND classid = :k "
+    "AND objid = CAST(hashtext(current_schema()) AS oid) AND objsubid = 2"
 )
 
 
@@ -86,7 +91,7 @@ class Leadership:
         if self._connection is not None:
             # Unlock explicitly: closing only returns the connection to the pool, and the
             # lock belongs to the database session, which would live on there.
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            self._connection.execute(_UNLOCK, {"k": LOCK_KEY})
             self._connection.commit()
             self._connection.close()
             self._connection = None
@@ -97,7 +102,7 @@ class Leadership:
     @staticmethod
     def _still_locked(connection: Connection) -> datetime | None:
         try:
-            at = connection.execute(_HOLDS_THE_LOCK, _LOCK_ROW).scalar()
+            at = connection.execute(_HOLDS_THE_LOCK, {"k": LOCK_KEY}).scalar()
             connection.commit()
         except DBAPIError:
             return None  # the server ended this session, and the lock with it
@@ -117,7 +122,7 @@ class Leadership:
         except DBAPIError:
             return False  # the database is away; the next job asks again
         try:
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+            got = connection.execute(_TRY_LOCK, {"k": LOCK_KEY})
             if got.scalar_one():
                 connection.commit()
                 self._connection = connection

@@ -33,7 +33,7 @@ from outreach.models import AuditEvent
 
 GENESIS = "0" * 64
 # The advisory lock that serialises appends on PostgreSQL, in the two-int key space (the
-# scheduler's leader lock uses the one-bigint space, which never overlaps it): "audt" names the
+# scheduler's leader lock is in it too, under its own first int, "outr"): "audt" names the
 # chain; the schema's hash keeps deployments or test runs sharing one server from queueing.
 LOCK_CLASS = 0x61756474
 BATCH = 1000

@@ -103,7 +103,8 @@ def _end_the_session_holding_the_lock(engine: Engine) -> None:
         ended = conn.execute(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND classid = 0 AND objid = :key AND objsubid = 1 AND granted"
+                "AND classid = :key AND objid = CAST(hashtext(current_schema()) AS oid) "
+                "AND objsubid = 2 AND granted"
             ),
             {"key": LOCK_KEY},
         ).all()
