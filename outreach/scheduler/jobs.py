@@ -74,7 +74,9 @@ def apply_callbacks(rt: Runtime, now: datetime) -> int:
     """Apply every status callback the webhooks stored; answer how many (services/inbox)."""
     with rt.session() as session:
         if session.get_bind().dialect.name != "sqlite":
-            return inbox.drain(session, now)
+            # A batch holds its deliveries' and tasks' rows until it commits: it stops taking
+            # rows after a short while, so a liaison's write never waits long behind it.
+            return inbox.drain(session, now, hold=lambda: inbox.Hold(inbox.APPLY_SECONDS))
         return inbox.drain(
             session,
             now,
