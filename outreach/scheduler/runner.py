@@ -35,9 +35,8 @@ LOCK_KEY = 0x6F757472  # "outr": the advisory lock every scheduler process compe
 # In the two-int key space, with the schema's hash beside it as the audit chain's lock has
 # (services/audit_chain.py, another class): deployments or test runs sharing one server each
 # elect their own leader. pg_locks shows such a key as classid, objid and objsubid 2.
-_KEY = "CAST(:k AS integer), hashtext(current_schema())"
-_TRY_LOCK = text(f"SELECT pg_try_advisory_lock({_KEY})")
-_UNLOCK = text(f"SELECT pg_advisory_unlock({_KEY})")
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(CAST(:k AS integer), hashtext(current_schema()))")
+_UNLOCK = text("SELECT pg_advisory_unlock(CAST(:k AS integer), hashtext(current_schema()))")
 _HOLDS_THE_LOCK = text(
     "SELECT clock_timestamp() FROM pg_locks WHERE locktype = 'advisory' AND granted "
     "AND pid = pg_backend_pid() AND classid = :k "

@@ -171,7 +171,7 @@ CONTACTS = 6
 # suite are not, and a commit's sync alone can exceed it. What matters here is that no lock
 # is held across the provider's second: that wait would show at once.)
 PROVIDER_SECONDS = 1.0
-LOCK_STALL = "500ms"
+SET_LOCK_STALL = text("SET lock_timeout = '500ms'")
 # SQLSTATEs of a lock going wrong: deadlock detected, lock_timeout ran out.
 LOCK_TROUBLE = {"40P01": "deadlock", "55P03": "lock wait over 500 ms"}
 
@@ -287,10 +287,10 @@ def test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_no
             for round_ in range(8):
                 index = (n + round_) % CONTACTS
                 with own_runtime.session() as db:
-                    db.execute(text(f"SET lock_timeout = '{LOCK_STALL}'"))
+                    db.execute(SET_LOCK_STALL)
                     with contextlib.suppress(Conflict):  # another liaison holds it: no trouble
                         queue.claim_task(db, actor=actor, task_id=task_ids[index], now=NOW)
-                    db.execute(text(f"SET lock_timeout = '{LOCK_STALL}'"))
+                    db.execute(SET_LOCK_STALL)
                     contacts.change_preferences(
                         db,
                         actor=SYSTEM,
