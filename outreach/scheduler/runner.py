@@ -90,8 +90,11 @@ class Leadership:
         if self._connection is not None:
             # Unlock explicitly: closing only returns the connection to the pool, and the
             # lock belongs to the database session, which would live on there.
-            self._connection.execute(_UNLOCK, {"k": LOCK_KEY})
-            self._connection.commit()
+            try:
+                self._connection.execute(_UNLOCK, {"k": LOCK_KEY})
+                self._connection.commit()
+            except DBAPIError:
+                self._connection.invalidate()  # the session, and the lock, are gone already
             self._connection.close()
             self._connection = None
         if self._file is not None:
