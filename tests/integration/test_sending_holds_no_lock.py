@@ -9,6 +9,7 @@ worker queued behind it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -204,3 +207,83 @@ def test_a_reminder_reached_after_calling_hours_end_is_not_sent(
     assert len(slow.sent) == 1
     statuses = sorted(db.scalars(select(Delivery.status)).all())
     assert statuses == ["refused", "sent"]
+
+
+@dataclass
+class Stopwatch(RecordingChannel):
+    """Notes the domain's time as each text leaves, then lets the next send's time pass."""
+
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
+    durations: list[int] = field(default_factory=list)
+    left_at: dict[str, datetime] = field(default_factory=dict)
+
+    def send_sms(self, sms: Sms) -> Sent:
+        self.left_at[sms.callbacks.code] = self.clock.now()
+        self.clock.advance(minutes=self.durations.pop(0) if self.durations else 0)
+        return super().send_sms(sms)
+
+
+_examples = itertools.count()
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    durations=st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=6),
+    minutes_left=st.integers(min_value=1, max_value=40),
+)
+def test_property_no_reminder_leaves_at_or_after_its_window_closes(
+    db: Session,
+    world: World,
+    app: Flask,
+    clock: FixedClock,
+    durations: list[int],
+    minutes_left: int,
+) -> None:
+    """S4 over any run of slow sends: a reminder leaves only while its window is open by the
+    clock at the moment it leaves; one reached after the window closed is missed, never sent
+    late; and one reached in time is never held back."""
+    rt = runtime(app)
+    watch = Stopwatch(clock=clock, durations=list(durations))
+    rt.channel = watch
+    task = db.scalar(select(OutreachTask).where(OutreachTask.contact_id == world.contact.id))
+    if task is None:
+        [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
+    n = next(_examples)
+    closes = WINDOW_END
+    codes = [f"p{n}-{i}-{task.id.hex[:12]}" for i in range(len(durations))]
+    for i, code in enumerate(codes):
+        db.add(
+            Delivery(
+                task_id=task.id,
+                contact_id=task.contact_id,
+                kind="sms",
+                script="reminder",
+                language="en",
+                code=code,
+                due_at=WINDOW_START + timedelta(seconds=i),
+                expires_at=closes,
+                created_at=NOW,
+            )
+        )
+    db.commit()
+    clock.at = closes - timedelta(minutes=minutes_left)
+    jobs.send_due(db, rt.outward(), clock.now(), clock=clock.now)
+    status = dict(
+        db.execute(select(Delivery.code, Delivery.status).where(Delivery.code.in_(codes))).all()
+    )
+    for code in codes:
+        if code in watch.left_at:
+            assert watch.left_at[code] < closes
+            assert status[code] == "sent"
+        else:
+            assert status[code] == "missed"
+    # In due order, the first one reached after closing is missed and so are all after it.
+    sent = [code for code in codes if status[code] == "sent"]
+    assert codes[: len(sent)] == sent
+    elapsed = timedelta(minutes=sum(durations[: len(sent)]))
+    assert len(sent) == len(codes) or clock.now() >= closes
+    assert clock.now() == closes - timedelta(minutes=minutes_left) + elapsed
