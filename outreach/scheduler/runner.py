@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from outreach.clock import SystemClock
 from outreach.runtime import Runtime
 from outreach.scheduler.jobs import apply_callbacks, tick
 
@@ -70,7 +71,7 @@ class Leadership:
         None (after stepping down) if it no longer does."""
         with self._asking:
             if self._file is not None:
-                return datetime.now(UTC)  # an flock lasts as long as this process
+                return SystemClock().now()  # an flock lasts as long as this process
             if self._connection is None:
                 return None
             at = self._still_locked(self._connection)
