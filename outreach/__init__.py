@@ -27,7 +27,7 @@ def create_app(
 ) -> Flask:
     """Build the web application and everything it depends on."""
     import webhooks
-    from outreach import api, cli, logs, web
+    from outreach import api, cli, logs, reconnect, web
     from outreach.channels.factory import build_channel
     from outreach.domain.script_library import default_root, load_library
     from outreach.runtime import Runtime
@@ -57,6 +57,7 @@ def create_app(
     api.init_app(app)
     webhooks.init_app(app)
     cli.register(app)
+    reconnect.init_app(app)  # last: it wraps every view registered above
     return app
 
 

@@ -36,6 +36,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if _is_sqlite_file(url):
         kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "factory": QueuedConnection}
+    elif make_url(url).get_backend_name() != "sqlite":
+        # A pooled connection the server ended (a terminated backend, a restart) is found and
+        # replaced before a request uses it, not answered as a 500 (issue 21 finding 17).
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
@@ -115,6 +119,14 @@ class DriverStatement:
         if isinstance(bind, Connection):
             with bind.begin_nested():
                 return _first_row(bind.connection.driver_connection, sql, parameters)
+        try:
+            return _alone_on_a_pooled_connection(bind, sql, parameters)
+        except Exception as exc:
+            if not _lost(exc):
+                raise
+        # The connection died (its pooled one is invalidated): run it once more on a fresh
+        # one. Only statements that may run twice come here: the webhooks' stores, each keyed
+        # by the provider's natural key (issue 21 finding 17).
         return _alone_on_a_pooled_connection(bind, sql, parameters)
 
     def _ready(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, Any]:
@@ -146,6 +158,12 @@ def _alone_on_a_pooled_connection(engine: Engine, sql: str, parameters: Any) -> 
         raise
     finally:
         pooled.close()
+
+
+def _lost(exc: BaseException) -> bool:
+    from outreach.reconnect import connection_lost
+
+    return connection_lost(exc)
 
 
 def _first_row(driver: Any, sql: str, parameters: Any) -> Any:

@@ -53,8 +53,9 @@ class TickReport:
         return [f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self)]
 
 
-def tick(rt: Runtime, now: datetime) -> TickReport:
-    """Run every kind of due work once, at `now`."""
+def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: True) -> TickReport:
+    """Run every kind of due work once, at `now`; each send is judged on the runtime's clock
+    as it is made, and sending stops once `leading` says this process no longer leads."""
     report = TickReport()
     # First: deliveries settle from the provider's callbacks before anything reads them.
     report.callbacks_applied = apply_callbacks(rt, now)
@@ -65,7 +66,9 @@ def tick(rt: Runtime, now: datetime) -> TickReport:
         report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
         report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
         report.reminders_scheduled = schedule_reminders(session, rt, now)
-        report.sent, report.missed, report.refused = send_due(session, rt.outward(), now)
+        report.sent, report.missed, report.refused = send_due(
+            session, rt.outward(), now, clock=rt.clock.now, leading=leading
+        )
         # Last: so the queue sorts by windows that already count this tick's changes.
         report.plans_refreshed = call_windows.refresh_all(
             session,
@@ -80,7 +83,9 @@ def apply_callbacks(rt: Runtime, now: datetime) -> int:
     """Apply every status callback the webhooks stored; answer how many (services/inbox)."""
     with rt.session() as session:
         if session.get_bind().dialect.name != "sqlite":
-            return inbox.drain(session, now)
+            # A batch holds its deliveries' and tasks' rows until it commits: it stops taking
+            # rows after a short while, so a liaison's write never waits long behind it.
+            return inbox.drain(session, now, hold=lambda: inbox.Hold(inbox.APPLY_SECONDS))
         return inbox.drain(
             session,
             now,
@@ -216,20 +221,36 @@ def _already_planned(session: Session, task: OutreachTask, window: CallWindow) -
     )
 
 
-def send_due(session: Session, out: deliveries.Outward, now: datetime) -> tuple[int, int, int]:
-    """Send each due reminder exactly once; one whose window has closed is missed, not late."""
+def send_due(
+    session: Session,
+    out: deliveries.Outward,
+    now: datetime,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    leading: Callable[[], bool] = lambda: True,
+) -> tuple[int, int, int]:
+    """Send each due reminder exactly once; one whose window has closed is missed, not late.
+
+    `now` chooses what is due; each send is judged on `clock` read as it is made (S4, issue 21
+    finding 18): sends lag the tick's start by the pacer and the provider, and a window or the
+    calling hours may close meanwhile. A scheduler that is no longer the leader stops before
+    its next send (`leading`)."""
+    read = clock or (lambda: now)
     sent = missed = refused = 0
     for delivery_id in _all_due_ids(session, now):
-        if not deliveries.claim(session, delivery_id, now):
+        if not leading():
+            break
+        at = read()
+        if not deliveries.claim(session, delivery_id, at):
             continue  # another process took it
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
-        if delivery.expires_at is not None and now >= delivery.expires_at:
-            delivery.status, delivery.settled_at = "missed", now
+        if delivery.expires_at is not None and at >= delivery.expires_at:
+            delivery.status, delivery.settled_at = "missed", at
             session.commit()
             missed += 1
             continue
-        deliveries.send_scheduled_sms(session, out, delivery, now)
+        deliveries.send_scheduled_sms(session, out, delivery, at)
         status = session.get(Delivery, delivery_id).status  # type: ignore[union-attr]
         sent, refused = sent + (status == "sent"), refused + (status == "refused")
     return sent, missed, refused

@@ -99,12 +99,15 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the caller's transaction. Pass opaque ids only, never contact data.
 
-    The event is chained to the one before it (S10). Without an audit key on the session this
-    raises AuditKeyMissing and the caller's transaction must not go on: a read of contact data
-    that cannot be audited is not made (ASVS 16.5.3).
+    The event is chained to the one before it (S10) as the transaction commits, after every
+    other write of the transaction: the chain's append lock is the last lock a transaction
+    takes and is held for the append alone (docs/architecture.md, "Lock order"). Without an
+    audit key on the session this raises AuditKeyMissing at once and the caller's transaction
+    must not go on: a read of contact data that cannot be audited is not made (ASVS 16.5.3).
     """
-    key = audit_chain.audit_key_of(session)
-    # The rows the event names go in first: the audit row refers to them by foreign key.
+    audit_chain.audit_key_of(session)
+    # The rows the event names go in now, as they always have (callers set foreign keys to
+    # them next); only the audit row itself waits for the commit.
     session.flush()
     event = AuditEvent(
         at=now,
@@ -116,9 +119,6 @@ def record(
         program_id=program_id,
         detail=dict(detail),
     )
-    audit_chain.chain(session, key, event)
-    session.add(event)
-    # Written now, while this transaction holds the append lock, so the next append (or a
-    # Core read, which does not autoflush) finds it as the head of the chain.
-    session.flush()
+    audit_chain.canonical(event, seq=0)  # a naive time is refused now, not at commit
+    audit_chain.append_at_commit(session, event)
     return event

@@ -24,15 +24,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import TextClause, select, text
+from sqlalchemy import event as event_api
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from outreach.db import AUDIT_KEY
 from outreach.models import AuditEvent
 
 GENESIS = "0" * 64
 # The advisory lock that serialises appends on PostgreSQL, in the two-int key space (the
-# scheduler's leader lock uses the one-bigint space, which never overlaps it): "audt" names the
+# scheduler's leader lock is in it too, under its own first int, "outr"): "audt" names the
 # chain; the schema's hash keeps deployments or test runs sharing one server from queueing.
 LOCK_CLASS = 0x61756474
 BATCH = 1000
@@ -114,19 +115,86 @@ def _text(value: uuid.UUID | None) -> str | None:
 # --- appending -------------------------------------------------------------------------------
 
 
-def chain(session: Session, key: bytes, event: AuditEvent) -> None:
-    """Give a new event its seq, prev_mac and mac, after every event already written.
+# Where a session keeps the audit events of its open transaction until they are appended.
+PENDING = "audit_pending"
 
-    The seq is chosen here as max(seq) + 1 under the append lock rather than left to the
+
+def append_at_commit(session: Session, event: AuditEvent) -> None:
+    """Keep the event with the session's transaction; it is chained and written as that
+    transaction commits, and dropped if it rolls back.
+
+    Appending last keeps one lock order for every transaction: its own rows first (task plans,
+    deliveries, tasks), the append lock last, held only for the append. An append made
+    mid-transaction held the lock while the transaction went on to wait for rows another
+    writer held, and that writer could be waiting for the append lock (issue 21 finding 15)."""
+    if not event_api.contains(session, "before_commit", _append_pending):
+        event_api.listen(session, "before_commit", _append_pending)
+        event_api.listen(session, "after_soft_rollback", _drop_rolled_back)
+        event_api.listen(session, "do_orm_execute", _append_before_reading_the_log)
+    pending: list[tuple[AuditEvent, SessionTransaction | None]] = session.info.setdefault(
+        PENDING, []
+    )
+    pending.append((event, session.get_nested_transaction() or session.get_transaction()))
+
+
+def _append_pending(session: Session) -> None:
+    """Chain the transaction's events after every event already written, and add them.
+
+    Each seq is chosen here as max(seq) + 1 under the append lock rather than left to the
     autoincrement: the MAC covers seq, and the append-only trigger forbids setting the MAC by
     an UPDATE after the insert. It also keeps seq gapless (a rolled-back append frees its
     number, where a PostgreSQL sequence would not), so any gap in the log means a deletion.
     """
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    # The transaction's own writes go first: the audit rows refer to them by foreign key, and
+    # their row locks (and a dropped plan's) are taken before the append lock, never after.
+    session.flush()
+    key = audit_key_of(session)
     _lock(session)
     last_seq, last_mac = _head(session, key)
-    event.seq = last_seq + 1
-    event.prev_mac = last_mac
-    event.mac = compute_mac(key, last_mac, event)
+    for event, _ in pending:
+        last_seq += 1
+        event.seq, event.prev_mac = last_seq, last_mac
+        event.mac = last_mac = compute_mac(key, event.prev_mac, event)
+        session.add(event)
+    session.flush()
+
+
+def _append_before_reading_the_log(state: ORMExecuteState) -> None:
+    """A transaction that reads the audit log after writing to it sees its own events: they
+    are appended first (review pages and checks only; no write path reads the log)."""
+    if PENDING in state.session.info and _names_the_log(state.statement):
+        _append_pending(state.session)
+
+
+def _names_the_log(statement: Any) -> bool:
+    if isinstance(statement, TextClause):
+        return AuditEvent.__tablename__ in statement.text
+    table = getattr(statement, "table", None)  # an UPDATE or DELETE
+    if table is not None:
+        return bool(table is _TABLE)
+    froms = getattr(statement, "get_final_froms", None)
+    found = froms() if froms is not None else []
+    return any(_TABLE in getattr(f, "tables", [f]) for f in found)
+
+
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the events of a transaction (or savepoint) that rolled back."""
+    pending = session.info.get(PENDING)
+    if pending:
+        pending[:] = [(event, tx) for event, tx in pending if not _within(tx, previous_transaction)]
+
+
+def _within(tx: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    if tx is None:  # recorded before the session began its transaction: it belongs to the root
+        return ended.parent is None
+    while tx is not None:
+        if tx is ended:
+            return True
+        tx = tx.parent
+    return False
 
 
 def _lock(session: Session) -> None:

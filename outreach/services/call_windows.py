@@ -63,6 +63,10 @@ REPLAN_AFTER = timedelta(hours=12)
 BATCH = 200
 # The advisory lock between dropping and re-planning ("outp" in ASCII).
 PLAN_LOCK = 0x6F757470
+_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(CAST(:key AS integer), hashtext(current_schema()))")
+_SHARED = text(
+    "SELECT pg_advisory_xact_lock_shared(CAST(:key AS integer), hashtext(current_schema()))"
+)
 # Changing a task's claim never moves a window: those columns do not drop the plan.
 CLAIM_COLUMNS = frozenset({"claimed_by", "claim_expires_at", "claim_version"})
 
@@ -279,5 +283,6 @@ def _contacts_in_groups(ids: set[uuid.UUID]) -> Select[tuple[uuid.UUID]]:
 def _lock(session: Session, *, exclusive: bool) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite: every write transaction already holds the one write lock (BEGIN IMMEDIATE)
-    how = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    session.connection().execute(text(f"SELECT {how}(:key)"), {"key": PLAN_LOCK})
+    # Beside the schema's hash, as the audit and leader locks: deployments or test runs that
+    # share one server never wait on each other's re-planning.
+    session.connection().execute(_EXCLUSIVE if exclusive else _SHARED, {"key": PLAN_LOCK})

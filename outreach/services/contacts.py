@@ -192,6 +192,20 @@ def current_preferences(session: Session, contact_id: uuid.UUID) -> ContactPrefe
     return row
 
 
+def _newest_to_change(session: Session, contact_id: uuid.UUID) -> ContactPreferences:
+    """The newest version, read under the contact's row lock by a write that will add the next
+    one: two writes at once (a liaison's edit and her texted STOP) take turns instead of both
+    writing the same version number and one failing (S1, S2). SQLite's write lock already
+    serialises them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(ContactPerson.id)
+            .where(ContactPerson.id == contact_id)
+            .with_for_update(key_share=True)
+        )
+    return current_preferences(session, contact_id)
+
+
 def contact_zone(prefs: ContactPreferences, program: Program) -> ZoneInfo:
     """The zone a contact's times are shown, typed and counted in: her own, else the
     program's (the task page, its form, and S5's window of an attempt outside group)."""
@@ -242,7 +256,7 @@ def change_preferences(
         object_type="contact",
         object_id=contact_id,
     )
-    current = current_preferences(session, contact_id)
+    current = _newest_to_change(session, contact_id)
     updated = Preferences.from_mapping(changes, base=preferences_of(current))
     _refuse_undoing_her_word(session, current, updated)
     row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
@@ -282,7 +296,7 @@ def record_decline(
     session: Session, *, actor: Actor, contact_id: uuid.UUID, now: datetime
 ) -> ContactPreferences:
     """S1: the contact declined; a new version says so, in the caller's transaction."""
-    current = current_preferences(session, contact_id)
+    current = _newest_to_change(session, contact_id)
     declined = Preferences.from_mapping(
         {"consent": Consent.DECLINED.value, "sms": False, "voicemail": False, "mail": False},
         base=preferences_of(current),
@@ -310,7 +324,7 @@ def revoke_sms(
     Answer the new version if texts were allowed until now, else None. A STOP that comes
     while texts are already off still goes on record (a version that changes nothing), so
     no one turns them back on later (sms_stopped)."""
-    current = current_preferences(session, contact_id)
+    current = _newest_to_change(session, contact_id)
     if not current.sms and sms_stopped(session, contact_id):
         return None  # already on record
     row = _new_sms_version(session, current, False, now, source, AuditAction.SMS_REVOKED)
@@ -328,7 +342,7 @@ def restore_sms(
 
     Texts she never allowed, or that were turned off on her word to a liaison, stay off:
     anyone holding her phone can send START."""
-    current = current_preferences(session, contact_id)
+    current = _newest_to_change(session, contact_id)
     if current.consent != Consent.CONSENTED or current.sms:
         return None
     if _sms_turned_off_by(session, contact_id) not in STOP_SOURCES:

@@ -398,6 +398,11 @@ def send_scheduled_sms(session: Session, out: Outward, delivery: Delivery, now: 
         log.info("scheduled delivery %s refused: %s", delivery.id, refused.message)
         return
     _keep_outbox(session, out, delivery, target, "sms", body, now)
+    # The reveal and the outbox copy are committed before the pacer's wait and the provider
+    # call: no lock (the audit chain's, SQLite's write lock) is held across either (issue 21
+    # finding 14). The row is already `sending`: a crash from here on leaves it for
+    # reconciliation, never for a second send.
+    session.commit()
     with contextlib.suppress(Conflict):  # a provider refusal is already recorded on the row
         _send_claimed(
             session,

@@ -43,6 +43,9 @@ SQLITE_APPLY_BATCH = 10
 # status that only moves forward: on SQLite a batch also stops taking rows once it has held
 # the lock this long, so a webhook never waits behind ten settlements at once.
 SQLITE_APPLY_SECONDS = 0.004
+# On PostgreSQL a batch stops taking rows once it has held its rows' locks this long: the
+# tasks it settles are the ones liaisons are working (issue 21, "no lock held across a wait").
+APPLY_SECONDS = 0.05
 # Only these fields are ever kept from a callback: SIDs, statuses, digits, codes.
 KEPT_FIELDS = (
     "CallSid",

@@ -363,11 +363,13 @@ def claim_task(
 def _claim_locked(
     session: Session, actor: Actor, task_id: uuid.UUID, now: datetime, lease: timedelta
 ) -> None:
-    # A row another transaction is claiming right now is skipped, not waited for.
+    # Wait for whatever write holds the row (another claim, a re-plan, the applier: all short,
+    # none waits on anything this transaction holds), then judge by the holder it left. SKIP
+    # LOCKED refused a free task whenever any other write had its row (issue 21 finding 16).
     task = session.scalar(
         select(OutreachTask)
         .where(OutreachTask.id == task_id)
-        .with_for_update(skip_locked=True)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if task is None or not _claimable(task, actor, now):

@@ -334,6 +334,7 @@ def test_the_application_role_can_append_but_never_rewrite_the_log(
 
 def _sqlite_refuses_rewrites(db: Session) -> None:
     record(db, now=NOW, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
+    db.commit()  # appended as its transaction commits, before the savepoints below
     for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
         savepoint = db.begin_nested()
         with pytest.raises(DBAPIError, match="append-only"):

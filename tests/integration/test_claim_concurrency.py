@@ -1,6 +1,7 @@
 """Many liaisons claiming the same tasks at once: each task is claimed exactly once.
 
-PostgreSQL takes the row with FOR UPDATE SKIP LOCKED; SQLite uses a compare-and-set UPDATE.
+PostgreSQL takes the row with FOR UPDATE (waiting out other writes); SQLite uses a
+compare-and-set UPDATE.
 The tasks live in a schema (or file) of this test's own, because the claims must really
 commit for the workers to race each other; nothing of it touches the shared test schema.
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from collections import Counter
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.db import make_session_factory
@@ -89,3 +91,44 @@ def test_each_task_is_claimed_by_exactly_one_of_many_racing_liaisons(own_engine:
     with sessions() as db:
         holders = [db.get(OutreachTask, task_id).claimed_by for task_id in ids]  # type: ignore[union-attr]
     assert all(holder is not None for holder in holders)
+
+
+def test_a_task_row_held_by_another_write_is_still_claimed_when_nobody_holds_the_claim(
+    own_engine: Engine,
+) -> None:
+    """Issue 21 finding 16: a liaison opening a free task while some other write (a re-plan,
+    a correction, the applier) holds its row for a moment gets the claim once that write
+    ends, never "another liaison is working this task"."""
+    vault = Vault(
+        Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
+    )
+    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
+    opened, actors = _seed(sessions, vault)
+    task_id, liaison = opened[0].id, actors[0]
+    claimed: list[object] = []
+    holding = threading.Event()
+
+    def other_write() -> None:
+        with own_engine.connect() as conn:
+            # A write that is not a claim: it locks the row and keeps it for half a second.
+            conn.execute(
+                update(OutreachTask)
+                .where(OutreachTask.id == task_id)
+                .values(status=OutreachTask.status)
+            )
+            holding.set()
+            time.sleep(0.5)
+            conn.commit()
+
+    writer = threading.Thread(target=other_write)
+    writer.start()
+    assert holding.wait(10)
+    with sessions() as db:
+        try:
+            claimed.append(queue.claim_task(db, actor=liaison, task_id=task_id, now=NOW).id)
+        except Conflict as refused:
+            claimed.append(refused.message)
+    writer.join(10)
+    assert claimed == [task_id]
+    with sessions() as db:
+        assert db.get(OutreachTask, task_id).claimed_by == liaison.user_id  # type: ignore[union-attr]

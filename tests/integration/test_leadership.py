@@ -9,15 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from outreach.scheduler.runner import Leadership
+from outreach.scheduler.runner import LOCK_KEY, Leadership
 
 HOLDER = """
 import sys, time
 from pathlib import Path
 from outreach.db import make_engine
-from outreach.scheduler.runner import Leadership
+from outreach.scheduler.runner import LOCK_KEY, Leadership
 engine = make_engine(sys.argv[1], connect_args={"options": sys.argv[3]} if sys.argv[3] else {})
 leader = Leadership(engine, Path(sys.argv[2]))
 print("leading" if leader.try_acquire() else "waiting", flush=True)
@@ -75,3 +75,39 @@ def _search_path(engine: Engine) -> str:
     with engine.connect() as conn:
         schema = conn.exec_driver_sql("SHOW search_path").scalar_one()
     return f"-csearch_path={schema}"
+
+
+def test_a_leader_whose_lock_connection_the_server_ended_steps_down_at_once(
+    own_engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 21 finding 5: the server ends the leader's session (a terminated backend, a
+    restart); the lock went with it and the other scheduler takes it. The first must know at
+    once, not go on ticking beside the new leader."""
+    first, second = Leadership(own_engine, tmp_path), Leadership(own_engine, tmp_path)
+    assert first.try_acquire()
+    if own_engine.dialect.name == "postgresql":
+        _end_the_session_holding_the_lock(own_engine)
+    else:
+        first.release()  # SQLite: the lock file is freed only when its holder lets go
+    assert not first.held
+    assert second.try_acquire()
+    assert second.held
+    assert not first.try_acquire()  # stepped down, and the lock is the other's now
+    second.release()
+    assert first.try_acquire()
+    first.release()
+
+
+def _end_the_session_holding_the_lock(engine: Engine) -> None:
+    with engine.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND classid = :key AND objid = CAST(hashtext(current_schema()) AS oid) "
+                "AND objsubid = 2 AND granted"
+            ),
+            {"key": LOCK_KEY},
+        ).all()
+        conn.commit()
+    assert ended == [(True,)]
+    time.sleep(0.2)  # the backend is gone once its process has exited
