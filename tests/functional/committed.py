@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from sqlalchemy import text
 
 from outreach.runtime import Runtime
 
-APP_NAME = "outreach_export_test"
+# Its own name per test process: runs sharing one server never read each other's sessions.
+APP_NAME = f"outreach_export_test_{os.getpid()}"
 
 
 def nothing_left_open(rt: Runtime) -> None:

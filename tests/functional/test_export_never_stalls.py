@@ -30,7 +30,8 @@ def _seed(rt: Runtime, attempts: int) -> World:
     export's paging must order ties by something other than the time)."""
     with rt.sessions() as session:
         world = build_world(session, rt.vault, now=NOW)
-        [task] = report_event(session, rt.profiles, world, "enrolled", now=NOW)
+        # The task opened the day before, so none of its attempts came before it (S14).
+        [task] = report_event(session, rt.profiles, world, "enrolled", now=NOW - timedelta(days=1))
         for n in range(attempts):
             tasks.record_attempt(
                 session,
