@@ -8,7 +8,9 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import bp
-from outreach.domain.vocabulary import AttendanceStatus, Consent, EventType, Outcome
+from outreach.domain.participation import Status as ParticipantStatus
+from outreach.domain.planner import SkipReason
+from outreach.domain.vocabulary import AttendanceStatus, Consent, EventType, Outcome, WindowKind
 
 ID = {"type": "string", "format": "uuid"}
 DATE = {"type": "string", "format": "date"}
@@ -52,7 +54,7 @@ WINDOW = _object(
     contact_id=ID,
     start=INSTANT,
     end=INSTANT,
-    kind={"enum": ["group", "preferred", "duty_to_warn"]},
+    kind={"enum": [k.value for k in WindowKind]},
     group_id={"type": ["string", "null"]},
     session_date={"type": ["string", "null"]},
     participant_present={"type": ["boolean", "null"]},
@@ -222,6 +224,7 @@ TASK = _object(
         "min_attempts",
         "attempts",
         "status",
+        "participant_status",
         "windows",
     ],
     id=ID,
@@ -232,6 +235,10 @@ TASK = _object(
     min_attempts={"type": "integer"},
     attempts={"type": "integer"},
     status={"type": "string"},
+    # S13: his real current status from the program events (issue 19); null without a record.
+    participant_status={"enum": [*(s.value for s in ParticipantStatus), None]},
+    participant_status_since={"type": ["string", "null"]},
+    refused={"type": "array", "items": {"enum": [r.value for r in SkipReason]}},
     windows={"type": "array", "items": WINDOW},
 )
 PATHS["/tasks"] = {

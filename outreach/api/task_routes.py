@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
-from outreach.domain.planner import CallWindow
+from outreach.domain.planner import Plan
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
@@ -54,7 +54,7 @@ def list_tasks() -> ResponseReturnValue:
         program_ids=programs,
         calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
     )
-    return jsonify([_task_json(t, plan.windows) for t in _open_tasks(programs)])
+    return jsonify([_task_json(t, plan) for t in _open_tasks(programs)])
 
 
 def _open_tasks(programs: frozenset[uuid.UUID] | None) -> list[OutreachTask]:
@@ -64,8 +64,10 @@ def _open_tasks(programs: frozenset[uuid.UUID] | None) -> list[OutreachTask]:
     return list(db().scalars(query.order_by(OutreachTask.priority, OutreachTask.due_by)))
 
 
-def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str, object]:
-    mine = [w.to_json() for w in windows if w.task_id == str(task.id)]
+def _task_json(task: OutreachTask, plan: Plan) -> dict[str, object]:
+    key = str(task.id)
+    mine = [w.to_json() for w in plan.windows if w.task_id == key]
+    status = plan.statuses.get(key)
     return {
         "id": str(task.id),
         "contact_id": str(task.contact_id),
@@ -75,6 +77,11 @@ def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str,
         "min_attempts": task.min_attempts,
         "attempts": len(tasks.standing_attempts(db(), task.id)),
         "status": task.status,
+        # S13: his real current status from the events, and since when (issue 19).
+        "participant_status": status.status.value if status else None,
+        "participant_status_since": (status.since.isoformat() if status and status.since else None),
+        # What the planner left out and why (S4), e.g. "group_time_after_exit".
+        "refused": sorted({s.reason.value for s in plan.skipped if s.task_id == key}),
         "windows": mine,
     }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -271,6 +271,9 @@ def _participant_with_contact(
         reference=f"P-{number + 1}{seat + 1:03d}",
         now=now,
     )
+    # He has been on the roster since his group began (his attendance below says so): the
+    # events the demo reports in the last days must not predate him (issue 19).
+    participant.created_at = datetime.combine(group.starts_on, time(0), tzinfo=UTC)
     for day in _past_sessions(group, now):
         status = "present" if rng.random() < 0.85 else "absent"
         programs.record_attendance(

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols
-from outreach.domain.planner import CallWindow, group_sessions
+from outreach.domain import plan_words, protocols
+from outreach.domain.planner import CallWindow, Plan, Skipped, group_sessions
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import (
     Attendance,
@@ -67,6 +67,9 @@ class QueueRow:
     channels: tuple[str, ...]
     zone: ZoneInfo
     claim: str
+    # S4: why group time is refused and what is left, in words (issue 19).
+    why: tuple[str, ...] = ()
+    participant_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def call_queue(
         task_ids=[r.id for r in shown],
     )
     upcoming = _next_windows(live.windows, now)
-    details = _Details(session, shown, now)
+    details = _Details(session, shown, now, live)
     rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
     return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope))
 
@@ -236,11 +239,26 @@ def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
 class _Details:
     """What the shown rows need besides the task: attempts, language, tonight's check-in."""
 
-    def __init__(self, session: Session, shown: list[_Open], now: datetime) -> None:
+    def __init__(self, session: Session, shown: list[_Open], now: datetime, live: Plan) -> None:
         task_ids = [r.id for r in shown]
         self.windows = tasks.windows_counted(session, task_ids)
         self.language = _languages(session, {r.contact_id for r in shown})
         self.tonight = tonight(session, {r.participant_id for r in shown}, now)
+        self.named = _named_safe_times(session, {r.contact_id for r in shown})
+        self.plan = live
+        self.skipped: dict[str, list[Skipped]] = {}
+        for skip in live.skipped:
+            self.skipped.setdefault(skip.task_id, []).append(skip)
+
+    def why(self, row: _Open) -> tuple[str, ...]:
+        return tuple(
+            plan_words.why(
+                self.skipped.get(str(row.id), []),
+                self.plan.statuses.get(str(row.id)),
+                named_safe_times=self.named.get(row.contact_id, False),
+                zone=ZoneInfo(row.timezone),
+            )
+        )
 
 
 def _row(
@@ -260,7 +278,14 @@ def _row(
         channels=tuple(row.channels),
         zone=ZoneInfo(row.timezone),
         claim=_claim_state(row.claimed_by, row.claim_expires_at, actor, now),
+        why=d.why(row),
+        participant_status=_status_word(d.plan, row.id),
     )
+
+
+def _status_word(plan: Plan, task_id: uuid.UUID) -> str | None:
+    found = plan.statuses.get(str(task_id))
+    return None if found is None else found.status.value
 
 
 def _claim_state(
@@ -269,6 +294,21 @@ def _claim_state(
     if claimed_by is None or expires is None or expires <= now:
         return "free"
     return "yours" if claimed_by == actor.user_id else "taken"
+
+
+def _named_safe_times(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    """Whether each contact's current preferences name a safe time (no sealed value read)."""
+    found: dict[uuid.UUID, tuple[int, bool]] = {}
+    for contact_id, version, safe_times in session.execute(
+        select(
+            ContactPreferences.contact_id,
+            ContactPreferences.version,
+            ContactPreferences.safe_times,
+        ).where(ContactPreferences.contact_id.in_(contact_ids))
+    ):
+        if contact_id not in found or version > found[contact_id][0]:
+            found[contact_id] = (version, bool(safe_times))
+    return {contact_id: named for contact_id, (_, named) in found.items()}
 
 
 def _languages(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

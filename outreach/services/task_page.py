@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols, scripts
-from outreach.domain.planner import CallWindow, group_sessions
+from outreach.domain import plan_words, protocols, scripts
+from outreach.domain.participation import StatusAt
+from outreach.domain.planner import CallWindow, Plan, group_sessions
 from outreach.domain.scripts import CALL_OPENING
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import (
@@ -79,6 +80,10 @@ class TaskPage:
     callback_at: datetime | None
     week: Week
     tonight: str
+    # S4: why group time is refused and what is left, in words (issue 19).
+    why: list[str] = field(default_factory=list)
+    # His real current status, from the events (S13).
+    participant_status: StatusAt | None = None
 
 
 def task_page(
@@ -113,8 +118,9 @@ def task_page(
     notes = _notes(session, vault, actor, task, attempts, now) if claimed else {}
     script, problem = _script(task, history[0], contact, program, actor, session)
     participant = _participant(session, task.contact_id)
-    plan = _windows(session, profiles, task, now, calling_hours)
+    plan = _plan(session, profiles, task, now, calling_hours)
     week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
+    status = plan.statuses.get(str(task.id))
     return TaskPage(
         task=task,
         program=program,
@@ -130,8 +136,15 @@ def task_page(
         notes=notes,
         windows_made=tasks.distinct_windows(standing),
         callback_at=tasks.pending_callback(standing),
-        week=_with_plan(week, plan, attempts),
+        week=_with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
+        why=plan_words.why(
+            plan.skipped,
+            status,
+            named_safe_times=bool(history[0].safe_times),
+            zone=week.zone,
+        ),
+        participant_status=status,
     )
 
 
@@ -265,19 +278,18 @@ def _participant(session: Session, contact_id: uuid.UUID) -> Participant:
     return participant
 
 
-def _windows(
+def _plan(
     session: Session,
     profiles: Mapping[str, protocols.Profile],
     task: OutreachTask,
     now: datetime,
     calling_hours: tuple[time, time],
-) -> list[CallWindow]:
+) -> Plan:
     if task.status != TaskStatus.OPEN:
-        return []
-    plan = plan_open_tasks(
+        return Plan((), ())
+    return plan_open_tasks(
         session, profiles, now=now, days=8, calling_hours=calling_hours, task_ids=[task.id]
     )
-    return sorted(plan.windows, key=lambda w: w.start)
 
 
 # --- the week picture ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from outreach.domain import protocols
+from outreach.domain import participation, protocols
 from outreach.domain.planner import GroupSchedule, group_sessions
 from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
@@ -40,7 +40,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts
+from outreach.services import contacts, participant_status
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -78,6 +78,7 @@ def report_event(
         object_id=participant_id,
     )
     kind, level = _event_type(event_type), _severity(severity)
+    _check_history(session, participant, kind, at, now)
     flagged = _may_be_victim(session, participant_id)  # S11: read before this event is added
     event = ProgramEvent(
         participant_id=participant_id,
@@ -107,6 +108,20 @@ def report_event(
         _stand_down(session, actor, participant_id, opened, now)
     session.commit()
     return event, opened
+
+
+def _check_history(
+    session: Session, participant: Participant, kind: EventType, at: datetime, now: datetime
+) -> None:
+    """S4/S13: his status over time must stay a history that could have happened; an event
+    that breaks it is refused before anything is written (issue 19)."""
+    new = participation.Mark(kind, at, now)
+    try:
+        participation.check_new_event(
+            participant_status.marks_of(session, participant.id), new, participant.created_at
+        )
+    except participation.HistoryError as exc:
+        raise Invalid(str(exc), {exc.field: str(exc)}) from None
 
 
 def _stand_down(

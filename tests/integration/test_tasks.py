@@ -94,7 +94,15 @@ def test_a_declined_contact_gets_no_task_from_any_event(
         changes={"consent": "declined"},
         now=NOW,
     )
-    for kind in ("enrolled", "completed", "terminated", "class_cancelled", "duty_to_warn"):
+    # A history that could happen (issue 19): he completes, comes back, is terminated.
+    for kind in (
+        "enrolled",
+        "completed",
+        "enrolled",
+        "terminated",
+        "class_cancelled",
+        "duty_to_warn",
+    ):
         assert _report(db, world, profiles, kind) == []
 
 

@@ -226,14 +226,15 @@ def test_every_window_is_safe_by_every_rule(scenario: tuple[PlanItem, datetime, 
     ):
         assert windows == ()  # S1
     for window in windows:
-        # An immediate duty to warn is not bound by the planning horizon, only by hours.
-        horizon = timedelta(days=3 if window.kind is WindowKind.DUTY_TO_WARN else days)
+        horizon = timedelta(days=days)
         assert now <= window.start < window.end <= now.astimezone(UTC) + horizon  # elapsed time
-        # S4: calling hours in every candidate zone, whatever the kind.
-        assert all(in_calling_hours(at, contact.timezones, item.rules) for at in samples(window))
         if window.kind is WindowKind.DUTY_TO_WARN:
-            assert task.duty_to_warn  # S8
+            # S8 (amended): callable at once at any hour; calling hours govern routine work.
+            assert task.duty_to_warn
+            assert window.start - now <= timedelta(minutes=1)
             continue
+        # S4: calling hours in every candidate zone, whatever the other kind.
+        assert all(in_calling_hours(at, contact.timezones, item.rules) for at in samples(window))
         assert not task.duty_to_warn
         assert not overlaps_a_session(window, item, now, missed=True)  # S4
         if window.kind is WindowKind.GROUP:
