@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from outreach.domain.vocabulary import Consent
+from outreach.domain.vocabulary import Consent, TaskReason
+
+
+def calling_hours_apply(reason: str) -> bool:
+    """S8 (amended): legal calling hours govern routine outreach, not an emergency warning. A
+    duty to warn is callable at once at any hour; every other task keeps calling hours."""
+    return reason != TaskReason.DUTY_TO_WARN
 
 
 def within_calling_hours(at: datetime, zones: Iterable[str], start: time, end: time) -> bool:

@@ -29,7 +29,12 @@ from outreach.channels.base import (
     Sms,
 )
 from outreach.domain import scripts
-from outreach.domain.calling import Permission, contact_zones, within_calling_hours
+from outreach.domain.calling import (
+    Permission,
+    calling_hours_apply,
+    contact_zones,
+    within_calling_hours,
+)
 from outreach.domain.phones import may_receive_sms
 from outreach.domain.script_library import RenderError, ScriptLibrary
 from outreach.domain.vocabulary import TaskStatus
@@ -251,8 +256,12 @@ def _target(
     refusal = target.permission.refusal(action, override=task.consent_override)
     if refusal:
         raise Conflict(f"not sent: {refusal}")
-    if hours and not within_calling_hours(
-        now, target.zones, out.settings.calling_start, out.settings.calling_end
+    if (
+        hours
+        and calling_hours_apply(task.reason)  # S8: a duty to warn is callable at any hour
+        and not within_calling_hours(
+            now, target.zones, out.settings.calling_start, out.settings.calling_end
+        )
     ):
         raise Conflict("not sent: outside calling hours in the contact's time zone")  # S4
     return target

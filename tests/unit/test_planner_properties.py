@@ -6,6 +6,7 @@ readings of sampled instants, and sessions re-expanded here with dateutil.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -270,3 +271,26 @@ def test_planning_many_tasks_at_once_proposes_what_planning_each_alone_does(
 
 def _fields(task: TaskToPlan) -> dict[str, object]:
     return {name: getattr(task, name) for name in TaskToPlan.__dataclass_fields__}
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.integers(0, 59), st.integers(0, 23))
+def test_a_duty_to_warn_window_always_starts_within_a_minute_of_the_event(
+    scenario: tuple[PlanItem, datetime, int], seconds: int, hour: int
+) -> None:
+    # S8 (amended, issue 19): raised at any hour, in any zones, whatever her safe times,
+    # group or calling hours; planned within the minute it was raised.
+    item, now, days = scenario
+    raised = now.replace(hour=hour)
+    task = replace(
+        item.task,
+        reason=TaskReason.DUTY_TO_WARN,
+        duty_to_warn=True,
+        duty_to_warn_confirmed=True,
+        opens_at=raised,
+    )
+    contact = replace(item.contact, voice=True)  # a declined contact: confirmed above
+    planned_at = raised + timedelta(seconds=seconds)
+    windows = plan([replace(item, task=task, contact=contact)], now=planned_at, horizon_days=days)
+    [window] = [w for w in windows.windows if w.kind is WindowKind.DUTY_TO_WARN]
+    assert timedelta(0) <= window.start - raised <= timedelta(minutes=1)
