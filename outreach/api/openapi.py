@@ -239,6 +239,7 @@ TASK = _object(
     participant_status={"enum": [*(s.value for s in ParticipantStatus), None]},
     participant_status_since={"type": ["string", "null"]},
     refused={"type": "array", "items": {"enum": [r.value for r in SkipReason]}},
+    held={"type": "boolean"},
     windows={"type": "array", "items": WINDOW},
 )
 PATHS["/tasks"] = {
@@ -274,6 +275,17 @@ PATHS["/tasks/{task_id}/close"] = {
         "Close a task; unreachable needs the minimum attempts (S5)",
         _object(["resolution"], resolution={"enum": ["completed", "unreachable"]}),
         _object(["id", "status"], id=ID, status={"type": "string"}),
+        "200",
+    ),
+}
+PATHS["/tasks/{task_id}/confirm"] = {
+    "parameters": _path_id("task_id"),
+    "post": _operation(
+        "A supervisor confirms a duty to warn for a declined contact (S1, S8)",
+        None,
+        _object(
+            ["id", "status", "held"], id=ID, status={"type": "string"}, held={"type": "boolean"}
+        ),
         "200",
     ),
 }

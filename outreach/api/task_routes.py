@@ -14,7 +14,7 @@ from outreach.domain.planner import Plan
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import planning, tasks
+from outreach.services import duty_to_warn, planning, queue, tasks
 from outreach.services.access import require
 from outreach.services.errors import Invalid
 
@@ -54,17 +54,20 @@ def list_tasks() -> ResponseReturnValue:
         program_ids=programs,
         calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
     )
-    return jsonify([_task_json(t, plan) for t in _open_tasks(programs)])
+    held_too = queue.sees_held(actor())
+    return jsonify([_task_json(t, plan, held_too) for t in _open_tasks(programs, held_too)])
 
 
-def _open_tasks(programs: frozenset[uuid.UUID] | None) -> list[OutreachTask]:
+def _open_tasks(programs: frozenset[uuid.UUID] | None, held_too: bool) -> list[OutreachTask]:
     query = select(OutreachTask).where(OutreachTask.status == "open")
+    if not held_too:  # S1/S8: a held duty to warn is a supervisor's until confirmed
+        query = query.where(~tasks.held_clause())
     if programs is not None:
         query = query.where(OutreachTask.program_id.in_(programs))
     return list(db().scalars(query.order_by(OutreachTask.priority, OutreachTask.due_by)))
 
 
-def _task_json(task: OutreachTask, plan: Plan) -> dict[str, object]:
+def _task_json(task: OutreachTask, plan: Plan, held_too: bool) -> dict[str, object]:
     key = str(task.id)
     mine = [w.to_json() for w in plan.windows if w.task_id == key]
     status = plan.statuses.get(key)
@@ -82,6 +85,7 @@ def _task_json(task: OutreachTask, plan: Plan) -> dict[str, object]:
         "participant_status_since": (status.since.isoformat() if status and status.since else None),
         # What the planner left out and why (S4), e.g. "group_time_after_exit".
         "refused": sorted({s.reason.value for s in plan.skipped if s.task_id == key}),
+        "held": held_too and tasks.is_held(db(), task),
         "windows": mine,
     }
 
@@ -116,3 +120,12 @@ def close_task(task_id: str) -> ResponseReturnValue:
         now=now(),
     )
     return jsonify(id=str(task.id), status=task.status), 200
+
+
+@bp.post("/tasks/<task_id>/confirm")
+def confirm_task(task_id: str) -> ResponseReturnValue:
+    """S1/S8: a supervisor confirms a duty to warn that reaches a contact who declined."""
+    task = duty_to_warn.confirm(
+        db(), actor=actor(), task_id=p.identifier(task_id, "task_id"), now=now()
+    )
+    return jsonify(id=str(task.id), status=task.status, held=False), 200

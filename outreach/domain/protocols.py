@@ -210,8 +210,9 @@ def _duty_to_warn(
     profile: Profile, at: datetime, severity: Severity, permissions: Permissions, confirmed: bool
 ) -> list[TaskSpec]:
     if permissions.consent is Consent.DECLINED:
-        if not confirmed:
-            return []  # S1: only a supervisor may override a refusal, and it is logged
+        # S1/S8: the task exists for a declined contact, but it is held (consent_override)
+        # until a supervisor confirms it (tasks.confirm_duty_to_warn); `confirmed` only
+        # says a confirmation came with the event.
         channels: tuple[Channel, ...] = (Channel.VOICE,)  # a person's call, nothing left behind
     else:
         # S8: every permitted channel that can warn in time; a letter cannot.

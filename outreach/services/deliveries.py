@@ -253,7 +253,8 @@ def _target(
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is closed")
     target = _load_target(session, out, task)
-    refusal = target.permission.refusal(action, override=task.consent_override)
+    # S1/S8: a declined contact only on a duty to warn a supervisor confirmed.
+    refusal = target.permission.refusal(action, override=tasks.override_confirmed(session, task))
     if refusal:
         raise Conflict(f"not sent: {refusal}")
     if (

@@ -30,7 +30,7 @@ from outreach.models import (
     Participant,
     Program,
 )
-from outreach.security.permissions import Permission
+from outreach.security.permissions import Permission, role_allows
 from outreach.services import call_windows, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
@@ -70,6 +70,8 @@ class QueueRow:
     # S4: why group time is refused and what is left, in words (issue 19).
     why: tuple[str, ...] = ()
     participant_status: str | None = None
+    # S1/S8: a duty to warn for a declined contact, waiting for a supervisor to confirm it.
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ def call_queue(
     )
     page = max(page, 1)
     start = (page - 1) * PER_PAGE
-    ids = list(session.scalars(ordered(scope, now).offset(start).limit(PER_PAGE + 1)))
+    held = sees_held(actor)
+    query = ordered(scope, now, held_too=held)
+    ids = list(session.scalars(query.offset(start).limit(PER_PAGE + 1)))
     found = _in_order(session, scope, ids)
     shown = found[:PER_PAGE]
     live = plan_open_tasks(
@@ -123,10 +127,17 @@ def call_queue(
     upcoming = _next_windows(live.windows, now)
     details = _Details(session, shown, now, live)
     rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
-    return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope))
+    return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope, held))
 
 
-def ordered(scope: frozenset[uuid.UUID] | None, now: datetime) -> Select[tuple[uuid.UUID]]:
+def sees_held(actor: Actor) -> bool:
+    """S1/S8: a held duty to warn is a supervisor's to confirm; liaisons do not see it yet."""
+    return actor.user_id is None or role_allows(actor.role, Permission.DUTY_TO_WARN_CONFIRM)
+
+
+def ordered(
+    scope: frozenset[uuid.UUID] | None, now: datetime, *, held_too: bool = False
+) -> Select[tuple[uuid.UUID]]:
     """The ids of the open tasks in queue order (S8), by their stored windows.
 
     Only ids: the page reads the rest for the rows it shows. This is the query the page runs
@@ -152,6 +163,8 @@ def ordered(scope: frozenset[uuid.UUID] | None, now: datetime) -> Select[tuple[u
     )
     if scope is not None:
         query = query.where(OutreachTask.program_id.in_(list(scope)))
+    if not held_too:
+        query = query.where(~tasks.held_clause())
     return query
 
 
@@ -163,12 +176,14 @@ def _in_order(
     return [found[i] for i in ids if i in found]
 
 
-def _count_open(session: Session, scope: frozenset[uuid.UUID] | None) -> int:
+def _count_open(session: Session, scope: frozenset[uuid.UUID] | None, held_too: bool) -> int:
     query = (
         select(func.count())
         .select_from(OutreachTask)
         .where(OutreachTask.status == TaskStatus.OPEN.value)
     )
+    if not held_too:
+        query = query.where(~tasks.held_clause())
     if scope is not None:
         query = query.where(OutreachTask.program_id.in_(list(scope)))
     return int(session.scalar(query) or 0)
@@ -245,6 +260,11 @@ class _Details:
         self.language = _languages(session, {r.contact_id for r in shown})
         self.tonight = tonight(session, {r.participant_id for r in shown}, now)
         self.named = _named_safe_times(session, {r.contact_id for r in shown})
+        self.held = set(
+            session.scalars(
+                select(OutreachTask.id).where(OutreachTask.id.in_(task_ids), tasks.held_clause())
+            )
+        )
         self.plan = live
         self.skipped: dict[str, list[Skipped]] = {}
         for skip in live.skipped:
@@ -280,6 +300,7 @@ def _row(
         claim=_claim_state(row.claimed_by, row.claim_expires_at, actor, now),
         why=d.why(row),
         participant_status=_status_word(d.plan, row.id),
+        held=row.id in d.held,
     )
 
 

@@ -84,6 +84,8 @@ class TaskPage:
     why: list[str] = field(default_factory=list)
     # His real current status, from the events (S13).
     participant_status: StatusAt | None = None
+    # S1/S8: a duty to warn for a declined contact, until a supervisor confirms it.
+    held: bool = False
 
 
 def task_page(
@@ -108,6 +110,9 @@ def task_page(
         object_type="task",
         object_id=task_id,
     )
+    held = tasks.is_held(session, task)
+    if held and not queue.sees_held(actor):
+        raise NotFound("no task with that id", {"task_id": "unknown"})  # S1/S8: not yet theirs
     claimed = task.status == TaskStatus.OPEN and queue.holds_claim(task, actor, now)
     program = session.get(Program, task.program_id)
     assert program is not None
@@ -145,6 +150,7 @@ def task_page(
             zone=week.zone,
         ),
         participant_status=status,
+        held=held,
     )
 
 

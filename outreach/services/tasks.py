@@ -743,7 +743,35 @@ def task_to_work(session: Session, actor: Actor, task_id: uuid.UUID, now: dateti
         object_type="task",
         object_id=task_id,
     )
+    if is_held(session, task):
+        raise Conflict(HELD, {"task": "held"})
     return task
+
+
+# --- a duty to warn held for a supervisor (S1, S8) ----------------------------------------
+
+HELD = "this duty to warn reaches a contact who declined: it waits for a supervisor to confirm it"
+
+
+def is_held(session: Session, task: OutreachTask) -> bool:
+    """S1/S8: a duty to warn for a declined contact waits until a supervisor confirms it."""
+    if not task.consent_override or task.event_id is None:
+        return False
+    event = session.get(ProgramEvent, task.event_id)
+    return event is None or event.confirmed_by is None
+
+
+def held_clause() -> Any:
+    """The SQL form of is_held, for lists that leave held tasks out (or flag them)."""
+    confirmed = exists().where(
+        ProgramEvent.id == OutreachTask.event_id, ProgramEvent.confirmed_by.is_not(None)
+    )
+    return and_(OutreachTask.consent_override.is_(True), ~confirmed)
+
+
+def override_confirmed(session: Session, task: OutreachTask) -> bool:
+    """The task may reach a declined contact: its duty to warn was confirmed (S1)."""
+    return task.consent_override and not is_held(session, task)
 
 
 def _participant(session: Session, participant_id: uuid.UUID) -> Participant:

@@ -7,22 +7,26 @@ safe-to-talk check first. Routine work at that hour is still refused.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
 from outreach.domain.vocabulary import WindowKind
-from outreach.models import OutreachTask
+from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import deliveries, planning, tasks, users
+from outreach.services import contacts, deliveries, planning, queue, tasks, users
+from outreach.services.audit import AuditAction
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
-from tests.factories import Case, build_case
+from tests.factories import Case, World, build_case, report_event
 
 NEW_YORK = ZoneInfo("America/New_York")
 FRIDAY_2330 = datetime(2026, 11, 20, 23, 30, tzinfo=NEW_YORK).astimezone(UTC)
@@ -83,3 +87,75 @@ def test_emerge_duty_to_warn_friday_2330_is_callable_at_once_and_routine_work_wa
     later = FRIDAY_2330 + timedelta(minutes=1)
     with pytest.raises(Conflict, match="calling hours"):
         deliveries.request_bridged_call(db, out, actor=case.liaison, task_id=intake.id, now=later)
+
+
+# --- a declined contact: held until a supervisor confirms (S1, S8) ------------------------
+
+
+def _call_api(
+    client: FlaskClient, token: str, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
+    response = client.open(
+        f"/api/v1{path}", method=method, json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    return response.status_code, response.get_json()
+
+
+def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_callable(
+    db: Session,
+    vault: Vault,
+    app: Flask,
+    world: World,
+    client: FlaskClient,
+    out: Outward,
+    simulator: SimulatorChannel,
+) -> None:
+    profiles = runtime(app).profiles
+    liaison, supervisor = world.actor("liaison"), world.actor("supervisor")
+    assert liaison.user_id is not None
+    users.set_phone(db, vault, user_id=liaison.user_id, phone=LIAISON_PHONE, now=NOW)
+    token = {
+        persona: users.issue_token(db, username=user.username, days=90, now=NOW).token
+        for persona, user in world.users.items()
+    }
+    contacts.change_preferences(
+        db, actor=liaison, contact_id=world.contact.id, changes={"consent": "declined"}, now=NOW
+    )
+    # She declined everything. Then the facilitator raises a duty to warn.
+    [warning] = report_event(db, profiles, world, "duty_to_warn", now=NOW, severity="high")
+
+    # Held: the liaison neither sees it nor can call, claim or confirm it.
+    status, listed = _call_api(client, token["liaison"], "GET", "/tasks")
+    assert status == 200
+    assert str(warning.id) not in {row["id"] for row in listed}
+    with pytest.raises(Conflict, match="supervisor"):
+        deliveries.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
+    with pytest.raises(Conflict, match="supervisor"):
+        queue.claim_task(db, actor=liaison, task_id=warning.id, now=NOW)
+    for persona in ("liaison", "facilitator"):
+        assert _call_api(client, token[persona], "POST", f"/tasks/{warning.id}/confirm")[0] == 403
+
+    # The supervisor sees it, held, and confirms it.
+    status, listed = _call_api(client, token["supervisor"], "GET", "/tasks")
+    [row] = [r for r in listed if r["id"] == str(warning.id)]
+    assert row["held"] is True
+    assert row["windows"] == []
+    rt = runtime(app)
+    hours = (rt.settings.calling_start, rt.settings.calling_end)
+    page = queue.call_queue(db, profiles, actor=supervisor, now=NOW, calling_hours=hours)
+    assert [r.held for r in page.rows if r.task_id == warning.id] == [True]
+    status, answer = _call_api(client, token["supervisor"], "POST", f"/tasks/{warning.id}/confirm")
+    assert (status, answer["held"]) == (200, False)
+    confirmed = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == AuditAction.DUTY_TO_WARN_CONFIRMED.value)
+    ).all()
+    assert [e.actor_id for e in confirmed] == [supervisor.user_id]
+
+    # Now it behaves as any duty to warn: in the liaison's queue, callable at once.
+    db.expire_all()
+    page = queue.call_queue(db, profiles, actor=liaison, now=NOW, calling_hours=hours)
+    [mine] = [r for r in page.rows if r.task_id == warning.id]
+    assert mine.next_window is not None
+    assert mine.next_window.kind is WindowKind.DUTY_TO_WARN
+    call = deliveries.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
+    assert call.kind == "bridged_call"

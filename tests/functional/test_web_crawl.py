@@ -33,6 +33,7 @@ CONTACT_ROUTES = {
     ("POST", "/tasks/<uuid:task_id>/attempts"),
     ("POST", "/tasks/<uuid:task_id>/close"),
     ("POST", "/tasks/<uuid:task_id>/call"),
+    ("POST", "/tasks/<uuid:task_id>/confirm"),
     ("GET", "/review/attempts"),
     ("GET", "/review/attempts.csv"),
     ("GET", "/review/compliance"),
