@@ -423,6 +423,9 @@ class _Planner:
             skipped.append(Skipped(task.task_id, contact.contact_id, refusal))
         elif task.is_duty_to_warn:
             self._duty_to_warn(item, hours, windows, skipped)
+        elif task.immediate and not contact.only_during_group:
+            self._immediate(item, hours, windows)
+            self._callback_window(item, hours, windows, skipped)
         else:
             self._group_windows(item, hours, windows, skipped)
             self._preferred_windows(item, hours, windows)
@@ -441,6 +444,25 @@ class _Planner:
                     task.task_id, contact.contact_id, start, self.end, WindowKind.DUTY_TO_WARN
                 )
             )
+
+    def _immediate(self, item: PlanItem, hours: _Hours, windows: list[CallWindow]) -> None:
+        """S8 (amended): an immediate safety concern is callable at once, not at the next group
+        session: from the moment it is raised, inside calling hours in every zone she may be
+        in, and inside the times she named as safe when she named any. A contact who wants
+        group time only keeps it (plan_item): then he must be in a session."""
+        task, contact = item.task, item.contact
+        start = max(self.now, task.opens_at.astimezone(UTC)) if task.opens_at else self.now
+        if contact.safe_times:
+            spans, starts = self._safe_times(contact, hours)
+        else:
+            spans, starts = self._calling_for(contact.timezones, hours)
+        min_length = timedelta(minutes=item.rules.min_window_minutes)
+        kind = WindowKind.IMMEDIATE
+        for lo, hi in (
+            _within([Interval(start, self.end)], spans, starts) if start < self.end else []
+        ):
+            if hi - lo >= min_length:
+                windows.append(CallWindow(task.task_id, contact.contact_id, lo, hi, kind))
 
     def _group_windows(
         self, item: PlanItem, hours: _Hours, windows: list[CallWindow], skipped: list[Skipped]

@@ -19,6 +19,7 @@ from sqlalchemy import CursorResult, Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach.domain import plan_words, protocols
+from outreach.domain.protocols import PRIORITY_IMMEDIATE
 from outreach.domain.planner import CallWindow, Plan, Skipped, group_sessions
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import (
@@ -44,12 +45,14 @@ TAKEN = tasks.TAKEN
 
 
 class Section(IntEnum):
-    """The queue's order: duty to warn, overdue, a window open now, then the rest (S8)."""
+    """The queue's order: duty to warn, an immediate safety concern, overdue, a window open
+    now, then the rest (S8)."""
 
     DUTY_TO_WARN = 0
-    OVERDUE = 1
-    CALLABLE_NOW = 2
-    UPCOMING = 3
+    IMMEDIATE = 1
+    OVERDUE = 2
+    CALLABLE_NOW = 3
+    UPCOMING = 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class QueueRow:
     participant_status: str | None = None
     # S1/S8: a duty to warn for a declined contact, waiting for a supervisor to confirm it.
     held: bool = False
+    # Past its deadline: shown on an immediate concern too, which ranks above overdue (S8).
+    overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,7 @@ def ordered(
             or_(OutreachTask.reason == TaskReason.DUTY_TO_WARN.value, OutreachTask.priority == 0),
             int(Section.DUTY_TO_WARN),
         ),
+        (OutreachTask.priority == PRIORITY_IMMEDIATE, int(Section.IMMEDIATE)),
         (OutreachTask.due_by < now, int(Section.OVERDUE)),
         (next_start.c.starts_at <= now, int(Section.CALLABLE_NOW)),
         else_=int(Section.UPCOMING),
@@ -244,6 +250,8 @@ def _next_windows(windows: Iterable[CallWindow], now: datetime) -> dict[uuid.UUI
 def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
     if row.reason == TaskReason.DUTY_TO_WARN or row.priority == 0:
         return Section.DUTY_TO_WARN
+    if row.priority == PRIORITY_IMMEDIATE:
+        return Section.IMMEDIATE  # S8: right after duty to warn, flagged overdue when past due
     if row.due_by < now:
         return Section.OVERDUE
     if window is not None and window.start <= now:
@@ -301,6 +309,7 @@ def _row(
         why=d.why(row),
         participant_status=_status_word(d.plan, row.id),
         held=row.id in d.held,
+        overdue=row.due_by < now,
     )
 
 

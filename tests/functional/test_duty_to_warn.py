@@ -30,6 +30,7 @@ from tests.factories import Case, World, build_case, report_event
 
 NEW_YORK = ZoneInfo("America/New_York")
 FRIDAY_2330 = datetime(2026, 11, 20, 23, 30, tzinfo=NEW_YORK).astimezone(UTC)
+FRIDAY_2210 = datetime(2026, 11, 20, 22, 10, tzinfo=NEW_YORK).astimezone(UTC)
 LIAISON_PHONE = "+14045550112"
 
 
@@ -158,4 +159,46 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     assert mine.next_window is not None
     assert mine.next_window.kind is WindowKind.DUTY_TO_WARN
     call = deliveries.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
+    assert call.kind == "bridged_call"
+
+
+# --- an immediate safety concern (S8 as amended) -----------------------------------------
+
+
+def test_emerge_explicit_threat_friday_2210_is_callable_at_once_within_her_calling_hours(
+    db: Session,
+    vault: Vault,
+    app: Flask,
+    out: Outward,
+    simulator: SimulatorChannel,
+) -> None:
+    # She lives in Los Angeles: 22:10 in New York is 19:10 where she is.
+    case = _emerge(db, vault)
+    contacts.change_preferences(
+        db,
+        actor=case.liaison,
+        contact_id=case.contact.id,
+        changes={"timezone": "America/Los_Angeles"},
+        now=NOW,
+    )
+    [concern] = _report(db, app, case, "safety_concern", FRIDAY_2210)
+    rt = runtime(app)
+    hours = (rt.settings.calling_start, rt.settings.calling_end)
+    plan = planning.plan_open_tasks(
+        db, rt.profiles, now=FRIDAY_2210, days=7, calling_hours=hours, task_ids=[concern.id]
+    )
+    first = min(plan.windows, key=lambda w: w.start)
+    assert first.kind is WindowKind.IMMEDIATE
+    assert first.start == FRIDAY_2210  # not Tuesday's group session
+    # The queue ranks it right after duty to warn, flagged overdue once past due.
+    page = queue.call_queue(
+        db, rt.profiles, actor=case.liaison, now=FRIDAY_2210 + timedelta(minutes=5),
+        calling_hours=hours,
+    )  # fmt: skip
+    [row] = [r for r in page.rows if r.task_id == concern.id]
+    assert row.section is queue.Section.IMMEDIATE
+    assert row.overdue
+    call = deliveries.request_bridged_call(
+        db, out, actor=case.liaison, task_id=concern.id, now=FRIDAY_2210
+    )
     assert call.kind == "bridged_call"

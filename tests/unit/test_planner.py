@@ -438,6 +438,50 @@ def test_a_task_his_exit_opened_has_no_window_when_she_named_no_time() -> None:
     assert [s.reason for s in result.skipped] == [SkipReason.GROUP_TIME_AFTER_EXIT]
 
 
+# --- immediate safety concerns (S8 as amended, issue 19)
+
+FRIDAY = date(2026, 3, 6)
+
+
+def test_an_immediate_concern_at_night_waits_only_for_calling_hours_not_for_group() -> None:
+    # Raised Friday 22:10 in New York: the next calling hours are Saturday 08:00, long
+    # before the next group session (Tuesday).
+    raised = ny(FRIDAY, 22, 10)
+    task = make_task(reason=TaskReason.SAFETY_CONCERN, immediate=True, opens_at=raised)
+    first = windows_for(task, now=raised)[0]
+    assert first.kind is WindowKind.IMMEDIATE
+    assert first.start == ny(date(2026, 3, 7), 8)
+
+
+def test_an_immediate_concern_is_callable_at_once_where_she_is_still_in_calling_hours() -> None:
+    raised = ny(FRIDAY, 22, 10)  # 19:10 in Los Angeles
+    task = make_task(reason=TaskReason.SAFETY_CONCERN, immediate=True, opens_at=raised)
+    first = windows_for(task, contact=make_dana(timezones=("America/Los_Angeles",)), now=raised)[0]
+    assert first.start == raised
+    assert first.kind is WindowKind.IMMEDIATE
+
+
+def test_an_immediate_concern_honours_the_times_she_named() -> None:
+    raised = ny(FRIDAY, 12)
+    mornings = SafeTime(frozenset({0}), time(10), time(12))  # Mondays 10-12
+    task = make_task(reason=TaskReason.SAFETY_CONCERN, immediate=True, opens_at=raised)
+    first = windows_for(task, contact=make_dana(safe_times=(mornings,)), now=raised)[0]
+    assert first.start == ny(date(2026, 3, 9), 10)
+
+
+def test_an_immediate_concern_ranks_after_duty_to_warn_and_before_routine() -> None:
+    warn = make_task(task_id="warn", duty_to_warn=True, due_by=NOW + timedelta(days=9))
+    concern = make_task(task_id="concern", immediate=True, due_by=NOW + timedelta(days=8))
+    routine = make_task(task_id="routine", due_by=NOW + timedelta(days=1))
+    result = plan(
+        [PlanItem(t, make_dana(), make_group()) for t in (routine, concern, warn)],
+        now=NOW,
+        horizon_days=7,
+    )
+    order = list(dict.fromkeys(w.task_id for w in result.windows))
+    assert order == ["warn", "concern", "routine"]
+
+
 # --- ranking and shape
 
 

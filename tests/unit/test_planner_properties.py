@@ -102,6 +102,7 @@ def scenarios(draw: st.DrawFn) -> tuple[PlanItem, datetime, int]:
         attempted_sessions=frozenset(("g", d) for d in draw(st.frozensets(dates, max_size=3))),
         attendance=draw(st.dictionaries(dates, st.booleans(), max_size=8)),
         callback_at=draw(st.none() | _callbacks(now, group, dates)),
+        immediate=not duty and draw(st.integers(0, 4)) == 0,  # S8: an immediate concern
     )
     rules = PlanningRules(
         settle_in_minutes=draw(st.integers(0, 30)),
@@ -236,6 +237,16 @@ def test_every_window_is_safe_by_every_rule(scenario: tuple[PlanItem, datetime, 
             continue
         # S4: calling hours in every candidate zone, whatever the other kind.
         assert all(in_calling_hours(at, contact.timezones, item.rules) for at in samples(window))
+        if window.kind is WindowKind.IMMEDIATE:
+            # S8: at once, not at the next session; only where she named a time, if she did.
+            assert task.immediate
+            assert not contact.only_during_group
+            if contact.safe_times:
+                assert all(
+                    in_safe_time(at, contact.timezones, contact.safe_times)
+                    for at in samples(window)
+                )
+            continue
         assert not task.duty_to_warn
         assert not overlaps_a_session(window, item, now, missed=True)  # S4
         if window.kind is WindowKind.GROUP:
