@@ -19,8 +19,8 @@ from sqlalchemy import CursorResult, Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach.domain import plan_words, protocols
-from outreach.domain.protocols import PRIORITY_IMMEDIATE
 from outreach.domain.planner import CallWindow, Plan, Skipped, group_sessions
+from outreach.domain.protocols import PRIORITY_IMMEDIATE
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import (
     Attendance,

@@ -300,8 +300,11 @@ def _audit_event(
 
 
 def _permissions(session: Session, contact: ContactPerson) -> protocols.Permissions:
+    # S1: a task only uses channels both the protocol and her current permissions allow.
     prefs = contacts.current_preferences(session, contact.id)
-    return protocols.Permissions(consent=Consent(prefs.consent), sms=prefs.sms, mail=prefs.mail)
+    return protocols.Permissions(
+        consent=Consent(prefs.consent), voice=prefs.voice, sms=prefs.sms, mail=prefs.mail
+    )
 
 
 def _may_be_victim(session: Session, participant_id: uuid.UUID) -> bool:
@@ -399,6 +402,8 @@ def append_attempt(
     task = task_to_work(session, actor, task_id, now)
     refuse_if_taken(task, actor, now)
     _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
+    if actor.user_id is not None and not answers_our_text:
+        refuse_what_she_refused(session, task, channel, outcome)
     attempt = Attempt(
         task_id=task.id,
         channel=channel,
@@ -746,6 +751,29 @@ def task_to_work(session: Session, actor: Actor, task_id: uuid.UUID, now: dateti
     if is_held(session, task):
         raise Conflict(HELD, {"task": "held"})
     return task
+
+
+# --- her permissions at every attempt (S1, S3) -------------------------------------------
+
+
+def refuse_what_she_refused(
+    session: Session, task: OutreachTask, channel: str, outcome: str
+) -> None:
+    """S1/S3: staff cannot log an attempt on a channel, or a voicemail, she refused: 422 naming
+    the preference. What the provider reports about a call already placed (webhooks) is still
+    logged: it happened, and the log must say so (S5)."""
+    prefs = contacts.current_preferences(session, task.contact_id)
+    allowed = {Channel.VOICE: prefs.voice, Channel.SMS: prefs.sms, Channel.MAIL: prefs.mail}
+    if not allowed.get(Channel(channel), False):
+        raise Invalid(
+            f"she has not allowed {channel}: the attempt is refused",
+            {"channel": f"preference {channel} is off"},
+        )
+    if outcome == Outcome.VOICEMAIL_NEUTRAL and not contacts.permission_of(prefs).leave_voicemail:
+        raise Invalid(
+            "she has not allowed voicemail: none may be left",
+            {"outcome": "preference voicemail is off"},
+        )
 
 
 # --- a duty to warn held for a supervisor (S1, S8) ----------------------------------------

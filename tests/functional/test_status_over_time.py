@@ -157,3 +157,32 @@ def test_an_impossible_history_is_refused_naming_the_field_and_nothing_is_writte
     assert list(answer["fields"]) == [field]
     assert db.scalar(select(func.count()).select_from(ProgramEvent)) == events_before
     assert db.scalar(select(func.count()).select_from(OutreachTask)) == tasks_before
+
+
+# --- her permissions at every attempt (S1, S3) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "body", "field", "words"),
+    [
+        ({"voice": False}, {"channel": "voice", "outcome": "no_answer"}, "channel", "voice"),
+        (
+            {"voicemail": False},
+            {"channel": "voice", "outcome": "voicemail_neutral"},
+            "outcome",
+            "voicemail",
+        ),
+    ],
+)
+def test_an_attempt_on_what_she_refused_answers_422_naming_the_preference(
+    db: Session, world: World, app: Flask, client: FlaskClient, tokens: dict[str, str],
+    changes: dict[str, bool], body: dict[str, str], field: str, words: str,
+) -> None:  # fmt: skip
+    [intake] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
+    contacts.change_preferences(
+        db, actor=world.actor("liaison"), contact_id=world.contact.id, changes=changes, now=NOW
+    )
+    path = f"/tasks/{intake.id}/attempts"
+    status, answer = call(client, tokens["liaison"], "POST", path, {**body, "at": NOW.isoformat()})
+    assert status == 422
+    assert words in answer["fields"][field]
