@@ -36,7 +36,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, queue, tasks
+from outreach.services import contacts, participant_status, queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import NotFound
@@ -121,11 +121,12 @@ def task_page(
     standing = tasks.standing(attempts)
     contact = _reveal(session, vault, actor, task, now) if claimed else None
     notes = _notes(session, vault, actor, task, attempts, now) if claimed else {}
-    script, problem = _script(task, history[0], contact, program, actor, session)
     participant = _participant(session, task.contact_id)
+    # S13: what she is told is his real current status, from the events.
+    status = participant_status.timeline_of(session, participant).status_at(now)
+    script, problem = _script(task, history[0], contact, program, actor, session, status)
     plan = _plan(session, profiles, task, now, calling_hours)
     week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
-    status = plan.statuses.get(str(task.id))
     return TaskPage(
         task=task,
         program=program,
@@ -201,10 +202,12 @@ def _script(
     program: Program,
     actor: Actor,
     session: Session,
+    status: StatusAt,
 ) -> tuple[list[tuple[str, str]], str | None]:
     if contact is None:
         return [], None
-    values = _script_values(task, prefs.language, contact, program, _liaison_name(session, actor))
+    liaison = _liaison_name(session, actor)
+    values = _script_values(prefs.language, contact, program, liaison, status)
     try:
         text = scripts.render(_library(), "call", task.script, prefs.language, values)
     except scripts.RenderError:
@@ -219,20 +222,33 @@ def _script(
 
 
 def _script_values(
-    task: OutreachTask,
     language: str,
     contact: contacts.ContactDetails,
     program: Program,
     liaison: str,
+    status: StatusAt,
 ) -> dict[str, str]:
     words = _call_values().get(language, {})
     return {
         "first_name": contact.name.split()[0],
         "liaison_first_name": liaison,
         "program_name": program.name,
-        "participant_status": words.get("status", {}).get(task.reason, "enrolled"),
+        "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
         "resources": words.get("resources", "-"),
     }
+
+
+def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:
+    """S13: his real current status and the date it took effect, in her language (the
+    wording, the date and, in Spanish, his grammatical gender come from call_values.toml)."""
+    words = _call_values()[language]
+    if status.since is None:
+        return str(words["participant_undated"].get(status.status.value, status.status.value))
+    local = status.since.astimezone(zone)
+    since = words["date"].format(
+        day=local.day, month=words["months"][local.month - 1], year=local.year
+    )
+    return str(words["participant"][status.status.value].format(since=since))
 
 
 def _liaison_name(session: Session, actor: Actor) -> str:

@@ -16,13 +16,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import WindowKind
+from outreach.domain.vocabulary import Role, WindowKind
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import contacts, planning, queue, task_page, users
+from outreach.services.audit import Actor
 from tests.conftest import NOW
-from tests.factories import World, report_event
+from tests.factories import World, make_user, report_event
 
 NEW_YORK = ZoneInfo("America/New_York")
 WEDNESDAY_MORNING = [{"days": "WE", "start": "10:00", "end": "12:00"}]
@@ -186,3 +187,49 @@ def test_an_attempt_on_what_she_refused_answers_422_naming_the_preference(
     status, answer = call(client, tokens["liaison"], "POST", path, {**body, "at": NOW.isoformat()})
     assert status == 422
     assert words in answer["fields"][field]
+
+
+# --- what she is told is true (S13) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Current status in the program: discharged without completing the program on "
+         "November 17, 2026."),
+        ("es", "Situación en el programa: dado de baja sin terminar el programa el 17 de "
+         "noviembre de 2026."),
+    ],
+)  # fmt: skip
+def test_after_his_termination_a_duty_to_warn_tells_her_his_real_status(
+    db: Session, world: World, app: Flask, vault: Vault, language: str, said: str
+) -> None:
+    # Issue 19: she heard "enrolled", a guess from the task's reason.
+    profiles = runtime(app).profiles
+    contacts.change_preferences(
+        db, actor=world.actor("liaison"), contact_id=world.contact.id,
+        changes={"language": language}, now=NOW,
+    )  # fmt: skip
+    report_event(db, profiles, world, "enrolled", now=NOW)
+    report_event(db, profiles, world, "terminated", now=NOW)
+    [warning] = report_event(db, profiles, world, "duty_to_warn", now=NOW, severity="high")
+    # A liaison with a first name to say ("liaison-7" would be refused as a role word).
+    jordan = Actor.of(make_user(db, Role.LIAISON, [world.home], now=NOW, username="jordan.lee"))
+    queue.claim_task(db, actor=jordan, task_id=warning.id, now=NOW)
+    rt = runtime(app)
+    page = task_page.task_page(
+        db, vault, profiles, actor=jordan, task_id=warning.id, now=NOW,
+        calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+    )  # fmt: skip
+    assert page.script_problem is None
+    spoken = "\n".join(body for _, body in page.script)
+    assert said in spoken
+
+
+def test_the_spanish_acceptance_script_speaks_of_him_in_the_masculine(app: Flask) -> None:
+    from outreach.domain import scripts
+
+    text = scripts.load_library(scripts.default_root()).get("call", "accepted", "es")
+    assert text is not None
+    assert "fue aceptado en el programa" in text.text
+    assert "aceptada" not in text.text
