@@ -21,7 +21,7 @@ from outreach.domain.vocabulary import WindowKind
 from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, deliveries, planning, queue, tasks, users
+from outreach.services import compliance, contacts, deliveries, planning, queue, tasks, users
 from outreach.services.audit import AuditAction
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
@@ -202,3 +202,40 @@ def test_emerge_explicit_threat_friday_2210_is_callable_at_once_within_her_calli
         db, out, actor=case.liaison, task_id=concern.id, now=FRIDAY_2210
     )
     assert call.kind == "bridged_call"
+
+
+# --- response time (S8) ------------------------------------------------------------------
+
+
+def test_the_supervisor_sees_each_duty_to_warns_response_time_and_breaches(
+    db: Session, vault: Vault, app: Flask, world: World
+) -> None:
+    profiles = runtime(app).profiles
+    liaison, supervisor = world.actor("liaison"), world.actor("supervisor")
+    [answered] = report_event(db, profiles, world, "duty_to_warn", now=NOW, severity="high")
+    # Rung 10 minutes after it was raised, reached on the second try 5 minutes later.
+    for minutes, outcome in ((10, "no_answer"), (15, "reached_safe")):
+        at = NOW + timedelta(minutes=minutes)
+        tasks.record_attempt(
+            db, vault, actor=liaison, task_id=answered.id, channel="voice", at=at,
+            outcome=outcome, now=at,
+        )  # fmt: skip
+    other = build_case(db, vault, now=NOW, protocol="georgia_fvip")
+    _, [waiting] = tasks.report_event(
+        db, profiles, actor=other.facilitator, participant_id=other.participant.id,
+        event_type="duty_to_warn", at=NOW, severity="high", now=NOW,
+    )  # fmt: skip
+    later = NOW + timedelta(hours=2)
+    found = compliance.compliance(db, actor=supervisor, now=later)
+    by_task = {r.task_id: r for r in found.warn_responses}
+    assert (by_task[answered.id].to_first_attempt, by_task[answered.id].to_reached) == (10, 15)
+    assert by_task[answered.id].breached is False
+    # The other program's warning is not this supervisor's; a supervisor of both would see
+    # it unanswered for two hours, past the one-hour target.
+    assert waiting.id not in by_task
+    everyone = compliance.warn_responses(db, None, later)
+    assert [r.breached for r in everyone if r.task_id == waiting.id] == [True]
+    csv = compliance.warn_responses_csv(db, actor=supervisor, now=later)
+    assert csv[0].startswith("contact,task,raised_at,minutes_to_first_attempt")
+    assert any(line.endswith(",10.0,15.0,60.0,no") for line in csv[1:])
+    assert not any("Avery" in line or "Sample" in line for line in csv)  # S7: no contact data

@@ -37,6 +37,7 @@ CONTACT_ROUTES = {
     ("GET", "/review/attempts"),
     ("GET", "/review/attempts.csv"),
     ("GET", "/review/compliance"),
+    ("GET", "/review/duty-to-warn.csv"),
     ("GET", "/review/sign-offs"),
     ("POST", "/review/tasks/<uuid:task_id>/sign-off"),
     ("POST", "/review/attempts/<uuid:attempt_id>/correction"),
