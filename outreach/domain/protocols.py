@@ -196,6 +196,27 @@ def cadence_due(
     )  # fmt: skip
 
 
+def channels_for(
+    profile: Profile, reason: TaskReason, permissions: Permissions
+) -> tuple[Channel, ...]:
+    """The channels a task for `reason` may use now: the protocol's, narrowed by hers (S1).
+
+    Read again whenever her permissions change, so an open task follows her word both ways.
+    """
+    if reason is TaskReason.DUTY_TO_WARN:
+        return tuple(c for c in (Channel.VOICE, Channel.SMS) if permissions.allowed(c))
+    if reason is TaskReason.RESOURCES_ONLY:
+        return (Channel.VOICE,) if permissions.allowed(Channel.VOICE) else ()
+    if reason is TaskReason.PERIODIC_CHECK_IN and profile.cadence is not None:
+        return tuple(c for c in profile.cadence.channels if permissions.allowed(c))
+    for rules in profile.events.values():
+        for rule in rules:
+            if rule.reason is reason:
+                found = tuple(c for c in rule.channels if permissions.allowed(c))
+                return found or tuple(c for c in rule.fallback_channels if permissions.allowed(c))
+    return ()
+
+
 def _cadence_choice(profile: Profile, chosen: str | None) -> CadenceChoice | None:
     if profile.cadence is None or chosen == NO_CADENCE:
         return None

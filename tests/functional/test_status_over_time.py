@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.domain.vocabulary import Role, WindowKind
-from outreach.models import OutreachTask, ProgramEvent
+from outreach.models import AuditEvent, OutreachTask, ProgramEvent
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import contacts, planning, queue, task_page, users
@@ -233,3 +233,22 @@ def test_the_spanish_acceptance_script_speaks_of_him_in_the_masculine(app: Flask
     assert text is not None
     assert "fue aceptado en el programa" in text.text
     assert "aceptada" not in text.text
+
+
+def test_her_change_of_channels_reaches_her_open_tasks_both_ways_and_is_audited(
+    db: Session, world: World, app: Flask, client: FlaskClient, tokens: dict[str, str]
+) -> None:
+    # S1: "no calls, texts are fine", then "calls are fine again".
+    [intake] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
+    assert "voice" in intake.channels
+    path = f"/contacts/{world.contact.id}/preferences"
+    assert call(client, tokens["liaison"], "PATCH", path, {"voice": False})[0] == 200
+    db.expire_all()
+    assert "voice" not in db.get_one(OutreachTask, intake.id).channels
+    assert call(client, tokens["liaison"], "PATCH", path, {"voice": True})[0] == 200
+    db.expire_all()
+    assert "voice" in db.get_one(OutreachTask, intake.id).channels
+    changes = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "task.channels_rederived")
+    ).all()
+    assert len(changes) == 2

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Channel, Outcome
 from outreach.security.vault import Vault
-from outreach.services import contacts, tasks
+from outreach.services import her_channels, tasks
 from outreach.services.errors import Invalid
 from outreach.services.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
@@ -81,14 +81,19 @@ def test_no_task_channel_or_accepted_attempt_uses_what_she_refused(
             assert all(first.allows(c) for c in task.channels), (task.reason, task.channels)
     her = first
     if then is not None:
-        contacts.change_preferences(
+        her_channels.change_preferences(
             db,
+            PROFILES,
             actor=world.actor("liaison"),
             contact_id=contact.id,
             changes=then.__dict__,
             now=NOW,
         )
         her = then
+        for task in opened:  # her word reaches her open tasks (S1)
+            db.refresh(task)
+            if not task.consent_override:
+                assert all(her.allows(c) for c in task.channels), (task.reason, task.channels)
     for task in opened:
         if tasks.is_held(db, task):
             continue
