@@ -596,11 +596,10 @@ class _Planner:
 
 
 def _refusal(task: TaskToPlan, contact: ContactSchedule) -> SkipReason | None:
-    if contact.consent is Consent.DECLINED and not (
-        task.is_duty_to_warn and task.duty_to_warn_confirmed
-    ):
+    confirmed = task.is_duty_to_warn and task.duty_to_warn_confirmed
+    if contact.consent is Consent.DECLINED and not confirmed:
         return SkipReason.CONTACT_DECLINED  # S1: only a supervisor-confirmed duty to warn
-    if not contact.voice:
+    if not contact.voice and not confirmed:  # S1/S8: a confirmed warning is a person's call
         return SkipReason.VOICE_NOT_PERMITTED  # windows are for calls; other channels plan none
     return None
 

@@ -763,7 +763,9 @@ def refuse_what_she_refused(
     the preference. What the provider reports about a call already placed (webhooks) is still
     logged: it happened, and the log must say so (S5)."""
     prefs = contacts.current_preferences(session, task.contact_id)
-    allowed = {Channel.VOICE: prefs.voice, Channel.SMS: prefs.sms, Channel.MAIL: prefs.mail}
+    # S1/S8: a duty to warn a supervisor confirmed over her refusal is a person's call.
+    voice = prefs.voice or override_confirmed(session, task)
+    allowed = {Channel.VOICE: voice, Channel.SMS: prefs.sms, Channel.MAIL: prefs.mail}
     if not allowed.get(Channel(channel), False):
         raise Invalid(
             f"she has not allowed {channel}: the attempt is refused",

@@ -120,7 +120,11 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
         for persona, user in world.users.items()
     }
     contacts.change_preferences(
-        db, actor=liaison, contact_id=world.contact.id, changes={"consent": "declined"}, now=NOW
+        db,
+        actor=liaison,
+        contact_id=world.contact.id,
+        changes={"consent": "declined", "voice": False},
+        now=NOW,
     )
     # She declined everything. Then the facilitator raises a duty to warn.
     [warning] = report_event(db, profiles, world, "duty_to_warn", now=NOW, severity="high")

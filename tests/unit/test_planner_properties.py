@@ -221,7 +221,8 @@ def test_every_window_is_safe_by_every_rule(scenario: tuple[PlanItem, datetime, 
     task, contact = item.task, item.contact
     windows = plan([item], now=now, horizon_days=days).windows
 
-    if not contact.voice:
+    confirmed = task.duty_to_warn and task.duty_to_warn_confirmed
+    if not contact.voice and not confirmed:  # S1 (a confirmed warning overrides her refusal)
         assert windows == ()
     if contact.consent is Consent.DECLINED and not (
         task.duty_to_warn and task.duty_to_warn_confirmed
