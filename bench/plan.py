@@ -30,6 +30,7 @@ import tracemalloc
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from bench import webhook_harness as harness
 from outreach import create_app
 from outreach.db import migrate
 from outreach.domain import planner as planner_module
+from outreach.domain.participation import Mark, Timeline
 from outreach.domain.planner import (
     DAY_CODES,
     ContactSchedule,
@@ -54,7 +56,7 @@ from outreach.domain.planner import (
     TaskToPlan,
     plan,
 )
-from outreach.domain.vocabulary import Consent, Severity, TaskReason
+from outreach.domain.vocabulary import Consent, EventType, Severity, TaskReason
 from outreach.models import (
     ContactPerson,
     ContactPreferences,
@@ -130,7 +132,24 @@ def make_item(rng: random.Random, n: int, group: GroupSchedule) -> PlanItem:
         attempted_sessions=frozenset((group.group_id, d) for d in rng.sample(days, 2)),
         attendance={d: rng.random() < 0.85 for d in days[:10]},
     )
+    task = replace(task, timeline=make_timeline(rng))
     return PlanItem(task, contact, group, PlanningRules())
+
+
+def make_timeline(rng: random.Random) -> Timeline:
+    """His status over time (S4): most are in group; some leave, go on leave or come back
+    within the horizon, so the planner checks every session against his periods."""
+    created = NOW - timedelta(days=90)
+    marks = [Mark(EventType.ENROLLED, created + timedelta(days=1), created)]
+    roll = rng.random()
+    when = NOW + timedelta(days=rng.uniform(-5, HORIZON_DAYS))
+    if roll < 0.08:
+        marks.append(Mark(EventType.TERMINATED, when, when))
+    elif roll < 0.13:
+        marks.append(Mark(EventType.LEAVE_OF_ABSENCE, when, when))
+        back = when + timedelta(days=rng.randint(7, 21))
+        marks.append(Mark(EventType.RETURNED_FROM_LEAVE, back, back))
+    return Timeline(marks, created)
 
 
 def make_items(contacts: int, seed: int) -> tuple[list[GroupSchedule], list[PlanItem]]:

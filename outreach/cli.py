@@ -351,6 +351,10 @@ def plan_command(start: str | None, days: int, as_json: bool) -> None:
                     "from": begin.isoformat(),
                     "to": end.isoformat(),
                     "windows": [w.to_json() for w in plan.windows],
+                    # S13: each task's participant status from the events (issue 19).
+                    "participant_status": {
+                        task_id: found.status.value for task_id, found in plan.statuses.items()
+                    },
                 },
                 indent=2,
             )

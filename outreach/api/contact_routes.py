@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
 from outreach.runtime import runtime
-from outreach.services import contacts
+from outreach.services import contacts, her_channels
 from outreach.services.errors import Invalid
 
 
@@ -39,8 +39,9 @@ def add_contact() -> ResponseReturnValue:
 @bp.patch("/contacts/<contact_id>/preferences")
 def change_preferences(contact_id: str) -> ResponseReturnValue:
     body = p.json_body()
-    row = contacts.change_preferences(
+    row = her_channels.change_preferences(
         db(),
+        runtime().profiles,
         actor=actor(),
         contact_id=p.identifier(contact_id, "contact_id"),
         changes=body,

@@ -8,6 +8,8 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import bp
+from outreach.domain.participation import Status as ParticipantStatus
+from outreach.domain.planner import SkipReason
 from outreach.domain.vocabulary import (
     AttemptFlag,
     AttendanceStatus,
@@ -15,6 +17,7 @@ from outreach.domain.vocabulary import (
     EntryPoint,
     EventType,
     Outcome,
+    WindowKind,
 )
 
 ID = {"type": "string", "format": "uuid"}
@@ -59,7 +62,7 @@ WINDOW = _object(
     contact_id=ID,
     start=INSTANT,
     end=INSTANT,
-    kind={"enum": ["group", "preferred", "duty_to_warn"]},
+    kind={"enum": [k.value for k in WindowKind]},
     group_id={"type": ["string", "null"]},
     session_date={"type": ["string", "null"]},
     participant_present={"type": ["boolean", "null"]},
@@ -230,6 +233,7 @@ TASK = _object(
         "min_attempts",
         "attempts",
         "status",
+        "participant_status",
         "windows",
     ],
     id=ID,
@@ -240,6 +244,11 @@ TASK = _object(
     min_attempts={"type": "integer"},
     attempts={"type": "integer"},
     status={"type": "string"},
+    # S13: his real current status from the program events (issue 19); null without a record.
+    participant_status={"enum": [*(s.value for s in ParticipantStatus), None]},
+    participant_status_since={"type": ["string", "null"]},
+    refused={"type": "array", "items": {"enum": [r.value for r in SkipReason]}},
+    held={"type": "boolean"},
     windows={"type": "array", "items": WINDOW},
 )
 PATHS["/tasks"] = {
@@ -320,6 +329,17 @@ PATHS["/tasks/{task_id}/close"] = {
         "description": "Refused (409) while a call a person answered on the task has no"
         " recorded outcome (S14)." + UNDER_CLAIM,
     },
+}
+PATHS["/tasks/{task_id}/confirm"] = {
+    "parameters": _path_id("task_id"),
+    "post": _operation(
+        "A supervisor confirms a duty to warn for a declined contact (S1, S8)",
+        None,
+        _object(
+            ["id", "status", "held"], id=ID, status={"type": "string"}, held={"type": "boolean"}
+        ),
+        "200",
+    ),
 }
 
 

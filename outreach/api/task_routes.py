@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
-from outreach.domain.planner import CallWindow
+from outreach.domain.planner import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import claimed_work, planning, tasks
+from outreach.services import claimed_work, duty_to_warn, planning, queue, tasks
 from outreach.services.access import require
 from outreach.services.errors import Invalid
 
@@ -58,18 +58,23 @@ def list_tasks() -> ResponseReturnValue:
         program_ids=programs,
         calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
     )
-    return jsonify([_task_json(t, plan.windows) for t in _open_tasks(programs)])
+    held_too = queue.sees_held(actor())
+    return jsonify([_task_json(t, plan, held_too) for t in _open_tasks(programs, held_too)])
 
 
-def _open_tasks(programs: frozenset[uuid.UUID] | None) -> list[OutreachTask]:
+def _open_tasks(programs: frozenset[uuid.UUID] | None, held_too: bool) -> list[OutreachTask]:
     query = select(OutreachTask).where(OutreachTask.status == "open")
+    if not held_too:  # S1/S8: a held duty to warn is a supervisor's until confirmed
+        query = query.where(~tasks.held_clause())
     if programs is not None:
         query = query.where(OutreachTask.program_id.in_(programs))
     return list(db().scalars(query.order_by(OutreachTask.priority, OutreachTask.due_by)))
 
 
-def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str, object]:
-    mine = [w.to_json() for w in windows if w.task_id == str(task.id)]
+def _task_json(task: OutreachTask, plan: Plan, held_too: bool) -> dict[str, object]:
+    key = str(task.id)
+    mine = [w.to_json() for w in plan.windows if w.task_id == key]
+    status = plan.statuses.get(key)
     return {
         "id": str(task.id),
         "contact_id": str(task.contact_id),
@@ -79,6 +84,12 @@ def _task_json(task: OutreachTask, windows: tuple[CallWindow, ...]) -> dict[str,
         "min_attempts": task.min_attempts,
         "attempts": len(tasks.standing_attempts(db(), task.id)),
         "status": task.status,
+        # S13: his real current status from the events, and since when (issue 19).
+        "participant_status": status.status.value if status else None,
+        "participant_status_since": (status.since.isoformat() if status and status.since else None),
+        # What the planner left out and why (S4), e.g. "group_time_after_exit".
+        "refused": sorted({s.reason.value for s in plan.skipped if s.task_id == key}),
+        "held": held_too and tasks.is_held(db(), task),
         "windows": mine,
     }
 
@@ -139,3 +150,12 @@ def close_task(task_id: str) -> ResponseReturnValue:
         now=now(),
     )
     return jsonify(id=str(task.id), status=task.status), 200
+
+
+@bp.post("/tasks/<task_id>/confirm")
+def confirm_task(task_id: str) -> ResponseReturnValue:
+    """S1/S8: a supervisor confirms a duty to warn that reaches a contact who declined."""
+    task = duty_to_warn.confirm(
+        db(), actor=actor(), task_id=p.identifier(task_id, "task_id"), now=now()
+    )
+    return jsonify(id=str(task.id), status=task.status, held=False), 200

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from outreach.domain.vocabulary import Consent
+from outreach.domain.vocabulary import Consent, TaskReason
+
+
+def calling_hours_apply(reason: str) -> bool:
+    """S8 (amended): legal calling hours govern routine outreach, not an emergency warning. A
+    duty to warn is callable at once at any hour; every other task keeps calling hours."""
+    return reason != TaskReason.DUTY_TO_WARN
 
 
 def within_calling_hours(at: datetime, zones: Iterable[str], start: time, end: time) -> bool:
@@ -34,7 +40,9 @@ class Permission:
 
     def refusal(self, action: str, *, override: bool = False) -> str | None:
         """Answer why `action` is not allowed now, or None when it is."""
-        if self.consent is Consent.DECLINED and not (override and action == "bridged_call"):
+        if override and action == "bridged_call":
+            return None  # S1/S8: a person's call on a duty to warn a supervisor confirmed
+        if self.consent is Consent.DECLINED:
             return "the contact declined all contact"  # S1 (bar a confirmed duty to warn)
         if self.consent is Consent.NOT_ASKED and action != "bridged_call":
             return "consent was not asked yet: only the liaison's own first call is allowed"

@@ -29,13 +29,23 @@ from outreach.domain.intervals import (
     merge,
     subtract_normalised,
 )
+from outreach.domain.participation import StatusAt, Timeline
 from outreach.domain.vocabulary import Consent, Severity, TaskReason, WindowKind
 
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _MAX_SESSION_MINUTES = 12 * 60
 _MAX_HORIZON_DAYS = 366
-# An immediate duty-to-warn window looks this far ahead for the next calling-hours opening.
-_DUTY_TO_WARN_LOOKAHEAD = timedelta(days=3)
+# The tasks a termination, completion or leave opened: he is out of group, so group time is
+# no safe time for them at all, whatever the date of a session (S4).
+EXIT_REASONS = frozenset(
+    {
+        TaskReason.TERMINATED,
+        TaskReason.COMPLETED,
+        TaskReason.LEAVE_OF_ABSENCE,
+        TaskReason.TERMINATION_LETTER,
+        TaskReason.COMPLETION_LETTER,
+    }
+)
 _ALLOWED_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 _FORBIDDEN_RULE_PARTS = {"DTSTART", "BYHOUR", "BYMINUTE", "BYSECOND"}
 _Hours = tuple[time, time]
@@ -128,6 +138,9 @@ class TaskToPlan:
 
     `callback_at` is the time the contact person asked to be called back at, on a call where
     it was not safe to talk (S6), while no later call has kept it (`tasks.pending_callback`).
+    `timeline` is the participant's status over time (domain/participation.py): a group
+    session is proposed only inside a period in which he was active (S4); None means
+    nothing is known against it. `opens_at` is when the task was raised.
     """
 
     task_id: str
@@ -140,15 +153,30 @@ class TaskToPlan:
     attempted_sessions: frozenset[tuple[str, date]] = frozenset()
     attendance: Mapping[date, bool] = field(default_factory=dict)
     callback_at: datetime | None = None
+    timeline: Timeline | None = None
+    opens_at: datetime | None = None
+    immediate: bool = False
 
     def __post_init__(self) -> None:
         _require_aware(self.due_by, "due_by")
+        if self.opens_at is not None:
+            _require_aware(self.opens_at, "opens_at")
         if self.callback_at is not None:
             _require_aware(self.callback_at, "callback_at")
 
     @property
     def is_duty_to_warn(self) -> bool:
         return self.duty_to_warn or self.reason is TaskReason.DUTY_TO_WARN
+
+    @property
+    def rank(self) -> int:
+        """0 duty to warn, 1 an immediate safety concern, 2 routine (S8)."""
+        return 0 if self.is_duty_to_warn else 1 if self.immediate else 2
+
+    @property
+    def after_exit(self) -> bool:
+        """Opened because he left group: a termination, completion or leave (S4)."""
+        return self.reason in EXIT_REASONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +233,10 @@ class SkipReason(StrEnum):
     CONTACT_DECLINED = "contact_declined"
     VOICE_NOT_PERMITTED = "voice_not_permitted"
     PARTICIPANT_NOT_IN_GROUP = "participant_not_in_group"
+    # S4: not enrolled yet, or completed, terminated, rejected or on leave at that session.
+    PARTICIPANT_NOT_ACTIVE = "participant_not_active"
+    # S4: a task his exit opened never uses group time; only the times she named.
+    GROUP_TIME_AFTER_EXIT = "group_time_after_exit"
     SESSION_CANCELLED = "session_cancelled"
     ALREADY_ATTEMPTED = "already_attempted"
     OUTSIDE_CALLING_HOURS = "outside_calling_hours"
@@ -270,6 +302,8 @@ class Plan:
 
     windows: tuple[CallWindow, ...]
     skipped: tuple[Skipped, ...]
+    # Each planned task's participant status at the planning instant, where it is known.
+    statuses: Mapping[str, StatusAt] = field(default_factory=dict)
 
 
 class Session(NamedTuple):
@@ -301,22 +335,26 @@ def plan_task(
 def plan(items: Iterable[PlanItem], *, now: datetime, horizon_days: int) -> Plan:
     """Plan many tasks, sharing each group's occurrences, and rank the windows.
 
-    Ranking: duty to warn first, then the earliest deadline, then group time with the
+    Ranking: duty to warn first, then immediate safety concerns (S8), then the earliest
+    deadline, then group time with the
     participant confirmed present, then the earliest start.
     """
     planner = _Planner(now, horizon_days)
-    buckets: dict[tuple[bool, datetime], list[CallWindow]] = {}
+    buckets: dict[tuple[int, datetime], list[CallWindow]] = {}
     skipped: list[Skipped] = []
+    statuses: dict[str, StatusAt] = {}
     for item in items:
         task = item.task
-        bucket = buckets.setdefault((not task.is_duty_to_warn, task.due_by), [])
+        bucket = buckets.setdefault((task.rank, task.due_by), [])
         planner.plan_item(item, bucket, skipped)
+        if task.timeline is not None:
+            statuses[task.task_id] = task.timeline.status_at(planner.now)
     # Windows of tasks with different deadlines never interleave, so rank the few
     # deadlines first and sort only within each: far cheaper than one big sort.
     windows: list[CallWindow] = []
     for key in sorted(buckets):
         windows.extend(sorted(buckets[key], key=_rank_within_deadline))
-    return Plan(tuple(windows), tuple(skipped))
+    return Plan(tuple(windows), tuple(skipped), statuses)
 
 
 def group_sessions(group: GroupSchedule, *, start: datetime, end: datetime) -> list[Session]:
@@ -385,6 +423,9 @@ class _Planner:
             skipped.append(Skipped(task.task_id, contact.contact_id, refusal))
         elif task.is_duty_to_warn:
             self._duty_to_warn(item, hours, windows, skipped)
+        elif task.immediate and not contact.only_during_group:
+            self._immediate(item, hours, windows)
+            self._callback_window(item, hours, windows, skipped)
         else:
             self._group_windows(item, hours, windows, skipped)
             self._preferred_windows(item, hours, windows)
@@ -393,18 +434,35 @@ class _Planner:
     def _duty_to_warn(
         self, item: PlanItem, hours: _Hours, windows: list[CallWindow], skipped: list[Skipped]
     ) -> None:
-        # S8: a person calls at once, outside any group window, yet still only within
-        # calling hours in every candidate zone: today's, else the next opening.
+        # S8: callable at once at any hour, from the moment it is raised until the task is
+        # done: calling hours govern routine outreach, not an emergency warning.
         task, contact = item.task, item.contact
-        calling = _calling_hours(contact.timezones, hours, self.now, _DUTY_TO_WARN_LOOKAHEAD)
-        if not calling:
-            reason = SkipReason.OUTSIDE_CALLING_HOURS
-            skipped.append(Skipped(task.task_id, contact.contact_id, reason))
-            return
-        start, end = calling[0]
-        windows.append(
-            CallWindow(task.task_id, contact.contact_id, start, end, WindowKind.DUTY_TO_WARN)
-        )
+        start = max(self.now, task.opens_at.astimezone(UTC)) if task.opens_at else self.now
+        if start < self.end:
+            windows.append(
+                CallWindow(
+                    task.task_id, contact.contact_id, start, self.end, WindowKind.DUTY_TO_WARN
+                )
+            )
+
+    def _immediate(self, item: PlanItem, hours: _Hours, windows: list[CallWindow]) -> None:
+        """S8 (amended): an immediate safety concern is callable at once, not at the next group
+        session: from the moment it is raised, inside calling hours in every zone she may be
+        in, and inside the times she named as safe when she named any. A contact who wants
+        group time only keeps it (plan_item): then he must be in a session."""
+        task, contact = item.task, item.contact
+        start = max(self.now, task.opens_at.astimezone(UTC)) if task.opens_at else self.now
+        if contact.safe_times:
+            spans, starts = self._safe_times(contact, hours)
+        else:
+            spans, starts = self._calling_for(contact.timezones, hours)
+        min_length = timedelta(minutes=item.rules.min_window_minutes)
+        kind = WindowKind.IMMEDIATE
+        for lo, hi in (
+            _within([Interval(start, self.end)], spans, starts) if start < self.end else []
+        ):
+            if hi - lo >= min_length:
+                windows.append(CallWindow(task.task_id, contact.contact_id, lo, hi, kind))
 
     def _group_windows(
         self, item: PlanItem, hours: _Hours, windows: list[CallWindow], skipped: list[Skipped]
@@ -412,6 +470,10 @@ class _Planner:
         if item.group is None:
             return
         task, contact = item.task, item.contact
+        if task.after_exit:
+            exit_ = SkipReason.GROUP_TIME_AFTER_EXIT  # S4: he may be at home at group time
+            skipped.append(Skipped(task.task_id, contact.contact_id, exit_, item.group.group_id))
+            return
         safe = self._safe_times(contact, hours) if contact.safe_times else None
         min_length = timedelta(minutes=item.rules.min_window_minutes)
         for session, pieces in self._session_pieces(item, hours):
@@ -534,11 +596,10 @@ class _Planner:
 
 
 def _refusal(task: TaskToPlan, contact: ContactSchedule) -> SkipReason | None:
-    if contact.consent is Consent.DECLINED and not (
-        task.is_duty_to_warn and task.duty_to_warn_confirmed
-    ):
+    confirmed = task.is_duty_to_warn and task.duty_to_warn_confirmed
+    if contact.consent is Consent.DECLINED and not confirmed:
         return SkipReason.CONTACT_DECLINED  # S1: only a supervisor-confirmed duty to warn
-    if not contact.voice:
+    if not contact.voice and not confirmed:  # S1/S8: a confirmed warning is a person's call
         return SkipReason.VOICE_NOT_PERMITTED  # windows are for calls; other channels plan none
     return None
 
@@ -546,6 +607,8 @@ def _refusal(task: TaskToPlan, contact: ContactSchedule) -> SkipReason | None:
 def _session_refusal(task: TaskToPlan, session: Session) -> SkipReason | None:
     if session.cancelled:
         return SkipReason.SESSION_CANCELLED  # S4
+    if task.timeline is not None and not task.timeline.covers(session.start, session.end):
+        return SkipReason.PARTICIPANT_NOT_ACTIVE  # S4: before enrolment, after exit, on leave
     if task.attendance.get(session.session_date) is False:
         return SkipReason.PARTICIPANT_NOT_IN_GROUP  # S4: he may be at home
     if (session.group_id, session.session_date) in task.attempted_sessions:

@@ -2,10 +2,11 @@
 
 A profile in `config/protocols/<name>.toml` (format: config/protocols/README.md) says
 what one program's standard asks for. The same engine runs every profile, and some
-rules hold whatever a profile says: a declined contact person gets nothing but a
-supervisor-confirmed duty to warn (S1); a duty to warn is immediate, top priority, on
-every permitted channel (S8); when the participant may be the victim there is one
-resources-only contact (S11); a required contact takes at least two attempts (S5).
+rules hold whatever a profile says: a declined contact person gets nothing but a duty to
+warn a supervisor confirms (S1); a duty to warn is immediate, top priority, on every
+permitted channel (S8); when the participant may be the victim there is one resources-only
+contact (S11), except in a no-contact program, which makes nothing but a duty to warn; a
+required contact takes at least two attempts (S5).
 Voicemail is never a task's business: only the contact's permission and a neutral
 script allow one (S3).
 """
@@ -154,10 +155,11 @@ def tasks_for_event(
         return _duty_to_warn(profile, at, severity, permissions, supervisor_confirmed)
     if permissions.consent is Consent.DECLINED or participant_may_be_victim:
         return []  # S1, S11
-    if event is EventType.PARTICIPANT_MAY_BE_VICTIM:
-        return [_resources_only(profile, at)]
     if not profile.partner_contact:
-        return []
+        return []  # a no-contact program: nothing but a duty to warn, not even S11's call
+    if event is EventType.PARTICIPANT_MAY_BE_VICTIM:
+        # S11: one call to offer resources; none where she turned calls off (S1).
+        return [_resources_only(profile, at)] if permissions.allowed(Channel.VOICE) else []
     specs = (
         _spec(rule, profile, at, severity, permissions) for rule in profile.events.get(event, ())
     )
@@ -194,6 +196,27 @@ def cadence_due(
     )  # fmt: skip
 
 
+def channels_for(
+    profile: Profile, reason: TaskReason, permissions: Permissions
+) -> tuple[Channel, ...]:
+    """The channels a task for `reason` may use now: the protocol's, narrowed by hers (S1).
+
+    Read again whenever her permissions change, so an open task follows her word both ways.
+    """
+    if reason is TaskReason.DUTY_TO_WARN:
+        return tuple(c for c in (Channel.VOICE, Channel.SMS) if permissions.allowed(c))
+    if reason is TaskReason.RESOURCES_ONLY:
+        return (Channel.VOICE,) if permissions.allowed(Channel.VOICE) else ()
+    if reason is TaskReason.PERIODIC_CHECK_IN and profile.cadence is not None:
+        return tuple(c for c in profile.cadence.channels if permissions.allowed(c))
+    for rules in profile.events.values():
+        for rule in rules:
+            if rule.reason is reason:
+                found = tuple(c for c in rule.channels if permissions.allowed(c))
+                return found or tuple(c for c in rule.fallback_channels if permissions.allowed(c))
+    return ()
+
+
 def _cadence_choice(profile: Profile, chosen: str | None) -> CadenceChoice | None:
     if profile.cadence is None or chosen == NO_CADENCE:
         return None
@@ -210,14 +233,18 @@ def _duty_to_warn(
     profile: Profile, at: datetime, severity: Severity, permissions: Permissions, confirmed: bool
 ) -> list[TaskSpec]:
     if permissions.consent is Consent.DECLINED:
-        if not confirmed:
-            return []  # S1: only a supervisor may override a refusal, and it is logged
+        # S1/S8: the task exists for a declined contact, but it is held (consent_override)
+        # until a supervisor confirms it (tasks.confirm_duty_to_warn); `confirmed` only
+        # says a confirmation came with the event.
         channels: tuple[Channel, ...] = (Channel.VOICE,)  # a person's call, nothing left behind
     else:
         # S8: every permitted channel that can warn in time; a letter cannot.
         channels = tuple(c for c in (Channel.VOICE, Channel.SMS) if permissions.allowed(c))
+    # S1: she refused every channel that can warn: like a decline, only a supervisor's
+    # confirmation lets a person's call through (the task is held until then).
+    override = permissions.consent is Consent.DECLINED or not channels
+    channels = channels or (Channel.VOICE,)
     attempts = max(profile.attempts[severity], profile.attempts[Severity.HIGH])
-    override = permissions.consent is Consent.DECLINED
     return [
         TaskSpec(
             TaskReason.DUTY_TO_WARN, at, at, True, PRIORITY_DUTY_TO_WARN, channels, attempts,

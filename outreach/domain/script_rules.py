@@ -225,6 +225,21 @@ def _fold(text: str) -> _Folded:
     return _Folded("".join(out), tuple(lines))
 
 
+# S11: when the participant may be the victim, the person called may be the one who harms
+# him. The resources-only call offers resources and nothing else: what is said names no
+# program, no participant, no file, nobody who works with him, nor that anyone is in a
+# group or before a court (PRODUCT.md S11; issue 19). Whole words, English and Spanish.
+S11_FORBIDDEN_TERMS = (
+    "program", "programs", "programme", "programa", "programas",
+    "participant", "participants", "participante", "participantes",
+    "partner", "partners", "former partner", "pareja", "expareja", "ex pareja",
+    "file", "files", "record", "records", "expediente", "expedientes", "registro",
+    "staff", "personal", "work with them", "works with them", "trabaja con esa persona",
+    "group", "groups", "grupo", "grupos", "class", "classes", "clase", "clases",
+    "court", "tribunal", "juzgado", "enrolled", "inscrito",
+)  # fmt: skip
+
+
 def term_pattern(terms: Iterable[str]) -> re.Pattern[str]:
     """Compile whole-word matching for terms, the words of a phrase split by any non-letters.
 

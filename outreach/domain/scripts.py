@@ -63,6 +63,9 @@ MULTILINE_PLACEHOLDERS = frozenset({"resources"})
 # The template lint assumes each placeholder in an SMS is filled with this many characters
 # that force UCS-2, so an approved SMS fits two segments for any reasonable name.
 SMS_PLACEHOLDER_BUDGET = 20
+# S11: the one call made when the participant may be the victim (TaskReason.RESOURCES_ONLY).
+S11_SCRIPT = "resources_only"
+_S11_PATTERN = rules.term_pattern(rules.S11_FORBIDDEN_TERMS)
 
 # Rules `approve_library` resolves by rewriting the manifest; every other finding blocks it.
 APPROVAL_RULES = frozenset(
@@ -202,6 +205,18 @@ def _call_findings(script: Script, pattern: re.Pattern[str]) -> Iterator[Finding
         if required not in names:
             yield whole(script.path, "missing-section", f"needs a [{required}] section")
     yield from _opening_findings(script.path, script.text, pattern)
+    if script.name == S11_SCRIPT:
+        yield from _s11_findings(script)
+
+
+def _s11_findings(script: Script) -> Iterator[Finding]:
+    """S11: the resources-only call says nothing of the program, the participant, his file or
+    anyone who works with him. Lines for the liaison ("> ...") are not spoken."""
+    spoken = "\n".join(
+        "" if line.lstrip().startswith(">") else line for line in _blank(script.text).splitlines()
+    )
+    for hit in rules.find_terms(spoken, _S11_PATTERN):
+        yield Finding(script.path, hit.line, "s11-names-the-case", hit.detail)
 
 
 def _opening_findings(path: str, text: str, pattern: re.Pattern[str]) -> Iterator[Finding]:

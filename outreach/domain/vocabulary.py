@@ -33,6 +33,7 @@ class EventType(StrEnum):
     COMPLETED = "completed"
     TERMINATED = "terminated"
     LEAVE_OF_ABSENCE = "leave_of_absence"
+    RETURNED_FROM_LEAVE = "returned_from_leave"
     CLASS_CANCELLED = "class_cancelled"
     LEVEL_CHANGE = "level_change"
     PROGRESS_REPORT_DUE = "progress_report_due"
@@ -44,8 +45,9 @@ class EventType(StrEnum):
 # The events that begin and end a participant's time in the program; the latest of them says
 # whether the participant is in it. "enrolled" is entry (and re-entry); "accepted" is entry
 # after an application (PCADV). "completed" and "terminated" are the two discharges; a
-# rejected application ends it before it began. A leave of absence is not an end: the
-# participant stays enrolled and is expected back, and no event would mark the return.
+# rejected application ends it before it began. A leave of absence is not an end for
+# check-ins: the participant stays enrolled and is expected back. Group time is another
+# matter (S4): domain/participation.py replays these and the leave and return together.
 PARTICIPATION_STARTS = frozenset({EventType.ENROLLED, EventType.ACCEPTED})
 PARTICIPATION_ENDS = frozenset({EventType.COMPLETED, EventType.TERMINATED, EventType.REJECTED})
 
@@ -121,6 +123,7 @@ class AttendanceStatus(StrEnum):
 class WindowKind(StrEnum):
     GROUP = "group"
     PREFERRED = "preferred"
+    IMMEDIATE = "immediate"
     DUTY_TO_WARN = "duty_to_warn"
 
 

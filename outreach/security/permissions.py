@@ -13,6 +13,8 @@ class Permission(StrEnum):
     ATTEMPT_RECORD = "contact:attempt:record"
     ATTEMPT_REVIEW = "contact:attempt:review"
     TASK_CLOSE_UNREACHABLE = "contact:task:sign-off"
+    # S1/S8: confirm a duty to warn that reaches a declined contact (supervisors only).
+    DUTY_TO_WARN_CONFIRM = "contact:duty-to-warn:confirm"
     # S7: releases of information and compelled disclosures (docs/security/releases.md).
     RELEASE_READ = "contact:release:read"
     RELEASE_REVOKE = "contact:release:revoke"
@@ -48,7 +50,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         _CONTACT_WORK
         | _RELEASE_WORK
-        | {Permission.ATTEMPT_REVIEW, Permission.TASK_CLOSE_UNREACHABLE}
+        | {
+            Permission.ATTEMPT_REVIEW,
+            Permission.TASK_CLOSE_UNREACHABLE,
+            Permission.DUTY_TO_WARN_CONFIRM,
+        }
     ),
     # S7: a facilitator holds no contact permission at all.
     Role.FACILITATOR: frozenset(_PROGRAM_WORK),

@@ -44,6 +44,8 @@ class AuditAction(StrEnum):
     OUTBOX_READ = "system.outbox_read"
     TASK_ESCALATED = "task.escalated"
     DUTY_TO_WARN_NOTIFIED = "task.duty_to_warn_supervisor_notified"
+    DUTY_TO_WARN_CONFIRMED = "task.duty_to_warn_confirmed"
+    TASK_CHANNELS_REDERIVED = "task.channels_rederived"
     TASK_CLAIMED = "task.claimed"
     CALL_OUTSIDE_WINDOW = "task.call_outside_window"
     TASK_SIGNED_OFF = "task.signed_off"

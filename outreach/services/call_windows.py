@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from outreach.domain import planner, protocols
+from outreach.domain.participation import STATUS_EVENTS
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import (
     Attempt,
@@ -259,6 +260,8 @@ def _note(obj: object, moved: _Moved, *, changed: bool) -> None:
         moved.groups.add(obj.group_id)
     elif isinstance(obj, ProgramEvent):
         moved.events.add(obj.id)
+        if obj.type in STATUS_EVENTS:  # his status moves every task's group time (S4)
+            moved.participants.add(obj.participant_id)
     elif isinstance(obj, Program):
         moved.programs.add(obj.id)
 

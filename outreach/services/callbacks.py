@@ -428,7 +428,8 @@ def _may_still_call(session: Session, delivery: Delivery) -> bool:
     task = session.get(OutreachTask, delivery.task_id)
     if task is None or task.status != TaskStatus.OPEN:
         return False
-    refusal = _permission(session, delivery).refusal("bridged_call", override=task.consent_override)
+    override = tasks.override_confirmed(session, task)  # S1/S8: confirmed by a supervisor
+    refusal = _permission(session, delivery).refusal("bridged_call", override=override)
     return refusal is None
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import TaskReason, TaskStatus
+from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
 from outreach.services import queue, tasks
@@ -68,6 +69,9 @@ class Compliance:
     flagged: list[Flagged]  # S14, entered in the last 90 days, newest first
     reopened: list[Reopened]  # S14, reopened in the last 90 days, newest first
     unrecorded_calls: list[Unrecorded]  # S14, placed in the last 90 days
+    # S8: raised -> first attempt -> reached for each duty to warn, against the target.
+    warn_responses: list[WarnResponse] = field(default_factory=list)
+    warn_target_minutes: float = 60.0
 
 
 def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
@@ -84,6 +88,8 @@ def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
         flagged=_flagged(session, scope, now - LOOK_BACK),
         reopened=_reopened(session, scope, now - LOOK_BACK),
         unrecorded_calls=_unrecorded_calls(session, scope, now),
+        warn_responses=warn_responses(session, scope, now),
+        warn_target_minutes=_minutes(DUTY_TO_WARN_TARGET),
     )
 
 
@@ -237,3 +243,69 @@ def _unrecorded_calls(
         Unrecorded(queue.reference(contact), task, sent or created, who or "unknown")
         for contact, task, sent, created, who in session.execute(_in_scope(query, scope))
     ]
+
+
+# --- duty-to-warn response time (S8) -------------------------------------------------------
+
+# The response a duty to warn is measured against (raised -> first attempt). Every program
+# uses this default until programs can set their own.
+DUTY_TO_WARN_TARGET = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class WarnResponse:
+    """One duty to warn's response time (S8): raised -> first attempt -> reached."""
+
+    reference: str
+    task_id: uuid.UUID
+    raised_at: datetime
+    to_first_attempt: float | None  # minutes; None: no attempt yet
+    to_reached: float | None  # minutes to a safe conversation; None: not yet
+    breached: bool  # the first attempt came later than the target, or has not come in time
+
+
+def warn_responses(
+    session: Session, scope: list[uuid.UUID] | None, now: datetime
+) -> list[WarnResponse]:
+    """S8: each duty to warn raised in the last 90 days, oldest first, with its response time,
+    measured from when it was raised (its task opens then); only standing attempts count."""
+    query = select(OutreachTask.id, OutreachTask.contact_id, OutreachTask.opens_at).where(
+        OutreachTask.reason == TaskReason.DUTY_TO_WARN.value,
+        OutreachTask.opens_at >= now - LOOK_BACK,
+    )
+    rows = session.execute(_in_scope(query, scope).order_by(OutreachTask.opens_at)).all()
+    made: dict[uuid.UUID, list[Attempt]] = defaultdict(list)
+    for attempt in session.scalars(
+        select(Attempt).where(Attempt.task_id.in_([r.id for r in rows]))
+    ):
+        made[attempt.task_id].append(attempt)
+    return [_response(row, tasks.standing(made[row.id]), now) for row in rows]
+
+
+def _response(row: Any, standing: list[Attempt], now: datetime) -> WarnResponse:
+    first = min((a.at for a in standing), default=None)
+    reached = min((a.at for a in standing if a.outcome == Outcome.REACHED_SAFE), default=None)
+    return WarnResponse(
+        reference=queue.reference(row.contact_id),
+        task_id=row.id,
+        raised_at=row.opens_at,
+        to_first_attempt=_minutes(first - row.opens_at) if first else None,
+        to_reached=_minutes(reached - row.opens_at) if reached else None,
+        breached=(first or now) - row.opens_at > DUTY_TO_WARN_TARGET,
+    )
+
+
+def warn_responses_csv(session: Session, *, actor: Actor, now: datetime) -> list[str]:
+    """The response times as CSV lines (references only, never contact data)."""
+    require(session, actor, Permission.ATTEMPT_REVIEW, None, now=now, object_type="compliance")
+    scope = None if actor.user_id is None else list(actor.program_ids)
+    lines = ["contact,task,raised_at,minutes_to_first_attempt,minutes_to_reached,target,breached"]
+    target = _minutes(DUTY_TO_WARN_TARGET)
+    for r in warn_responses(session, scope, now):
+        first = "" if r.to_first_attempt is None else str(r.to_first_attempt)
+        reached = "" if r.to_reached is None else str(r.to_reached)
+        lines.append(
+            f"{r.reference},{r.task_id},{r.raised_at.isoformat()},{first},{reached},"
+            f"{target},{'yes' if r.breached else 'no'}"
+        )
+    return lines

@@ -29,7 +29,12 @@ from outreach.channels.base import (
     Sms,
 )
 from outreach.domain import scripts
-from outreach.domain.calling import Permission, contact_zones, within_calling_hours
+from outreach.domain.calling import (
+    Permission,
+    calling_hours_apply,
+    contact_zones,
+    within_calling_hours,
+)
 from outreach.domain.phones import may_receive_sms
 from outreach.domain.script_library import RenderError, ScriptLibrary
 from outreach.domain.vocabulary import TaskStatus
@@ -262,11 +267,16 @@ def _target(
     if task.status != TaskStatus.OPEN:
         raise Conflict("the task is closed")
     target = _load_target(session, out, task)
-    refusal = target.permission.refusal(action, override=task.consent_override)
+    # S1/S8: a declined contact only on a duty to warn a supervisor confirmed.
+    refusal = target.permission.refusal(action, override=tasks.override_confirmed(session, task))
     if refusal:
         raise Conflict(f"not sent: {refusal}")
-    if hours and not within_calling_hours(
-        now, target.zones, out.settings.calling_start, out.settings.calling_end
+    if (
+        hours
+        and calling_hours_apply(task.reason)  # S8: a duty to warn is callable at any hour
+        and not within_calling_hours(
+            now, target.zones, out.settings.calling_start, out.settings.calling_end
+        )
     ):
         raise Conflict("not sent: outside calling hours in the contact's time zone")  # S4
     return target

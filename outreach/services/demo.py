@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -205,7 +205,8 @@ EVENTS = (
 
 def _events(session: Session, profiles: Profiles, rng: random.Random, now: datetime) -> None:
     # Events land on participants whose contacts did not decline, so the demo shows the work;
-    # the declined contacts show the other half of S1: no task at all.
+    # the declined contacts show the other half of S1: no task at all, but one duty to warn
+    # held for a supervisor.
     participants = list(
         session.scalars(
             select(Participant)
@@ -231,6 +232,31 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
                 now=now,
             )
         chosen = chosen[count:]
+    _held_duty_to_warn(session, profiles, now)
+
+
+def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> None:
+    """S1/S8: a duty to warn raised for a contact who declined: the supervisor's queue shows it
+    held until they confirm it (issue 19)."""
+    declined = session.scalar(
+        select(Participant)
+        .join(ContactPerson, ContactPerson.participant_id == Participant.id)
+        .join(ContactPreferences, ContactPreferences.contact_id == ContactPerson.id)
+        .where(ContactPreferences.consent == Consent.DECLINED.value)
+        .order_by(Participant.reference)
+        .limit(1)
+    )
+    if declined is not None:
+        tasks.report_event(
+            session,
+            profiles,
+            actor=SYSTEM,
+            participant_id=declined.id,
+            event_type="duty_to_warn",
+            at=now - timedelta(hours=1),
+            severity="high",
+            now=now,
+        )
 
 
 def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datetime) -> Group:
@@ -271,6 +297,9 @@ def _participant_with_contact(
         reference=f"P-{number + 1}{seat + 1:03d}",
         now=now,
     )
+    # He has been on the roster since his group began (his attendance below says so): the
+    # events the demo reports in the last days must not predate him (issue 19).
+    participant.created_at = datetime.combine(group.starts_on, time(0), tzinfo=UTC)
     for day in _past_sessions(group, now):
         status = "present" if rng.random() < 0.85 else "absent"
         programs.record_attendance(

@@ -30,7 +30,7 @@ from outreach.models import (
     ProgramEvent,
     SessionCancellation,
 )
-from outreach.services import contacts
+from outreach.services import contacts, participant_status
 from outreach.services.tasks import pending_callback, schedule_of, standing
 
 Profiles = Mapping[str, protocols.Profile]
@@ -64,6 +64,7 @@ class _Row(NamedTuple):
     program_tz: str
     protocol: str
     confirmed_by: uuid.UUID | None
+    participant_since: datetime
 
 
 def _open_tasks(
@@ -78,6 +79,7 @@ def _open_tasks(
             Program.timezone,
             Program.protocol,
             ProgramEvent.confirmed_by,
+            Participant.created_at,
         )
         .join(ContactPerson, ContactPerson.id == OutreachTask.contact_id)
         .join(Participant, Participant.id == ContactPerson.participant_id)
@@ -107,6 +109,9 @@ class _Context:
         )
         self.attempted = _attempted_sessions(session, {t.id for t in tasks})
         self.callbacks = _pending_callbacks(session, {t.id for t in tasks})
+        self.timelines = participant_status.timelines(
+            session, {row.participant_id: row.participant_since for row in rows}
+        )
 
     def item(
         self, row: _Row, profiles: Profiles, calling_hours: tuple[time, time]
@@ -127,6 +132,9 @@ class _Context:
                 attempted_sessions=self.attempted.get(task.id, frozenset()),
                 attendance=self.attendance.get(row.participant_id, {}),
                 callback_at=self.callbacks.get(task.id),
+                timeline=self.timelines[row.participant_id],
+                opens_at=task.opens_at,
+                immediate=task.priority == protocols.PRIORITY_IMMEDIATE,
             ),
             contact=_contact_schedule(task.contact_id, prefs, row.phone_zones, row.program_tz),
             group=self.groups.get(row.group_id) if row.group_id else None,

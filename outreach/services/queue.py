@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols
-from outreach.domain.planner import CallWindow, group_sessions
+from outreach.domain import plan_words, protocols
+from outreach.domain.planner import CallWindow, Plan, Skipped, group_sessions
+from outreach.domain.protocols import PRIORITY_IMMEDIATE
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import (
     Attendance,
@@ -31,7 +32,7 @@ from outreach.models import (
     Participant,
     Program,
 )
-from outreach.security.permissions import Permission
+from outreach.security.permissions import Permission, role_allows
 from outreach.services import call_windows, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
@@ -45,12 +46,14 @@ TAKEN = tasks.TAKEN
 
 
 class Section(IntEnum):
-    """The queue's order: duty to warn, overdue, a window open now, then the rest (S8)."""
+    """The queue's order: duty to warn, an immediate safety concern, overdue, a window open
+    now, then the rest (S8)."""
 
     DUTY_TO_WARN = 0
-    OVERDUE = 1
-    CALLABLE_NOW = 2
-    UPCOMING = 3
+    IMMEDIATE = 1
+    OVERDUE = 2
+    CALLABLE_NOW = 3
+    UPCOMING = 4
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,13 @@ class QueueRow:
     claim: str
     # S14: a person answered a call on this task and its outcome is not recorded yet.
     outcome_due: bool = False
+    # S4: why group time is refused and what is left, in words (issue 19).
+    why: tuple[str, ...] = ()
+    participant_status: str | None = None
+    # S1/S8: a duty to warn for a declined contact, waiting for a supervisor to confirm it.
+    held: bool = False
+    # Past its deadline: shown on an immediate concern too, which ranks above overdue (S8).
+    overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,9 @@ def call_queue(
     )
     page = max(page, 1)
     start = (page - 1) * PER_PAGE
-    ids = list(session.scalars(ordered(scope, now).offset(start).limit(PER_PAGE + 1)))
+    held = sees_held(actor)
+    query = ordered(scope, now, held_too=held)
+    ids = list(session.scalars(query.offset(start).limit(PER_PAGE + 1)))
     found = _in_order(session, scope, ids)
     shown = found[:PER_PAGE]
     live = plan_open_tasks(
@@ -121,12 +133,19 @@ def call_queue(
         task_ids=[r.id for r in shown],
     )
     upcoming = _next_windows(live.windows, now)
-    details = _Details(session, shown, now)
+    details = _Details(session, shown, now, live)
     rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
-    return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope))
+    return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope, held))
 
 
-def ordered(scope: frozenset[uuid.UUID] | None, now: datetime) -> Select[tuple[uuid.UUID]]:
+def sees_held(actor: Actor) -> bool:
+    """S1/S8: a held duty to warn is a supervisor's to confirm; liaisons do not see it yet."""
+    return actor.user_id is None or role_allows(actor.role, Permission.DUTY_TO_WARN_CONFIRM)
+
+
+def ordered(
+    scope: frozenset[uuid.UUID] | None, now: datetime, *, held_too: bool = False
+) -> Select[tuple[uuid.UUID]]:
     """The ids of the open tasks in queue order (S8), by their stored windows.
 
     Only ids: the page reads the rest for the rows it shows. This is the query the page runs
@@ -138,6 +157,7 @@ def ordered(scope: frozenset[uuid.UUID] | None, now: datetime) -> Select[tuple[u
             or_(OutreachTask.reason == TaskReason.DUTY_TO_WARN.value, OutreachTask.priority == 0),
             int(Section.DUTY_TO_WARN),
         ),
+        (OutreachTask.priority == PRIORITY_IMMEDIATE, int(Section.IMMEDIATE)),
         (OutreachTask.due_by < now, int(Section.OVERDUE)),
         (next_start.c.starts_at <= now, int(Section.CALLABLE_NOW)),
         else_=int(Section.UPCOMING),
@@ -152,6 +172,8 @@ def ordered(scope: frozenset[uuid.UUID] | None, now: datetime) -> Select[tuple[u
     )
     if scope is not None:
         query = query.where(OutreachTask.program_id.in_(list(scope)))
+    if not held_too:
+        query = query.where(~tasks.held_clause())
     return query
 
 
@@ -163,12 +185,14 @@ def _in_order(
     return [found[i] for i in ids if i in found]
 
 
-def _count_open(session: Session, scope: frozenset[uuid.UUID] | None) -> int:
+def _count_open(session: Session, scope: frozenset[uuid.UUID] | None, held_too: bool) -> int:
     query = (
         select(func.count())
         .select_from(OutreachTask)
         .where(OutreachTask.status == TaskStatus.OPEN.value)
     )
+    if not held_too:
+        query = query.where(~tasks.held_clause())
     if scope is not None:
         query = query.where(OutreachTask.program_id.in_(list(scope)))
     return int(session.scalar(query) or 0)
@@ -229,6 +253,8 @@ def _next_windows(windows: Iterable[CallWindow], now: datetime) -> dict[uuid.UUI
 def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
     if row.reason == TaskReason.DUTY_TO_WARN or row.priority == 0:
         return Section.DUTY_TO_WARN
+    if row.priority == PRIORITY_IMMEDIATE:
+        return Section.IMMEDIATE  # S8: right after duty to warn, flagged overdue when past due
     if row.due_by < now:
         return Section.OVERDUE
     if window is not None and window.start <= now:
@@ -239,7 +265,7 @@ def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
 class _Details:
     """What the shown rows need besides the task: attempts, language, tonight's check-in."""
 
-    def __init__(self, session: Session, shown: list[_Open], now: datetime) -> None:
+    def __init__(self, session: Session, shown: list[_Open], now: datetime, live: Plan) -> None:
         task_ids = [r.id for r in shown]
         self.windows = tasks.windows_counted(session, task_ids)
         self.language = _languages(session, {r.contact_id for r in shown})
@@ -249,6 +275,26 @@ class _Details:
                 select(Delivery.task_id).where(
                     Delivery.task_id.in_(task_ids), tasks.awaiting_outcome()
                 )
+            )
+        )
+        self.named = _named_safe_times(session, {r.contact_id for r in shown})
+        self.held = set(
+            session.scalars(
+                select(OutreachTask.id).where(OutreachTask.id.in_(task_ids), tasks.held_clause())
+            )
+        )
+        self.plan = live
+        self.skipped: dict[str, list[Skipped]] = {}
+        for skip in live.skipped:
+            self.skipped.setdefault(skip.task_id, []).append(skip)
+
+    def why(self, row: _Open) -> tuple[str, ...]:
+        return tuple(
+            plan_words.why(
+                self.skipped.get(str(row.id), []),
+                self.plan.statuses.get(str(row.id)),
+                named_safe_times=self.named.get(row.contact_id, False),
+                zone=ZoneInfo(row.timezone),
             )
         )
 
@@ -271,7 +317,16 @@ def _row(
         zone=ZoneInfo(row.timezone),
         claim=_claim_state(row.claimed_by, row.claim_expires_at, actor, now),
         outcome_due=row.id in d.outcome_due,
+        why=d.why(row),
+        participant_status=_status_word(d.plan, row.id),
+        held=row.id in d.held,
+        overdue=row.due_by < now,
     )
+
+
+def _status_word(plan: Plan, task_id: uuid.UUID) -> str | None:
+    found = plan.statuses.get(str(task_id))
+    return None if found is None else found.status.value
 
 
 def _claim_state(
@@ -280,6 +335,21 @@ def _claim_state(
     if claimed_by is None or expires is None or expires <= now:
         return "free"
     return "yours" if claimed_by == actor.user_id else "taken"
+
+
+def _named_safe_times(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    """Whether each contact's current preferences name a safe time (no sealed value read)."""
+    found: dict[uuid.UUID, tuple[int, bool]] = {}
+    for contact_id, version, safe_times in session.execute(
+        select(
+            ContactPreferences.contact_id,
+            ContactPreferences.version,
+            ContactPreferences.safe_times,
+        ).where(ContactPreferences.contact_id.in_(contact_ids))
+    ):
+        if contact_id not in found or version > found[contact_id][0]:
+            found[contact_id] = (version, bool(safe_times))
+    return {contact_id: named for contact_id, (_, named) in found.items()}
 
 
 def _languages(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

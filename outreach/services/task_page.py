@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols, scripts
-from outreach.domain.planner import CallWindow, group_sessions
+from outreach.domain import plan_words, protocols, scripts
+from outreach.domain.participation import StatusAt
+from outreach.domain.planner import CallWindow, Plan, group_sessions
 from outreach.domain.scripts import CALL_OPENING
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import (
@@ -36,7 +37,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, queue, tasks
+from outreach.services import contacts, participant_status, queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import NotFound
@@ -82,6 +83,12 @@ class TaskPage:
     tonight: str
     # S14: calls a person answered whose outcome is still to be recorded: asked until it is.
     calls_awaiting_outcome: list[Delivery] = field(default_factory=list)
+    # S4: why group time is refused and what is left, in words (issue 19).
+    why: list[str] = field(default_factory=list)
+    # His real current status, from the events (S13).
+    participant_status: StatusAt | None = None
+    # S1/S8: a duty to warn for a declined contact, until a supervisor confirms it.
+    held: bool = False
 
 
 def task_page(
@@ -106,6 +113,9 @@ def task_page(
         object_type="task",
         object_id=task_id,
     )
+    held = tasks.is_held(session, task)
+    if held and not queue.sees_held(actor):
+        raise NotFound("no task with that id", {"task_id": "unknown"})  # S1/S8: not yet theirs
     claimed = task.status == TaskStatus.OPEN and queue.holds_claim(task, actor, now)
     program = session.get(Program, task.program_id)
     assert program is not None
@@ -114,9 +124,11 @@ def task_page(
     standing = tasks.standing(attempts)
     contact = _reveal(session, vault, actor, task, now) if claimed else None
     notes = _notes(session, vault, actor, task, attempts, now) if claimed else {}
-    script, problem = _script(task, history[0], contact, program, actor, session)
     participant = _participant(session, task.contact_id)
-    plan = _windows(session, profiles, task, now, calling_hours)
+    # S13: what she is told is his real current status, from the events.
+    status = participant_status.timeline_of(session, participant).status_at(now)
+    script, problem = _script(task, history[0], contact, program, actor, session, status)
+    plan = _plan(session, profiles, task, now, calling_hours)
     week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
     return TaskPage(
         task=task,
@@ -133,9 +145,17 @@ def task_page(
         notes=notes,
         windows_made=tasks.distinct_windows(standing),
         callback_at=tasks.pending_callback(standing),
-        week=_with_plan(week, plan, attempts),
+        week=_with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
         calls_awaiting_outcome=tasks.calls_awaiting_outcome(session, task.id),
+        why=plan_words.why(
+            plan.skipped,
+            status,
+            named_safe_times=bool(history[0].safe_times),
+            zone=week.zone,
+        ),
+        participant_status=status,
+        held=held,
     )
 
 
@@ -186,10 +206,12 @@ def _script(
     program: Program,
     actor: Actor,
     session: Session,
+    status: StatusAt,
 ) -> tuple[list[tuple[str, str]], str | None]:
     if contact is None:
         return [], None
-    values = _script_values(task, prefs.language, contact, program, _liaison_name(session, actor))
+    liaison = _liaison_name(session, actor)
+    values = _script_values(prefs.language, contact, program, liaison, status)
     try:
         text = scripts.render(_library(), "call", task.script, prefs.language, values)
     except scripts.RenderError:
@@ -204,20 +226,33 @@ def _script(
 
 
 def _script_values(
-    task: OutreachTask,
     language: str,
     contact: contacts.ContactDetails,
     program: Program,
     liaison: str,
+    status: StatusAt,
 ) -> dict[str, str]:
     words = _call_values().get(language, {})
     return {
         "first_name": contact.name.split()[0],
         "liaison_first_name": liaison,
         "program_name": program.name,
-        "participant_status": words.get("status", {}).get(task.reason, "enrolled"),
+        "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
         "resources": words.get("resources", "-"),
     }
+
+
+def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:
+    """S13: his real current status and the date it took effect, in her language (the
+    wording, the date and, in Spanish, his grammatical gender come from call_values.toml)."""
+    words = _call_values()[language]
+    if status.since is None:
+        return str(words["participant_undated"].get(status.status.value, status.status.value))
+    local = status.since.astimezone(zone)
+    since = words["date"].format(
+        day=local.day, month=words["months"][local.month - 1], year=local.year
+    )
+    return str(words["participant"][status.status.value].format(since=since))
 
 
 def _liaison_name(session: Session, actor: Actor) -> str:
@@ -269,19 +304,18 @@ def _participant(session: Session, contact_id: uuid.UUID) -> Participant:
     return participant
 
 
-def _windows(
+def _plan(
     session: Session,
     profiles: Mapping[str, protocols.Profile],
     task: OutreachTask,
     now: datetime,
     calling_hours: tuple[time, time],
-) -> list[CallWindow]:
+) -> Plan:
     if task.status != TaskStatus.OPEN:
-        return []
-    plan = plan_open_tasks(
+        return Plan((), ())
+    return plan_open_tasks(
         session, profiles, now=now, days=8, calling_hours=calling_hours, task_ids=[task.id]
     )
-    return sorted(plan.windows, key=lambda w: w.start)
 
 
 # --- the week picture ------------------------------------------------------------------------

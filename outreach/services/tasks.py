@@ -18,7 +18,7 @@ from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func,
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from outreach.domain import protocols
+from outreach.domain import participation, protocols
 from outreach.domain.planner import GroupSchedule, group_sessions
 from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
@@ -45,7 +45,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts
+from outreach.services import contacts, participant_status
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -91,6 +91,7 @@ def report_event(
         object_id=participant_id,
     )
     kind, level = _event_type(event_type), _severity(severity)
+    _check_history(session, participant, kind, at, now)
     flagged = _may_be_victim(session, participant_id)  # S11: read before this event is added
     event = ProgramEvent(
         participant_id=participant_id,
@@ -132,6 +133,20 @@ def tasks_visible_to(
     if not allowed(actor, Permission.CONTACT_READ, participant.program_id):
         return None
     return [task.id for task in opened]
+
+
+def _check_history(
+    session: Session, participant: Participant, kind: EventType, at: datetime, now: datetime
+) -> None:
+    """S4/S13: his status over time must stay a history that could have happened; an event
+    that breaks it is refused before anything is written (issue 19)."""
+    new = participation.Mark(kind, at, now)
+    try:
+        participation.check_new_event(
+            participant_status.marks_of(session, participant.id), new, participant.created_at
+        )
+    except participation.HistoryError as exc:
+        raise Invalid(str(exc), {exc.field: str(exc)}) from None
 
 
 def _stand_down(
@@ -310,8 +325,11 @@ def _audit_event(
 
 
 def _permissions(session: Session, contact: ContactPerson) -> protocols.Permissions:
+    # S1: a task only uses channels both the protocol and her current permissions allow.
     prefs = contacts.current_preferences(session, contact.id)
-    return protocols.Permissions(consent=Consent(prefs.consent), sms=prefs.sms, mail=prefs.mail)
+    return protocols.Permissions(
+        consent=Consent(prefs.consent), voice=prefs.voice, sms=prefs.sms, mail=prefs.mail
+    )
 
 
 def _may_be_victim(session: Session, participant_id: uuid.UUID) -> bool:
@@ -442,6 +460,8 @@ def append_attempt(
     task = task_to_work(session, actor, task_id, now)
     refuse_if_taken(task, actor, now)
     _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
+    if actor.user_id is not None and not answers_our_text:
+        refuse_what_she_refused(session, task, channel, outcome)
     flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
     reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)
     attempt = Attempt(
@@ -963,7 +983,60 @@ def task_to_work(session: Session, actor: Actor, task_id: uuid.UUID, now: dateti
         object_type="task",
         object_id=task_id,
     )
+    if is_held(session, task):
+        raise Conflict(HELD, {"task": "held"})
     return task
+
+
+# --- her permissions at every attempt (S1, S3) -------------------------------------------
+
+
+def refuse_what_she_refused(
+    session: Session, task: OutreachTask, channel: str, outcome: str
+) -> None:
+    """S1/S3: staff cannot log an attempt on a channel, or a voicemail, she refused: 422 naming
+    the preference. What the provider reports about a call already placed (webhooks) is still
+    logged: it happened, and the log must say so (S5)."""
+    prefs = contacts.current_preferences(session, task.contact_id)
+    # S1/S8: a duty to warn a supervisor confirmed over her refusal is a person's call.
+    voice = prefs.voice or override_confirmed(session, task)
+    allowed = {Channel.VOICE: voice, Channel.SMS: prefs.sms, Channel.MAIL: prefs.mail}
+    if not allowed.get(Channel(channel), False):
+        raise Invalid(
+            f"she has not allowed {channel}: the attempt is refused",
+            {"channel": f"preference {channel} is off"},
+        )
+    if outcome == Outcome.VOICEMAIL_NEUTRAL and not contacts.permission_of(prefs).leave_voicemail:
+        raise Invalid(
+            "she has not allowed voicemail: none may be left",
+            {"outcome": "preference voicemail is off"},
+        )
+
+
+# --- a duty to warn held for a supervisor (S1, S8) ----------------------------------------
+
+HELD = "this duty to warn reaches a contact who declined: it waits for a supervisor to confirm it"
+
+
+def is_held(session: Session, task: OutreachTask) -> bool:
+    """S1/S8: a duty to warn for a declined contact waits until a supervisor confirms it."""
+    if not task.consent_override or task.event_id is None:
+        return False
+    event = session.get(ProgramEvent, task.event_id)
+    return event is None or event.confirmed_by is None
+
+
+def held_clause() -> Any:
+    """The SQL form of is_held, for lists that leave held tasks out (or flag them)."""
+    confirmed = exists().where(
+        ProgramEvent.id == OutreachTask.event_id, ProgramEvent.confirmed_by.is_not(None)
+    )
+    return and_(OutreachTask.consent_override.is_(True), ~confirmed)
+
+
+def override_confirmed(session: Session, task: OutreachTask) -> bool:
+    """The task may reach a declined contact: its duty to warn was confirmed (S1)."""
+    return task.consent_override and not is_held(session, task)
 
 
 def _participant(session: Session, participant_id: uuid.UUID) -> Participant:

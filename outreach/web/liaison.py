@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome
-from outreach.services import claimed_work, queue, task_page
+from outreach.services import claimed_work, duty_to_warn, queue, task_page
 from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
 from outreach.web.common import (
@@ -154,3 +154,12 @@ def close(task_id: uuid.UUID) -> ResponseReturnValue:
         db(), actor=actor(), task_id=task_id, resolution=form_text("resolution", 20), now=now()
     )
     return redirect(url_for("liaison.call_queue"))
+
+
+@bp.post("/tasks/<uuid:task_id>/confirm")
+@staff
+def confirm(task_id: uuid.UUID) -> ResponseReturnValue:
+    """S1/S8: a supervisor confirms a duty to warn that reaches a contact who declined."""
+    duty_to_warn.confirm(db(), actor=actor(), task_id=task_id, now=now())
+    flash("Confirmed: the duty to warn is in the queue and may be called now.")
+    return redirect(url_for("liaison.task", task_id=task_id))

@@ -51,6 +51,16 @@ def export() -> ResponseReturnValue:
     return response
 
 
+@bp.get("/duty-to-warn.csv")
+@staff
+def warn_responses_csv() -> ResponseReturnValue:
+    """S8: each duty to warn's response time, raised -> first attempt -> reached."""
+    lines = compliance.warn_responses_csv(db(), actor=actor(), now=now())
+    response = Response("\n".join(lines) + "\n", mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=duty-to-warn.csv"
+    return response
+
+
 @bp.get("/compliance")
 @staff
 def compliance_page() -> ResponseReturnValue:

@@ -81,6 +81,15 @@ def test_the_demo_data_has_the_variety_the_product_needs(seeded: Path) -> None:
     assert {p[1] for p in prefs} == {"en", "es"}
     assert {bool(p[2]) for p in prefs} == {True, False}
     assert any(p[3] for p in prefs)
+    # Issue 19: each case shows: his exit (no group time then), a duty to warn, and one
+    # held for a supervisor because its contact declined.
+    exits = db.execute("SELECT count(*) FROM outreach_task WHERE reason = 'terminated'")
+    assert exits.fetchone()[0] >= 1
+    held = db.execute(
+        "SELECT count(*) FROM outreach_task t JOIN program_event e ON e.id = t.event_id "
+        "WHERE t.reason = 'duty_to_warn' AND t.consent_override AND e.confirmed_by IS NULL"
+    )
+    assert held.fetchone()[0] == 1
 
 
 def test_seeding_twice_changes_nothing(seeded: Path) -> None:

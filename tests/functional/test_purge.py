@@ -20,7 +20,7 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, User
 from outreach.runtime import Runtime, runtime
-from outreach.services import contacts, deliveries, programs, tasks
+from outreach.services import contacts, deliveries, duty_to_warn, programs, tasks
 from outreach.services.audit import SYSTEM, Actor
 from outreach.services.errors import Conflict
 from tests.functional.test_cli import run
@@ -92,6 +92,9 @@ def _work_every_task(rt: Runtime, at: datetime) -> None:
             session.scalars(select(OutreachTask).where(OutreachTask.status == "open"))
         ):
             liaison = _liaison_of(session, task)
+            if tasks.is_held(session, task):  # S1/S8: a supervisor confirms it first
+                supervisor = _liaison_of(session, task, Role.SUPERVISOR)
+                duty_to_warn.confirm(session, actor=supervisor, task_id=task.id, now=at)
             for reach in (deliveries.request_bridged_call, _text):
                 try:
                     reach(session, out, actor=liaison, task_id=task.id, now=at)
@@ -113,8 +116,8 @@ def _text(session: object, out: deliveries.Outward, **kwargs: object) -> None:
     deliveries.send_sms(session, out, script="reminder", **kwargs)  # type: ignore[arg-type]
 
 
-def _liaison_of(session: object, task: OutreachTask) -> Actor:
-    liaisons = session.scalars(select(User).where(User.role == Role.LIAISON.value))  # type: ignore[attr-defined]
+def _liaison_of(session: object, task: OutreachTask, role: Role = Role.LIAISON) -> Actor:
+    liaisons = session.scalars(select(User).where(User.role == role.value))  # type: ignore[attr-defined]
     return next(Actor.of(u) for u in liaisons if task.program_id in {p.id for p in u.programs})
 
 

@@ -17,6 +17,7 @@ from outreach.domain.protocols import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, TaskPlan
 from outreach.security.vault import Vault
 from outreach.services import call_windows, contacts, programs, queue, tasks
+from outreach.services.errors import Invalid
 from outreach.services.planning import plan_open_tasks
 from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import Settings
@@ -235,7 +236,10 @@ class _Story:
         )
 
     def event(self, now: datetime, event: str) -> None:
-        report_event(self.db, PROFILES, self.world, event, now=now)
+        try:
+            report_event(self.db, PROFILES, self.world, event, now=now)
+        except Invalid:
+            self.db.rollback()  # an impossible history is refused whole (issue 19)
 
 
 @settings(

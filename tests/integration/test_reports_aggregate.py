@@ -36,6 +36,9 @@ REFERENCE = re.compile(r"C-[0-9A-F]{8}")
 
 def _history(db: Session, vault: Vault, world: World) -> None:
     """Attempts with a sensitive note, a duty to warn, and a live release."""
+    # He has been on the roster for two months: no event may predate him (issue 19).
+    world.participant.created_at = NOW - timedelta(days=60)
+    db.commit()
     opened = report_event(db, PROFILES, world, "enrolled", now=NOW - timedelta(days=30))
     opened += report_event(db, PROFILES, world, "duty_to_warn", now=NOW - timedelta(days=2))
     for task in opened:

@@ -171,7 +171,8 @@ def test_across_a_daylight_saving_change_each_window_gets_one_reminder(
         start_time="19:00",
         starts_on=day.date() - timedelta(days=3),
     )
-    participant = make_participant(db, group, now=NOW)
+    # On the roster before the cancellation is reported (issue 19: no event before him).
+    participant = make_participant(db, group, now=day - timedelta(days=2))
     make_contact(
         db, vault, participant, now=NOW, phone="404-555-0170", consent="consented", sms=True
     )

@@ -94,8 +94,12 @@ def test_a_declined_contact_gets_no_task_from_any_event(
         changes={"consent": "declined"},
         now=NOW,
     )
-    for kind in ("enrolled", "completed", "terminated", "class_cancelled", "duty_to_warn"):
+    # A history that could happen (issue 19): he completes, comes back, is terminated.
+    for kind in ("enrolled", "completed", "enrolled", "terminated", "class_cancelled"):
         assert _report(db, world, profiles, kind) == []
+    # S1/S8: a duty to warn is the one exception, held until a supervisor confirms it.
+    [warning] = _report(db, world, profiles, "duty_to_warn")
+    assert tasks.is_held(db, warning)
 
 
 def test_duty_to_warn_is_immediate_and_comes_first(

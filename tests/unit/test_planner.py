@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from outreach.domain.participation import Mark, Timeline
 from outreach.domain.planner import (
     CallWindow,
     ContactSchedule,
@@ -27,7 +28,7 @@ from outreach.domain.planner import (
     plan,
     plan_task,
 )
-from outreach.domain.vocabulary import Consent, TaskReason, WindowKind
+from outreach.domain.vocabulary import Consent, EventType, TaskReason, WindowKind
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")
@@ -343,26 +344,142 @@ def test_no_call_windows_without_voice_permission_and_it_says_why() -> None:
 # --- duty to warn (S8)
 
 
-def test_duty_to_warn_runs_from_now_to_the_end_of_todays_calling_hours() -> None:
+def test_duty_to_warn_is_callable_from_now_for_as_long_as_the_plan_looks_ahead() -> None:
+    # S8 (amended): callable at once, and it stays callable until the task is done.
     task = make_task(reason=TaskReason.DUTY_TO_WARN, duty_to_warn=True)
     assert [(w.start, w.end, w.kind) for w in windows_for(task)] == [
-        (NOW, ny(NOW.date(), 21), WindowKind.DUTY_TO_WARN)
+        (NOW, NOW.astimezone(UTC) + timedelta(days=7), WindowKind.DUTY_TO_WARN)
     ]
 
 
-def test_duty_to_warn_at_night_waits_for_the_next_calling_hours() -> None:
+def test_duty_to_warn_raised_at_night_is_callable_at_once_not_in_the_morning() -> None:
+    # S8: "legal calling hours govern routine outreach, not an emergency warning" (issue 19).
     task = make_task(duty_to_warn=True)
-    late = ny(NOW.date(), 22, 30)
+    late = ny(NOW.date(), 23, 30)
     window = windows_for(task, now=late)[0]
-    assert (window.start, window.end) == (ny(TUESDAY, 8), ny(TUESDAY, 21))
+    assert window.start == late
+    assert window.kind is WindowKind.DUTY_TO_WARN
 
 
-def test_duty_to_warn_fits_calling_hours_in_every_candidate_zone() -> None:
+def test_duty_to_warn_ignores_calling_hours_in_every_candidate_zone() -> None:
     task = make_task(duty_to_warn=True)
     dana = make_dana(timezones=("America/New_York", "America/Los_Angeles"))
-    window = windows_for(task, contact=dana, now=ny(NOW.date(), 7, 0))[0]
-    # 08:00 in Los Angeles is 11:00 in New York; 21:00 in New York closes it.
-    assert (window.start, window.end) == (ny(NOW.date(), 11), ny(NOW.date(), 21))
+    early = ny(NOW.date(), 7, 0)  # 04:00 in Los Angeles
+    window = windows_for(task, contact=dana, now=early)[0]
+    assert window.start == early
+
+
+def test_a_duty_to_warn_raised_after_the_plan_starts_opens_when_raised() -> None:
+    raised = NOW + timedelta(hours=5, minutes=3)
+    task = make_task(duty_to_warn=True, opens_at=raised)
+    assert windows_for(task)[0].start == raised
+
+
+# --- his status over time (S4, issue 19)
+
+
+def timeline(*events: tuple[EventType, datetime]) -> Timeline:
+    marks = [Mark(kind, at, at) for kind, at in events]
+    return Timeline(marks, NOW - timedelta(days=60))
+
+
+def test_no_group_time_after_he_was_terminated() -> None:
+    # Terminated Wednesday: Tuesday's session is still group time, Thursday's is not.
+    wednesday = ny(date(2026, 3, 4), 12)
+    task = make_task(timeline=timeline((EventType.TERMINATED, wednesday)))
+    result = plan_task(task, make_group(), make_dana(), RULES, now=NOW, horizon_days=7)
+    assert {w.session_date for w in result.windows} == {TUESDAY}
+    refused = [s for s in result.skipped if s.reason is SkipReason.PARTICIPANT_NOT_ACTIVE]
+    assert [s.session_date for s in refused] == [THURSDAY]
+
+
+def test_no_group_time_before_he_enrolled() -> None:
+    enrolled = ny(date(2026, 3, 4), 12)
+    task = make_task(timeline=timeline((EventType.ENROLLED, enrolled)))
+    assert {w.session_date for w in windows_for(task)} == {THURSDAY}
+
+
+def test_no_group_time_while_on_leave_and_again_once_he_returned() -> None:
+    leave = ny(TUESDAY, 8)
+    back = ny(date(2026, 3, 4), 12)
+    task = make_task(
+        timeline=timeline(
+            (EventType.LEAVE_OF_ABSENCE, leave), (EventType.RETURNED_FROM_LEAVE, back)
+        )
+    )
+    assert {w.session_date for w in windows_for(task)} == {THURSDAY}
+
+
+def test_a_session_he_left_in_the_middle_of_is_not_group_time() -> None:
+    during = ny(TUESDAY, 19, 45)
+    task = make_task(timeline=timeline((EventType.COMPLETED, during)))
+    assert windows_for(task) == []
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [TaskReason.TERMINATED, TaskReason.COMPLETED, TaskReason.LEAVE_OF_ABSENCE],
+)
+def test_a_task_his_exit_opened_uses_only_the_times_she_named(reason: TaskReason) -> None:
+    # Even a session before the exit's date: he may already be out (issue 19).
+    evenings = SafeTime(frozenset({0, 2}), time(10), time(12))
+    dana = make_dana(safe_times=(evenings,))
+    result = plan_task(make_task(reason=reason), make_group(), dana, RULES, now=NOW, horizon_days=7)
+    assert {w.kind for w in result.windows} == {WindowKind.PREFERRED}
+    assert SkipReason.GROUP_TIME_AFTER_EXIT in {s.reason for s in result.skipped}
+
+
+def test_a_task_his_exit_opened_has_no_window_when_she_named_no_time() -> None:
+    result = plan_task(
+        make_task(reason=TaskReason.TERMINATED), make_group(), make_dana(), RULES,
+        now=NOW, horizon_days=7,
+    )  # fmt: skip
+    assert result.windows == ()
+    assert [s.reason for s in result.skipped] == [SkipReason.GROUP_TIME_AFTER_EXIT]
+
+
+# --- immediate safety concerns (S8 as amended, issue 19)
+
+FRIDAY = date(2026, 3, 6)
+
+
+def test_an_immediate_concern_at_night_waits_only_for_calling_hours_not_for_group() -> None:
+    # Raised Friday 22:10 in New York: the next calling hours are Saturday 08:00, long
+    # before the next group session (Tuesday).
+    raised = ny(FRIDAY, 22, 10)
+    task = make_task(reason=TaskReason.SAFETY_CONCERN, immediate=True, opens_at=raised)
+    first = windows_for(task, now=raised)[0]
+    assert first.kind is WindowKind.IMMEDIATE
+    assert first.start == ny(date(2026, 3, 7), 8)
+
+
+def test_an_immediate_concern_is_callable_at_once_where_she_is_still_in_calling_hours() -> None:
+    raised = ny(FRIDAY, 22, 10)  # 19:10 in Los Angeles
+    task = make_task(reason=TaskReason.SAFETY_CONCERN, immediate=True, opens_at=raised)
+    first = windows_for(task, contact=make_dana(timezones=("America/Los_Angeles",)), now=raised)[0]
+    assert first.start == raised
+    assert first.kind is WindowKind.IMMEDIATE
+
+
+def test_an_immediate_concern_honours_the_times_she_named() -> None:
+    raised = ny(FRIDAY, 12)
+    mornings = SafeTime(frozenset({0}), time(10), time(12))  # Mondays 10-12
+    task = make_task(reason=TaskReason.SAFETY_CONCERN, immediate=True, opens_at=raised)
+    first = windows_for(task, contact=make_dana(safe_times=(mornings,)), now=raised)[0]
+    assert first.start == ny(date(2026, 3, 9), 10)
+
+
+def test_an_immediate_concern_ranks_after_duty_to_warn_and_before_routine() -> None:
+    warn = make_task(task_id="warn", duty_to_warn=True, due_by=NOW + timedelta(days=9))
+    concern = make_task(task_id="concern", immediate=True, due_by=NOW + timedelta(days=8))
+    routine = make_task(task_id="routine", due_by=NOW + timedelta(days=1))
+    result = plan(
+        [PlanItem(t, make_dana(), make_group()) for t in (routine, concern, warn)],
+        now=NOW,
+        horizon_days=7,
+    )
+    order = list(dict.fromkeys(w.task_id for w in result.windows))
+    assert order == ["warn", "concern", "routine"]
 
 
 # --- ranking and shape

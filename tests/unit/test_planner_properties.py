@@ -6,6 +6,7 @@ readings of sampled instants, and sessions re-expanded here with dateutil.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -101,6 +102,7 @@ def scenarios(draw: st.DrawFn) -> tuple[PlanItem, datetime, int]:
         attempted_sessions=frozenset(("g", d) for d in draw(st.frozensets(dates, max_size=3))),
         attendance=draw(st.dictionaries(dates, st.booleans(), max_size=8)),
         callback_at=draw(st.none() | _callbacks(now, group, dates)),
+        immediate=not duty and draw(st.integers(0, 4)) == 0,  # S8: an immediate concern
     )
     rules = PlanningRules(
         settle_in_minutes=draw(st.integers(0, 30)),
@@ -219,20 +221,32 @@ def test_every_window_is_safe_by_every_rule(scenario: tuple[PlanItem, datetime, 
     task, contact = item.task, item.contact
     windows = plan([item], now=now, horizon_days=days).windows
 
-    if not contact.voice:
+    confirmed = task.duty_to_warn and task.duty_to_warn_confirmed
+    if not contact.voice and not confirmed:  # S1 (a confirmed warning overrides her refusal)
         assert windows == ()
     if contact.consent is Consent.DECLINED and not (
         task.duty_to_warn and task.duty_to_warn_confirmed
     ):
         assert windows == ()  # S1
     for window in windows:
-        # An immediate duty to warn is not bound by the planning horizon, only by hours.
-        horizon = timedelta(days=3 if window.kind is WindowKind.DUTY_TO_WARN else days)
+        horizon = timedelta(days=days)
         assert now <= window.start < window.end <= now.astimezone(UTC) + horizon  # elapsed time
-        # S4: calling hours in every candidate zone, whatever the kind.
-        assert all(in_calling_hours(at, contact.timezones, item.rules) for at in samples(window))
         if window.kind is WindowKind.DUTY_TO_WARN:
-            assert task.duty_to_warn  # S8
+            # S8 (amended): callable at once at any hour; calling hours govern routine work.
+            assert task.duty_to_warn
+            assert window.start - now <= timedelta(minutes=1)
+            continue
+        # S4: calling hours in every candidate zone, whatever the other kind.
+        assert all(in_calling_hours(at, contact.timezones, item.rules) for at in samples(window))
+        if window.kind is WindowKind.IMMEDIATE:
+            # S8: at once, not at the next session; only where she named a time, if she did.
+            assert task.immediate
+            assert not contact.only_during_group
+            if contact.safe_times:
+                assert all(
+                    in_safe_time(at, contact.timezones, contact.safe_times)
+                    for at in samples(window)
+                )
             continue
         assert not task.duty_to_warn
         assert not overlaps_a_session(window, item, now, missed=True)  # S4
@@ -269,3 +283,26 @@ def test_planning_many_tasks_at_once_proposes_what_planning_each_alone_does(
 
 def _fields(task: TaskToPlan) -> dict[str, object]:
     return {name: getattr(task, name) for name in TaskToPlan.__dataclass_fields__}
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.integers(0, 59), st.integers(0, 23))
+def test_a_duty_to_warn_window_always_starts_within_a_minute_of_the_event(
+    scenario: tuple[PlanItem, datetime, int], seconds: int, hour: int
+) -> None:
+    # S8 (amended, issue 19): raised at any hour, in any zones, whatever her safe times,
+    # group or calling hours; planned within the minute it was raised.
+    item, now, days = scenario
+    raised = now.replace(hour=hour)
+    task = replace(
+        item.task,
+        reason=TaskReason.DUTY_TO_WARN,
+        duty_to_warn=True,
+        duty_to_warn_confirmed=True,
+        opens_at=raised,
+    )
+    contact = replace(item.contact, voice=True)  # a declined contact: confirmed above
+    planned_at = raised + timedelta(seconds=seconds)
+    windows = plan([replace(item, task=task, contact=contact)], now=planned_at, horizon_days=days)
+    [window] = [w for w in windows.windows if w.kind is WindowKind.DUTY_TO_WARN]
+    assert timedelta(0) <= window.start - raised <= timedelta(minutes=1)

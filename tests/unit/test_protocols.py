@@ -242,11 +242,11 @@ def test_pcadv_advises_the_partner_of_each_status_change(event: EventType) -> No
 
 
 @pytest.mark.parametrize("event", [e for e in EventType if e is not EventType.DUTY_TO_WARN])
-def test_the_no_contact_profile_creates_nothing_but_the_engines_invariants(
+def test_the_no_contact_profile_creates_nothing_but_a_duty_to_warn(
     event: EventType,
 ) -> None:
-    expected = [TaskReason.RESOURCES_ONLY] if event is EventType.PARTICIPANT_MAY_BE_VICTIM else []
-    assert reasons(tasks("no_contact", event)) == expected
+    # PRODUCT.md protocol table (amended): "not even the S11 resources call".
+    assert reasons(tasks("no_contact", event)) == []
 
 
 def test_the_no_contact_profile_still_warns() -> None:
@@ -264,18 +264,18 @@ def test_ny_opdv_never_calls_to_measure_progress() -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.parametrize("event", list(EventType))
-def test_a_declined_contact_gets_no_task_but_a_confirmed_duty_to_warn(
+def test_a_declined_contact_gets_no_task_but_a_duty_to_warn_held_for_a_supervisor(
     name: str, event: EventType
 ) -> None:
-    unconfirmed = tasks(name, event, DECLINED)
-    confirmed = tasks(name, event, DECLINED, supervisor_confirmed=True)
-    assert unconfirmed == []
+    # S1/S8 (amended, issue 19): the duty to warn exists at once, marked as one that reaches
+    # a declined contact (consent_override); the service holds it until a supervisor confirms.
+    specs = tasks(name, event, DECLINED)
     if event is EventType.DUTY_TO_WARN:
-        [spec] = confirmed
+        [spec] = specs
         assert spec.consent_override
         assert spec.channels == (Channel.VOICE,)
     else:
-        assert confirmed == []
+        assert specs == []
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -297,7 +297,7 @@ def test_duty_to_warn_to_a_contact_not_yet_asked_is_a_call_only() -> None:
     assert spec.channels == (Channel.VOICE,)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n != "no_contact"])
 def test_when_the_participant_may_be_the_victim_one_resources_only_call_is_made(
     name: str,
 ) -> None:
@@ -508,3 +508,16 @@ def test_a_minimal_profile_gets_safe_defaults(tmp_path: Path) -> None:
             permissions=CONSENTED,
         )
     ) == [TaskReason.DUTY_TO_WARN]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("event", list(EventType))
+def test_no_task_uses_a_channel_she_turned_off(name: str, event: EventType) -> None:
+    # S1 (issue 19): "no calls, texts are fine" means no voice task; a duty to warn that no
+    # channel she allows can carry waits for a supervisor, as for a decline.
+    no_calls = Permissions(Consent.CONSENTED, voice=False, sms=True, mail=True)
+    for spec in tasks(name, event, no_calls):
+        if spec.consent_override:
+            assert spec.reason is TaskReason.DUTY_TO_WARN
+        else:
+            assert Channel.VOICE not in spec.channels

@@ -82,6 +82,34 @@ def test_the_resources_only_call_gives_no_program_status(language: str) -> None:
     assert "{participant_status}" not in script.text
 
 
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "What you tell me is kept apart from your partner's file."),
+        ("en", "It is not shared with the staff who work with them."),
+        ("en", "I won't be sharing any program information."),
+        ("es", "Se guarda aparte del expediente de su expareja."),
+        ("es", "No voy a darle información sobre el programa."),
+    ],
+)
+def test_an_s11_text_that_names_the_case_is_refused(
+    library_root: Path, language: str, said: str
+) -> None:
+    # S11 (issue 19): the person called may be the one who harms him; the resources-only
+    # call names no program, participant, file, nor anyone who works with him.
+    rel = f"{language}/call/resources_only.txt"
+    text = (library_root / rel).read_text(encoding="utf-8")
+    write(library_root, rel, text.replace("[resources]", f"{said}\n\n[resources]"))
+    assert "s11-names-the-case" in rules_of(lint_library(library_root), rel)
+
+
+def test_an_s11_note_to_the_liaison_may_name_the_program(library_root: Path) -> None:
+    rel = "en/call/resources_only.txt"
+    text = (library_root / rel).read_text(encoding="utf-8")
+    write(library_root, rel, text + "> Never mention the program.\n")
+    assert "s11-names-the-case" not in rules_of(lint_library(library_root), rel)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize(
     ("kind", "name"),
