@@ -154,6 +154,7 @@ ACTIVITY: dict[str, tuple[str, ...]] = {
     "attempt": ("at", "recorded_at"),
     "delivery": ("created_at", "sent_at", "settled_at"),
     "inbound_message": ("received_at", "read_at"),
+    "text_trace": ("at",),  # her keyword or answer, our reply to her
     "outbox_message": ("at",),
     "contact_release": ("granted_at", "recorded_at", "revoked_at"),
     "compelled_disclosure": ("disclosed_at", "recorded_at", "danger_confirmed_at"),

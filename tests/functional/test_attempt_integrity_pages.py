@@ -19,15 +19,23 @@ from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
 from outreach.clock import FixedClock
 from outreach.models import Attempt, AuditEvent, Delivery, OutreachTask
 from outreach.runtime import runtime
+from outreach.security.vault import Vault
 from outreach.services import deliveries, inbox, queue, tasks, users
 from outreach.services.audit import AuditAction
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import World, build_world
 from tests.functional.web import log_in, open_tasks, post
 
 PAPER = "entered from the paper log after the outage"
+
+
+@pytest.fixture
+def world(db: Session, vault: Vault) -> World:
+    """The personas, with a participant recorded a month ago: his tasks here open days
+    before NOW, and no event may be dated before his record (S4, issue 19)."""
+    return build_world(db, vault, now=NOW - timedelta(days=30))
 
 
 def _token(db: Session, world: World, persona: str = "liaison") -> dict[str, str]:

@@ -29,7 +29,7 @@ def _seed(rt: Runtime, attempts: int) -> World:
     """A world whose liaison logged `attempts` calls, three at a time at the same minute (so the
     export's paging must order ties by something other than the time)."""
     with rt.sessions() as session:
-        world = build_world(session, rt.vault, now=NOW)
+        world = build_world(session, rt.vault, now=NOW - timedelta(days=2))
         # The task opened the day before, so none of its attempts came before it (S14).
         [task] = report_event(session, rt.profiles, world, "enrolled", now=NOW - timedelta(days=1))
         for n in range(attempts):

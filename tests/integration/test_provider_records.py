@@ -72,9 +72,9 @@ def test_a_purge_queues_the_providers_record_of_every_call_leg_and_text_of_hers_
     # Both legs of the bridged call (the liaison's, and the one that rang her), her reminder
     # and her reply; nothing of the contact whose case is still open.
     assert _queued(db) == trail
-    assert purged.provider_records == 4
+    assert purged.provider_records == 6
     [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "contact.purged"))
-    assert event.detail["provider_records"] == 4
+    assert event.detail["provider_records"] == 6
 
 
 def test_a_text_two_purged_contacts_shared_is_queued_once_by_its_own_sid(
@@ -105,7 +105,7 @@ def test_the_provider_is_asked_to_erase_each_record_and_the_queue_empties(
     [event] = db.scalars(
         select(AuditEvent).where(AuditEvent.action == "system.provider_records_erased")
     )
-    assert (event.object_id, event.detail) == ("twilio", {"erased": 4, "refused": 0})
+    assert (event.object_id, event.detail) == ("twilio", {"erased": 6, "refused": 0})
     assert verify_chain(db, settings.secrets.audit_key).first_break is None
 
 
