@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["words"] = words
     app.jinja_env.filters["zone"] = ZoneInfo
+    app.jinja_env.filters["city"] = city
     app.teardown_appcontext(_close_db)
     app.before_request(refuse_malformed_input)  # pages, API and webhooks alike
     app.after_request(_security_headers)
@@ -72,6 +73,11 @@ def init_app(app: Flask) -> None:
 def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %H:%M") -> str:
     """Show a stored UTC time as wall-clock time in the zone that matters to the reader."""
     return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+
+
+def city(zone_key: str) -> str:
+    """Name a zone the way people say it: "America/New_York" is "New York" time."""
+    return zone_key.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def words(value: str) -> str:
