@@ -97,6 +97,7 @@ def _seed(app: object) -> tuple[dict[str, str], str]:
                 (Role.LIAISON, "sam.rivera"),
                 (Role.SUPERVISOR, "jo.park"),
                 (Role.FACILITATOR, "lee.grant"),
+                (Role.ADMIN, "morgan.admin"),
             )
         }
         return {str(k): v for k, v in users.items()}, participant.reference
@@ -117,8 +118,14 @@ def browser() -> Iterator[object]:
 
 
 # Issue 22 item 4: each role lands on the page its work starts from.
-LANDING = {"liaison": "/queue", "supervisor": "/review/compliance", "facilitator": "/groups"}
+LANDING = {
+    "liaison": "/queue",
+    "supervisor": "/review/compliance",
+    "facilitator": "/groups",
+    "admin": "/admin/users",
+}
 SCREEN = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 def _sign_in(browser: object, site: Site, role: str, viewport: dict[str, int] = SCREEN):  # type: ignore[no-untyped-def]
@@ -194,3 +201,40 @@ def test_a_facilitator_checks_a_participant_in(browser: object, site: Site) -> N
     assert "checked in" in page.inner_text(".mark-present")
     assert page.locator(f"button:has-text('Check in {site.participant}')").count() == 0
     page.screenshot(path=str(ARTIFACTS / "5-check-in.png"), full_page=True)
+
+
+def _pages_of(page, site: Site) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every page a role reaches: its menu, and one of each page a menu page links to."""
+    links = page.eval_on_selector_all("nav[aria-label=Main] a", "els => els.map(e => e.href)")
+    found = [link.removeprefix(site.url) for link in links]
+    for listing, detail in (("/queue", "/tasks/"), ("/groups", "/groups/")):
+        if listing in found:
+            page.goto(site.url + listing)
+            first = page.locator(f"main a[href^='{detail}']").first
+            if first.count():
+                found.append(first.get_attribute("href"))
+    for task in [f for f in found if f.startswith("/tasks/")]:
+        page.goto(site.url + task)
+        if page.locator("button:has-text('Claim')").count():
+            page.click("button:has-text('Claim')")  # the claimed page: name, number, forms
+        releases = page.locator("main a[href^='/contacts/']").first
+        if releases.count():
+            found.append(releases.get_attribute("href"))
+    return found
+
+
+def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser: object, site: Site) -> None:
+    # Issue 22 item 9: at 390 px every page fits its width; tables become stacked rows.
+    wide: dict[str, int] = {}
+    seen = 0
+    for role in LANDING:
+        page = _sign_in(browser, site, role, PHONE)
+        for number, path in enumerate(_pages_of(page, site)):
+            page.goto(site.url + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide[f"{role} {path}"] = width
+            page.screenshot(path=str(ARTIFACTS / f"390-{role}-{number}.png"), full_page=True)
+            seen += 1
+    assert seen >= 14, "every role's pages were visited"
+    assert wide == {}
