@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from outreach.logs import security_event
 from outreach.runtime import runtime
 from outreach.security.vault import DataKeyMissing
+from outreach.web import schedules
 from outreach.web.input_guard import refuse_malformed_input
 
 CSP = (
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["words"] = words
     app.jinja_env.filters["zone"] = ZoneInfo
     app.jinja_env.filters["city"] = city
+    app.jinja_env.globals["schedule_in_words"] = schedules.in_words
     app.teardown_appcontext(_close_db)
     app.before_request(refuse_malformed_input)  # pages, API and webhooks alike
     app.after_request(_security_headers)

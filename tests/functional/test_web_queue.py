@@ -120,3 +120,15 @@ def test_overdue_and_duty_to_warn_are_distinct_flags_and_times_name_their_zone(
     assert '<strong class="flag overdue">overdue</strong>' in first
     assert '<span class="zone">New York time</span>' in first
     assert "duty_to_warn" not in re.sub(r"<[^>]+>", "", first)  # words, not internal names
+
+
+def test_a_facilitator_reads_the_group_schedule_in_words(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    # Issue 22 item 6: "Tuesdays, 18:30 to 20:30", never "FREQ=WEEKLY;BYDAY=TU".
+    _sign_in(client, world, "facilitator")
+    listing = client.get("/groups").get_data(as_text=True)
+    group = client.get(f"/groups/{world.group.id}").get_data(as_text=True)
+    for page in (listing, group):
+        assert "Tuesdays, 18:30 to 20:30, New York time" in page
+        assert "FREQ=" not in page
