@@ -68,3 +68,26 @@ def test_the_task_page_names_the_attempt_a_correction_corrects(
     page = client.get(f"/tasks/{old.task_id}").get_data(as_text=True)
     assert "<td>no answer of Mon 16 Nov 15:00</td>" in page
     assert old.id.hex[:8] not in page
+
+
+def test_a_sign_off_links_to_the_attempts_it_rests_on(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    first = _attempt(app, db, world)
+    tasks.record_attempt(
+        db,
+        runtime(app).vault,
+        actor=world.actor("liaison"),
+        task_id=first.task_id,
+        channel="voice",
+        at=NOW - timedelta(hours=2),
+        outcome="no_answer",
+        now=NOW,
+    )
+    actor = world.actor("liaison")
+    tasks.close_task(db, actor=actor, task_id=first.task_id, resolution="unreachable", now=NOW)
+    log_in(client, world.users["supervisor"])
+    page = client.get("/review/sign-offs").get_data(as_text=True)
+    assert f'href="/tasks/{first.task_id}#attempts-heading"' in page
+    task = client.get(f"/tasks/{first.task_id}").get_data(as_text=True)
+    assert 'id="attempts-heading"' in task
