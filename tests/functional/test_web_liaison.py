@@ -378,3 +378,18 @@ def test_the_task_page_says_when_texts_are_off_by_her_stop_until_her_start(
     contacts.restore_sms(db, contact_id=world.contact.id, now=NOW)
     db.commit()
     assert said not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def test_the_script_shows_no_raw_markers_and_says_its_language(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    # Issue 22 item 8 (part): "go to [not-safe]" is a link to that part, in words; the script
+    # carries the contact's language for screen readers (S12).
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, make_user(db, Role.LIAISON, [world.home], now=NOW, username="sam.rivera"))
+    post(client, f"/tasks/{task.id}/claim")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'go to <a href="#script-not-safe">Not safe</a>' in page
+    assert "[not-safe]" not in page
+    assert 'aria-label="Call script" lang="en"' in page
+    assert "(S6)" not in page
