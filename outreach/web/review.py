@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -29,14 +30,17 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 def attempt_log() -> ResponseReturnValue:
     filters = review.parse_filter(request.args.to_dict())
     page = review.attempt_log(db(), actor=actor(), filters=filters, now=now(), page=page_number())
+    programs = review.programs_in_scope(db(), actor())
     return render_template(
         "attempt_log.html",
         page=page,
         args=request.args.to_dict(),
         reasons=list(TaskReason),
         outcomes=list(Outcome),
-        programs=review.programs_in_scope(db(), actor()),
+        programs=programs,
         liaisons=review.liaisons_in_scope(db(), actor()),
+        # Issue 22 item 5: each attempt in its program's time, as the task page shows it.
+        zones={p.key: ZoneInfo(p.timezone) for p in programs},
     )
 
 

@@ -91,3 +91,14 @@ def test_a_sign_off_links_to_the_attempts_it_rests_on(
     assert f'href="/tasks/{first.task_id}#attempts-heading"' in page
     task = client.get(f"/tasks/{first.task_id}").get_data(as_text=True)
     assert 'id="attempts-heading"' in task
+
+
+def test_the_attempt_log_shows_each_attempt_in_its_programs_time(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    # Issue 22 item 5: 2026-11-16 20:00 UTC is 15:00 in New York, as on the task page.
+    _attempt(app, db, world)
+    log_in(client, world.users["supervisor"])
+    page = client.get("/review/attempts").get_data(as_text=True)
+    assert '<td>2026-11-16 15:00 <span class="zone">New York time</span></td>' in page
+    assert "UTC" not in page.split("<tbody>")[1].split("</tbody>")[0]
