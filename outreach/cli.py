@@ -108,13 +108,22 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if rt.settings.is_production:
         raise click.ClickException("the demo never runs in production")
     migrate(rt.engine)
+    hours = (rt.settings.calling_start, rt.settings.calling_end)
     with rt.session() as session:
         if demo_seed.already_seeded(session):
             click.echo("demo data already present")
         else:
             click.echo("seeding demo data (synthetic, fictional people) ...")
-            demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now())
+            demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now(), calling_hours=hours)
+        callable_now = demo_seed.callable_reference(session, rt.clock.now(), hours)
     _print_logins()
+    if callable_now:
+        # Issue 22 item 7: one contact named a safe time that is now, where it is calling hours.
+        click.echo(
+            f"To place a simulated call now: sign in as sam.rivera, open {callable_now} in the "
+            "call queue (its contact named a safe time from this hour, in her own time zone, "
+            "inside calling hours), claim it and press Call.\n"
+        )
     if not no_serve:
         from outreach.scheduler.runner import build
 

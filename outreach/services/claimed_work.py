@@ -157,6 +157,12 @@ def close(
     return tasks.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
 
 
+def task_reference(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> str:
+    """The contact's opaque reference for a confirmation page (no name, no number), for a
+    liaison who may work the task."""
+    return queue.reference(tasks.task_to_work(session, actor, task_id, now).contact_id)
+
+
 def task_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:
     """The zone the task's page shows times in, so typed times are read in that same zone."""
     task = session.get(OutreachTask, task_id)

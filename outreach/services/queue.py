@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Select, case, func, or_, select, update
+from sqlalchemy import CursorResult, Select, String, case, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach.domain import plan_words, protocols
@@ -83,11 +83,32 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class Filters:
+    """What the liaison narrowed the queue to (issue 22 item 4); empty means everything."""
+
+    program: uuid.UUID | None = None
+    reason: str | None = None
+    overdue: bool = False
+    open_now: bool = False
+    mine: bool = False
+    # The start of a contact's reference ("C-1A2B" or "1a2b"): hex digits only.
+    reference: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self != Filters()
+
+
+@dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
     page: int
     has_next: bool
     total: int
+    filters: Filters = Filters()
+    # How many open tasks the filters keep; None when nothing is filtered.
+    matching: int | None = None
+    programs: list[tuple[uuid.UUID, str]] = field(default_factory=list)
 
 
 def reference(contact_id: uuid.UUID) -> str:
@@ -106,6 +127,7 @@ def call_queue(
     now: datetime,
     calling_hours: tuple[time, time],
     page: int = 1,
+    filters: Filters = Filters(),
 ) -> QueuePage:
     """The open tasks of the actor's programs, in the order a liaison should work them.
 
@@ -120,7 +142,7 @@ def call_queue(
     page = max(page, 1)
     start = (page - 1) * PER_PAGE
     held = sees_held(actor)
-    query = ordered(scope, now, held_too=held)
+    query = ordered(scope, now, filters, actor, held_too=held)
     ids = list(session.scalars(query.offset(start).limit(PER_PAGE + 1)))
     found = _in_order(session, scope, ids)
     shown = found[:PER_PAGE]
@@ -135,7 +157,16 @@ def call_queue(
     upcoming = _next_windows(live.windows, now)
     details = _Details(session, shown, now, live)
     rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
-    return QueuePage(rows, page, len(found) > PER_PAGE, _count_open(session, scope, held))
+    matching = _count(session, query) if filters.active else None
+    return QueuePage(
+        rows,
+        page,
+        len(found) > PER_PAGE,
+        _count_open(session, scope, held),
+        filters,
+        matching,
+        _programs(session, scope),
+    )
 
 
 def sees_held(actor: Actor) -> bool:
@@ -143,8 +174,51 @@ def sees_held(actor: Actor) -> bool:
     return actor.user_id is None or role_allows(actor.role, Permission.DUTY_TO_WARN_CONFIRM)
 
 
+def _narrowed(
+    query: Select[tuple[uuid.UUID]],
+    next_start: Any,
+    filters: Filters,
+    actor: Actor | None,
+    now: datetime,
+) -> Select[tuple[uuid.UUID]]:
+    """The queue's query kept to what the filters ask for, so paging pages the matches."""
+    if filters.program is not None:
+        query = query.where(OutreachTask.program_id == filters.program)
+    if filters.reason:
+        query = query.where(OutreachTask.reason == filters.reason)
+    if filters.overdue:
+        query = query.where(OutreachTask.due_by < now)
+    if filters.open_now:
+        query = query.where(next_start.c.starts_at <= now)  # the earliest window not over
+    if filters.mine:
+        user = actor.user_id if actor else None
+        query = query.where(OutreachTask.claimed_by == user, OutreachTask.claim_expires_at > now)
+    if filters.reference:
+        # A reference is "C-" and the first 8 hex digits of the contact's id (see reference);
+        # both databases spell an id's first 8 characters that way.
+        prefix = func.lower(func.substr(cast(OutreachTask.contact_id, String), 1, 8))
+        query = query.where(prefix.startswith(filters.reference))
+    return query
+
+
+def _count(session: Session, query: Select[tuple[uuid.UUID]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _programs(session: Session, scope: frozenset[uuid.UUID] | None) -> list[tuple[uuid.UUID, str]]:
+    query = select(Program.id, Program.name).order_by(Program.name)
+    if scope is not None:
+        query = query.where(Program.id.in_(list(scope)))
+    return [(pid, name) for pid, name in session.execute(query)]
+
+
 def ordered(
-    scope: frozenset[uuid.UUID] | None, now: datetime, *, held_too: bool = False
+    scope: frozenset[uuid.UUID] | None,
+    now: datetime,
+    filters: Filters = Filters(),
+    actor: Actor | None = None,
+    *,
+    held_too: bool = False,
 ) -> Select[tuple[uuid.UUID]]:
     """The ids of the open tasks in queue order (S8), by their stored windows.
 
@@ -174,7 +248,7 @@ def ordered(
         query = query.where(OutreachTask.program_id.in_(list(scope)))
     if not held_too:
         query = query.where(~tasks.held_clause())
-    return query
+    return _narrowed(query, next_start, filters, actor, now) if filters.active else query
 
 
 def _in_order(

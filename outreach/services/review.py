@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from outreach.domain.vocabulary import EntryPoint, Outcome, TaskReason, TaskStatus
-from outreach.models import Attempt, OutreachTask, Program, User
+from outreach.domain.vocabulary import EntryPoint, Outcome, Role, TaskReason, TaskStatus
+from outreach.models import Attempt, OutreachTask, Program, User, user_program
 from outreach.security.permissions import Permission
 from outreach.services import queue, tasks
 from outreach.services.access import require
@@ -315,6 +315,22 @@ def programs_in_scope(session: Session, actor: Actor) -> list[Program]:
     if scope is not None:
         query = query.where(Program.id.in_(list(scope)))
     return list(session.scalars(query))
+
+
+def liaisons_in_scope(session: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
+    """The liaisons of the actor's programs, by name, for the log's filter (issue 22 item 5)."""
+    query = (
+        select(User.id, User.username)
+        .where(User.role == Role.LIAISON.value)
+        .order_by(User.username)
+        .distinct()
+    )
+    scope = _scope(actor)
+    if scope is not None:
+        query = query.join(user_program, user_program.c.user_id == User.id).where(
+            user_program.c.program_id.in_(list(scope))
+        )
+    return [(uid, name) for uid, name in session.execute(query)]
 
 
 def _scope(actor: Actor) -> frozenset[uuid.UUID] | None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import plan_words, protocols, scripts
+from outreach.domain.calling import calling_hours_apply, contact_zones, within_calling_hours
 from outreach.domain.participation import StatusAt
 from outreach.domain.planner import CallWindow, Plan, group_sessions
 from outreach.domain.scripts import CALL_OPENING
@@ -32,6 +33,7 @@ from outreach.models import (
     OutreachTask,
     Participant,
     Program,
+    ProgramEvent,
     SessionCancellation,
     User,
 )
@@ -40,7 +42,7 @@ from outreach.security.vault import Vault, place
 from outreach.services import contacts, participant_status, queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.errors import NotFound
+from outreach.services.errors import Conflict, NotFound
 from outreach.services.planning import plan_open_tasks
 from outreach.settings import PROJECT_ROOT
 
@@ -58,6 +60,48 @@ class Week:
     safe_times: list[tuple[int, time, time]] = field(default_factory=list)
     windows: list[CallWindow] = field(default_factory=list)
     attempts: list[tuple[datetime, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CallPanel:
+    """Why, when and how to call, answered on the first screen (issue 22 item 1).
+
+    `callable` mirrors the refusals the channel makes when Call is pressed, so a call the
+    channel would refuse (calling hours, S4; her preferences, S1-S3) is never offered.
+    """
+
+    # S13: his real current status (his latest status event, with its time), never a guess
+    # from the task's reason.
+    status: str
+    status_at: datetime | None
+    her_zone: ZoneInfo
+    # Every zone her number may be in: calling hours must hold in each (S4).
+    zones: tuple[str, ...]
+    your_zone: ZoneInfo
+    her_now: datetime
+    calling: tuple[time, time]
+    within_hours: bool
+    open_window: CallWindow | None
+    next_window: CallWindow | None
+    # Why her preferences refuse a call (declined, voice not allowed), in words.
+    refusal: str | None
+    voice: bool
+    sms: bool
+    voicemail: bool
+    language: str
+
+    @property
+    def blocked(self) -> str | None:
+        """Why Call cannot be pressed now, or None when the channel would place it."""
+        if self.refusal:
+            return self.refusal
+        if not self.within_hours:
+            start, end = self.calling
+            return (
+                f"It is {self.her_now:%H:%M} for her: calls go only between "
+                f"{start:%H:%M} and {end:%H:%M} in her time zone, so the call would be refused."
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -89,6 +133,10 @@ class TaskPage:
     participant_status: StatusAt | None = None
     # S1/S8: a duty to warn for a declined contact, until a supervisor confirms it.
     held: bool = False
+    panel: CallPanel | None = None
+    # Issue 22 item 3: why each way of closing is refused now (None: allowed), so the page
+    # never offers a Close that ends in an error.
+    close_refusals: dict[str, str | None] = field(default_factory=dict)
 
 
 def task_page(
@@ -130,6 +178,9 @@ def task_page(
     script, problem = _script(task, history[0], contact, program, actor, session, status)
     plan = _plan(session, profiles, task, now, calling_hours)
     week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
+    windows = sorted(plan.windows, key=lambda w: w.start)
+    panel = _panel(session, task, history[0], program, windows, now, calling_hours)
+    awaiting = tasks.calls_awaiting_outcome(session, task.id)
     return TaskPage(
         task=task,
         program=program,
@@ -147,7 +198,7 @@ def task_page(
         callback_at=tasks.pending_callback(standing),
         week=_with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
-        calls_awaiting_outcome=tasks.calls_awaiting_outcome(session, task.id),
+        calls_awaiting_outcome=awaiting,
         why=plan_words.why(
             plan.skipped,
             status,
@@ -156,7 +207,108 @@ def task_page(
         ),
         participant_status=status,
         held=held,
+        panel=panel,
+        close_refusals=close_refusals(task, standing, bool(awaiting)),
     )
+
+
+def close_refusals(
+    task: OutreachTask, standing: list[Attempt], awaiting_outcome: bool
+) -> dict[str, str | None]:
+    """The refusals `tasks.close_task` would give, read without closing (S5, S6, S14)."""
+    checks = {
+        TaskStatus.COMPLETED.value: tasks._check_completed,  # the very rules close_task applies
+        TaskStatus.UNREACHABLE.value: tasks._check_unreachable,
+    }
+    found: dict[str, str | None] = {}
+    for resolution, check in checks.items():
+        found[resolution] = None
+        if awaiting_outcome:
+            found[resolution] = "A person answered a call: record how it went first."
+            continue
+        try:
+            check(task, standing)
+        except Conflict as refused:
+            found[resolution] = refused.message[:1].upper() + refused.message[1:] + "."
+    return found
+
+
+# --- the call panel (issue 22 item 1) ----------------------------------------------------------
+
+REFUSALS = {
+    "declined": "She declined all contact: no call may be made.",  # S1
+    "voice": "She has not allowed phone calls: no call may be made.",
+}
+
+
+def _panel(
+    session: Session,
+    task: OutreachTask,
+    prefs: ContactPreferences,
+    program: Program,
+    windows: list[CallWindow],
+    now: datetime,
+    calling_hours: tuple[time, time],
+) -> CallPanel:
+    """The same checks `deliveries` makes before dialling, read without dialling."""
+    person = session.get(ContactPerson, task.contact_id)
+    assert person is not None
+    zones = contact_zones(prefs.timezone, person.phone_zones, program.timezone)
+    her_zone = contacts.contact_zone(prefs, program)
+    permission = contacts.permission_of(prefs)
+    refusal = permission.refusal("bridged_call", override=task.consent_override)
+    status, status_at = _status(session, person.participant_id)
+    return CallPanel(
+        status=status,
+        status_at=status_at,
+        her_zone=her_zone,
+        zones=zones,
+        your_zone=ZoneInfo(program.timezone),
+        her_now=now.astimezone(her_zone),
+        calling=calling_hours,
+        # S8: a duty to warn is callable at any hour; calling hours govern routine outreach.
+        within_hours=not calling_hours_apply(task.reason)
+        or within_calling_hours(now, zones, *calling_hours),
+        open_window=next((w for w in windows if w.start <= now < w.end), None),
+        next_window=next((w for w in windows if w.start > now), None),
+        refusal=None if refusal is None else _refusal_words(permission.consent.value),
+        voice=permission.voice,
+        sms=permission.refusal("sms") is None,
+        voicemail=permission.leave_voicemail,
+        language=prefs.language,
+    )
+
+
+# The events that change where he stands in the program, in the words the panel uses.
+STATUS_WORDS = {
+    "enrolled": "enrolled",
+    "accepted": "accepted into the program",
+    "rejected": "not accepted into the program",
+    "completed": "finished the program",
+    "terminated": "discharged without finishing the program",
+    "leave_of_absence": "on a leave of absence",
+    "returned_from_leave": "back in the program after a leave of absence",
+    "level_change": "moved to a different level of the program",
+}
+
+
+def _status(session: Session, participant_id: uuid.UUID) -> tuple[str, datetime | None]:
+    latest = session.execute(
+        select(ProgramEvent.type, ProgramEvent.at)
+        .where(
+            ProgramEvent.participant_id == participant_id,
+            ProgramEvent.type.in_(STATUS_WORDS),
+        )
+        .order_by(ProgramEvent.at.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return "not known: no enrolment or other status event is recorded", None
+    return STATUS_WORDS[latest.type], latest.at
+
+
+def _refusal_words(consent: str) -> str:
+    return REFUSALS["declined" if consent == "declined" else "voice"]
 
 
 def _reveal(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, tzinfo
 from typing import Any
@@ -10,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from outreach.logs import security_event
 from outreach.runtime import runtime
 from outreach.security.vault import DataKeyMissing
+from outreach.web import schedules
 from outreach.web.input_guard import refuse_malformed_input
 
 CSP = (
@@ -60,6 +63,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["words"] = words
     app.jinja_env.filters["zone"] = ZoneInfo
+    app.jinja_env.filters["city"] = city
+    app.jinja_env.filters["script_links"] = script_links
+    app.jinja_env.globals["schedule_in_words"] = schedules.in_words
     app.teardown_appcontext(_close_db)
     app.before_request(refuse_malformed_input)  # pages, API and webhooks alike
     app.after_request(_security_headers)
@@ -72,6 +78,26 @@ def init_app(app: Flask) -> None:
 def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %H:%M") -> str:
     """Show a stored UTC time as wall-clock time in the zone that matters to the reader."""
     return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+
+
+SECTION_MARK = re.compile(r"\[([a-z][a-z-]*)\]")
+
+
+def script_links(line: str) -> Markup:
+    """A script's "go to [not-safe]" shown as a link to that part of the script, in words
+    (issue 22 item 8: no raw markers on screen). The line is escaped first."""
+    escaped = str(escape(line))
+    return Markup(  # noqa: S704 - built from escaped text and a [a-z-] section name only
+        SECTION_MARK.sub(
+            lambda m: f'<a href="#script-{m[1]}">{m[1].replace("-", " ").capitalize()}</a>',
+            escaped,
+        )
+    )
+
+
+def city(zone_key: str) -> str:
+    """Name a zone the way people say it: "America/New_York" is "New York" time."""
+    return zone_key.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def words(value: str) -> str:

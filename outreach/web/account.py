@@ -29,7 +29,9 @@ def second_factor_page() -> ResponseReturnValue:
         session.pop("totp_pending", None)
         # Whoever held the old factor may be signed in elsewhere: the change shuts them out.
         auth.sign_out_elsewhere(db(), user=user, keep_token=str(session.get("sid", "")), now=now())
-        flash("Your second factor is set up. You will be asked for a code at each sign-in.")
+        flash(
+            "Your second factor is set up. You will be asked for a code at each sign-in.", "success"
+        )
         return redirect(url_for("auth.home"))
     uri = None
     if request.method == "POST":
@@ -54,7 +56,7 @@ def password_page() -> ResponseReturnValue:
     if request.method == "POST":
         new = request.form.get("new", "")[:200]
         if new != request.form.get("repeat", "")[:200]:
-            flash("The new password and its repeat differ; nothing was changed.")
+            flash("The new password and its repeat differ; nothing was changed.", "error")
             return render_template("password.html"), 422
         ended = auth.change_password(
             db(),
@@ -64,6 +66,8 @@ def password_page() -> ResponseReturnValue:
             keep_token=str(session.get("sid", "")),
             now=now(),
         )
-        flash(f"Your password is changed. Signed out elsewhere: {ended} other session(s).")
+        flash(
+            f"Your password is changed. Signed out elsewhere: {ended} other session(s).", "success"
+        )
         return redirect(url_for("auth.home"))
     return render_template("password.html")

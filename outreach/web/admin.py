@@ -42,7 +42,7 @@ def create_user() -> ResponseReturnValue:
         program_keys=request.form.getlist("programs"),
         now=now(),
     )
-    flash("The account is created.")
+    flash("The account is created.", "success")
     return redirect(url_for("admin.users"))
 
 
@@ -50,7 +50,7 @@ def create_user() -> ResponseReturnValue:
 @staff
 def disable(user_id: uuid.UUID) -> ResponseReturnValue:
     admin.disable_user(db(), actor=actor(), user_id=user_id, now=now())
-    flash("The account is disabled.")
+    flash("The account is disabled.", "success")
     return redirect(url_for("admin.users"))
 
 
@@ -81,5 +81,5 @@ def create_program() -> ResponseReturnValue:
         timezone=form_text("timezone", 64),
         now=now(),
     )
-    flash("The program is created.")
+    flash("The program is created.", "success")
     return redirect(url_for("admin.programs"))

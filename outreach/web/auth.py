@@ -45,7 +45,21 @@ def current_user() -> User | None:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    return redirect(url_for("auth.home" if current_user() else "auth.login"))
+    user = current_user()
+    return redirect(landing(user) if user else url_for("auth.login"))
+
+
+# Issue 22 item 4: each role lands on the page its work starts from, not on "Signed in".
+LANDING = {
+    "liaison": "liaison.call_queue",
+    "supervisor": "review.compliance_page",
+    "facilitator": "program.groups",
+    "admin": "admin.users",
+}
+
+
+def landing(user: User) -> str:
+    return url_for(LANDING.get(user.role, "auth.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -64,7 +78,7 @@ def login() -> ResponseReturnValue:
             address=request.remote_addr or "",
         )
     except Forbidden as exc:
-        flash(exc.message)
+        flash(exc.message, "error")
         return render_template("login.html"), 401
     _end_server_session(now)  # signing in again ends the session this browser had
     session.clear()  # a fresh cookie at login: no session fixation
@@ -72,7 +86,7 @@ def login() -> ResponseReturnValue:
         session["pending_user"], session["pending_at"] = str(user.id), now.isoformat()
         return redirect(url_for("auth.second_step"))
     session["sid"] = auth.open_session(db(), user, now)
-    return redirect(url_for("auth.home"))
+    return redirect(landing(user))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -96,11 +110,11 @@ def second_step() -> ResponseReturnValue:
             address=request.remote_addr or "",
         )
     except Forbidden:
-        flash(second_factor.BAD_CODE)
+        flash(second_factor.BAD_CODE, "error")
         return render_template("login_code.html"), 401
     session.clear()
     session["sid"] = auth.open_session(db(), user, now)
-    return redirect(url_for("auth.home"))
+    return redirect(landing(user))
 
 
 def _pending_user(now: datetime) -> uuid.UUID | None:

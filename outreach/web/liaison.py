@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from outreach.domain.vocabulary import Outcome
+from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services import claimed_work, duty_to_warn, queue, task_page
 from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
@@ -38,8 +38,30 @@ def call_queue() -> ResponseReturnValue:
         now=now(),
         calling_hours=calling_hours(),
         page=page_number(),
+        filters=_queue_filters(),
     )
-    return render_template("queue.html", page=page, now=now(), Section=queue.Section)
+    return render_template(
+        "queue.html", page=page, now=now(), Section=queue.Section, reasons=list(TaskReason)
+    )
+
+
+def _queue_filters() -> queue.Filters:
+    """The queue's filters from the address; anything malformed is simply not applied."""
+    args = request.args
+    try:
+        program = uuid.UUID(args.get("program", "")[:40]) if args.get("program") else None
+    except ValueError:
+        program = None
+    reason = args.get("reason", "")[:40]
+    typed = args.get("ref", "")[:12].strip().lower().removeprefix("c-")
+    return queue.Filters(
+        program=program,
+        reason=reason if reason in {r.value for r in TaskReason} else None,
+        overdue=args.get("overdue") == "1",
+        open_now=args.get("open_now") == "1",
+        mine=args.get("mine") == "1",
+        reference=typed if all(c in "0123456789abcdef" for c in typed) else "",
+    )
 
 
 @bp.post("/tasks/<uuid:task_id>/claim")
@@ -141,18 +163,38 @@ def call(task_id: uuid.UUID) -> ResponseReturnValue:
             "confirm_call.html", task_id=task_id, next_window=closed.next_window, zone=zone
         )
     except Conflict as refused:
-        flash(refused.message)  # e.g. outside calling hours, or no phone of your own on file
+        # e.g. outside calling hours, or no phone of your own on file
+        flash(f"The call was not placed: {refused.message}.", "error")
     else:
-        flash(CALL_PLACED)
+        flash(CALL_PLACED, "success")
     return redirect(url_for("liaison.task", task_id=task_id))
+
+
+CLOSED = "{reference} is closed as {resolution}. It has left the queue."
 
 
 @bp.post("/tasks/<uuid:task_id>/close")
 @staff
 def close(task_id: uuid.UUID) -> ResponseReturnValue:
-    claimed_work.close(
-        db(), actor=actor(), task_id=task_id, resolution=form_text("resolution", 20), now=now()
-    )
+    """Closing asks first, then lands back on the queue saying what was done (issue 22 item 3).
+    A refusal returns to the task with the reason, never to an error page."""
+    resolution = form_text("resolution", 20)
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "confirm_close.html",
+            task_id=task_id,
+            resolution=resolution,
+            reference=claimed_work.task_reference(db(), actor(), task_id, now()),
+        )
+    try:
+        closed = claimed_work.close(
+            db(), actor=actor(), task_id=task_id, resolution=resolution, now=now()
+        )
+    except Conflict as refused:
+        flash(f"The task is still open: {refused.message}.", "error")
+        return redirect(url_for("liaison.task", task_id=task_id))
+    words = resolution.replace("_", " ")
+    flash(CLOSED.format(reference=queue.reference(closed.contact_id), resolution=words), "success")
     return redirect(url_for("liaison.call_queue"))
 
 

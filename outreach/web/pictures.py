@@ -105,18 +105,20 @@ def _week_labels(week: Week) -> list[tuple[float, float, str]]:
     return labels
 
 
-def bar_chart(values: list[tuple[str, float]], *, unit: str = "", height: int = 160) -> Picture:
-    """Vertical bars with their labels under them; the tallest bar fills the height."""
+def bar_chart(values: list[tuple[str, float]], *, unit: str = "", width: int = 520) -> Picture:
+    """Horizontal bars, one a row, each label in words on its left and its value on its
+    right, so no label ever overlaps another (issue 22 item 5); the longest bar fills the
+    width left after the labels."""
     top = max((v for _, v in values), default=0) or 1
-    step = 36
+    label_width, row, value_width = 190, 24, 60
+    room = width - label_width - value_width
     shapes: list[Shape] = []
     labels: list[tuple[float, float, str]] = []
-    for i, (label, value) in enumerate(values):
-        bar = (height - 30) * value / top
-        x = 10 + i * step
-        shapes.append(
-            Shape("bar", x, height - 20 - bar, step - 8, bar, f"{label}: {value:g}{unit}")
-        )
-        labels.append((float(x), float(height - 6), label))
-        labels.append((float(x), max(height - 24 - bar, 10.0), f"{value:g}"))
-    return Picture(max(20 + len(values) * step, 120), height, shapes, labels)
+    for i, (raw, value) in enumerate(values):
+        label = raw.replace("_", " ")
+        y = 6 + i * row
+        bar = room * value / top
+        shapes.append(Shape("bar", label_width, y, bar, row - 8, f"{label}: {value:g}{unit}"))
+        labels.append((4.0, float(y + row - 11), label[:28]))
+        labels.append((float(label_width + bar + 6), float(y + row - 11), f"{value:g}{unit}"))
+    return Picture(width, max(12 + len(values) * row, 40), shapes, labels)

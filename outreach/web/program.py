@@ -46,7 +46,7 @@ def cancel(group_id: uuid.UUID) -> ResponseReturnValue:
         now=now(),
         actor=actor(),
     )
-    flash("The session is cancelled; it will not be used as a call window.")
+    flash("The session is cancelled; it will not be used as a call window.", "success")
     return redirect(url_for("program.group", group_id=group_id))
 
 
@@ -80,7 +80,7 @@ def event(participant_id: uuid.UUID) -> ResponseReturnValue:
         now=now(),
     )
     # S7: say nothing about what follows on the contact side, not even how many tasks opened.
-    flash("The event is recorded.")
+    flash("The event is recorded.", "success")
     return redirect(url_for("program.group", group_id=form_text("group")))
 
 

@@ -58,7 +58,7 @@ def grant(contact_id: uuid.UUID) -> ResponseReturnValue:
     releases.grant_release(
         db(), rt().vault, actor=actor(), contact_id=contact_id, terms=terms, now=now()
     )
-    flash("The release is recorded. It authorises sharing from now until it expires.")
+    flash("The release is recorded. It authorises sharing from now until it expires.", "success")
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -73,7 +73,7 @@ def revoke(contact_id: uuid.UUID, release_id: uuid.UUID) -> ResponseReturnValue:
         how=form_text("how", 20),
         now=now(),
     )
-    flash("The release is revoked. From this moment it authorises nothing.")
+    flash("The release is revoked. From this moment it authorises nothing.", "success")
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -107,7 +107,7 @@ def record_disclosure(contact_id: uuid.UUID) -> ResponseReturnValue:
     disclosures.record_disclosure(
         db(), rt().vault, actor=actor(), contact_id=contact_id, report=report, now=now()
     )
-    flash("The compelled disclosure is recorded.")
+    flash("The compelled disclosure is recorded.", "success")
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -117,7 +117,7 @@ def confirm_danger(contact_id: uuid.UUID, disclosure_id: uuid.UUID) -> ResponseR
     disclosures.confirm_danger(
         db(), actor=actor(), contact_id=contact_id, disclosure_id=disclosure_id, now=now()
     )
-    flash("Confirmed: the contact is not told of this disclosure, for their safety.")
+    flash("Confirmed: the contact is not told of this disclosure, for their safety.", "success")
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -29,13 +30,17 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 def attempt_log() -> ResponseReturnValue:
     filters = review.parse_filter(request.args.to_dict())
     page = review.attempt_log(db(), actor=actor(), filters=filters, now=now(), page=page_number())
+    programs = review.programs_in_scope(db(), actor())
     return render_template(
         "attempt_log.html",
         page=page,
         args=request.args.to_dict(),
         reasons=list(TaskReason),
         outcomes=list(Outcome),
-        programs=review.programs_in_scope(db(), actor()),
+        programs=programs,
+        liaisons=review.liaisons_in_scope(db(), actor()),
+        # Issue 22 item 5: each attempt in its program's time, as the task page shows it.
+        zones={p.key: ZoneInfo(p.timezone) for p in programs},
     )
 
 
@@ -66,13 +71,13 @@ def warn_responses_csv() -> ResponseReturnValue:
 def compliance_page() -> ResponseReturnValue:
     found = compliance.compliance(db(), actor=actor(), now=now())
     charts = {
-        "overdue": pictures.bar_chart([(r[:10], n) for r, n in found.overdue.items()]),
+        "overdue": pictures.bar_chart(list(found.overdue.items())),
         "dtw": pictures.bar_chart(
-            [(ref[-4:], m) for ref, m in found.duty_to_warn_minutes if m is not None][-20:],
+            [(ref, m) for ref, m in found.duty_to_warn_minutes if m is not None][-20:],
             unit=" min",
         ),
-        "kind": pictures.bar_chart(_rates(found.reach_by_kind), unit="%"),
-        "hour": pictures.bar_chart(_rates(found.reach_by_hour), unit="%"),
+        "kind": pictures.bar_chart(_rates(found.reach_by_kind, KIND_WORDS.get), unit="%"),
+        "hour": pictures.bar_chart(_rates(found.reach_by_hour, _hour), unit="%"),
     }
     return render_template("compliance.html", found=found, charts=charts)
 
@@ -103,8 +108,18 @@ def correct(attempt_id: uuid.UUID) -> ResponseReturnValue:
     return redirect(url_for("review.attempt_log"))
 
 
-def _rates(counts: Mapping[Any, tuple[int, int]]) -> list[tuple[str, float]]:
-    return [(str(k), round(100 * r / n) if n else 0) for k, (r, n) in counts.items()]
+KIND_WORDS = {"group": "in group time", "preferred": "at a time she named"}
+
+
+def _hour(hour: int) -> str:
+    return f"{hour:02d}:00 to {(hour + 1) % 24:02d}:00"
+
+
+def _rates(
+    counts: Mapping[Any, tuple[int, int]], name: Callable[[Any], str | None]
+) -> list[tuple[str, float]]:
+    """Rates with labels in words (issue 22 item 5), never internal names."""
+    return [(name(k) or str(k), round(100 * r / n) if n else 0) for k, (r, n) in counts.items()]
 
 
 def _reference(contact_id: uuid.UUID) -> str:

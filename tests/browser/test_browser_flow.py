@@ -97,6 +97,7 @@ def _seed(app: object) -> tuple[dict[str, str], str]:
                 (Role.LIAISON, "sam.rivera"),
                 (Role.SUPERVISOR, "jo.park"),
                 (Role.FACILITATOR, "lee.grant"),
+                (Role.ADMIN, "morgan.admin"),
             )
         }
         return {str(k): v for k, v in users.items()}, participant.reference
@@ -116,13 +117,24 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _sign_in(browser: object, site: Site, role: str):  # type: ignore[no-untyped-def]
-    page = browser.new_page()  # type: ignore[attr-defined]
+# Issue 22 item 4: each role lands on the page its work starts from.
+LANDING = {
+    "liaison": "/queue",
+    "supervisor": "/review/compliance",
+    "facilitator": "/groups",
+    "admin": "/admin/users",
+}
+SCREEN = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+def _sign_in(browser: object, site: Site, role: str, viewport: dict[str, int] = SCREEN):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport=viewport)  # type: ignore[attr-defined]
     page.goto(f"{site.url}/login")
     page.fill("#username", site.users[role])
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/home")
+    page.wait_for_url(f"**{LANDING[role]}")
     return page
 
 
@@ -145,18 +157,39 @@ def test_a_liaison_works_a_task_to_unreachable_and_a_supervisor_finds_it(
     for days_ago in (3, 1):  # two different days: two different windows (S5)
         page.select_option("#outcome", "no_answer")
         page.fill("#at", _local(days_ago))
+        page.fill("#reason", "entered from the paper log")  # S14: before the task opened
         page.click("button:has-text('Record attempt')")
         page.wait_for_selector("table.attempts")
     assert page.locator("table.attempts tbody tr").count() == 2
     page.screenshot(path=str(ARTIFACTS / "3-two-attempts.png"), full_page=True)
     page.click("button[value=unreachable]")
+    page.click("button:has-text('Yes, close as unreachable')")  # issue 22 item 3: asked first
     page.wait_for_url("**/queue")
+    assert "is closed as unreachable" in page.inner_text("[role=status]")
     assert "Nothing to do right now." in page.content()
 
     review = _sign_in(browser, site, "supervisor")
     review.goto(f"{site.url}/review/attempts")
     assert review.locator("tr.attempt-row").count() == 2
     review.screenshot(path=str(ARTIFACTS / "4-attempt-log.png"), full_page=True)
+
+
+def test_after_claim_the_call_button_and_the_next_window_are_on_the_first_screen(
+    browser: object, site: Site
+) -> None:
+    # Issue 22 item 1: why, when and how, her name, number and Call, without scrolling.
+    page = _sign_in(browser, site, "liaison")
+    page.click("table.queue button:has-text('Claim')")
+    page.wait_for_selector("#call-slot")
+    page.evaluate("window.scrollTo(0, 0)")
+    call = page.locator("#call-slot button").bounding_box()
+    when = page.locator("#next-window").bounding_box()
+    assert call is not None
+    assert when is not None
+    assert call["y"] + call["height"] <= SCREEN["height"]
+    assert when["y"] + when["height"] <= SCREEN["height"]
+    assert page.locator(".panel .phone").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "6-first-screen-after-claim.png"))
 
 
 def test_a_facilitator_checks_a_participant_in(browser: object, site: Site) -> None:
@@ -168,3 +201,40 @@ def test_a_facilitator_checks_a_participant_in(browser: object, site: Site) -> N
     assert "checked in" in page.inner_text(".mark-present")
     assert page.locator(f"button:has-text('Check in {site.participant}')").count() == 0
     page.screenshot(path=str(ARTIFACTS / "5-check-in.png"), full_page=True)
+
+
+def _pages_of(page, site: Site) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every page a role reaches: its menu, and one of each page a menu page links to."""
+    links = page.eval_on_selector_all("nav[aria-label=Main] a", "els => els.map(e => e.href)")
+    found = [link.removeprefix(site.url) for link in links]
+    for listing, detail in (("/queue", "/tasks/"), ("/groups", "/groups/")):
+        if listing in found:
+            page.goto(site.url + listing)
+            first = page.locator(f"main a[href^='{detail}']").first
+            if first.count():
+                found.append(first.get_attribute("href"))
+    for task in [f for f in found if f.startswith("/tasks/")]:
+        page.goto(site.url + task)
+        if page.locator("button:has-text('Claim')").count():
+            page.click("button:has-text('Claim')")  # the claimed page: name, number, forms
+        releases = page.locator("main a[href^='/contacts/']").first
+        if releases.count():
+            found.append(releases.get_attribute("href"))
+    return found
+
+
+def test_no_page_of_any_role_scrolls_sideways_on_a_phone(browser: object, site: Site) -> None:
+    # Issue 22 item 9: at 390 px every page fits its width; tables become stacked rows.
+    wide: dict[str, int] = {}
+    seen = 0
+    for role in LANDING:
+        page = _sign_in(browser, site, role, PHONE)
+        for number, path in enumerate(_pages_of(page, site)):
+            page.goto(site.url + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide[f"{role} {path}"] = width
+            page.screenshot(path=str(ARTIFACTS / f"390-{role}-{number}.png"), full_page=True)
+            seen += 1
+    assert seen >= 14, "every role's pages were visited"
+    assert wide == {}

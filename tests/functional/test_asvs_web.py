@@ -167,7 +167,8 @@ def test_no_directory_listing_and_no_source_control_metadata_is_served(
 
 
 def test_signing_in_never_redirects_to_another_site(client: FlaskClient, world: World) -> None:
-    """ASVS 3.7.2: the only redirect after sign-in is to the application's own home page."""
+    """ASVS 3.7.2: the only redirect after sign-in is to the application's own page for the
+    user's role (issue 22 item 4: the liaison's is the call queue)."""
     data = {
         "username": world.users["liaison"].username,
         "password": "correct horse battery staple",
@@ -175,7 +176,7 @@ def test_signing_in_never_redirects_to_another_site(client: FlaskClient, world: 
     }
     response = client.post("/login?next=https://elsewhere.example/", data=data)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/home"
+    assert response.headers["Location"] == "/queue"
 
 
 def test_text_from_the_program_side_is_escaped_in_every_page(

@@ -257,8 +257,12 @@ def test_a_call_a_person_answered_is_asked_for_its_outcome_until_it_is_recorded(
     asking = "A person answered the call of"
     assert asking in client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "answered call: record the outcome" in client.get("/queue").get_data(as_text=True)
-    early = post(client, f"/tasks/{intake.id}/close", {"resolution": "unreachable"})
-    assert early.status_code == 409  # type: ignore[attr-defined]
+    page = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
+    assert "Not yet: A person answered a call: record how it went first." in page
+    sure = {"resolution": "unreachable", "confirm": "yes"}
+    early = post(client, f"/tasks/{intake.id}/close", sure)
+    refused = client.get(early.location).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "The task is still open: a person answered a call on this task" in refused
 
     answer = {"call": str(call.id), "outcome": "reached_safe", "notes": "talked; safe"}
     assert post(client, f"/tasks/{intake.id}/attempts", answer).status_code == 302  # type: ignore[attr-defined]

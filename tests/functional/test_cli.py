@@ -209,7 +209,7 @@ def test_reset_password_shuts_out_the_old_password_and_every_open_session(
     fresh = app.test_client()
     assert _sign_in(fresh, liaison.username, PASSWORD).status_code == 401
     signed_in = _sign_in(fresh, liaison.username, NEW_PASSWORD)
-    assert signed_in.headers["Location"].endswith("/home"), "the lockout was lifted too"
+    assert signed_in.headers["Location"].endswith("/queue"), "the lockout was lifted too"
     assert fresh.get("/home").status_code == 200
     assert _audited(db, "user.password_reset", liaison) == [{"sessions_ended": 1}]
 
@@ -245,7 +245,8 @@ def test_reset_second_factor_makes_the_user_enrol_again(
     rt = runtime(app)
     rt.settings = replace(rt.settings, env="production")
     fresh = app.test_client()
-    assert _sign_in(fresh, supervisor.username, PASSWORD).headers["Location"].endswith("/home")
+    landed = _sign_in(fresh, supervisor.username, PASSWORD).headers["Location"]
+    assert landed.endswith("/review/compliance")
     queue = fresh.get("/queue")
     assert queue.headers["Location"].endswith("/account/second-factor"), "enrol before all else"
     assert _audited(db, "user.second_factor_reset", supervisor) == [

@@ -60,7 +60,11 @@ def test_the_task_page_shows_the_safe_to_talk_check_before_anything_else(
     assert "+14045550123" in page
     safe = page.index('id="safe-heading"')
     assert safe < page.index('id="script-safe-to-talk"') < page.index("script-introduction")
-    assert safe < page.index(NAME)
+    # Issue 22 item 1: who and the Call button come first, with the S6 reminder beside it;
+    # the script, opening with the safe-to-talk check, follows.
+    call = page.index('id="call-slot"')
+    assert page.index(NAME) < call < safe
+    assert "Start with the safe-to-talk check" in page[call:safe]
     assert "This is Sam." in page
     assert 'id="call-slot"' in page
     reveals = db.scalars(select(AuditEvent).where(AuditEvent.action == "contact.revealed"))
@@ -137,11 +141,28 @@ def test_unreachable_needs_two_attempts_in_different_windows_and_frees_the_claim
     }
     post(client, f"/tasks/{task.id}/attempts", attempt)
     post(client, f"/tasks/{task.id}/attempts", {**attempt, "at": "2026-11-10T19:30"})
-    early = post(client, f"/tasks/{task.id}/close", {"resolution": "unreachable"})
-    assert early.status_code == 409  # type: ignore[attr-defined]  # S5: one window so far
+    # Issue 22 item 3: the button is shown disabled, saying why (S5: one window so far) ...
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'value="unreachable" disabled' in page
+    assert "Not yet: Unreachable needs 2 attempts in different windows; 1 so far." in page
+    # ... and a close sent anyway returns to the task with the reason, not to an error page.
+    sure = {"resolution": "unreachable", "confirm": "yes"}
+    early = post(client, f"/tasks/{task.id}/close", sure)
+    assert early.location.endswith(f"/tasks/{task.id}")  # type: ignore[attr-defined]
+    back = client.get(early.location).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert 'role="alert"><strong class="kind">Not done:</strong> The task is still open' in back
+    assert db.get(OutreachTask, task.id).status == "open"  # type: ignore[union-attr]
     post(client, f"/tasks/{task.id}/attempts", {**attempt, "at": "2026-11-16T12:00"})
-    done = post(client, f"/tasks/{task.id}/close", {"resolution": "unreachable"})
-    assert done.status_code == 302  # type: ignore[attr-defined]
+    asked = post(client, f"/tasks/{task.id}/close", {"resolution": "unreachable"})
+    assert "Close " in asked.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Yes, close as unreachable" in asked.get_data(as_text=True)  # type: ignore[attr-defined]
+    db.expire_all()
+    assert db.get(OutreachTask, task.id).status == "open"  # type: ignore[union-attr]
+    done = post(client, f"/tasks/{task.id}/close", sure)
+    assert done.location.endswith("/queue")  # type: ignore[attr-defined]
+    queue = client.get("/queue").get_data(as_text=True)
+    said = f"{reference(world.contact.id)} is closed as unreachable. It has left the queue."
+    assert f'role="status"><strong class="kind">Done:</strong> {said}' in queue
     db.expire_all()
     closed = db.get(OutreachTask, task.id)
     assert closed is not None
@@ -357,3 +378,18 @@ def test_the_task_page_says_when_texts_are_off_by_her_stop_until_her_start(
     contacts.restore_sms(db, contact_id=world.contact.id, now=NOW)
     db.commit()
     assert said not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def test_the_script_shows_no_raw_markers_and_says_its_language(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    # Issue 22 item 8 (part): "go to [not-safe]" is a link to that part, in words; the script
+    # carries the contact's language for screen readers (S12).
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, make_user(db, Role.LIAISON, [world.home], now=NOW, username="sam.rivera"))
+    post(client, f"/tasks/{task.id}/claim")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'go to <a href="#script-not-safe">Not safe</a>' in page
+    assert "[not-safe]" not in page
+    assert 'aria-label="Call script" lang="en"' in page
+    assert "(S6)" not in page
