@@ -262,7 +262,7 @@ def _callable_now(
         program_id=program.id,
         group_id=group.id if group else None,
         reference=CALLABLE.reference,
-        now=now,
+        now=now - timedelta(days=1),  # recorded before his enrolment: no event predates him
     )
     contacts.add_contact(
         session,

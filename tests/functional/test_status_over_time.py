@@ -134,7 +134,7 @@ def test_the_queue_says_when_she_named_no_time_and_no_window_is_proposed(
     ("events", "field"),
     [
         ([("returned_from_leave", 0)], "type"),  # no leave before it
-        ([("enrolled", -2)], "at"),  # dated before he was recorded
+        ([("enrolled", -400)], "at"),  # dated before he was recorded (a year before NOW)
         # A leave on day 3 and his return on day 5; a termination dated day 4 would leave
         # the return without a leave: out of order.
         ([("leave_of_absence", 3), ("returned_from_leave", 5), ("terminated", 4)], "at"),
