@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
 from outreach.runtime import runtime
-from outreach.services import contacts
+from outreach.services import contacts, preference_changes
 from outreach.services.errors import Invalid
 
 
@@ -29,6 +29,7 @@ def add_contact() -> ResponseReturnValue:
         relationship=p.text(body, "relationship", max_length=40),
         preferences=contacts.Preferences.from_mapping({"language": language, **preferences}),
         now=now(),
+        profiles=runtime().profiles,
     )
     return jsonify(id=str(contact.id)), 201
 
@@ -36,12 +37,16 @@ def add_contact() -> ResponseReturnValue:
 @bp.patch("/contacts/<contact_id>/preferences")
 def change_preferences(contact_id: str) -> ResponseReturnValue:
     body = p.json_body()
-    row = contacts.change_preferences(
+    row = preference_changes.change_preferences(
         db(),
+        runtime().profiles,
         actor=actor(),
         contact_id=p.identifier(contact_id, "contact_id"),
         changes=body,
         now=now(),
         source="api",
     )
-    return jsonify(id=str(row.contact_id), version=row.version, consent=row.consent), 200
+    answer = jsonify(
+        id=str(row.contact_id), version=row.version, consent=row.consent, cadence=row.cadence
+    )
+    return answer, 200

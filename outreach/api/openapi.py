@@ -45,6 +45,8 @@ PREFERENCES = {
         "only_during_group": {"type": "boolean"},
         "language": {"enum": ["en", "es"]},
         "timezone": {"type": ["string", "null"]},
+        # S13: one of her program profile's rhythms or "none"; another answers 422 listing them.
+        "cadence": {"type": ["string", "null"], "minLength": 1, "maxLength": 40},
     },
     "additionalProperties": False,
 }
@@ -208,6 +210,7 @@ PATHS: dict[str, Any] = {
                 id=ID,
                 version={"type": "integer"},
                 consent={"type": "string"},
+                cadence={"type": ["string", "null"]},
             ),
             "200",
         ),

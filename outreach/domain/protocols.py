@@ -196,6 +196,12 @@ def cadence_due(
     )  # fmt: skip
 
 
+def wants_check_ins(profile: Profile, chosen: str | None) -> bool:
+    """Tell whether her rhythm (or the profile's default, if she chose none yet) asks for
+    periodic check-ins (S13)."""
+    return _cadence_choice(profile, chosen) is not None
+
+
 def _cadence_choice(profile: Profile, chosen: str | None) -> CadenceChoice | None:
     if profile.cadence is None or chosen == NO_CADENCE:
         return None

@@ -64,6 +64,9 @@ class ContactPreferences(HasId, Base):
     only_during_group: Mapped[bool]
     language: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # S13: how often she wants a check-in, one of her program profile's choices or "none";
+    # NULL until she chooses (the profile's default, if any, applies).
+    cadence: Mapped[str | None] = mapped_column(String(40))
     # Why this version exists: "liaison", "api", "import", "sms_keyword", "demo".
     source: Mapped[str] = mapped_column(String(20))
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     DUTY_TO_WARN_RAISED = "program.duty_to_warn_raised"
     ATTEMPT_RECORDED = "task.attempt_recorded"
     TASK_CLOSED = "task.closed"
+    TASK_RESCHEDULED = "task.rescheduled"
     CONTACT_DECLINED = "contact.declined"
     SMS_REVOKED = "contact.sms_revoked"
     SMS_RESTORED = "contact.sms_restored"

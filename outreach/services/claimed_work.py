@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from outreach.domain import protocols, validation
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import deliveries, queue, tasks
+from outreach.services import deliveries, preference_changes, queue, tasks
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -62,6 +62,29 @@ def close(
     """Close a task the actor holds; unreachable only after the minimum (S5)."""
     queue.require_claim(session, actor, task_id, now)
     return tasks.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
+
+
+def change_rhythm(
+    session: Session,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    cadence: str,
+    now: datetime,
+) -> None:
+    """S13: record the rhythm she chose in conversation, on a task the actor holds."""
+    queue.require_claim(session, actor, task_id, now)
+    task = tasks.task_to_work(session, actor, task_id, now)
+    preference_changes.change_preferences(
+        session,
+        profiles,
+        actor=actor,
+        contact_id=task.contact_id,
+        changes={"cadence": cadence},
+        now=now,
+        source="liaison",
+    )
 
 
 def task_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from outreach.domain import validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
+from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant, Program
 from outreach.security.permissions import Permission
@@ -24,6 +25,7 @@ from outreach.services.access import require
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 
+Profiles = Mapping[str, Profile]
 RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
 MAX_NAME = 120
 
@@ -48,6 +50,8 @@ class Preferences:
     only_during_group: bool = False
     language: str = "en"
     timezone: str | None = None
+    # S13: her rhythm, one of her program profile's choices or "none"; None until she chooses.
+    cadence: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base: Preferences | None = None) -> Preferences:
@@ -79,6 +83,7 @@ def add_contact(
     relationship: str,
     preferences: Preferences,
     now: datetime,
+    profiles: Profiles | None = None,
 ) -> ContactPerson:
     """Create a contact person with sealed name and phone and a first preferences version."""
     participant = session.get(Participant, participant_id)
@@ -93,6 +98,7 @@ def add_contact(
         object_type="participant",
         object_id=participant.id,
     )
+    check_rhythm(session, profiles, participant.program_id, preferences.cadence)  # S13
     e164 = _phone(phone)
     contact = ContactPerson(
         participant_id=participant.id,
@@ -227,11 +233,38 @@ def change_preferences(
     changes: Mapping[str, Any],
     now: datetime,
     source: str = "liaison",
+    profiles: Profiles | None = None,
 ) -> ContactPreferences:
-    """Record a new preferences version; earlier versions stay as they were (S1).
+    """Record a new preferences version and commit (record_preferences says what is refused)."""
+    row = record_preferences(
+        session,
+        actor=actor,
+        contact_id=contact_id,
+        changes=changes,
+        now=now,
+        source=source,
+        profiles=profiles,
+    )
+    session.commit()
+    return row
+
+
+def record_preferences(
+    session: Session,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    now: datetime,
+    source: str,
+    profiles: Profiles | None,
+) -> ContactPreferences:
+    """Record a new preferences version in the caller's transaction; earlier versions stay
+    as they were (S1).
 
     What only the contact can undo is refused: a decline (S1: no further contact, ever) and
-    a STOP she texted (S2: only her START turns texts back on)."""
+    a STOP she texted (S2: only her START turns texts back on). A new rhythm must be one her
+    program's profile offers (S13), so `profiles` is needed to change it."""
     contact = _contact(session, contact_id)
     require(
         session,
@@ -245,6 +278,8 @@ def change_preferences(
     current = current_preferences(session, contact_id)
     updated = Preferences.from_mapping(changes, base=preferences_of(current))
     _refuse_undoing_her_word(session, current, updated)
+    if updated.cadence != current.cadence:
+        check_rhythm(session, profiles, contact.program_id, updated.cadence)
     row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
     session.add(row)
     record(
@@ -256,10 +291,43 @@ def change_preferences(
         object_id=contact_id,
         program_id=contact.program_id,
         consent=updated.consent,
+        cadence=updated.cadence,
         version=row.version,
     )
-    session.commit()
     return row
+
+
+def check_rhythm(
+    session: Session, profiles: Profiles | None, program_id: uuid.UUID, cadence: str | None
+) -> None:
+    """S13: her rhythm is one of the choices her program's profile offers, or "none";
+    otherwise 422 naming `cadence` and listing the choices."""
+    if cadence is None:
+        return
+    program = session.get(Program, program_id)
+    profile = None if profiles is None or program is None else profiles.get(program.protocol)
+    if profile is None:
+        raise Conflict("the program's protocol is not loaded: her rhythm cannot be checked")
+    if cadence not in profile.cadence_choices:
+        offered = ", ".join(profile.cadence_choices)
+        raise Invalid(
+            f"her program offers these rhythms: {offered}", {"cadence": f"must be one of {offered}"}
+        )
+
+
+def consented_since(session: Session, contact_id: uuid.UUID) -> datetime | None:
+    """When her present consent began (the first of the unbroken run of consented versions
+    ending with the newest), or None if she is not consenting now. S13 counts from it."""
+    since = None
+    for consent, recorded_at in session.execute(
+        select(ContactPreferences.consent, ContactPreferences.recorded_at)
+        .where(ContactPreferences.contact_id == contact_id)
+        .order_by(ContactPreferences.version.desc())
+    ):
+        if consent != Consent.CONSENTED:
+            break
+        since = recorded_at
+    return since
 
 
 def _refuse_undoing_her_word(
@@ -414,6 +482,7 @@ def preferences_of(row: ContactPreferences) -> Preferences:
         only_during_group=row.only_during_group,
         language=row.language,
         timezone=row.timezone,
+        cadence=row.cadence,
     )
 
 
@@ -466,6 +535,7 @@ def _as_dict(prefs: Preferences) -> dict[str, Any]:
         "only_during_group": prefs.only_during_group,
         "language": prefs.language,
         "timezone": prefs.timezone,
+        "cadence": prefs.cadence,
     }
 
 
@@ -480,6 +550,10 @@ def _validated(data: Mapping[str, Any]) -> Preferences:
     if not isinstance(data["language"], str) or data["language"] not in LANGUAGES:
         fields["language"] = f"must be one of {', '.join(LANGUAGES)}"
     times = _safe_times(data["safe_times"], fields)
+    cadence = data["cadence"]
+    if cadence is not None and (not isinstance(cadence, str) or not 0 < len(cadence) <= 40):
+        # Which names her program offers is checked against its profile (check_rhythm).
+        fields["cadence"] = "must be the name of one of the program's rhythms, or none"
     zone = data["timezone"]
     if zone is not None:
         try:
@@ -534,6 +608,7 @@ def _preferences_row(
         only_during_group=prefs.only_during_group,
         language=prefs.language,
         timezone=prefs.timezone,
+        cadence=prefs.cadence,
         source=source,
         recorded_by=actor.user_id,
         recorded_at=now,

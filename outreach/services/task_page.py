@@ -86,6 +86,9 @@ class TaskPage:
     participant_status: StatusAt | None = None
     # S1/S8: a duty to warn for a declined contact, until a supervisor confirms it.
     held: bool = False
+    # S13: the rhythms her program offers ("none" first) and the one used until she chooses.
+    rhythms: tuple[str, ...] = ()
+    rhythm_default: str | None = None
 
 
 def task_page(
@@ -151,7 +154,19 @@ def task_page(
         ),
         participant_status=status,
         held=held,
+        rhythms=_rhythms(profiles, program),
+        rhythm_default=_rhythm_default(profiles, program),
     )
+
+
+def _rhythms(profiles: Mapping[str, protocols.Profile], program: Program) -> tuple[str, ...]:
+    profile = profiles.get(program.protocol)
+    return () if profile is None or profile.cadence is None else profile.cadence_choices
+
+
+def _rhythm_default(profiles: Mapping[str, protocols.Profile], program: Program) -> str | None:
+    profile = profiles.get(program.protocol)
+    return None if profile is None or profile.cadence is None else profile.cadence.default
 
 
 def _reveal(

@@ -130,6 +130,22 @@ def close(task_id: uuid.UUID) -> ResponseReturnValue:
     return redirect(url_for("liaison.call_queue"))
 
 
+@bp.post("/tasks/<uuid:task_id>/rhythm")
+@staff
+def rhythm(task_id: uuid.UUID) -> ResponseReturnValue:
+    """S13: the rhythm she chose, recorded after a conversation with her."""
+    claimed_work.change_rhythm(
+        db(),
+        rt().profiles,
+        actor=actor(),
+        task_id=task_id,
+        cadence=form_text("cadence", 40),
+        now=now(),
+    )
+    flash("Her rhythm is recorded; her check-ins follow it.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
 @bp.post("/tasks/<uuid:task_id>/confirm")
 @staff
 def confirm(task_id: uuid.UUID) -> ResponseReturnValue:

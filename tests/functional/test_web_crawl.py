@@ -34,6 +34,7 @@ CONTACT_ROUTES = {
     ("POST", "/tasks/<uuid:task_id>/close"),
     ("POST", "/tasks/<uuid:task_id>/call"),
     ("POST", "/tasks/<uuid:task_id>/confirm"),
+    ("POST", "/tasks/<uuid:task_id>/rhythm"),
     ("GET", "/review/attempts"),
     ("GET", "/review/attempts.csv"),
     ("GET", "/review/compliance"),
