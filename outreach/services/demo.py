@@ -171,7 +171,7 @@ def seed(
         for key, name, protocol, tz in PROGRAMS
     }
     for number, spec in enumerate(GROUPS):
-        group = _group(session, keyed[spec[0]], spec, now)
+        group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
             _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
     _events(session, profiles, rng, now)
@@ -233,7 +233,9 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
         chosen = chosen[count:]
 
 
-def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datetime) -> Group:
+def _group(
+    session: Session, profiles: Profiles, program: Program, spec: tuple[Any, ...], now: datetime
+) -> Group:
     _, name, zone, rule, start, minutes, _ = spec
     group = programs.create_group(
         session,
@@ -249,7 +251,12 @@ def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datet
     )
     if name == CANCELLED[0]:
         programs.cancel_session(
-            session, group_id=group.id, session_date=CANCELLED[1], reason=CANCELLED[2], now=now
+            session,
+            profiles,
+            group_id=group.id,
+            session_date=CANCELLED[1],
+            reason=CANCELLED[2],
+            now=now,
         )
     return group
 

@@ -184,6 +184,74 @@ def _open_task(
     return task
 
 
+def open_for_cancelled_class(
+    session: Session,
+    profile: protocols.Profile,
+    *,
+    actor: Actor,
+    group: Group,
+    session_date: date,
+    now: datetime,
+) -> list[OutreachTask]:
+    """Open, in the caller's transaction, the contacts a cancelled class requires where the
+    profile asks for them (seeds/001, Georgia: "the program cancels class for any reason").
+
+    One `class_cancelled` event, dated now, is recorded for each participant active in the
+    group for the whole session; each of his contacts consenting or not yet asked gets the
+    profile's task, due within its deadline from now; a declined contact gets nothing (S1),
+    nor one whose participant may be the victim (S11)."""
+    if EventType.CLASS_CANCELLED not in profile.events:
+        return []
+    start = datetime.combine(session_date, group.start_time, tzinfo=ZoneInfo(group.timezone))
+    end = start + timedelta(minutes=group.duration_minutes)
+    opened: list[OutreachTask] = []
+    for participant in _in_group_during(session, group, start, end):
+        event = _cancelled_class_event(session, actor, participant, now)
+        flagged = _may_be_victim(session, participant.id)
+        mine = [
+            _open_task(session, spec, contact, event, Severity.ROUTINE, now)
+            for contact in _contacts_of(session, participant.id)
+            for spec in protocols.tasks_for_event(
+                profile,
+                EventType.CLASS_CANCELLED,
+                at=now,
+                severity=Severity.ROUTINE,
+                permissions=_permissions(session, contact),
+                participant_may_be_victim=flagged,
+            )
+        ]
+        _audit_event(session, actor, event, participant.program_id, mine, now)
+        opened += mine
+    return opened
+
+
+def _in_group_during(
+    session: Session, group: Group, start: datetime, end: datetime
+) -> list[Participant]:
+    """The group's participants who were active in the program for the whole session (S4)."""
+    members = list(session.scalars(select(Participant).where(Participant.group_id == group.id)))
+    lines = participant_status.timelines(session, {p.id: p.created_at for p in members})
+    return [p for p in members if lines[p.id].covers(start, end)]
+
+
+def _cancelled_class_event(
+    session: Session, actor: Actor, participant: Participant, now: datetime
+) -> ProgramEvent:
+    # Dated when the program recorded it: the session itself may be days ahead, and the
+    # contact is due from the news, not from the session (retention counts from it too).
+    event = ProgramEvent(
+        participant_id=participant.id,
+        type=EventType.CLASS_CANCELLED.value,
+        at=now,
+        severity=Severity.ROUTINE.value,
+        recorded_by=actor.user_id,
+        created_at=now,
+    )
+    event.ensure_id()
+    session.add(event)
+    return event
+
+
 def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: datetime) -> int:
     """Open the periodic check-ins the protocols' cadences make due (victim-driven, S1).
 
