@@ -7,8 +7,9 @@ from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
+from outreach.models import OptBackIn
 from outreach.runtime import runtime
-from outreach.services import contacts, preference_changes
+from outreach.services import contacts, opt_back_in, preference_changes
 from outreach.services.errors import Invalid
 
 
@@ -39,6 +40,7 @@ def change_preferences(contact_id: str) -> ResponseReturnValue:
     body = p.json_body()
     row = preference_changes.change_preferences(
         db(),
+        runtime().vault,
         runtime().profiles,
         actor=actor(),
         contact_id=p.identifier(contact_id, "contact_id"),
@@ -46,7 +48,19 @@ def change_preferences(contact_id: str) -> ResponseReturnValue:
         now=now(),
         source="api",
     )
+    if isinstance(row, OptBackIn):
+        # S1: held until a supervisor confirms it; she stays declined until then.
+        return jsonify(id=str(row.contact_id), held=True, request_id=str(row.id)), 202
     answer = jsonify(
         id=str(row.contact_id), version=row.version, consent=row.consent, cadence=row.cadence
     )
     return answer, 200
+
+
+@bp.post("/opt-back-in/<request_id>/confirm")
+def confirm_opt_back_in(request_id: str) -> ResponseReturnValue:
+    """S1: a supervisor confirms a declined contact's request, in her words, to consent again."""
+    row = opt_back_in.confirm(
+        db(), actor=actor(), request_id=p.identifier(request_id, "request_id"), now=now()
+    )
+    return jsonify(id=str(row.contact_id), version=row.version, consent=row.consent), 200

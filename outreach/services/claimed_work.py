@@ -66,6 +66,7 @@ def close(
 
 def change_rhythm(
     session: Session,
+    vault: Vault,
     profiles: Mapping[str, protocols.Profile],
     *,
     actor: Actor,
@@ -74,14 +75,42 @@ def change_rhythm(
     now: datetime,
 ) -> None:
     """S13: record the rhythm she chose in conversation, on a task the actor holds."""
+    _her_word(session, vault, profiles, actor, task_id, {"cadence": cadence}, now)
+
+
+def change_channels(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    channels: Mapping[str, bool],
+    now: datetime,
+) -> None:
+    """S1: she narrows (or widens) contact by channel in conversation, without declining:
+    "please don't call me again" turns voice off and leaves the texts she wants."""
+    _her_word(session, vault, profiles, actor, task_id, dict(channels), now)
+
+
+def _her_word(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    actor: Actor,
+    task_id: uuid.UUID,
+    changes: dict[str, object],
+    now: datetime,
+) -> None:
     queue.require_claim(session, actor, task_id, now)
     task = tasks.task_to_work(session, actor, task_id, now)
     preference_changes.change_preferences(
         session,
+        vault,
         profiles,
         actor=actor,
         contact_id=task.contact_id,
-        changes={"cadence": cadence},
+        changes=changes,
         now=now,
         source="liaison",
     )

@@ -330,13 +330,33 @@ def consented_since(session: Session, contact_id: uuid.UUID) -> datetime | None:
     return since
 
 
+def record_opt_back_in(
+    session: Session,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    now: datetime,
+) -> ContactPreferences:
+    """S1: the one way out of a decline, in the caller's transaction: only for a request in
+    her words that a supervisor confirmed (opt_back_in.confirm)."""
+    current = current_preferences(session, contact_id)
+    updated = Preferences.from_mapping(changes, base=preferences_of(current))
+    row = _preferences_row(
+        contact_id, current.version + 1, updated, actor, now, source="opt_back_in"
+    )
+    session.add(row)
+    return row
+
+
 def _refuse_undoing_her_word(
     session: Session, current: ContactPreferences, updated: Preferences
 ) -> None:
     if current.consent == Consent.DECLINED and updated.consent != Consent.DECLINED:
         raise Conflict(
-            "she declined: no further contact of any kind, ever (S1); only a duty to warn, "
-            "confirmed by a supervisor, may still reach her",
+            "she declined: no further contact of any kind (S1); she opts back in only in her "
+            "own words, recorded by a liaison and confirmed by a supervisor; meanwhile only a "
+            "duty to warn, confirmed by a supervisor, may still reach her",
             {"consent": "declined stays"},
         )
     if updated.sms and not current.sms and sms_stopped(session, current.contact_id):

@@ -8,12 +8,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from outreach.domain.vocabulary import Role
 from outreach.models import User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, users
+from outreach.services import contacts, opt_back_in, tasks, users
 from tests.conftest import NOW
-from tests.factories import Case, build_case, report_case_event
+from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post
 
 
@@ -85,3 +86,78 @@ def test_recording_her_rhythm_needs_the_claim(
     answer = post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "none"})
     assert answer.status_code == 409  # type: ignore[attr-defined]
     assert contacts.current_preferences(db, case.contact.id).cadence is None
+
+
+# --- opting back in and narrowing by channel (S1) --------------------------------------
+
+
+def _declined_case(db: Session, vault: Vault) -> tuple[Case, User, User]:
+    case = build_case(db, vault, now=NOW, protocol="georgia_fvip")
+    contacts.record_decline(db, actor=case.liaison, contact_id=case.contact.id, now=NOW)
+    db.commit()
+    liaison = db.get(User, case.liaison.user_id)
+    supervisor = make_user(db, Role.SUPERVISOR, [case.program], now=NOW)
+    assert liaison is not None
+    return case, liaison, supervisor
+
+
+def test_the_api_answers_202_while_her_opt_back_in_waits_for_a_supervisor(
+    client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    case, liaison, supervisor = _declined_case(db, vault)
+    asks = {"consent": "consented", "her_words": "Please call me again.", "voice": True}
+    held = _patch(client, db, liaison, case, asks)
+    assert held.status_code == 202
+    answer = held.get_json()
+    assert answer["held"] is True
+    assert contacts.current_preferences(db, case.contact.id).consent == "declined"
+    token = users.issue_token(db, username=supervisor.username, days=90, now=NOW).token
+    confirmed = client.post(
+        f"/api/v1/opt-back-in/{answer['request_id']}/confirm",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert confirmed.status_code == 200
+    assert confirmed.get_json()["consent"] == "consented"
+
+
+def test_a_supervisor_reads_her_words_and_confirms_on_the_task_page(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    case = build_case(db, vault, now=NOW, protocol="georgia_fvip")
+    [task] = report_case_event(db, runtime(app).profiles, case, "enrolled", at=NOW, now=NOW)
+    # She declined on the intake call; months later she calls the program back.
+    tasks.record_attempt(
+        db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=NOW,
+        outcome="declined", now=NOW,
+    )  # fmt: skip
+    liaison = db.get(User, case.liaison.user_id)
+    assert liaison is not None
+    supervisor = make_user(db, Role.SUPERVISOR, [case.program], now=NOW)
+    log_in(client, liaison)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'name="her_words"' in page
+    form = {"her_words": "I want the calls back, not texts.", "voice": "yes"}
+    post(client, f"/tasks/{task.id}/opt-back-in", form)
+    held = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "She asked to opt back in" in held
+    assert "I want the calls back" not in held  # only a supervisor who may confirm reads it
+    client.get("/logout")
+    log_in(client, supervisor)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "I want the calls back, not texts." in page
+    request_id = opt_back_in.pending(db, case.contact.id).id  # type: ignore[union-attr]
+    post(client, f"/tasks/{task.id}/opt-back-in/{request_id}/confirm")
+    prefs = contacts.current_preferences(db, case.contact.id)
+    assert (prefs.consent, prefs.voice, prefs.sms) == ("consented", True, False)
+
+
+def test_the_liaison_records_no_calls_texts_are_fine_on_the_task_page(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    case, liaison = _case(app, db, vault, "georgia_fvip")
+    [intake] = report_case_event(db, runtime(app).profiles, case, "enrolled", at=NOW, now=NOW)
+    log_in(client, liaison)
+    post(client, f"/tasks/{intake.id}/claim")
+    post(client, f"/tasks/{intake.id}/channels", {"sms": "yes"})
+    prefs = contacts.current_preferences(db, case.contact.id)
+    assert (prefs.consent, prefs.voice, prefs.sms) == ("consented", False, True)
