@@ -86,6 +86,9 @@ class Profile:
     events: Mapping[EventType, tuple[TaskRule, ...]]
     cadence: Cadence | None
     planning: PlanningRules
+    # Consented reminders (PRODUCT.md): one discreet heads-up text before a window in which
+    # she may be called, for a contact who consented to texts; a program may turn them off.
+    reminders: bool = True
 
     @property
     def cadence_choices(self) -> tuple[str, ...]:
@@ -326,6 +329,7 @@ class _Reader:
             "on",
             "cadence",
             "planner",
+            "reminders",
         ]
     )
     RULE = frozenset(
@@ -369,6 +373,7 @@ class _Reader:
             events=self._events(self._table(data, "on", ())),
             cadence=self._cadence(data["cadence"]) if "cadence" in data else None,
             planning=self._planning(self._table(data, "planner", ())),
+            reminders=self._bool(data, "reminders", (), default=True),
         )
 
     # --- sections

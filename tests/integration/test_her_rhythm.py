@@ -38,11 +38,17 @@ def _case(db: Session, vault: Vault, profiles: dict[str, Profile], protocol: str
 
 
 def _choose(
-    db: Session, profiles: dict[str, Profile], case: Case, rhythm: str, at: datetime
+    db: Session,
+    vault: Vault,
+    profiles: dict[str, Profile],
+    case: Case,
+    rhythm: str,
+    at: datetime,
 ) -> None:
     """The liaison records the rhythm she asked for."""
     preference_changes.change_preferences(
         db,
+        vault,
         profiles,
         actor=case.liaison,
         contact_id=case.contact.id,
@@ -92,7 +98,7 @@ def test_colorado_checks_in_on_the_rhythm_she_chose_counted_from_when_she_was_re
     db: Session, vault: Vault, profiles: dict[str, Profile], rhythm: str, every: int
 ) -> None:
     case = _case(db, vault, profiles, "colorado_dvomb")
-    _choose(db, profiles, case, rhythm, NOW)
+    _choose(db, vault, profiles, case, rhythm, NOW)
     # Counted from her consent (today) while she has not been reached.
     assert _days_until_check_in(db, profiles, case, NOW) == every
     [first] = open_check_ins(db, case)
@@ -105,11 +111,11 @@ def test_colorado_a_slower_rhythm_cancels_the_check_in_it_no_longer_makes_due(
     db: Session, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
     case = _case(db, vault, profiles, "colorado_dvomb")
-    _choose(db, profiles, case, "monthly", NOW)
+    _choose(db, vault, profiles, case, "monthly", NOW)
     assert _days_until_check_in(db, profiles, case, NOW) == 30
     [open_one] = open_check_ins(db, case)
     # On day 31 she tells the liaison once every three months is enough.
-    _choose(db, profiles, case, "quarterly", NOW + 31 * DAY)
+    _choose(db, vault, profiles, case, "quarterly", NOW + 31 * DAY)
     assert open_one.status == "cancelled"
     [closed] = [a for a in _audits(db, "task.closed") if a.object_id == str(open_one.id)]
     assert closed.detail["because"] == "rhythm_changed"
@@ -121,7 +127,7 @@ def test_colorado_a_rhythm_she_may_not_choose_is_refused_naming_the_choices(
 ) -> None:
     case = _case(db, vault, profiles, "colorado_dvomb")
     with pytest.raises(Invalid) as refused:
-        _choose(db, profiles, case, "weekly", NOW)
+        _choose(db, vault, profiles, case, "weekly", NOW)
     assert refused.value.fields == {"cadence": "must be one of none, monthly, quarterly"}
     db.rollback()
     assert contacts.current_preferences(db, case.contact.id).cadence is None  # nothing written
@@ -137,7 +143,7 @@ def test_emerge_checks_in_from_eight_weeks_and_by_ten_only_if_she_wants(
 ) -> None:
     case = _case(db, vault, profiles, "emerge")
     assert _days_until_check_in(db, profiles, case, NOW) == -1  # "if the victim desires"
-    _choose(db, profiles, case, "every_8_to_10_weeks", NOW + DAY)
+    _choose(db, vault, profiles, case, "every_8_to_10_weeks", NOW + DAY)
     assert _days_until_check_in(db, profiles, case, NOW) == 56
     [check_in] = open_check_ins(db, case)
     assert check_in.due_by == NOW + 70 * DAY  # ten weeks at the most
@@ -161,7 +167,7 @@ def test_caring_dads_a_mother_may_choose_a_slower_rhythm(
     db: Session, vault: Vault, profiles: dict[str, Profile], rhythm: str, every: int
 ) -> None:
     case = _case(db, vault, profiles, "caring_dads")
-    _choose(db, profiles, case, rhythm, NOW)
+    _choose(db, vault, profiles, case, rhythm, NOW)
     assert _days_until_check_in(db, profiles, case, NOW) == every
 
 
@@ -171,7 +177,7 @@ def test_caring_dads_a_mother_who_wants_none_gets_no_check_in_yet_stays_consenti
     case = _case(db, vault, profiles, "caring_dads")
     assert _days_until_check_in(db, profiles, case, NOW) == 7
     [open_one] = open_check_ins(db, case)
-    _choose(db, profiles, case, "none", NOW + 8 * DAY)
+    _choose(db, vault, profiles, case, "none", NOW + 8 * DAY)
     assert open_one.status == "cancelled"
     assert _days_until_check_in(db, profiles, case, NOW + 8 * DAY) == -1
     assert contacts.current_preferences(db, case.contact.id).consent == "consented"
@@ -186,11 +192,11 @@ def test_caring_dads_a_faster_rhythm_moves_the_open_check_ins_deadline_audited(
     db: Session, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
     case = _case(db, vault, profiles, "caring_dads")
-    _choose(db, profiles, case, "monthly", NOW)
+    _choose(db, vault, profiles, case, "monthly", NOW)
     assert _days_until_check_in(db, profiles, case, NOW) == 30
     [open_one] = open_check_ins(db, case)
     assert open_one.due_by == NOW + 37 * DAY
-    _choose(db, profiles, case, "weekly", NOW + 31 * DAY)
+    _choose(db, vault, profiles, case, "weekly", NOW + 31 * DAY)
     db.refresh(open_one)
     assert (open_one.status, open_one.due_by) == ("open", NOW + 9 * DAY)
     [moved] = _audits(db, "task.rescheduled")
@@ -202,10 +208,10 @@ def test_a_new_rhythm_opens_a_check_in_at_once_when_it_is_already_due(
     db: Session, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
     case = _case(db, vault, profiles, "caring_dads")
-    _choose(db, profiles, case, "monthly", NOW)
+    _choose(db, vault, profiles, case, "monthly", NOW)
     tasks.open_periodic_check_ins(db, profiles, now=NOW + 10 * DAY)
     assert open_check_ins(db, case) == []
-    _choose(db, profiles, case, "weekly", NOW + 10 * DAY)
+    _choose(db, vault, profiles, case, "weekly", NOW + 10 * DAY)
     [opened] = open_check_ins(db, case)
     assert opened.opens_at == NOW + 7 * DAY
 
@@ -214,7 +220,7 @@ def test_a_rhythm_change_after_he_left_the_program_opens_nothing(
     db: Session, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
     case = _case(db, vault, profiles, "caring_dads")
-    _choose(db, profiles, case, "monthly", NOW)
+    _choose(db, vault, profiles, case, "monthly", NOW)
     report_case_event(db, profiles, case, "terminated", at=NOW + 5 * DAY, now=NOW + 5 * DAY)
-    _choose(db, profiles, case, "weekly", NOW + 10 * DAY)
+    _choose(db, vault, profiles, case, "weekly", NOW + 10 * DAY)
     assert open_check_ins(db, case) == []
