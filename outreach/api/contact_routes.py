@@ -19,7 +19,9 @@ def add_contact() -> ResponseReturnValue:
     preferences = body.get("preferences", {})
     if not isinstance(preferences, dict):
         raise Invalid("preferences must be an object", {"preferences": "invalid"})
-    language = body.get("language", "en")
+    language = body.get("language")
+    # S12: unstated, her language is her program's (a Spanish-first program: Spanish).
+    stated = language is not None or "language" in preferences
     contact = contacts.add_contact(
         db(),
         runtime().vault,
@@ -28,9 +30,12 @@ def add_contact() -> ResponseReturnValue:
         name=p.text(body, "name", max_length=120),
         phone=p.text(body, "phone", max_length=40),
         relationship=p.text(body, "relationship", max_length=40),
-        preferences=contacts.Preferences.from_mapping({"language": language, **preferences}),
+        preferences=contacts.Preferences.from_mapping(
+            {**({"language": language} if language is not None else {}), **preferences}
+        ),
         now=now(),
         profiles=runtime().profiles,
+        language_stated=stated,
     )
     return jsonify(id=str(contact.id)), 201
 

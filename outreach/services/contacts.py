@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -84,8 +85,12 @@ def add_contact(
     preferences: Preferences,
     now: datetime,
     profiles: Profiles | None = None,
+    language_stated: bool = True,
 ) -> ContactPerson:
-    """Create a contact person with sealed name and phone and a first preferences version."""
+    """Create a contact person with sealed name and phone and a first preferences version.
+
+    S12: when nobody stated her language, her program's profile's language is her default
+    (a Spanish-first program's contacts start in Spanish)."""
     participant = session.get(Participant, participant_id)
     if participant is None:
         raise NotFound("no participant with that id", {"participant_id": "unknown"})
@@ -99,6 +104,9 @@ def add_contact(
         object_id=participant.id,
     )
     check_rhythm(session, profiles, participant.program_id, preferences.cadence)  # S13
+    if not language_stated:
+        language = _program_language(session, profiles, participant.program_id)
+        preferences = dataclasses.replace(preferences, language=language)
     e164 = _phone(phone)
     contact = ContactPerson(
         participant_id=participant.id,
@@ -313,6 +321,12 @@ def check_rhythm(
         raise Invalid(
             f"her program offers these rhythms: {offered}", {"cadence": f"must be one of {offered}"}
         )
+
+
+def _program_language(session: Session, profiles: Profiles | None, program_id: uuid.UUID) -> str:
+    program = session.get(Program, program_id)
+    profile = None if profiles is None or program is None else profiles.get(program.protocol)
+    return "en" if profile is None else profile.language
 
 
 def consented_since(session: Session, contact_id: uuid.UUID) -> datetime | None:

@@ -162,6 +162,7 @@ def _contacts(session: Session, vault: Vault, profiles: Profiles, row: Row, now:
         preferences=contacts.Preferences.from_mapping(_preferences(row)),
         now=now,
         profiles=profiles,
+        language_stated=bool(row.get("language")),  # S12: else her program's language
     )
 
 

@@ -45,6 +45,7 @@ def request(
     _require(session, actor, Permission.CONTACT_WRITE, contact, now)
     if contacts.current_preferences(session, contact_id).consent != Consent.DECLINED:
         raise Conflict("she has not declined: change her preferences instead")
+    said = _words(words)
     held = OptBackIn(
         contact_id=contact_id,
         changes=_channels(channels),
@@ -53,7 +54,7 @@ def request(
     )
     held.ensure_id()
     cipher = vault.cipher_for(session, contact_id)
-    held.words_sealed = cipher.seal(place("opt_back_in", "words", held.id), _words(words))
+    held.words_sealed = cipher.seal(place("opt_back_in", "words", held.id), said)
     session.add(held)
     _audit(session, actor, AuditAction.OPT_BACK_IN_REQUESTED, contact, held, now)
     session.commit()

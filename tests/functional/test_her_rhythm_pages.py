@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -161,3 +163,26 @@ def test_the_liaison_records_no_calls_texts_are_fine_on_the_task_page(
     post(client, f"/tasks/{intake.id}/channels", {"sms": "yes"})
     prefs = contacts.current_preferences(db, case.contact.id)
     assert (prefs.consent, prefs.voice, prefs.sms) == ("consented", False, True)
+
+
+def test_a_program_system_adds_a_contact_to_a_spanish_first_program_in_spanish(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    # S12: a Spanish-first program makes Spanish the default for its new contacts.
+    rt = runtime(app)
+    rt.profiles["georgia_fvip"] = dataclasses.replace(rt.profiles["georgia_fvip"], language="es")
+    case, liaison = _case(app, db, vault, "georgia_fvip")
+    token = users.issue_token(db, username=liaison.username, days=90, now=NOW).token
+    answer = client.post(
+        "/api/v1/contacts",
+        json={
+            "participant_id": str(case.participant.id),
+            "name": "Ana Ejemplo",
+            "phone": "404-555-0163",
+            "relationship": "partner",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 201
+    prefs = contacts.current_preferences(db, uuid.UUID(answer.get_json()["id"]))
+    assert prefs.language == "es"
