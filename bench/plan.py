@@ -231,7 +231,7 @@ def plan_every_task(session: Session, rt: Runtime, now: datetime) -> int:
     )
     created = 0
     for window in jobs._next_windows(plan.windows, now, now + jobs.REMINDER_LOOKAHEAD).values():
-        created += jobs._schedule_one(session, window, now)
+        created += jobs._schedule_one(session, rt.profiles, window, now)
     session.commit()
     return created
 
@@ -389,7 +389,7 @@ def run_reminders(tasks: int, database: str, seed_value: int, repeats: int) -> N
         migrate(rt.engine)
         with rt.session() as session:
             seed(session, tasks, random.Random(seed_value))
-            may_text = len(jobs.reminder_candidates(session))
+            may_text = len(jobs.reminder_candidates(session, rt.profiles))
         before, made_before = timed_step(rt, plan_every_task, repeats)
         after, made_after = timed_step(rt, jobs.schedule_reminders, repeats)
         rt.engine.dispose()

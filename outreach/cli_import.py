@@ -1,4 +1,4 @@
-"""`outreach import FILE.csv --kind groups|participants|contacts|attendance`."""
+"""`outreach import FILE.csv --kind groups|participants|contacts|attendance|cancellations`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def import_command(file: Path, kind: str) -> None:
             kind=kind,
             rows=rows,
             now=rt.clock.now(),
+            profiles=rt.profiles,
             progress=bar.update,
         )
     for error in result.errors:

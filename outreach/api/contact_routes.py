@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
+from outreach.models import OptBackIn
 from outreach.runtime import runtime
-from outreach.services import contacts, her_channels
+from outreach.services import contacts, opt_back_in, preference_changes
 from outreach.services.errors import Invalid
 
 
@@ -21,7 +22,9 @@ def add_contact() -> ResponseReturnValue:
     preferences = body.get("preferences", {})
     if not isinstance(preferences, dict):
         raise Invalid("preferences must be an object", {"preferences": "invalid"})
-    language = body.get("language", "en")
+    language = body.get("language")
+    # S12: unstated, her language is her program's (a Spanish-first program: Spanish).
+    stated = language is not None or "language" in preferences
     contact = contacts.add_contact(
         db(),
         runtime().vault,
@@ -30,8 +33,12 @@ def add_contact() -> ResponseReturnValue:
         name=p.text(body, "name", max_length=120),
         phone=p.text(body, "phone", max_length=40),
         relationship=p.text(body, "relationship", max_length=40),
-        preferences=contacts.Preferences.from_mapping({"language": language, **preferences}),
+        preferences=contacts.Preferences.from_mapping(
+            {**({"language": language} if language is not None else {}), **preferences}
+        ),
         now=now(),
+        profiles=runtime().profiles,
+        language_stated=stated,
     )
     return jsonify(id=str(contact.id)), 201
 
@@ -39,13 +46,29 @@ def add_contact() -> ResponseReturnValue:
 @bp.patch("/contacts/<contact_id>/preferences")
 def change_preferences(contact_id: str) -> ResponseReturnValue:
     body = p.json_body()
-    row = her_channels.change_preferences(
+    row = preference_changes.change_preferences(
         db(),
+        runtime().vault,
         runtime().profiles,
         actor=actor(),
         contact_id=p.identifier(contact_id, "contact_id"),
         changes=body,
         now=now(),
         source="api",
+    )
+    if isinstance(row, OptBackIn):
+        # S1: held until a supervisor confirms it; she stays declined until then.
+        return jsonify(id=str(row.contact_id), held=True, request_id=str(row.id)), 202
+    answer = jsonify(
+        id=str(row.contact_id), version=row.version, consent=row.consent, cadence=row.cadence
+    )
+    return answer, 200
+
+
+@bp.post("/opt-back-in/<request_id>/confirm")
+def confirm_opt_back_in(request_id: str) -> ResponseReturnValue:
+    """S1: a supervisor confirms a declined contact's request, in her words, to consent again."""
+    row = opt_back_in.confirm(
+        db(), actor=actor(), request_id=p.identifier(request_id, "request_id"), now=now()
     )
     return jsonify(id=str(row.contact_id), version=row.version, consent=row.consent), 200

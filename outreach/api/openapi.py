@@ -53,6 +53,11 @@ PREFERENCES = {
         "only_during_group": {"type": "boolean"},
         "language": {"enum": ["en", "es"]},
         "timezone": {"type": ["string", "null"]},
+        # S13: one of her program profile's rhythms or "none"; another answers 422 listing them.
+        "cadence": {"type": ["string", "null"], "minLength": 1, "maxLength": 40},
+        # S1: with consent "consented" for a contact who declined, what she said; the change
+        # is then held until a supervisor confirms it (202 with the request's id).
+        "her_words": {"type": "string", "minLength": 1, "maxLength": 2000},
     },
     "additionalProperties": False,
 }
@@ -67,6 +72,17 @@ WINDOW = _object(
     session_date={"type": ["string", "null"]},
     participant_present={"type": ["boolean", "null"]},
 )
+
+
+def _held_too(summary: str, body: dict[str, Any], answer: dict[str, Any], status: str) -> Any:
+    """An operation that may also answer 202: held until a supervisor confirms it (S1)."""
+    operation = _operation(summary, body, answer, status)
+    held = _object(["id", "held", "request_id"], id=ID, held={"const": True}, request_id=ID)
+    operation["responses"]["202"] = {
+        "description": "held until a supervisor confirms it",
+        "content": {"application/json": {"schema": held}},
+    }
+    return operation
 
 
 def _operation(
@@ -209,9 +225,24 @@ PATHS: dict[str, Any] = {
     },
     "/contacts/{contact_id}/preferences": {
         "parameters": _path_id("contact_id"),
-        "patch": _operation(
+        "patch": _held_too(
             "Record a new version of a contact's preferences",
             PREFERENCES,
+            _object(
+                ["id", "version", "consent"],
+                id=ID,
+                version={"type": "integer"},
+                consent={"type": "string"},
+                cadence={"type": ["string", "null"]},
+            ),
+            "200",
+        ),
+    },
+    "/opt-back-in/{request_id}/confirm": {
+        "parameters": _path_id("request_id"),
+        "post": _operation(
+            "A supervisor confirms a declined contact's request to consent again (S1)",
+            None,
             _object(
                 ["id", "version", "consent"],
                 id=ID,

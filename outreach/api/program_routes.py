@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
 from outreach.api import parse as p
+from outreach.runtime import runtime
 from outreach.services import programs
 
 
@@ -57,6 +58,7 @@ def cancel_session(group_id: str) -> ResponseReturnValue:
     assert session_date is not None
     cancellation = programs.cancel_session(
         db(),
+        runtime().profiles,
         group_id=p.identifier(group_id, "group_id"),
         session_date=session_date,
         reason=p.text(body, "reason"),

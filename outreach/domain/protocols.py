@@ -86,6 +86,9 @@ class Profile:
     events: Mapping[EventType, tuple[TaskRule, ...]]
     cadence: Cadence | None
     planning: PlanningRules
+    # Consented reminders (PRODUCT.md): one discreet heads-up text before a window in which
+    # she may be called, for a contact who consented to texts; a program may turn them off.
+    reminders: bool = True
 
     @property
     def cadence_choices(self) -> tuple[str, ...]:
@@ -217,6 +220,12 @@ def channels_for(
     return ()
 
 
+def wants_check_ins(profile: Profile, chosen: str | None) -> bool:
+    """Tell whether her rhythm (or the profile's default, if she chose none yet) asks for
+    periodic check-ins (S13)."""
+    return _cadence_choice(profile, chosen) is not None
+
+
 def _cadence_choice(profile: Profile, chosen: str | None) -> CadenceChoice | None:
     if profile.cadence is None or chosen == NO_CADENCE:
         return None
@@ -341,6 +350,7 @@ class _Reader:
             "on",
             "cadence",
             "planner",
+            "reminders",
         ]
     )
     RULE = frozenset(
@@ -384,6 +394,7 @@ class _Reader:
             events=self._events(self._table(data, "on", ())),
             cadence=self._cadence(data["cadence"]) if "cadence" in data else None,
             planning=self._planning(self._table(data, "planner", ())),
+            reminders=self._bool(data, "reminders", (), default=True),
         )
 
     # --- sections

@@ -2,7 +2,7 @@
 
 from outreach.models.audit import AuditEvent
 from outreach.models.base import Base, UTCDateTime
-from outreach.models.contact import ContactKey, ContactPerson, ContactPreferences
+from outreach.models.contact import ContactKey, ContactPerson, ContactPreferences, OptBackIn
 from outreach.models.delivery import (
     Delivery,
     InboundMessage,
@@ -37,6 +37,7 @@ __all__ = [
     "Delivery",
     "Group",
     "InboundMessage",
+    "OptBackIn",
     "OutboxMessage",
     "OutreachTask",
     "Participant",

@@ -64,7 +64,27 @@ class ContactPreferences(HasId, Base):
     only_during_group: Mapped[bool]
     language: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # S13: how often she wants a check-in, one of her program profile's choices or "none";
+    # NULL until she chooses (the profile's default, if any, applies).
+    cadence: Mapped[str | None] = mapped_column(String(40))
     # Why this version exists: "liaison", "api", "import", "sms_keyword", "demo".
     source: Mapped[str] = mapped_column(String(20))
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     recorded_at: Mapped[datetime]
+
+
+class OptBackIn(HasId, Base):
+    """She asked to be contacted again after declining (S1): held until a supervisor confirms.
+
+    Her words are sealed under her own key, as her notes are (S10); `changes` holds only the
+    permissions she gave (booleans), applied as a new preferences version on confirmation."""
+
+    __tablename__ = "opt_back_in"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    words_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime]
+    confirmed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    confirmed_at: Mapped[datetime | None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, String, cast, select, update
 from sqlalchemy.orm import Session
 
 from outreach.domain.planner import CallWindow
+from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
-from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask
+from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime
 from outreach.services import (
     call_windows,
@@ -116,7 +117,7 @@ def schedule_reminders(session: Session, rt: Runtime, now: datetime) -> int:
     only for contacts who allowed SMS; the window's end is the reminder's expiry."""
     # Planning is the dear part of a tick and most contacts never allow SMS: plan only the
     # tasks that could get a reminder at all, still live (S4).
-    task_ids = reminder_candidates(session)
+    task_ids = reminder_candidates(session, rt.profiles)
     if not task_ids:
         session.commit()  # end the read, as every step of a tick does
         return 0
@@ -130,38 +131,50 @@ def schedule_reminders(session: Session, rt: Runtime, now: datetime) -> int:
     )
     created = 0
     for window in _next_windows(plan.windows, now, now + REMINDER_LOOKAHEAD).values():
-        created += _schedule_one(session, window, now)
+        created += _schedule_one(session, rt.profiles, window, now)
     session.commit()
     return created
 
 
-def reminder_candidates(session: Session) -> list[uuid.UUID]:
-    """The open tasks that may text their contact: SMS among the task's channels and allowed
-    by the contact's newest preferences (S1, S2). Two queries, however many tasks."""
-    texting = [
+def reminder_candidates(session: Session, profiles: Mapping[str, Profile]) -> list[uuid.UUID]:
+    """The open tasks whose contact may get a heads-up text before a call (consented
+    reminders, PRODUCT.md): a call among the task's channels, never a duty to warn, in a
+    program whose profile keeps reminders on, and a contact whose newest preferences allow
+    texts and calls (S1, S2: never not yet asked, never after STOP). Two queries, however
+    many tasks."""
+    reminding = [key for key, profile in profiles.items() if profile.reminders]
+    called = [
         (task_id, contact_id)
         for task_id, contact_id, channels in session.execute(
-            select(OutreachTask.id, OutreachTask.contact_id, OutreachTask.channels).where(
-                OutreachTask.status == TaskStatus.OPEN.value, _may_list_sms()
+            select(OutreachTask.id, OutreachTask.contact_id, OutreachTask.channels)
+            .join(Program, Program.id == OutreachTask.program_id)
+            .where(
+                OutreachTask.status == TaskStatus.OPEN.value,
+                OutreachTask.reason != TaskReason.DUTY_TO_WARN.value,
+                Program.protocol.in_(reminding),
+                _may_list_voice(),
             )
         )
-        if "sms" in channels  # the rule, as _schedule_one has it
+        if "voice" in channels  # the rule, as _schedule_one has it
     ]
-    if not texting:
+    if not called:
         return []
-    prefs = contacts.current_preferences_of(session, {contact_id for _, contact_id in texting})
-    return [task_id for task_id, contact_id in texting if _may_text(prefs.get(contact_id))]
+    prefs = contacts.current_preferences_of(session, {contact_id for _, contact_id in called})
+    return [task_id for task_id, contact_id in called if _may_remind(prefs.get(contact_id))]
 
 
-def _may_list_sms() -> ColumnElement[bool]:
-    # Only spares decoding every voice-only task's row: the stored JSON text of a list holding
-    # "sms" always holds it quoted so, on SQLite and PostgreSQL alike.
-    return cast(OutreachTask.channels, String).like('%"sms"%')
+def _may_list_voice() -> ColumnElement[bool]:
+    # Only spares decoding every text- or letter-only task's row: the stored JSON text of a
+    # list holding "voice" always holds it quoted so, on SQLite and PostgreSQL alike.
+    return cast(OutreachTask.channels, String).like('%"voice"%')
 
 
-def _may_text(prefs: ContactPreferences | None) -> bool:
-    # The rule _schedule_one and every send apply, so only tasks they would refuse drop out.
-    return prefs is not None and contacts.permission_of(prefs).refusal("sms") is None
+def _may_remind(prefs: ContactPreferences | None) -> bool:
+    # The rule _schedule_one and every send apply, so only tasks they would refuse drop out:
+    # she allows texts (consented, no STOP standing) and may still be called.
+    if prefs is None or not prefs.voice:
+        return False
+    return contacts.permission_of(prefs).refusal("sms") is None
 
 
 def _next_windows(
@@ -178,12 +191,14 @@ def _next_windows(
     return first
 
 
-def _schedule_one(session: Session, window: CallWindow, now: datetime) -> int:
+def _schedule_one(
+    session: Session, profiles: Mapping[str, Profile], window: CallWindow, now: datetime
+) -> int:
     task = session.get(OutreachTask, uuid.UUID(window.task_id))
-    if task is None or "sms" not in task.channels:
+    if task is None or not _reminds(session, profiles, task):
         return 0
     prefs = contacts.current_preferences(session, task.contact_id)
-    if contacts.permission_of(prefs).refusal("sms") or _already_planned(session, task, window):
+    if not _may_remind(prefs) or _already_planned(session, task, window):
         return 0
     session.add(
         Delivery(
@@ -200,6 +215,19 @@ def _schedule_one(session: Session, window: CallWindow, now: datetime) -> int:
         )
     )
     return 1
+
+
+def _reminds(session: Session, profiles: Mapping[str, Profile], task: OutreachTask) -> bool:
+    """A heads-up goes before a call, never before a duty to warn (S8), where the program
+    keeps reminders on."""
+    program = session.get(Program, task.program_id)
+    profile = None if program is None else profiles.get(program.protocol)
+    return (
+        profile is not None
+        and profile.reminders
+        and task.reason != TaskReason.DUTY_TO_WARN
+        and "voice" in task.channels
+    )
 
 
 def _already_planned(session: Session, task: OutreachTask, window: CallWindow) -> bool:

@@ -15,6 +15,8 @@ class Permission(StrEnum):
     TASK_CLOSE_UNREACHABLE = "contact:task:sign-off"
     # S1/S8: confirm a duty to warn that reaches a declined contact (supervisors only).
     DUTY_TO_WARN_CONFIRM = "contact:duty-to-warn:confirm"
+    # S1: confirm a declined contact's request to be contacted again (supervisors only).
+    OPT_BACK_IN_CONFIRM = "contact:opt-back-in:confirm"
     # S7: releases of information and compelled disclosures (docs/security/releases.md).
     RELEASE_READ = "contact:release:read"
     RELEASE_REVOKE = "contact:release:revoke"
@@ -54,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ATTEMPT_REVIEW,
             Permission.TASK_CLOSE_UNREACHABLE,
             Permission.DUTY_TO_WARN_CONFIRM,
+            Permission.OPT_BACK_IN_CONFIRM,
         }
     ),
     # S7: a facilitator holds no contact permission at all.

@@ -19,7 +19,7 @@ from outreach.domain import protocols, validation
 from outreach.domain.vocabulary import Channel, EntryPoint, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import deliveries, queue, tasks
+from outreach.services import deliveries, preference_changes, queue, tasks
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -161,6 +161,58 @@ def task_reference(session: Session, actor: Actor, task_id: uuid.UUID, now: date
     """The contact's opaque reference for a confirmation page (no name, no number), for a
     liaison who may work the task."""
     return queue.reference(tasks.task_to_work(session, actor, task_id, now).contact_id)
+
+
+def change_rhythm(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    cadence: str,
+    now: datetime,
+) -> None:
+    """S13: record the rhythm she chose in conversation, on a task the actor holds."""
+    _her_word(session, vault, profiles, actor, task_id, {"cadence": cadence}, now)
+
+
+def change_channels(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    channels: Mapping[str, bool],
+    now: datetime,
+) -> None:
+    """S1: she narrows (or widens) contact by channel in conversation, without declining:
+    "please don't call me again" turns voice off and leaves the texts she wants."""
+    _her_word(session, vault, profiles, actor, task_id, dict(channels), now)
+
+
+def _her_word(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    actor: Actor,
+    task_id: uuid.UUID,
+    changes: dict[str, object],
+    now: datetime,
+) -> None:
+    queue.require_claim(session, actor, task_id, now)
+    task = tasks.task_to_work(session, actor, task_id, now)
+    preference_changes.change_preferences(
+        session,
+        vault,
+        profiles,
+        actor=actor,
+        contact_id=task.contact_id,
+        changes=changes,
+        now=now,
+        source="liaison",
+    )
 
 
 def task_zone(session: Session, task_id: uuid.UUID) -> ZoneInfo:

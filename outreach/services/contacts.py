@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from outreach.domain import validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
+from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant, Program
 from outreach.security.permissions import Permission
@@ -24,6 +26,7 @@ from outreach.services.access import require
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 
+Profiles = Mapping[str, Profile]
 RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
 MAX_NAME = 120
 
@@ -48,6 +51,8 @@ class Preferences:
     only_during_group: bool = False
     language: str = "en"
     timezone: str | None = None
+    # S13: her rhythm, one of her program profile's choices or "none"; None until she chooses.
+    cadence: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base: Preferences | None = None) -> Preferences:
@@ -79,8 +84,13 @@ def add_contact(
     relationship: str,
     preferences: Preferences,
     now: datetime,
+    profiles: Profiles | None = None,
+    language_stated: bool = True,
 ) -> ContactPerson:
-    """Create a contact person with sealed name and phone and a first preferences version."""
+    """Create a contact person with sealed name and phone and a first preferences version.
+
+    S12: when nobody stated her language, her program's profile's language is her default
+    (a Spanish-first program's contacts start in Spanish)."""
     participant = session.get(Participant, participant_id)
     if participant is None:
         raise NotFound("no participant with that id", {"participant_id": "unknown"})
@@ -93,6 +103,10 @@ def add_contact(
         object_type="participant",
         object_id=participant.id,
     )
+    check_rhythm(session, profiles, participant.program_id, preferences.cadence)  # S13
+    if not language_stated:
+        language = _program_language(session, profiles, participant.program_id)
+        preferences = dataclasses.replace(preferences, language=language)
     e164 = _phone(phone)
     contact = ContactPerson(
         participant_id=participant.id,
@@ -241,11 +255,38 @@ def change_preferences(
     changes: Mapping[str, Any],
     now: datetime,
     source: str = "liaison",
+    profiles: Profiles | None = None,
 ) -> ContactPreferences:
-    """Record a new preferences version; earlier versions stay as they were (S1).
+    """Record a new preferences version and commit (record_preferences says what is refused)."""
+    row = record_preferences(
+        session,
+        actor=actor,
+        contact_id=contact_id,
+        changes=changes,
+        now=now,
+        source=source,
+        profiles=profiles,
+    )
+    session.commit()
+    return row
+
+
+def record_preferences(
+    session: Session,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    now: datetime,
+    source: str,
+    profiles: Profiles | None,
+) -> ContactPreferences:
+    """Record a new preferences version in the caller's transaction; earlier versions stay
+    as they were (S1).
 
     What only the contact can undo is refused: a decline (S1: no further contact, ever) and
-    a STOP she texted (S2: only her START turns texts back on)."""
+    a STOP she texted (S2: only her START turns texts back on). A new rhythm must be one her
+    program's profile offers (S13), so `profiles` is needed to change it."""
     contact = _contact(session, contact_id)
     require(
         session,
@@ -259,6 +300,8 @@ def change_preferences(
     current = _newest_to_change(session, contact_id)
     updated = Preferences.from_mapping(changes, base=preferences_of(current))
     _refuse_undoing_her_word(session, current, updated)
+    if updated.cadence != current.cadence:
+        check_rhythm(session, profiles, contact.program_id, updated.cadence)
     row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
     session.add(row)
     record(
@@ -270,9 +313,67 @@ def change_preferences(
         object_id=contact_id,
         program_id=contact.program_id,
         consent=updated.consent,
+        cadence=updated.cadence,
         version=row.version,
     )
-    session.commit()
+    return row
+
+
+def check_rhythm(
+    session: Session, profiles: Profiles | None, program_id: uuid.UUID, cadence: str | None
+) -> None:
+    """S13: her rhythm is one of the choices her program's profile offers, or "none";
+    otherwise 422 naming `cadence` and listing the choices."""
+    if cadence is None:
+        return
+    program = session.get(Program, program_id)
+    profile = None if profiles is None or program is None else profiles.get(program.protocol)
+    if profile is None:
+        raise Conflict("the program's protocol is not loaded: her rhythm cannot be checked")
+    if cadence not in profile.cadence_choices:
+        offered = ", ".join(profile.cadence_choices)
+        raise Invalid(
+            f"her program offers these rhythms: {offered}", {"cadence": f"must be one of {offered}"}
+        )
+
+
+def _program_language(session: Session, profiles: Profiles | None, program_id: uuid.UUID) -> str:
+    program = session.get(Program, program_id)
+    profile = None if profiles is None or program is None else profiles.get(program.protocol)
+    return "en" if profile is None else profile.language
+
+
+def consented_since(session: Session, contact_id: uuid.UUID) -> datetime | None:
+    """When her present consent began (the first of the unbroken run of consented versions
+    ending with the newest), or None if she is not consenting now. S13 counts from it."""
+    since = None
+    for consent, recorded_at in session.execute(
+        select(ContactPreferences.consent, ContactPreferences.recorded_at)
+        .where(ContactPreferences.contact_id == contact_id)
+        .order_by(ContactPreferences.version.desc())
+    ):
+        if consent != Consent.CONSENTED:
+            break
+        since = recorded_at
+    return since
+
+
+def record_opt_back_in(
+    session: Session,
+    *,
+    actor: Actor,
+    contact_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    now: datetime,
+) -> ContactPreferences:
+    """S1: the one way out of a decline, in the caller's transaction: only for a request in
+    her words that a supervisor confirmed (opt_back_in.confirm)."""
+    current = current_preferences(session, contact_id)
+    updated = Preferences.from_mapping(changes, base=preferences_of(current))
+    row = _preferences_row(
+        contact_id, current.version + 1, updated, actor, now, source="opt_back_in"
+    )
+    session.add(row)
     return row
 
 
@@ -281,8 +382,9 @@ def _refuse_undoing_her_word(
 ) -> None:
     if current.consent == Consent.DECLINED and updated.consent != Consent.DECLINED:
         raise Conflict(
-            "she declined: no further contact of any kind, ever (S1); only a duty to warn, "
-            "confirmed by a supervisor, may still reach her",
+            "she declined: no further contact of any kind (S1); she opts back in only in her "
+            "own words, recorded by a liaison and confirmed by a supervisor; meanwhile only a "
+            "duty to warn, confirmed by a supervisor, may still reach her",
             {"consent": "declined stays"},
         )
     if updated.sms and not current.sms and sms_stopped(session, current.contact_id):
@@ -428,6 +530,7 @@ def preferences_of(row: ContactPreferences) -> Preferences:
         only_during_group=row.only_during_group,
         language=row.language,
         timezone=row.timezone,
+        cadence=row.cadence,
     )
 
 
@@ -480,6 +583,7 @@ def _as_dict(prefs: Preferences) -> dict[str, Any]:
         "only_during_group": prefs.only_during_group,
         "language": prefs.language,
         "timezone": prefs.timezone,
+        "cadence": prefs.cadence,
     }
 
 
@@ -494,6 +598,10 @@ def _validated(data: Mapping[str, Any]) -> Preferences:
     if not isinstance(data["language"], str) or data["language"] not in LANGUAGES:
         fields["language"] = f"must be one of {', '.join(LANGUAGES)}"
     times = _safe_times(data["safe_times"], fields)
+    cadence = data["cadence"]
+    if cadence is not None and (not isinstance(cadence, str) or not 0 < len(cadence) <= 40):
+        # Which names her program offers is checked against its profile (check_rhythm).
+        fields["cadence"] = "must be the name of one of the program's rhythms, or none"
     zone = data["timezone"]
     if zone is not None:
         try:
@@ -548,6 +656,7 @@ def _preferences_row(
         only_during_group=prefs.only_during_group,
         language=prefs.language,
         timezone=prefs.timezone,
+        cadence=prefs.cadence,
         source=source,
         recorded_by=actor.user_id,
         recorded_at=now,

@@ -178,7 +178,7 @@ def seed(
         for key, name, protocol, tz in PROGRAMS
     }
     for number, spec in enumerate(GROUPS):
-        group = _group(session, keyed[spec[0]], spec, now)
+        group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
             _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
     _events(session, profiles, rng, now)
@@ -388,7 +388,9 @@ def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> N
         )
 
 
-def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datetime) -> Group:
+def _group(
+    session: Session, profiles: Profiles, program: Program, spec: tuple[Any, ...], now: datetime
+) -> Group:
     _, name, zone, rule, start, minutes, _ = spec
     group = programs.create_group(
         session,
@@ -404,7 +406,12 @@ def _group(session: Session, program: Program, spec: tuple[Any, ...], now: datet
     )
     if name == CANCELLED[0]:
         programs.cancel_session(
-            session, group_id=group.id, session_date=CANCELLED[1], reason=CANCELLED[2], now=now
+            session,
+            profiles,
+            group_id=group.id,
+            session_date=CANCELLED[1],
+            reason=CANCELLED[2],
+            now=now,
         )
     return group
 

@@ -1,4 +1,5 @@
-"""CSV import of groups, participants, contacts and attendance: every row checked, all or nothing.
+"""CSV import of groups, participants, contacts, attendance and cancelled classes: every row
+checked, all or nothing.
 
 Each row goes through the same service as the API, so it obeys the same rules. The whole file
 runs in one outer transaction; each service's commit only releases a savepoint inside it, so a
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from outreach.db import AUDIT_KEY
 from outreach.domain import validation
+from outreach.domain.protocols import Profile
 from outreach.models import Group, Participant
 from outreach.security.vault import Vault
 from outreach.services import contacts, programs
@@ -27,6 +29,7 @@ from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.errors import Invalid, NotFound, ServiceError
 
 Row = Mapping[str, str]
+Profiles = Mapping[str, Profile]
 COLUMNS: dict[str, tuple[str, ...]] = {
     "groups": (
         "program",
@@ -40,6 +43,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "participants": ("program", "reference"),
     "contacts": ("program", "participant", "name", "phone", "relationship"),
     "attendance": ("program", "participant", "date", "status"),
+    # A class the program cancelled; `reason` is optional.
+    "cancellations": ("program", "group", "date"),
 }
 KINDS = tuple(COLUMNS)
 
@@ -62,6 +67,7 @@ def import_rows(
     kind: str,
     rows: Iterable[tuple[int, Row]],
     now: datetime,
+    profiles: Profiles,
     progress: Callable[[int], object] = lambda _: None,
 ) -> ImportResult:
     """Import every row or none; report each bad row by line number."""
@@ -74,7 +80,7 @@ def import_rows(
             info={AUDIT_KEY: audit_key},  # its audit rows are chained like any other (S10)
         )
         for line, row in rows:
-            _one(session, vault, kind, line, row, now, result)
+            _one(session, vault, profiles, kind, line, row, now, result)
             progress(1)
         if result.errors:
             outer.rollback()
@@ -96,6 +102,7 @@ def import_rows(
 def _one(
     session: Session,
     vault: Vault,
+    profiles: Profiles,
     kind: str,
     line: int,
     row: Row,
@@ -104,7 +111,7 @@ def _one(
 ) -> None:
     try:
         _refuse_nul(row)
-        IMPORTERS[kind](session, vault, row, now)
+        IMPORTERS[kind](session, vault, profiles, row, now)
         result.imported += 1
     except ServiceError as exc:
         session.rollback()  # only this row's savepoint
@@ -117,7 +124,7 @@ def _reason(kind: str, exc: ServiceError) -> str:
     return exc.message
 
 
-def _groups(session: Session, _vault: Vault, row: Row, now: datetime) -> None:
+def _groups(session: Session, _vault: Vault, _profiles: Profiles, row: Row, now: datetime) -> None:
     programs.create_group(
         session,
         program_id=programs.program_by_key(session, row["program"]).id,
@@ -132,7 +139,9 @@ def _groups(session: Session, _vault: Vault, row: Row, now: datetime) -> None:
     )
 
 
-def _participants(session: Session, _vault: Vault, row: Row, now: datetime) -> None:
+def _participants(
+    session: Session, _vault: Vault, _profiles: Profiles, row: Row, now: datetime
+) -> None:
     program = programs.program_by_key(session, row["program"])
     group_id = _group_id(session, program.id, row.get("group", ""))
     programs.add_participant(
@@ -140,7 +149,7 @@ def _participants(session: Session, _vault: Vault, row: Row, now: datetime) -> N
     )
 
 
-def _contacts(session: Session, vault: Vault, row: Row, now: datetime) -> None:
+def _contacts(session: Session, vault: Vault, profiles: Profiles, row: Row, now: datetime) -> None:
     participant = _participant(session, row)
     contacts.add_contact(
         session,
@@ -152,10 +161,14 @@ def _contacts(session: Session, vault: Vault, row: Row, now: datetime) -> None:
         relationship=row["relationship"],
         preferences=contacts.Preferences.from_mapping(_preferences(row)),
         now=now,
+        profiles=profiles,
+        language_stated=bool(row.get("language")),  # S12: else her program's language
     )
 
 
-def _attendance(session: Session, _vault: Vault, row: Row, now: datetime) -> None:
+def _attendance(
+    session: Session, _vault: Vault, _profiles: Profiles, row: Row, now: datetime
+) -> None:
     checked = row.get("checked_in_at") or ""
     programs.record_attendance(
         session,
@@ -167,11 +180,30 @@ def _attendance(session: Session, _vault: Vault, row: Row, now: datetime) -> Non
     )
 
 
-IMPORTERS: dict[str, Callable[[Session, Vault, Row, datetime], None]] = {
+def _cancellations(
+    session: Session, _vault: Vault, profiles: Profiles, row: Row, now: datetime
+) -> None:
+    """A cancelled class opens what the program's protocol requires, as from the API."""
+    program = programs.program_by_key(session, row["program"])
+    group_id = _group_id(session, program.id, row["group"])
+    if group_id is None:
+        raise Invalid("a cancellation names its group", {"group": "required"})
+    programs.cancel_session(
+        session,
+        profiles,
+        group_id=group_id,
+        session_date=_date(row, "date"),
+        reason=row.get("reason") or "cancelled",
+        now=now,
+    )
+
+
+IMPORTERS: dict[str, Callable[[Session, Vault, Profiles, Row, datetime], None]] = {
     "groups": _groups,
     "participants": _participants,
     "contacts": _contacts,
     "attendance": _attendance,
+    "cancellations": _cancellations,
 }
 
 

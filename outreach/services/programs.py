@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import validation
+from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import AttendanceStatus
 from outreach.models import Attendance, Group, Participant, Program, SessionCancellation, User
 from outreach.security.permissions import Permission
+from outreach.services import tasks
 from outreach.services.access import require
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -107,6 +109,7 @@ def create_group(
 
 def cancel_session(
     session: Session,
+    profiles: Mapping[str, Profile],
     *,
     group_id: uuid.UUID,
     session_date: date,
@@ -114,7 +117,12 @@ def cancel_session(
     now: datetime,
     actor: Actor = SYSTEM,
 ) -> SessionCancellation:
-    """Record that the program cancelled one session (S4: it yields no window)."""
+    """Record that the program cancelled one session (S4: it yields no window), and open the
+    contacts its protocol requires for the partners of the group's participants (Georgia).
+
+    A second recording of the same cancellation changes nothing and opens nothing new. What
+    is answered says only that it was recorded: a facilitator never learns whether a contact
+    exists or was asked (S7)."""
     group = _get(session, Group, group_id, "group")
     require(
         session,
@@ -141,8 +149,22 @@ def cancel_session(
         recorded_by=actor.user_id,
     )
     session.add(cancellation)
+    profile = _profile_of(session, profiles, group.program_id)
+    tasks.open_for_cancelled_class(
+        session, profile, actor=actor, group=group, session_date=session_date, now=now
+    )
     session.commit()
     return cancellation
+
+
+def _profile_of(
+    session: Session, profiles: Mapping[str, Profile], program_id: uuid.UUID
+) -> Profile:
+    program = _get(session, Program, program_id, "program")
+    profile = profiles.get(program.protocol)
+    if profile is None:
+        raise Conflict(f"the program's protocol {program.protocol!r} is not loaded")
+    return profile
 
 
 def add_participant(

@@ -158,6 +158,7 @@ ACTIVITY: dict[str, tuple[str, ...]] = {
     "outbox_message": ("at",),
     "contact_release": ("granted_at", "recorded_at", "revoked_at"),
     "compelled_disclosure": ("disclosed_at", "recorded_at", "danger_confirmed_at"),
+    "opt_back_in": ("requested_at", "confirmed_at"),
 }
 NOT_ACTIVITY: dict[str, tuple[str, ...]] = {
     "contact_key": ("created_at",),  # made with the contact, moved by key rotation

@@ -30,6 +30,7 @@ from outreach.models import (
     ContactPreferences,
     Delivery,
     Group,
+    OptBackIn,
     OutreachTask,
     Participant,
     Program,
@@ -39,8 +40,8 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, participant_status, queue, tasks
-from outreach.services.access import require
+from outreach.services import contacts, opt_back_in, participant_status, queue, tasks
+from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, NotFound
 from outreach.services.planning import plan_open_tasks
@@ -137,6 +138,14 @@ class TaskPage:
     # Issue 22 item 3: why each way of closing is refused now (None: allowed), so the page
     # never offers a Close that ends in an error.
     close_refusals: dict[str, str | None] = field(default_factory=dict)
+    # S13: the rhythms her program offers ("none" first) and the one used until she chooses.
+    rhythms: tuple[str, ...] = ()
+    rhythm_default: str | None = None
+    # S1: her request to opt back in, held until a supervisor confirms it; her words are
+    # opened (audited) only for a supervisor who may confirm them.
+    opt_back_in: OptBackIn | None = None
+    opt_back_in_words: str | None = None
+    may_confirm_opt_back_in: bool = False
 
 
 def task_page(
@@ -209,6 +218,9 @@ def task_page(
         held=held,
         panel=panel,
         close_refusals=close_refusals(task, standing, bool(awaiting)),
+        rhythms=_rhythms(profiles, program),
+        rhythm_default=_rhythm_default(profiles, program),
+        **_opt_back_in(session, vault, actor, task.contact_id, now),
     )
 
 
@@ -309,6 +321,37 @@ def _status(session: Session, participant_id: uuid.UUID) -> tuple[str, datetime 
 
 def _refusal_words(consent: str) -> str:
     return REFUSALS["declined" if consent == "declined" else "voice"]
+
+
+def _opt_back_in(
+    session: Session, vault: Vault, actor: Actor, contact_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    held = opt_back_in.pending(session, contact_id)
+    may = (
+        held is not None
+        and allowed(actor, Permission.OPT_BACK_IN_CONFIRM, _program_of(session, contact_id))
+        and held.requested_by != actor.user_id
+    )
+    words = None
+    if held is not None and may:
+        words = opt_back_in.her_words(session, vault, actor=actor, held=held, now=now)
+    return {"opt_back_in": held, "opt_back_in_words": words, "may_confirm_opt_back_in": may}
+
+
+def _program_of(session: Session, contact_id: uuid.UUID) -> uuid.UUID:
+    contact = session.get(ContactPerson, contact_id)
+    assert contact is not None
+    return contact.program_id
+
+
+def _rhythms(profiles: Mapping[str, protocols.Profile], program: Program) -> tuple[str, ...]:
+    profile = profiles.get(program.protocol)
+    return () if profile is None or profile.cadence is None else profile.cadence_choices
+
+
+def _rhythm_default(profiles: Mapping[str, protocols.Profile], program: Program) -> str | None:
+    profile = profiles.get(program.protocol)
+    return None if profile is None or profile.cadence is None else profile.cadence.default
 
 
 def _reveal(

@@ -209,6 +209,74 @@ def _open_task(
     return task
 
 
+def open_for_cancelled_class(
+    session: Session,
+    profile: protocols.Profile,
+    *,
+    actor: Actor,
+    group: Group,
+    session_date: date,
+    now: datetime,
+) -> list[OutreachTask]:
+    """Open, in the caller's transaction, the contacts a cancelled class requires where the
+    profile asks for them (seeds/001, Georgia: "the program cancels class for any reason").
+
+    One `class_cancelled` event, dated now, is recorded for each participant active in the
+    group for the whole session; each of his contacts consenting or not yet asked gets the
+    profile's task, due within its deadline from now; a declined contact gets nothing (S1),
+    nor one whose participant may be the victim (S11)."""
+    if EventType.CLASS_CANCELLED not in profile.events:
+        return []
+    start = datetime.combine(session_date, group.start_time, tzinfo=ZoneInfo(group.timezone))
+    end = start + timedelta(minutes=group.duration_minutes)
+    opened: list[OutreachTask] = []
+    for participant in _in_group_during(session, group, start, end):
+        event = _cancelled_class_event(session, actor, participant, now)
+        flagged = _may_be_victim(session, participant.id)
+        mine = [
+            _open_task(session, spec, contact, event, Severity.ROUTINE, now)
+            for contact in _contacts_of(session, participant.id)
+            for spec in protocols.tasks_for_event(
+                profile,
+                EventType.CLASS_CANCELLED,
+                at=now,
+                severity=Severity.ROUTINE,
+                permissions=_permissions(session, contact),
+                participant_may_be_victim=flagged,
+            )
+        ]
+        _audit_event(session, actor, event, participant.program_id, mine, now)
+        opened += mine
+    return opened
+
+
+def _in_group_during(
+    session: Session, group: Group, start: datetime, end: datetime
+) -> list[Participant]:
+    """The group's participants who were active in the program for the whole session (S4)."""
+    members = list(session.scalars(select(Participant).where(Participant.group_id == group.id)))
+    lines = participant_status.timelines(session, {p.id: p.created_at for p in members})
+    return [p for p in members if lines[p.id].covers(start, end)]
+
+
+def _cancelled_class_event(
+    session: Session, actor: Actor, participant: Participant, now: datetime
+) -> ProgramEvent:
+    # Dated when the program recorded it: the session itself may be days ahead, and the
+    # contact is due from the news, not from the session (retention counts from it too).
+    event = ProgramEvent(
+        participant_id=participant.id,
+        type=EventType.CLASS_CANCELLED.value,
+        at=now,
+        severity=Severity.ROUTINE.value,
+        recorded_by=actor.user_id,
+        created_at=now,
+    )
+    event.ensure_id()
+    session.add(event)
+    return event
+
+
 def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: datetime) -> int:
     """Open the periodic check-ins the protocols' cadences make due (victim-driven, S1).
 
@@ -221,19 +289,99 @@ def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: dateti
     for contact, profile in _cadence_contacts(session, profiles, now):
         if _has_open(session, contact.id, TaskReason.PERIODIC_CHECK_IN):
             continue
-        spec = protocols.cadence_due(
-            profile,
-            permissions=_permissions(session, contact),
-            cadence_choice=None,
-            last_contact_at=_last_safe_contact(session, contact.id),
-            now=now,
-            participant_may_be_victim=_may_be_victim(session, contact.participant_id),
-        )
+        spec = check_in_due(session, profile, contact, now)
         if spec is not None:
             _open_task(session, spec, contact, None, Severity.ROUTINE, now)
             opened += 1
     session.commit()
     return opened
+
+
+def check_in_due(
+    session: Session, profile: protocols.Profile, contact: ContactPerson, now: datetime
+) -> protocols.TaskSpec | None:
+    """S13: the check-in her rhythm makes due now, counted from the last time she was
+    reached safely or from when she consented, whichever is later."""
+    prefs = contacts.current_preferences(session, contact.id)
+    marks = [_last_safe_contact(session, contact.id), contacts.consented_since(session, contact.id)]
+    known = [mark for mark in marks if mark is not None]
+    return protocols.cadence_due(
+        profile,
+        permissions=_permissions(session, contact),
+        cadence_choice=prefs.cadence,
+        last_contact_at=max(known) if known else None,
+        now=now,
+        participant_may_be_victim=_may_be_victim(session, contact.participant_id),
+    )
+
+
+def follow_rhythm(
+    session: Session,
+    profile: protocols.Profile,
+    contact: ContactPerson,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """S13: after she changed her rhythm, her open check-ins follow it, in the caller's
+    transaction: one her new rhythm makes due keeps (or gets) its new deadline; one it does
+    not make due now (a slower rhythm, or none) is cancelled. Both are audited. Once he has
+    left the program nothing new opens, and a check-in still open stays for the liaison to
+    close (open_periodic_check_ins), unless she now wants none."""
+    open_now = _open_of(session, contact.id, TaskReason.PERIODIC_CHECK_IN)
+    due = None
+    if _out_of(session, contact, now):
+        rhythm = contacts.current_preferences(session, contact.id).cadence
+        if protocols.wants_check_ins(profile, rhythm):
+            return
+    else:
+        due = check_in_due(session, profile, contact, now)
+    for task in open_now:
+        if due is None:
+            _close(session, actor, task, TaskStatus.CANCELLED.value, now, because="rhythm_changed")
+        elif task.due_by != due.due_by:
+            _reschedule(session, actor, task, due.due_by, now)
+    if due is not None and not open_now:
+        _open_task(session, due, contact, None, Severity.ROUTINE, now)
+
+
+def _out_of(session: Session, contact: ContactPerson, now: datetime) -> bool:
+    """Check-ins belong to his time in the program (open_periodic_check_ins)."""
+    out = session.scalar(
+        select(Participant.id).where(
+            Participant.id == contact.participant_id, Participant.id.in_(_out_of_program(now))
+        )
+    )
+    return out is not None
+
+
+def _open_of(session: Session, contact_id: uuid.UUID, reason: TaskReason) -> list[OutreachTask]:
+    return list(
+        session.scalars(
+            select(OutreachTask).where(
+                OutreachTask.contact_id == contact_id,
+                OutreachTask.reason == reason.value,
+                OutreachTask.status == TaskStatus.OPEN.value,
+            )
+        )
+    )
+
+
+def _reschedule(
+    session: Session, actor: Actor, task: OutreachTask, due_by: datetime, now: datetime
+) -> None:
+    before, task.due_by = task.due_by, due_by
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.TASK_RESCHEDULED,
+        object_type="task",
+        object_id=task.id,
+        program_id=task.program_id,
+        because="rhythm_changed",
+        due_before=before.isoformat(),
+        due_by=due_by.isoformat(),
+    )
 
 
 def _cadence_contacts(

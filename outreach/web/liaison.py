@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome, TaskReason
-from outreach.services import claimed_work, duty_to_warn, queue, task_page
+from outreach.services import claimed_work, duty_to_warn, opt_back_in, queue, task_page
 from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
 from outreach.web.common import (
@@ -196,6 +196,66 @@ def close(task_id: uuid.UUID) -> ResponseReturnValue:
     words = resolution.replace("_", " ")
     flash(CLOSED.format(reference=queue.reference(closed.contact_id), resolution=words), "success")
     return redirect(url_for("liaison.call_queue"))
+
+
+@bp.post("/tasks/<uuid:task_id>/rhythm")
+@staff
+def rhythm(task_id: uuid.UUID) -> ResponseReturnValue:
+    """S13: the rhythm she chose, recorded after a conversation with her."""
+    claimed_work.change_rhythm(
+        db(),
+        rt().vault,
+        rt().profiles,
+        actor=actor(),
+        task_id=task_id,
+        cadence=form_text("cadence", 40),
+        now=now(),
+    )
+    flash("Her rhythm is recorded; her check-ins follow it.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/channels")
+@staff
+def channels(task_id: uuid.UUID) -> ResponseReturnValue:
+    """S1: the channels she allows, as she said them on the call ("no calls, texts are fine")."""
+    claimed_work.change_channels(
+        db(),
+        rt().vault,
+        rt().profiles,
+        actor=actor(),
+        task_id=task_id,
+        channels={c: request.form.get(c) == "yes" for c in opt_back_in.CHANNELS},
+        now=now(),
+    )
+    flash("Her channels are recorded; nothing reaches her on a channel she turned off.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/opt-back-in")
+@staff
+def opt_back_in_request(task_id: uuid.UUID) -> ResponseReturnValue:
+    """S1: a declined contact asks to be contacted again; held until a supervisor confirms."""
+    opt_back_in.request_on_task(
+        db(),
+        rt().vault,
+        actor=actor(),
+        task_id=task_id,
+        words=request.form.get("her_words", "")[:2000],
+        channels={c: request.form.get(c) == "yes" for c in opt_back_in.CHANNELS},
+        now=now(),
+    )
+    flash("Her request is recorded. It takes effect once a supervisor confirms it.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/opt-back-in/<uuid:request_id>/confirm")
+@staff
+def opt_back_in_confirm(task_id: uuid.UUID, request_id: uuid.UUID) -> ResponseReturnValue:
+    """S1: a supervisor other than the one who recorded it confirms her request."""
+    opt_back_in.confirm(db(), actor=actor(), request_id=request_id, now=now())
+    flash("Confirmed: she consents again, on the channels she named.")
+    return redirect(url_for("liaison.task", task_id=task_id))
 
 
 @bp.post("/tasks/<uuid:task_id>/confirm")

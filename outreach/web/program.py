@@ -40,6 +40,7 @@ def group(group_id: uuid.UUID) -> ResponseReturnValue:
 def cancel(group_id: uuid.UUID) -> ResponseReturnValue:
     programs.cancel_session(
         db(),
+        rt().profiles,
         group_id=group_id,
         session_date=_form_date("date"),
         reason=form_text("reason") or "cancelled",

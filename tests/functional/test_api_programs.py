@@ -223,7 +223,8 @@ def test_an_unknown_api_path_answers_json(client: FlaskClient, tokens: dict[str,
 def test_a_program_system_cannot_lift_a_decline_or_turn_on_texts_she_stopped(
     client: FlaskClient, world: World, tokens: dict[str, str], db: Session
 ) -> None:
-    """S1 "ever" and S2 "for good": only her own START undoes a STOP; nothing lifts a decline."""
+    """S2 "for good": only her own START undoes a STOP; S1: a decline is lifted only by her
+    request in her own words, confirmed by a supervisor (tests/integration/test_opt_back_in.py)."""
     path = f"/contacts/{world.contact.id}/preferences"
     contacts.revoke_sms(db, contact_id=world.contact.id, now=NOW, source="sms_stop")
     db.commit()
@@ -231,6 +232,6 @@ def test_a_program_system_cannot_lift_a_decline_or_turn_on_texts_she_stopped(
     assert (status, answer["fields"]) == (409, {"sms": "stopped by her STOP"})
     assert call(client, tokens["liaison"], "PATCH", path, {"consent": "declined"})[0] == 200
     status, answer = call(client, tokens["liaison"], "PATCH", path, {"consent": "consented"})
-    assert (status, answer["fields"]) == (409, {"consent": "declined stays"})
+    assert (status, answer["fields"]) == (422, {"her_words": "required"})
     prefs = contacts.current_preferences(db, world.contact.id)
     assert (prefs.consent, prefs.sms) == ("declined", False)

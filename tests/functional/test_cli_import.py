@@ -12,8 +12,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from outreach import create_app
+from outreach.clock import FixedClock
 from outreach.db import migrate
-from outreach.models import ContactPerson, Group, Participant
+from outreach.models import ContactPerson, Group, OutreachTask, Participant
 from outreach.runtime import runtime
 from outreach.settings import load_settings
 from tests.conftest import NOW
@@ -36,7 +37,9 @@ CONTACTS = (
 def own_app(test_environ: dict[str, str], tmp_path: Path) -> Flask:
     url = f"sqlite:///{tmp_path / 'import.db'}"
     app = create_app(
-        {"TESTING": True}, settings=load_settings({**test_environ, "OUTREACH_DATABASE_URL": url})
+        {"TESTING": True},
+        settings=load_settings({**test_environ, "OUTREACH_DATABASE_URL": url}),
+        clock=FixedClock(NOW),  # rows are imported "now": frozen, like every test's time
     )
     migrate(runtime(app).engine)
     return app
@@ -94,3 +97,30 @@ def test_bad_rows_are_reported_by_line_without_their_values_and_nothing_is_writt
 def test_a_missing_column_is_named(own_app: Flask, tmp_path: Path) -> None:
     result = _run(own_app, tmp_path, "groups", "program,name\nx,y\n")
     assert "missing column(s): timezone" in result.output  # type: ignore[attr-defined]
+
+
+def test_a_cancellations_file_opens_what_the_protocol_requires_once(
+    own_app: Flask, tmp_path: Path
+) -> None:
+    # seeds/001, Georgia: contact when "the program cancels class for any reason".
+    _run(own_app, tmp_path, "groups", GROUPS)
+    _run(own_app, tmp_path, "participants", PARTICIPANTS)
+    _run(own_app, tmp_path, "contacts", "\n".join(CONTACTS.splitlines()[:2]) + "\n")
+    cancellations = "program,group,date,reason\n{key},Tuesday evening,2026-11-24,Holiday\n"
+    for _ in range(2):  # the same file twice: the second recording opens nothing new
+        result = _run(own_app, tmp_path, "cancellations", cancellations)
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    with runtime(own_app).session() as db:
+        reasons = db.scalars(select(OutreachTask.reason)).all()
+    assert reasons == ["class_cancelled"]
+
+
+def test_a_cancellation_naming_no_known_group_is_refused_by_line(
+    own_app: Flask, tmp_path: Path
+) -> None:
+    _run(own_app, tmp_path, "groups", GROUPS)
+    result = _run(
+        own_app, tmp_path, "cancellations", "program,group,date\n{key},Friday,2026-11-24\n"
+    )
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "line 2: no group with that name" in result.output  # type: ignore[attr-defined]

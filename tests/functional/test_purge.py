@@ -181,9 +181,10 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
         group = session.scalars(select(Group)).first()
         assert group is not None
         programs.cancel_session(
-            session, group_id=group.id, session_date=worked_at.date() + timedelta(days=7),
-            reason=marker, now=worked_at,
+            session, rt.profiles, group_id=group.id,
+            session_date=worked_at.date() + timedelta(days=7), reason=marker, now=worked_at,
         )  # fmt: skip
+    _work_every_task(rt, worked_at)  # the partners' calls the cancelled class opened (Georgia)
     assert _count(instance, "outreach_task WHERE status = 'open'") == 0
     assert _count(instance, "delivery") > 0
     assert _count(instance, "outbox_message") > 0

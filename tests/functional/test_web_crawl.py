@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services import disclosures, tasks
+from outreach.services import contacts, disclosures, opt_back_in, tasks
 from tests.conftest import NOW
-from tests.factories import World, make_release
+from tests.factories import World, make_contact, make_release
 from tests.functional.web import csrf, log_in, open_tasks
 
 # Every way the seeded contact's name or number could be written.
@@ -34,6 +34,10 @@ CONTACT_ROUTES = {
     ("POST", "/tasks/<uuid:task_id>/close"),
     ("POST", "/tasks/<uuid:task_id>/call"),
     ("POST", "/tasks/<uuid:task_id>/confirm"),
+    ("POST", "/tasks/<uuid:task_id>/rhythm"),
+    ("POST", "/tasks/<uuid:task_id>/channels"),
+    ("POST", "/tasks/<uuid:task_id>/opt-back-in"),
+    ("POST", "/tasks/<uuid:task_id>/opt-back-in/<uuid:request_id>/confirm"),
     ("GET", "/review/attempts"),
     ("GET", "/review/attempts.csv"),
     ("GET", "/review/compliance"),
@@ -124,7 +128,23 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
         ),
         now=NOW,
     )
+    # S1: a contact who declined and asked to be contacted again, held for a supervisor.
+    declined = make_contact(
+        db,
+        runtime(app).vault,
+        world.participant,
+        now=NOW,
+        phone="404-555-0177",
+        consent="consented",
+    )
+    contacts.record_decline(db, actor=world.actor("liaison"), contact_id=declined.id, now=NOW)
+    db.commit()
+    held = opt_back_in.request(
+        db, runtime(app).vault, actor=world.actor("liaison"), contact_id=declined.id,
+        words="Avery wants calls again", channels={"voice": True}, now=NOW,
+    )  # fmt: skip
     return {
+        "request_id": str(held.id),
         "task_id": str(task.id),
         "attempt_id": str(attempt.id),
         "release_id": str(release.id),
@@ -211,6 +231,7 @@ def test_every_protected_route_sends_a_stranger_to_sign_in(
     ids = {name: str(uuid.uuid4()) for name in ("task_id", "attempt_id", "group_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("participant_id", "user_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("contact_id", "release_id", "disclosure_id")}
+    ids |= {"request_id": str(uuid.uuid4())}
     status, _ = _call(client, method, _path(rule, ids))
     assert status in (302, 400)  # 400: a POST without a session has no CSRF token to match
     if method == "GET":

@@ -88,6 +88,7 @@ def _attempt(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> Non
 def _cancel(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None:
     programs.cancel_session(
         db,
+        load_profiles(PROTOCOLS_DIR),
         group_id=world.group.id,
         session_date=_session_dates(world, NOW)[0],
         reason="facilitator ill",
@@ -212,7 +213,12 @@ class _Story:
     def cancel(self, now: datetime, which: int) -> None:
         day = _session_dates(self.world, now)[which]
         programs.cancel_session(
-            self.db, group_id=self.world.group.id, session_date=day, reason="closed", now=now
+            self.db,
+            load_profiles(PROTOCOLS_DIR),
+            group_id=self.world.group.id,
+            session_date=day,
+            reason="closed",
+            now=now,
         )
 
     def attendance(self, now: datetime, which: int, status: str) -> None:

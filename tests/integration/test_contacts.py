@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from outreach.domain.protocols import load_profiles
 from outreach.models import AuditEvent, ContactKey, ContactPerson, ContactPreferences
 from outreach.security.crypto import SealError
 from outreach.security.vault import ContactErased, Vault
 from outreach.services import contacts
+from outreach.services.audit import SYSTEM
 from outreach.services.errors import Forbidden, Invalid
+from outreach.services.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 
@@ -175,3 +180,26 @@ def test_a_facilitator_cannot_create_a_contact(db: Session, world: World, vault:
             preferences=contacts.Preferences(),
             now=NOW,
         )
+
+
+# --- S12: a Spanish-first program -------------------------------------------------------
+
+
+def test_a_spanish_first_programs_new_contact_starts_in_spanish_unless_told_otherwise(
+    db: Session, vault: Vault, world: World
+) -> None:
+    # S12: "a Spanish-first program makes Spanish the default for its contacts" (Caminar
+    # Latino, seeds/001, sets language = "es" in its profile).
+    loaded = load_profiles(PROTOCOLS_DIR)
+    spanish = {k: dataclasses.replace(p, language="es") for k, p in loaded.items()}
+
+    def add(phone: str, stated: bool, language: str = "en") -> str:
+        contact = contacts.add_contact(
+            db, vault, actor=SYSTEM, participant_id=world.participant.id, name="Ana Ejemplo",
+            phone=phone, relationship="partner", now=NOW, profiles=spanish,
+            preferences=contacts.Preferences(language=language), language_stated=stated,
+        )  # fmt: skip
+        return contacts.current_preferences(db, contact.id).language
+
+    assert add("404-555-0161", stated=False) == "es"
+    assert add("404-555-0162", stated=True, language="en") == "en"  # her own word wins

@@ -39,7 +39,8 @@ def profiles() -> dict[str, Profile]:
 
 @pytest.fixture
 def case(db: Session, vault: Vault) -> Case:
-    return build_case(db, vault, now=NOW, protocol="caring_dads")
+    # She consented a week ago: S13 counts her first check-in from her consent.
+    return build_case(db, vault, now=NOW - WEEK, protocol="caring_dads")
 
 
 def _tick(db: Session, profiles: dict[str, Profile], at: datetime) -> int:
@@ -236,7 +237,8 @@ def test_a_check_in_opens_exactly_when_due_while_in_the_program_and_never_two_at
                 except Invalid:
                     # An impossible history (issue 19): refused, and nothing was written.
                     db.rollback()
-            due = last_safe is None or last_safe + WEEK <= now
+            # S13: counted from the last time she was reached, else from her consent (NOW).
+            due = (last_safe or NOW) + WEEK <= now
             expected = _in_program(events, now) and due and not open_now
             assert _tick(db, profiles, now) == int(expected), (step, events)
             assert len(open_check_ins(db, case)) == int(expected or bool(open_now))

@@ -85,7 +85,7 @@ def test_a_cancelled_session_yields_no_window(
     db: Session, world: World, profiles: dict[str, Profile], intake: str
 ) -> None:
     programs.cancel_session(
-        db, group_id=world.group.id, session_date=TUESDAY, reason="Closed", now=NOW
+        db, profiles, group_id=world.group.id, session_date=TUESDAY, reason="Closed", now=NOW
     )
     assert TUESDAY not in {w.session_date for w in _plan(db, profiles).windows}
 

@@ -1,4 +1,5 @@
-"""Reminders plan only the tasks that may text their contact, and lose none by it (S1, S2, S4)."""
+"""Reminders plan only the tasks whose contact may get a heads-up text before a call, and lose
+none by it (S1, S2, S4, consented reminders)."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def _planning_every_task(db: Session, rt: Runtime, now: datetime) -> set[Made]:
         calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
     )
     for window in jobs._next_windows(plan.windows, now, now + jobs.REMINDER_LOOKAHEAD).values():
-        jobs._schedule_one(db, window, now)
+        jobs._schedule_one(db, rt.profiles, window, now)
     made = _made_at(db, now)
     savepoint.rollback()
     return made
@@ -196,7 +197,7 @@ def test_finding_who_may_be_texted_takes_two_queries_however_many_tasks(
         _open(db, vault, world, rt, Spec() if n % 3 == 0 else Spec(({"sms": False},)), n)
     db.connection()  # the test's own savepoint opens here, not among the counted
     with _statements(connection) as seen:
-        found = jobs.reminder_candidates(db)
+        found = jobs.reminder_candidates(db, rt.profiles)
     assert len(found) == len(range(0, count, 3))
     assert len(seen) == 2
 
@@ -206,8 +207,9 @@ def test_a_task_is_a_candidate_only_while_its_contacts_newest_version_allows_sms
 ) -> None:
     revoked = Spec(versions=({"sms": False},))
     restored = Spec(versions=({"sms": False}, {"sms": True}))
-    for n, spec in enumerate((revoked, restored, Spec(channels=("voice",)), Spec(closed=True))):
+    # A text-only task plans no call, so there is nothing to give her a heads-up about.
+    for n, spec in enumerate((revoked, restored, Spec(channels=("sms",)), Spec(closed=True))):
         _open(db, vault, world, rt, spec, n)
-    [found] = jobs.reminder_candidates(db)
+    [found] = jobs.reminder_candidates(db, rt.profiles)
     task = db.get_one(OutreachTask, found)
     assert contacts.current_preferences(db, task.contact_id).version == 3  # the restored one

@@ -272,8 +272,10 @@ def test_a_consenting_mother_in_caring_dads_gets_a_weekly_check_in_and_no_one_el
         phone="404-555-0182",
         consent="consented",
     )  # Colorado: she chooses
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW) == 1
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW) == 0
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=6)) == 0
+    week = NOW + timedelta(days=7)  # S13: a week after the mother consented
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week) == 1
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week) == 0
     [check_in] = db.scalars(
         select(OutreachTask).where(OutreachTask.reason == "periodic_check_in")
     ).all()
@@ -285,10 +287,10 @@ def test_a_consenting_mother_in_caring_dads_gets_a_weekly_check_in_and_no_one_el
         actor=actor,
         task_id=check_in.id,
         channel="voice",
-        at=NOW,
+        at=week,
         outcome="reached_safe",
-        now=NOW,
+        now=week,
     )
-    tasks.close_task(db, actor=actor, task_id=check_in.id, resolution="completed", now=NOW)
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=3)) == 0
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=8)) == 1
+    tasks.close_task(db, actor=actor, task_id=check_in.id, resolution="completed", now=week)
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week + timedelta(days=3)) == 0
+    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week + timedelta(days=8)) == 1

@@ -2,7 +2,7 @@
 have the provider erase its record (issue 24 item 5).
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import outreach.models.base
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
