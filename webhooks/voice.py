@@ -120,8 +120,8 @@ def screen() -> Response:
     delivery = inbox.delivery_caught_up(db(), code(), now())
     if delivery is None:
         return _hang_up()
-    inbox.remember(db(), "screen", f"screen:{form('CallSid')}", request.form, now(), delivery)
-    db().commit()
+    key = f"screen:{form('CallSid')}"
+    inbox.remember_at_once(db(), "screen", key, request.form, now(), delivery)
     prompt = screen_prompt(db(), outward(), delivery)
     links = Callbacks(outward().settings.public_url, delivery.code)
     return _ask(prompt, delivery.language, links.url("voice/screen/answer"), ANSWER_SECONDS)
@@ -191,8 +191,8 @@ def safe_check() -> Response:
     stored("amd", f"amd:{form('CallSid')}:{answered_by}")
     if callbacks.must_hang_up(answered_by):
         return _hang_up()
-    inbox.remember(db(), "safe-check", f"prompt:{form('CallSid')}", request.form, now(), delivery)
-    db().commit()
+    key = f"prompt:{form('CallSid')}"
+    inbox.remember_at_once(db(), "safe-check", key, request.form, now(), delivery)
     prompt = screen_prompt(db(), outward(), delivery)
     links = Callbacks(outward().settings.public_url, delivery.code)
     return _ask(prompt, delivery.language, links.url("voice/safe-check/screened"), ANSWER_SECONDS)
@@ -249,7 +249,6 @@ def liaison_screen() -> Response:
     delivery = callbacks.delivery_by_code(db(), code())
     if delivery is None:
         return _hang_up()
-    db().commit()
     prompt = screen_prompt(db(), outward(), delivery)
     links = Callbacks(outward().settings.public_url, delivery.code)
     action = links.url("voice/liaison-screen/answer")
@@ -295,6 +294,5 @@ def preflight() -> Response:
     """The operator's key on `outreach twilio-check --call-me`: kept, signed as every webhook,
     so the command can say the product heard it. Nothing about anyone is recorded."""
     key = f"preflight:{form('CallSid')}:{form('Digits')[:1] or '-'}"
-    inbox.remember(db(), "preflight", key, request.form, now())
-    db().commit()
+    inbox.remember_at_once(db(), "preflight", key, request.form, now())
     return _hang_up()

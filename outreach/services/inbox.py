@@ -170,6 +170,20 @@ def remember(
     return session.execute(_REMEMBER, row).first() is not None
 
 
+def remember_at_once(
+    session: Session,
+    route: str,
+    key: str,
+    fields: Mapping[str, str],
+    now: datetime,
+    delivery: Delivery | None = None,
+) -> bool:
+    """`remember`, in a transaction of its own that ends here; answer False for a duplicate."""
+    fresh = remember(session, route, key, fields, now, delivery)
+    session.commit()
+    return fresh
+
+
 # --- applying ------------------------------------------------------------------------------
 
 
