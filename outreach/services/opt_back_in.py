@@ -21,9 +21,9 @@ from outreach.models import ContactPerson, ContactPreferences, OptBackIn, Outrea
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services import contacts
-from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
+from outreach.services.releases import require_on_contact
 
 MAX_WORDS = 2000
 # What she may give back when she opts in: her channels. Everything else stays as it was.
@@ -42,7 +42,7 @@ def request(
 ) -> OptBackIn:
     """Hold her request to be contacted again, in her words, until a supervisor confirms it."""
     contact = _contact(session, contact_id)
-    _require(session, actor, Permission.CONTACT_WRITE, contact, now)
+    require_on_contact(session, actor, Permission.CONTACT_WRITE, contact, now)
     if contacts.current_preferences(session, contact_id).consent != Consent.DECLINED:
         raise Conflict("she has not declined: change her preferences instead")
     said = _words(words)
@@ -93,7 +93,7 @@ def confirm(
     again, on the channels she gave (texts stay off while her STOP stands, S2)."""
     held = _held(session, request_id)
     contact = _contact(session, held.contact_id)
-    _require(session, actor, Permission.OPT_BACK_IN_CONFIRM, contact, now)
+    require_on_contact(session, actor, Permission.OPT_BACK_IN_CONFIRM, contact, now)
     if held.confirmed_at is not None:
         raise Conflict("this request was confirmed already")
     if held.requested_by is not None and held.requested_by == actor.user_id:
@@ -125,7 +125,7 @@ def her_words(
 ) -> str:
     """Open her words for a supervisor who may confirm them; the read is audited first."""
     contact = _contact(session, held.contact_id)
-    _require(session, actor, Permission.OPT_BACK_IN_CONFIRM, contact, now)
+    require_on_contact(session, actor, Permission.OPT_BACK_IN_CONFIRM, contact, now)
     _audit(session, actor, AuditAction.OPT_BACK_IN_READ, contact, held, now)
     session.commit()
     cipher = vault.cipher_for(session, contact.id)
@@ -152,20 +152,6 @@ def _words(words: object) -> str:
             {"her_words": "required"},
         )
     return text
-
-
-def _require(
-    session: Session, actor: Actor, permission: Permission, contact: ContactPerson, now: datetime
-) -> None:
-    require(
-        session,
-        actor,
-        permission,
-        contact.program_id,
-        now=now,
-        object_type="contact",
-        object_id=contact.id,
-    )
 
 
 def _audit(
