@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
@@ -541,42 +541,31 @@ def attempt_flags(
     return found
 
 
+class AttemptAsEntered(TypedDict, total=False):
+    """What `append_attempt` takes besides the session and the vault: the one list of them,
+    so `record_attempt` cannot fall out of step with it."""
+
+    actor: Required[Actor]
+    task_id: Required[uuid.UUID]
+    channel: Required[str]
+    at: Required[datetime]
+    outcome: Required[str]
+    now: Required[datetime]
+    callback_at: datetime | None
+    notes: str | None
+    made_by: uuid.UUID | None
+    answers_our_text: bool
+    entry: Entry
+    answered_call: uuid.UUID | None
+
+
 def record_attempt(
-    session: Session,
-    vault: Vault | None,
-    *,
-    actor: Actor,
-    task_id: uuid.UUID,
-    channel: str,
-    at: datetime,
-    outcome: str,
-    now: datetime,
-    callback_at: datetime | None = None,
-    notes: str | None = None,
-    made_by: uuid.UUID | None = None,
-    answers_our_text: bool = False,
-    entry: Entry = Entry(),
-    answered_call: uuid.UUID | None = None,
+    session: Session, vault: Vault | None, **attempt: Unpack[AttemptAsEntered]
 ) -> Attempt:
     """Log one attempt on an open task (append-only, S5); a decline stops all contact (S1)."""
-    attempt = append_attempt(
-        session,
-        vault,
-        actor=actor,
-        task_id=task_id,
-        channel=channel,
-        at=at,
-        outcome=outcome,
-        now=now,
-        callback_at=callback_at,
-        notes=notes,
-        made_by=made_by,
-        answers_our_text=answers_our_text,
-        entry=entry,
-        answered_call=answered_call,
-    )
+    made = append_attempt(session, vault, **attempt)
     session.commit()
-    return attempt
+    return made
 
 
 def append_attempt(

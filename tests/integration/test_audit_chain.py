@@ -59,6 +59,7 @@ def busy_log(db: Session, world: World, vault: Vault) -> list[dict[str, Any]]:
             password=None,
             program_keys=[world.home.key],
             now=NOW + timedelta(minutes=n),
+            actor=SYSTEM,
         )
         contact = make_contact(
             db, vault, world.participant, now=NOW, phone=f"+1404555020{n}", consent="consented"
@@ -67,8 +68,10 @@ def busy_log(db: Session, world: World, vault: Vault) -> list[dict[str, Any]]:
             contacts.reveal_contact(
                 db, vault, actor=liaison, contact_id=contact.id, now=NOW, purpose=purpose
             )
-    users.set_phone(db, vault, user_id=world.users["liaison"].id, phone="+14045550111", now=NOW)
-    users.issue_token(db, username="staff.0", days=90, now=NOW)
+    users.set_phone(
+        db, vault, user_id=world.users["liaison"].id, phone="+14045550111", now=NOW, actor=SYSTEM
+    )
+    users.issue_token(db, username="staff.0", days=90, now=NOW, actor=SYSTEM)
     return [dict(row._mapping) for row in db.execute(select(TABLE).order_by(TABLE.c.seq))]
 
 
