@@ -59,7 +59,7 @@ def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: Tr
     as it is made, and sending stops once `leading` says this process no longer leads."""
     report = TickReport()
     # First: deliveries settle from the provider's callbacks before anything reads them.
-    report.callbacks_applied = apply_callbacks(rt, now)
+    report.callbacks_applied = apply_callbacks(rt, now, leading=leading)
     with rt.session() as session:
         report.duty_to_warn_notified = notify_duty_to_warn(session, now)
         report.escalated = escalate_overdue(session, now)
@@ -80,18 +80,24 @@ def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: Tr
     return report
 
 
-def apply_callbacks(rt: Runtime, now: datetime) -> int:
-    """Apply every status callback the webhooks stored; answer how many (services/inbox)."""
+def apply_callbacks(
+    rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: True
+) -> int:
+    """Apply every status callback the webhooks stored; answer how many (services/inbox).
+    A scheduler that no longer leads stops before its next batch (`leading`)."""
     with rt.session() as session:
         if session.get_bind().dialect.name != "sqlite":
             # A batch holds its deliveries' and tasks' rows until it commits: it stops taking
             # rows after a short while, so a liaison's write never waits long behind it.
-            return inbox.drain(session, now, hold=lambda: inbox.Hold(inbox.APPLY_SECONDS))
+            return inbox.drain(
+                session, now, hold=lambda: inbox.Hold(inbox.APPLY_SECONDS), leading=leading
+            )
         return inbox.drain(
             session,
             now,
             hold=lambda: inbox.Hold(inbox.SQLITE_APPLY_SECONDS),
             pause=_share_the_lock(),
+            leading=leading,
         )
 
 
