@@ -165,3 +165,30 @@ def test_an_applier_that_stops_leading_mid_drain_applies_no_further_batch(
     assert 0 < applied <= total // 3
     with own_runtime.session() as db:
         assert inbox.unapplied_count(db) == total - applied  # left for the new leader
+
+
+def test_a_tick_whose_process_stops_leading_runs_no_further_step(own_runtime: Runtime) -> None:
+    """A tick under load lasts seconds (sends are paced); bench/soak saw a scheduler go on
+    re-planning every open task after its lock connection was terminated, beside the new
+    leader. Before the fix this tick re-planned the task."""
+    with own_runtime.session() as db:
+        program = make_program(db, now=NOW)
+        participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
+        make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented")
+        tasks.report_event(
+            db,
+            own_runtime.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="class_cancelled",
+            at=NOW,
+            severity="routine",
+            now=NOW,
+        )
+    answers = iter([True])  # leads while the callbacks are applied, then the lock is gone
+
+    stepped_down = jobs.tick(own_runtime, NOW, leading=lambda: next(answers, False))
+    leading = jobs.tick(own_runtime, NOW)
+
+    assert stepped_down.plans_refreshed == 0
+    assert leading.plans_refreshed == 1  # the work was there for a leader
