@@ -40,7 +40,7 @@ from outreach.domain.script_library import RenderError, ScriptLibrary
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, Vault, place
-from outreach.services import contacts, tasks
+from outreach.services import contacts, tasks, users
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, NotFound, ServiceError
 from outreach.settings import Settings
@@ -340,13 +340,12 @@ def _reveal_for_sending(session: Session, target: _Target, actor: Actor, now: da
 
 def _liaison_phone(session: Session, out: Outward, actor: Actor) -> str:
     user = session.get(User, actor.user_id) if actor.user_id else None
-    if user is None or user.phone_sealed is None:
+    phone = None if user is None else users.own_phone(out.vault.keyring, user)
+    if phone is None:
         raise Conflict(
             "add your own phone number first: a bridged call rings you before the contact"
         )
-    return out.vault.keyring.unwrap(user.phone_sealed, place("app_user", "phone", user.id)).decode(
-        "utf-8"
-    )
+    return phone
 
 
 # --- the claim-send-settle sequence ----------------------------------------------------

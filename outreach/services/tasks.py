@@ -45,7 +45,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, participant_status
+from outreach.services import contacts, on_call_notice, participant_status
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -116,7 +116,7 @@ def report_event(
             participant_may_be_victim=flagged,
         )
     ]
-    _audit_event(session, actor, event, participant.program_id, opened, now)
+    on_call_notice.event_recorded(session, actor, event, participant.program_id, opened, now)
     if kind is EventType.PARTICIPANT_MAY_BE_VICTIM and not flagged:
         _stand_down(session, actor, participant_id, opened, now)
     session.commit()
@@ -245,7 +245,7 @@ def open_for_cancelled_class(
                 participant_may_be_victim=flagged,
             )
         ]
-        _audit_event(session, actor, event, participant.program_id, mine, now)
+        on_call_notice.event_recorded(session, actor, event, participant.program_id, mine, now)
         opened += mine
     return opened
 
@@ -443,32 +443,6 @@ def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | No
         select(func.max(Attempt.at))
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
         .where(OutreachTask.contact_id == contact_id, Attempt.outcome == Outcome.REACHED_SAFE.value)
-    )
-
-
-def _audit_event(
-    session: Session,
-    actor: Actor,
-    event: ProgramEvent,
-    program_id: uuid.UUID,
-    opened: Sequence[OutreachTask],
-    now: datetime,
-) -> None:
-    action = (
-        AuditAction.DUTY_TO_WARN_RAISED
-        if event.type == EventType.DUTY_TO_WARN
-        else AuditAction.EVENT_REPORTED
-    )
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=action,
-        object_type="program_event",
-        object_id=event.id,
-        program_id=program_id,
-        event=event.type,
-        tasks=len(opened),
     )
 
 
