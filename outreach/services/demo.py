@@ -20,7 +20,7 @@ from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import Consent, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs, queue, tasks, users
+from outreach.services import contacts, on_call, programs, queue, tasks, users
 from outreach.services.audit import SYSTEM, AuditAction, record
 
 Profiles = Mapping[str, Profile]
@@ -153,6 +153,7 @@ FIRST_NAMES_ES = (
 SURNAMES = ("Sample", "Example", "Placeholder", "Testwell", "Demo", "Fictional")
 SURNAMES_ES = ("Ejemplo", "Muestra", "Ficticia", "Prueba")
 PARTICIPANTS_PER_GROUP = 10
+ON_CALL = "robin.diaz"  # the demo's on-call supervisor (S8)
 
 
 def already_seeded(session: Session) -> bool:
@@ -181,8 +182,16 @@ def seed(
         group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
             _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
+    _staff(session, vault, now)
     _events(session, profiles, rng, now)
     _callable_now(session, vault, profiles, keyed[CALLABLE.program], now, calling_hours)
+    record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
+    session.commit()
+
+
+def _staff(session: Session, vault: Vault, now: datetime) -> None:
+    """The demo logins, each with a phone of their own; the supervisor is on call everywhere,
+    so the demo's duties to warn text them in the simulator (S8)."""
     for seat, login in enumerate(LOGINS):
         user = users.add_user(
             session,
@@ -194,8 +203,8 @@ def seed(
         )
         # A bridged call rings the liaison's own phone first: fictional 555-01xx numbers.
         users.set_phone(session, vault, user_id=user.id, phone=f"+1470555019{seat}", now=now)
-    record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
-    session.commit()
+    for key in ALL_PROGRAMS:
+        on_call.set_on_call(session, program_key=key, username=ON_CALL, now=now)
 
 
 @dataclass(frozen=True)

@@ -81,13 +81,13 @@ def supervisors_of(session: Session, program_id: uuid.UUID) -> list[Supervisor]:
 def set_on_call(
     session: Session,
     *,
-    program_key: str,
+    program_key: str | uuid.UUID,
     username: str | None,
     now: datetime,
     actor: Actor = SYSTEM,
 ) -> Program:
     """Name the program's on-call supervisor (None: nobody), audited."""
-    program = programs.program_by_key(session, program_key)
+    program = _program(session, program_key)
     _require(session, actor, program, now)
     chosen = None if username is None else _supervisor(session, program, username)
     program.on_call_supervisor_id = chosen
@@ -106,10 +106,15 @@ def set_on_call(
 
 
 def set_target(
-    session: Session, *, program_key: str, minutes: int, now: datetime, actor: Actor = SYSTEM
+    session: Session,
+    *,
+    program_key: str | uuid.UUID,
+    minutes: int,
+    now: datetime,
+    actor: Actor = SYSTEM,
 ) -> Program:
     """Set the minutes a duty to warn may wait for its first attempt, audited."""
-    program = programs.program_by_key(session, program_key)
+    program = _program(session, program_key)
     _require(session, actor, program, now)
     if not 1 <= minutes <= MAX_TARGET_MINUTES:
         raise Invalid(
@@ -143,6 +148,16 @@ def set_phone_of(
 def target_of(program: Program) -> int:
     """The program's target in minutes (the default where none was stored yet)."""
     return program.duty_to_warn_target_minutes or DEFAULT_TARGET_MINUTES
+
+
+def _program(session: Session, ref: str | uuid.UUID) -> Program:
+    """A program by its key (the operator's word) or its id (the pages')."""
+    if isinstance(ref, str):
+        return programs.program_by_key(session, ref)
+    found = session.get(Program, ref)
+    if found is None:
+        raise NotFound("no program with that id", {"program": "unknown"})
+    return found
 
 
 def _require(session: Session, actor: Actor, program: Program, now: datetime) -> None:

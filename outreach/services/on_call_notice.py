@@ -160,9 +160,8 @@ def queue_missing(session: Session, now: datetime) -> int:
 def send_due(session: Session, out: Outward, now: datetime) -> int:
     """Send every due notice once: claim it, commit, then the provider with no transaction
     open; a second scheduler or a second run finds it claimed and does nothing."""
-    query = select(Delivery.id).where(
-        Delivery.kind == KIND, Delivery.status == "pending", Delivery.due_at <= now
-    )
+    # Every pending notice is due: it was due the moment its warning was raised.
+    query = select(Delivery.id).where(Delivery.kind == KIND, Delivery.status == "pending")
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     due = list(session.scalars(query.order_by(Delivery.due_at).limit(100)))

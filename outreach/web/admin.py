@@ -93,12 +93,12 @@ def duty_to_warn_settings() -> ResponseReturnValue:
     return render_template("admin_on_call.html", settings=found)
 
 
-@bp.post("/programs/<key>/on-call")
+@bp.post("/programs/<uuid:program_id>/on-call")
 @staff
-def set_on_call(key: str) -> ResponseReturnValue:
+def set_on_call(program_id: uuid.UUID) -> ResponseReturnValue:
     chosen = form_text("supervisor", 80)
     on_call.set_on_call(
-        db(), program_key=key[:40], username=chosen or None, now=now(), actor=actor()
+        db(), program_key=program_id, username=chosen or None, now=now(), actor=actor()
     )
     flash(
         "The on-call supervisor is set." if chosen else "Nobody is on call for this program now.",
@@ -107,13 +107,13 @@ def set_on_call(key: str) -> ResponseReturnValue:
     return redirect(url_for("admin.duty_to_warn_settings"))
 
 
-@bp.post("/programs/<key>/duty-to-warn-target")
+@bp.post("/programs/<uuid:program_id>/duty-to-warn-target")
 @staff
-def set_target(key: str) -> ResponseReturnValue:
+def set_target(program_id: uuid.UUID) -> ResponseReturnValue:
     try:
         minutes = int(form_text("minutes", 5))
     except ValueError:
         minutes = 0  # refused by the service with the range named
-    on_call.set_target(db(), program_key=key[:40], minutes=minutes, now=now(), actor=actor())
+    on_call.set_target(db(), program_key=program_id, minutes=minutes, now=now(), actor=actor())
     flash("The response target is set.", "success")
     return redirect(url_for("admin.duty_to_warn_settings"))

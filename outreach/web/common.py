@@ -36,7 +36,7 @@ def _waiting_warnings() -> dict[str, Any]:
     user = g.get("user")
     if user is None or user.role != Role.SUPERVISOR:
         return {}
-    return {"waiting_warnings": on_call_notice.waiting(db(), g.actor, now())}
+    return {"waiting_warnings": on_call_notice.waiting(db(), Actor.of(user), now())}
 
 
 def staff(view: View) -> View:

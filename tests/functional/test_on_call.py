@@ -1,0 +1,266 @@
+"""The on-call supervisor hears of a duty to warn at once, on their own phone and on every page
+(S8: "notifies the on-call supervisor on their own phone and on screen, and its response time
+(raised -> first attempt -> reached) is measured and shown"), as an Emerge program lives it:
+the facilitator raises a duty to warn on Friday at 23:30 in New York.
+
+Played through the app end to end: the admin's settings page, the supervisor's own phone page,
+the program system's API, the scheduler's job, the simulator posting status callbacks signed
+with Twilio's own validator to the real webhook routes, the liaison's claim and call.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
+from outreach.clock import FixedClock
+from outreach.domain.vocabulary import Role
+from outreach.models import AuditEvent, Delivery, OutreachTask, User
+from outreach.runtime import runtime
+from outreach.scheduler import jobs
+from outreach.security.vault import Vault
+from outreach.services import on_call, users
+from outreach.services.outbox import read_outbox
+from tests.conftest import NOW
+from tests.factories import Case, build_case, make_user
+from tests.functional.web import csrf, log_in
+
+NEW_YORK = ZoneInfo("America/New_York")
+FRIDAY_2330 = datetime(2026, 11, 20, 23, 30, tzinfo=NEW_YORK).astimezone(UTC)
+SUPERVISOR_PHONE = "+14045550177"
+LIAISON_PHONE = "+14045550112"
+NOTICE = "An urgent task is waiting for you. Please sign in now."
+
+
+def _signed_in(app: Flask, user: User) -> FlaskClient:
+    client = app.test_client()
+    log_in(client, user)
+    return client
+
+
+def _post(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
+    return client.post(path, data={**data, "csrf_token": csrf(client, "/home")})
+
+
+def _api(client: FlaskClient, token: str, method: str, path: str, body: Any = None) -> Any:
+    return client.open(
+        f"/api/v1{path}", method=method, json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def _emerge_with_staff(db: Session, vault: Vault) -> tuple[Case, User, User, User]:
+    case = build_case(db, vault, now=NOW, protocol="emerge")
+    supervisor = make_user(db, Role.SUPERVISOR, [case.program], now=NOW)
+    admin = make_user(db, Role.ADMIN, [case.program], now=NOW)
+    assert case.liaison.user_id is not None
+    users.set_phone(db, vault, user_id=case.liaison.user_id, phone=LIAISON_PHONE, now=NOW)
+    liaison = db.get(User, case.liaison.user_id)
+    assert liaison is not None
+    return case, supervisor, admin, liaison
+
+
+def test_emerge_duty_to_warn_friday_2330_rings_the_on_call_supervisor_and_is_answered_in_time(
+    db: Session,
+    vault: Vault,
+    app: Flask,
+    clock: FixedClock,
+    simulator: SimulatorChannel,
+    scenario: ScriptedScenario,
+) -> None:
+    case, supervisor, admin, liaison = _emerge_with_staff(db, vault)
+    rt = runtime(app)
+    clock.at = FRIDAY_2330 - timedelta(minutes=10)
+
+    # The admin names the on-call supervisor and a 30-minute target on the settings page.
+    admin_client = _signed_in(app, admin)
+    key = case.program.id
+    page = _post(
+        admin_client, f"/admin/programs/{key}/on-call", {"supervisor": supervisor.username}
+    )
+    assert page.status_code == 302
+    assert _post(admin_client, f"/admin/programs/{key}/duty-to-warn-target", {"minutes": "30"})
+    # The supervisor keeps their own phone, sealed, confirming it is them.
+    sup_client = _signed_in(app, supervisor)
+    saved = _post(
+        sup_client,
+        "/account/phone",
+        {"phone": "(404) 555-0177", "password": "correct horse battery staple"},
+    )
+    assert saved.status_code == 302
+    db.expire_all()
+    assert users.own_phone(vault.keyring, db.get(User, supervisor.id)) == SUPERVISOR_PHONE  # type: ignore[arg-type]
+    assert SUPERVISOR_PHONE.encode() not in (db.get(User, supervisor.id).phone_sealed or b"")  # type: ignore[union-attr]
+
+    # Friday 23:30: the program's system raises a duty to warn through the API.
+    clock.at = FRIDAY_2330
+    system = users.issue_token(db, username=_name(db, case.facilitator.user_id), days=30, now=NOW)
+    raised = _api(
+        app.test_client(), system.token, "POST", f"/participants/{case.participant.id}/events",
+        {"type": "duty_to_warn", "at": FRIDAY_2330.isoformat(), "severity": "high"},
+    )  # fmt: skip
+    assert raised.status_code == 201
+    [warning] = db.scalars(select(OutreachTask).where(OutreachTask.reason == "duty_to_warn")).all()
+
+    # On screen at once: a banner on every supervisor page, linking to the task.
+    for path in ("/review/compliance", "/queue", "/review/attempts"):
+        shown = sup_client.get(path).get_data(as_text=True)
+        assert "Duty to warn waiting" in shown, path
+        assert f"/tasks/{warning.id}" in shown
+    assert "Duty to warn waiting" not in _signed_in(app, liaison).get("/queue").get_data(
+        as_text=True
+    )
+
+    # The scheduler's two-second job sends the notice; the supervisor's phone gets it.
+    assert jobs.send_on_call_notices(rt, FRIDAY_2330) == 1
+    assert jobs.send_on_call_notices(rt, FRIDAY_2330) == 0  # once, however often it runs
+    assert [number for number, _ in simulator.texted] == [SUPERVISOR_PHONE]
+    simulator.run_pending()  # Twilio's status callbacks, signed, to /webhooks/twilio/sms/status
+    jobs.apply_callbacks(rt, FRIDAY_2330)
+    [notice] = db.scalars(select(Delivery).where(Delivery.kind == "on_call_sms")).all()
+    db.refresh(notice)
+    assert (notice.task_id, notice.provider_status) == (warning.id, "delivered")
+    # What it said names no one: not her, her number, the program, nor the participant.
+    [sent] = [e for e in read_outbox(db, vault, now=FRIDAY_2330) if e["kind"] == "on_call_sms"]
+    assert sent["text"] == NOTICE
+    for secret in ("Avery", "Sample", "0190", case.program.name, case.participant.reference):
+        assert secret not in sent["text"]
+
+    # Callable at once, at 23:30, though calling hours are over (S8).
+    listed = _api(app.test_client(), _token(db, liaison), "GET", "/tasks").get_json()
+    [row] = [r for r in listed if r["id"] == str(warning.id)]
+    assert row["windows"][0]["kind"] == "duty_to_warn"
+    assert row["windows"][0]["start"] == FRIDAY_2330.isoformat()
+
+    # The liaison claims it at 23:34: the banner goes.
+    clock.at = FRIDAY_2330 + timedelta(minutes=4)
+    liaison_client = _signed_in(app, liaison)
+    assert _post(liaison_client, f"/tasks/{warning.id}/claim", {}).status_code == 302
+    assert "Duty to warn waiting" not in sup_client.get("/review/compliance").get_data(as_text=True)
+    # Her phone rings at 23:35, from the neutral number; she is safe to talk and is warned.
+    clock.at = FRIDAY_2330 + timedelta(minutes=5)
+    scenario.calls += ["human"]
+    assert _post(liaison_client, f"/tasks/{warning.id}/call", {}).status_code == 302
+    simulator.run_pending()
+    jobs.apply_callbacks(rt, clock.at)
+    clock.at = FRIDAY_2330 + timedelta(minutes=12)
+    recorded = _api(
+        liaison_client, _token(db, liaison), "POST", f"/tasks/{warning.id}/attempts",
+        {"channel": "voice", "at": (FRIDAY_2330 + timedelta(minutes=5)).isoformat(),
+         "outcome": "reached_safe"},
+    )  # fmt: skip
+    assert recorded.status_code == 201, recorded.get_json()
+
+    # The response time is shown against the program's own target, and the notice's fate.
+    shown = sup_client.get("/review/compliance").get_data(as_text=True)
+    for words in ("5.0 min", "30 min", "delivered"):
+        assert words in shown
+    csv = sup_client.get("/review/duty-to-warn.csv").get_data(as_text=True)
+    assert f",{warning.id}," in csv
+    assert ",5.0,5.0,30.0,no,delivered" in csv
+    actions = db.scalars(select(AuditEvent.action)).all()
+    for action in (
+        "program.on_call_supervisor_set",
+        "program.duty_to_warn_target_set",
+        "user.phone_set",
+        "task.on_call_notice_queued",
+        "task.duty_to_warn_supervisor_notified",
+    ):
+        assert action in actions
+
+
+def test_with_nobody_on_call_the_banner_still_shows_and_compliance_says_it_was_not_sent(
+    db: Session, vault: Vault, app: Flask, clock: FixedClock, simulator: SimulatorChannel
+) -> None:
+    case, supervisor, _, _ = _emerge_with_staff(db, vault)
+    clock.at = FRIDAY_2330
+    _, [warning] = _raise(db, app, case)
+    assert jobs.send_on_call_notices(runtime(app), FRIDAY_2330) == 0
+    assert simulator.texted == []
+    sup_client = _signed_in(app, supervisor)
+    shown = sup_client.get("/review/compliance").get_data(as_text=True)
+    assert "Duty to warn waiting" in shown
+    assert f"/tasks/{warning.id}" in shown
+    assert "no on-call supervisor is set for the program" in shown
+    assert re.search(r'id="on-call-notices">\s*<h2>[^<]*</h2>\s*<p class="big">1<', shown)
+    assert ",not_sent:no_on_call" in sup_client.get("/review/duty-to-warn.csv").get_data(
+        as_text=True
+    )
+
+
+def test_an_on_call_supervisor_without_a_phone_is_said_so_and_never_texted(
+    db: Session, vault: Vault, app: Flask, clock: FixedClock, simulator: SimulatorChannel
+) -> None:
+    case, supervisor, _, _ = _emerge_with_staff(db, vault)
+    on_call.set_on_call(db, program_key=case.program.key, username=supervisor.username, now=NOW)
+    _raise(db, app, case)
+    assert jobs.send_on_call_notices(runtime(app), NOW) == 0
+    assert simulator.texted == []
+    shown = _signed_in(app, supervisor).get("/queue").get_data(as_text=True)
+    assert "the on-call supervisor has no phone of their own on file" in shown
+
+
+def test_only_a_supervisor_of_the_program_can_be_put_on_call_and_only_by_its_admin(
+    db: Session, vault: Vault, app: Flask
+) -> None:
+    case, supervisor, admin, liaison = _emerge_with_staff(db, vault)
+    admin_client = _signed_in(app, admin)
+    key = case.program.id
+    refused = _post(
+        admin_client, f"/admin/programs/{key}/on-call", {"supervisor": liaison.username}
+    )
+    assert refused.status_code == 422
+    assert _post(
+        admin_client, f"/admin/programs/{key}/duty-to-warn-target", {"minutes": "0"}
+    ).status_code == 422  # fmt: skip
+    for outsider in (supervisor, liaison):
+        answer = _post(
+            _signed_in(app, outsider), f"/admin/programs/{key}/on-call",
+            {"supervisor": supervisor.username},
+        )  # fmt: skip
+        assert answer.status_code == 403
+    assert _signed_in(app, admin).get("/admin/programs/duty-to-warn").status_code == 200
+    db.expire_all()
+    assert db.get(type(case.program), case.program.id).on_call_supervisor_id is None  # type: ignore[union-attr]
+
+
+def test_a_supervisor_who_left_is_not_texted_after_the_raise(
+    db: Session, vault: Vault, app: Flask, simulator: SimulatorChannel
+) -> None:
+    case, supervisor, _, _ = _emerge_with_staff(db, vault)
+    users.set_phone(db, vault, user_id=supervisor.id, phone=SUPERVISOR_PHONE, now=NOW)
+    on_call.set_on_call(db, program_key=case.program.key, username=supervisor.username, now=NOW)
+    _raise(db, app, case)
+    supervisor.active = False  # disabled between the raise and the send
+    db.commit()
+    assert jobs.send_on_call_notices(runtime(app), NOW) == 0
+    assert simulator.texted == []
+    [notice] = db.scalars(select(Delivery).where(Delivery.kind == "on_call_sms")).all()
+    assert (notice.status, notice.error_code) == ("refused", "no_on_call")
+
+
+def _raise(db: Session, app: Flask, case: Case) -> tuple[object, list[OutreachTask]]:
+    from outreach.services import tasks
+
+    now = runtime(app).clock.now()
+    return tasks.report_event(
+        db, runtime(app).profiles, actor=case.facilitator, participant_id=case.participant.id,
+        event_type="duty_to_warn", at=now, severity="high", now=now,
+    )  # fmt: skip
+
+
+def _name(db: Session, user_id: object) -> str:
+    user = db.get(User, user_id)
+    assert user is not None
+    return user.username
+
+
+def _token(db: Session, user: User) -> str:
+    return users.issue_token(db, username=user.username, days=30, now=NOW).token
