@@ -225,7 +225,7 @@ class SimulatorChannel:
             )
         sid = _sid("SM")
         self.texted.append((sms.contact_phone, sid))
-        log.info("simulated text %s to %s", sid, masked(sms.contact_phone))
+        log.info("simulated text to %s", masked(sms.contact_phone))
         result = self._scenario.next_sms()
         self._jobs.put(lambda: self._play_sms(sms.callbacks, sid, result))
         return Sent(sid, "queued")

@@ -358,6 +358,8 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
     for kind, count in EVENTS:
         for participant in chosen[:count]:
             at = now - timedelta(hours=rng.randint(2, 72))
+            if kind == "duty_to_warn":  # S8: raised at night, and callable all the same
+                at = _last_night(session, participant, now)
             severity = "high" if kind in ("duty_to_warn", "safety_concern") else "routine"
             tasks.report_event(
                 session,
@@ -371,6 +373,15 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
             )
         chosen = chosen[count:]
     _held_duty_to_warn(session, profiles, now)
+
+
+def _last_night(session: Session, participant: Participant, now: datetime) -> datetime:
+    """The latest 23:30 before now in his program's zone: long after calling hours."""
+    program = session.get(Program, participant.program_id)
+    assert program is not None
+    local = now.astimezone(ZoneInfo(program.timezone))
+    night = local.replace(hour=23, minute=30, second=0, microsecond=0)
+    return (night if night <= local else night - timedelta(days=1)).astimezone(UTC)
 
 
 def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> None:

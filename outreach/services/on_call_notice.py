@@ -279,11 +279,14 @@ class Waiting:
     raised_at: datetime
     timezone: str
     notice: str | None  # why the on-call supervisor could not be told; None: told (or telling)
+    held: bool = False  # her decline stands: a supervisor confirms it before anyone calls (S1)
 
 
 def waiting(session: Session, actor: Actor, now: datetime) -> list[Waiting]:
     """Open duties to warn in the actor's programs that nobody holds and nobody has tried yet
     (S8: on screen until someone claims it), oldest first."""
+    from outreach.services.tasks import held_clause  # tasks calls this module at each raise
+
     nobody_holds = or_(OutreachTask.claimed_by.is_(None), OutreachTask.claim_expires_at <= now)
     query = (
         select(
@@ -293,6 +296,7 @@ def waiting(session: Session, actor: Actor, now: datetime) -> list[Waiting]:
             Delivery.status,
             Delivery.provider_status,
             Delivery.error_code,
+            held_clause().label("held"),
         )
         .join(Program, Program.id == OutreachTask.program_id)
         .outerjoin(Delivery, and_(Delivery.task_id == OutreachTask.id, Delivery.kind == KIND))
@@ -307,8 +311,8 @@ def waiting(session: Session, actor: Actor, now: datetime) -> list[Waiting]:
         .limit(20)
     )
     return [
-        Waiting(task_id, raised, zone, unsent_words(status, provider_status, code))
-        for task_id, raised, zone, status, provider_status, code in session.execute(query)
+        Waiting(task_id, raised, zone, unsent_words(status, provider_status, code), bool(held))
+        for task_id, raised, zone, status, provider_status, code, held in session.execute(query)
     ]
 
 

@@ -27,10 +27,11 @@ from outreach.models import AuditEvent, Delivery, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import on_call, users
+from outreach.services import compliance, contacts, on_call, tasks, users
+from outreach.services.audit import SYSTEM
 from outreach.services.outbox import read_outbox
 from tests.conftest import NOW
-from tests.factories import Case, build_case, make_user
+from tests.factories import Case, World, build_case, make_user, report_event
 from tests.functional.web import csrf, log_in
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -247,8 +248,6 @@ def test_a_supervisor_who_left_is_not_texted_after_the_raise(
 
 
 def _raise(db: Session, app: Flask, case: Case) -> tuple[object, list[OutreachTask]]:
-    from outreach.services import tasks
-
     now = runtime(app).clock.now()
     return tasks.report_event(
         db, runtime(app).profiles, actor=case.facilitator, participant_id=case.participant.id,
@@ -264,3 +263,48 @@ def _name(db: Session, user_id: object) -> str:
 
 def _token(db: Session, user: User) -> str:
     return users.issue_token(db, username=user.username, days=30, now=NOW).token
+
+
+def test_each_program_is_held_to_its_own_response_target(
+    db: Session, vault: Vault, app: Flask, world: World
+) -> None:
+    # Two duties to warn, each first tried 15 minutes after it was raised: the home program
+    # set a 10-minute target, the other keeps the default hour.
+    on_call.set_target(db, program_key=world.home.key, minutes=10, now=NOW)
+    strict = report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW)[0]
+    case = build_case(db, vault, now=NOW, protocol="emerge")
+    _, [relaxed] = _raise(db, app, case)
+    for task, actor in ((strict, world.actor("liaison")), (relaxed, case.liaison)):
+        at = NOW + timedelta(minutes=15)
+        tasks.record_attempt(
+            db, vault, actor=actor, task_id=task.id, channel="voice", at=at,
+            outcome="no_answer", now=at,
+        )  # fmt: skip
+    found = {r.task_id: r for r in compliance.warn_responses(db, None, NOW + timedelta(hours=1))}
+    assert (found[strict.id].target_minutes, found[strict.id].breached) == (10, True)
+    assert (found[relaxed.id].target_minutes, found[relaxed.id].breached) == (60, False)
+    shown = _signed_in(app, world.users["supervisor"]).get("/review/compliance")
+    assert "10 min" in shown.get_data(as_text=True)
+    assert "breached" in shown.get_data(as_text=True)
+    lines = compliance.warn_responses_csv(db, actor=SYSTEM, now=NOW + timedelta(hours=1))
+    assert any(f",{strict.id}," in line and ",10.0,yes," in line for line in lines)
+    assert any(f",{relaxed.id}," in line and ",60.0,no," in line for line in lines)
+
+
+def test_a_supervisor_who_texted_stop_is_not_texted_and_her_texts_stay_on(
+    db: Session, vault: Vault, app: Flask, world: World, simulator: SimulatorChannel
+) -> None:
+    supervisor = world.users["supervisor"]
+    users.set_phone(db, vault, user_id=supervisor.id, phone=SUPERVISOR_PHONE, now=NOW)
+    on_call.set_on_call(db, program_key=world.home.key, username=supervisor.username, now=NOW)
+    public = runtime(app).settings.public_url
+    simulator.text_from(SUPERVISOR_PHONE, "STOP", f"{public}/webhooks/twilio/sms/inbound")
+    report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW)
+    assert jobs.send_on_call_notices(runtime(app), NOW) == 0
+    [notice] = db.scalars(select(Delivery).where(Delivery.kind == "on_call_sms")).all()
+    db.refresh(notice)
+    assert (notice.status, notice.error_code) == ("failed", "21610")
+    # S2: her consent is hers; the carrier's refusal of the supervisor's number changes nothing.
+    assert contacts.current_preferences(db, world.contact.id).sms is True
+    shown = _signed_in(app, supervisor).get("/review/compliance").get_data(as_text=True)
+    assert "the text could not be delivered" in shown
