@@ -10,6 +10,7 @@ with Twilio's own validator to the real webhook routes, the liaison's claim and 
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.channels.console import ConsoleChannel
+from outreach.channels.pacing import Pacer
 from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
 from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
@@ -308,3 +311,21 @@ def test_a_supervisor_who_texted_stop_is_not_texted_and_her_texts_stay_on(
     assert contacts.current_preferences(db, world.contact.id).sms is True
     shown = _signed_in(app, supervisor).get("/review/compliance").get_data(as_text=True)
     assert "the text could not be delivered" in shown
+
+
+def test_the_console_channel_shows_the_notice_with_the_number_masked(
+    db: Session, vault: Vault, app: Flask, world: World
+) -> None:
+    written = io.StringIO()
+    runtime(app).channel = ConsoleChannel(Pacer(1000, sleep=lambda _: None), out=written)
+    supervisor = world.users["supervisor"]
+    users.set_phone(db, vault, user_id=supervisor.id, phone=SUPERVISOR_PHONE, now=NOW)
+    on_call.set_on_call(db, program_key=world.home.key, username=supervisor.username, now=NOW)
+    report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW)
+    assert jobs.send_on_call_notices(runtime(app), NOW) == 1
+    said = written.getvalue()
+    assert "SMS to" in said
+    assert said.count("77") == 1  # the last two digits only
+    assert "0177" not in said
+    [entry] = [e for e in read_outbox(db, vault, now=NOW) if e["kind"] == "on_call_sms"]
+    assert entry["text"] == NOTICE
