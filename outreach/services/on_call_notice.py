@@ -308,7 +308,6 @@ def waiting(session: Session, actor: Actor, now: datetime) -> list[Waiting]:
             ~exists().where(Attempt.task_id == OutreachTask.id),
         )
         .order_by(OutreachTask.opens_at)
-        .limit(20)
     )
     return [
         Waiting(task_id, raised, zone, unsent_words(status, provider_status, code), bool(held))

@@ -329,3 +329,14 @@ def test_the_console_channel_shows_the_notice_with_the_number_masked(
     assert "0177" not in said
     [entry] = [e for e in read_outbox(db, vault, now=NOW) if e["kind"] == "on_call_sms"]
     assert entry["text"] == NOTICE
+
+
+def test_past_ten_waiting_the_banner_says_how_many_more_and_where(
+    db: Session, app: Flask, world: World
+) -> None:
+    for _ in range(11):
+        report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW)
+    shown = _signed_in(app, world.users["supervisor"]).get("/review/sign-offs")
+    page = shown.get_data(as_text=True)
+    assert page.count("Open the duty to warn raised") == 10
+    assert "and 1 more: the call queue lists them all" in page
