@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.channels.base import ProviderRecord
 from outreach.channels.console import ConsoleChannel
 from outreach.channels.pacing import Pacer
 from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
@@ -30,11 +31,12 @@ from outreach.models import AuditEvent, Delivery, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import compliance, contacts, on_call, tasks, users
+from outreach.services import compliance, contacts, on_call, reconcile, tasks, users
 from outreach.services.audit import SYSTEM
 from outreach.services.outbox import read_outbox
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_user, report_event
+from tests.fakes import RecordingChannel
 from tests.functional.web import csrf, log_in
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -340,3 +342,28 @@ def test_past_ten_waiting_the_banner_says_how_many_more_and_where(
     page = shown.get_data(as_text=True)
     assert page.count("Open the duty to warn raised") == 10
     assert "and 1 more: the call queue lists them all" in page
+
+
+def test_a_notice_whose_callbacks_were_lost_settles_from_the_providers_record_alone(
+    db: Session, vault: Vault, app: Flask, world: World
+) -> None:
+    channel = RecordingChannel()
+    runtime(app).channel = channel
+    supervisor = world.users["supervisor"]
+    users.set_phone(db, vault, user_id=supervisor.id, phone=SUPERVISOR_PHONE, now=NOW)
+    on_call.set_on_call(db, program_key=world.home.key, username=supervisor.username, now=NOW)
+    report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW)
+    assert jobs.send_on_call_notices(runtime(app), NOW) == 1
+    [notice] = db.scalars(select(Delivery).where(Delivery.kind == "on_call_sms")).all()
+    assert notice.provider_sid is not None
+    # No callback ever came; the carrier refused the supervisor's number (they texted STOP).
+    channel.records[notice.provider_sid] = ProviderRecord("undelivered", error_code="21610")
+    later = NOW + timedelta(minutes=80)
+    assert reconcile.reconcile_quiet(db, channel, later) == 1
+    db.expire_all()
+    settled = db.get(Delivery, notice.id)
+    assert settled is not None
+    assert (settled.status, settled.provider_status) == ("settled", "undelivered")
+    assert contacts.current_preferences(db, world.contact.id).sms is True  # S2: hers stays
+    [row] = compliance.warn_responses(db, None, later)
+    assert row.notice_unsent == "the text could not be delivered"
