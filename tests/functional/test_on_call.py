@@ -367,3 +367,16 @@ def test_a_notice_whose_callbacks_were_lost_settles_from_the_providers_record_al
     assert contacts.current_preferences(db, world.contact.id).sms is True  # S2: hers stays
     [row] = compliance.warn_responses(db, None, later)
     assert row.notice_unsent == "the text could not be delivered"
+
+
+def test_a_screen_left_signed_in_cannot_move_someones_phone_without_their_password(
+    db: Session, app: Flask, world: World
+) -> None:
+    supervisor = world.users["supervisor"]
+    client = _signed_in(app, supervisor)
+    answer = _post(client, "/account/phone", {"phone": SUPERVISOR_PHONE, "password": "guess"})
+    assert answer.status_code in (401, 403, 422)
+    db.expire_all()
+    assert db.get(User, supervisor.id).phone_sealed is None  # type: ignore[union-attr]
+    assert "user.phone_set" not in db.scalars(select(AuditEvent.action)).all()
+    assert SUPERVISOR_PHONE not in answer.get_data(as_text=True)
