@@ -81,8 +81,9 @@ def seed(
             password=None,
             program_keys=["soak"],
             now=now,
+            actor=SYSTEM,
         )
-        issued = users.issue_token(session, username="soak-system", days=7, now=now)
+        issued = users.issue_token(session, username="soak-system", days=7, now=now, actor=SYSTEM)
         session.commit()
     return World(
         webhook_token=rt.settings.webhook_token,
@@ -103,6 +104,7 @@ def _program(session: Session, key: str, now: datetime) -> uuid.UUID:
         now=now,
         protocol="georgia_fvip",
         timezone="America/New_York",
+        actor=SYSTEM,
     )
     return program.id
 
@@ -120,7 +122,12 @@ def _open_tasks(
     participants, opened = [], []
     for n in range(count):
         participant = programs.add_participant(
-            session, program_id=program_id, group_id=None, reference=f"{prefix}-{n}", now=now
+            session,
+            program_id=program_id,
+            group_id=None,
+            reference=f"{prefix}-{n}",
+            now=now,
+            actor=SYSTEM,
         )
         area = AREA_CODES[(n // 100) % len(AREA_CODES)]
         contacts.add_contact(
@@ -204,6 +211,7 @@ def _staff(rt: Runtime, session: Session, username: str, role: Role, now: dateti
         password=PASSWORD,
         program_keys=["soak"],
         now=now,
+        actor=SYSTEM,
     )
     session.flush()
     pending, uri = second_factor.start_enrolment(rt.vault.keyring, user)

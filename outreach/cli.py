@@ -45,6 +45,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(__import__("outreach.cli_purge", fromlist=["x"]).purge_command)
     app.cli.add_command(__import__("outreach.cli_backup", fromlist=["x"]).backup_group)
     app.cli.add_command(__import__("outreach.cli_twilio", fromlist=["x"]).twilio_check_command)
+    app.cli.add_command(__import__("outreach.cli_on_call", fromlist=["x"]).on_call_group)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
 from outreach.services import inbox
-from outreach.services.deliveries import Outward
+from outreach.services.outward import Outward
 
 
 def db() -> Session:

@@ -14,7 +14,7 @@ from outreach.domain.planner import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import claimed_work, duty_to_warn, planning, queue, tasks
+from outreach.services import claimed_work, duty_to_warn, holds, planning, queue, tasks
 from outreach.services.access import require
 from outreach.services.errors import Invalid
 
@@ -65,7 +65,7 @@ def list_tasks() -> ResponseReturnValue:
 def _open_tasks(programs: frozenset[uuid.UUID] | None, held_too: bool) -> list[OutreachTask]:
     query = select(OutreachTask).where(OutreachTask.status == "open")
     if not held_too:  # S1/S8: a held duty to warn is a supervisor's until confirmed
-        query = query.where(~tasks.held_clause())
+        query = query.where(~holds.held_clause())
     if programs is not None:
         query = query.where(OutreachTask.program_id.in_(programs))
     return list(db().scalars(query.order_by(OutreachTask.priority, OutreachTask.due_by)))
@@ -89,7 +89,7 @@ def _task_json(task: OutreachTask, plan: Plan, held_too: bool) -> dict[str, obje
         "participant_status_since": (status.since.isoformat() if status and status.since else None),
         # What the planner left out and why (S4), e.g. "group_time_after_exit".
         "refused": sorted({s.reason.value for s in plan.skipped if s.task_id == key}),
-        "held": held_too and tasks.is_held(db(), task),
+        "held": held_too and holds.is_held(db(), task),
         "windows": mine,
     }
 

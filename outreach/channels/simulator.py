@@ -44,6 +44,7 @@ from outreach.channels.base import (
     Sms,
 )
 from outreach.channels.pacing import Pacer
+from outreach.domain.phones import masked
 
 log = logging.getLogger("outreach.channels.simulator")
 Job = Callable[[], None]
@@ -192,6 +193,8 @@ class SimulatorChannel:
         self._held: list[Post] = []  # status callbacks of the call being played
         self._opted_out: set[str] = set()
         self.keyword_replies: list[tuple[str, str]] = []  # (number, keyword) Twilio answered
+        # Every phone a text went to, with its SID: the contact's, or an on-call supervisor's.
+        self.texted: list[tuple[str, str]] = []
         # What a REST fetch would answer: each call or text as it last stood, and her leg.
         self._records: dict[str, ProviderRecord] = {}
         self._dialled: dict[str, str] = {}
@@ -221,6 +224,8 @@ class SimulatorChannel:
                 "the contact opted out of SMS", permanent=True, code="21610", opted_out=True
             )
         sid = _sid("SM")
+        self.texted.append((sms.contact_phone, sid))
+        log.info("simulated text to %s", masked(sms.contact_phone))
         result = self._scenario.next_sms()
         self._jobs.put(lambda: self._play_sms(sms.callbacks, sid, result))
         return Sent(sid, "queued")

@@ -22,11 +22,21 @@ class Delivery(HasId, Base):
     """One outward action: a bridged call, an automated safe-check call, an SMS or a letter."""
 
     __tablename__ = "delivery"
-    __table_args__ = (Index("ix_delivery_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_delivery_status_due_at", "status", "due_at"),
+        # S8: one on-call notice per duty to warn, however many paths or schedulers try.
+        Index(
+            "uq_delivery_on_call_notice",
+            "task_id",
+            unique=True,
+            sqlite_where=text("kind = 'on_call_sms'"),
+            postgresql_where=text("kind = 'on_call_sms'"),
+        ),
+    )
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
-    # bridged_call | safe_check_call | sms | letter
+    # bridged_call | safe_check_call | sms | letter | on_call_sms (to a supervisor, S8)
     kind: Mapped[str] = mapped_column(String(20))
     script: Mapped[str] = mapped_column(String(60))
     language: Mapped[str] = mapped_column(String(8))
@@ -42,6 +52,8 @@ class Delivery(HasId, Base):
     error_code: Mapped[str | None] = mapped_column(String(10))
     permanent_failure: Mapped[bool] = mapped_column(default=False)
     requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # Whom an on-call notice goes to: a staff member's own phone, never the contact's (S8).
+    recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     due_at: Mapped[datetime]
     # A reminder never goes out after its window closed: past this it is marked missed.
     expires_at: Mapped[datetime | None]

@@ -19,6 +19,10 @@ class Program(HasId, Base):
     protocol: Mapped[str] = mapped_column(String(60))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # S8: the supervisor the program's duty to warn rings the moment it is raised (on-call).
+    on_call_supervisor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # S8: the response (raised -> first attempt) a duty to warn is measured against.
+    duty_to_warn_target_minutes: Mapped[int] = mapped_column(default=60, server_default="60")
 
     groups: Mapped[list[Group]] = relationship(back_populates="program")
 

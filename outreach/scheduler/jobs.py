@@ -25,11 +25,13 @@ from outreach.services import (
     contacts,
     deliveries,
     inbox,
+    on_call_notice,
     planning,
     reconcile,
     tasks,
 )
 from outreach.services.audit import SYSTEM, AuditAction, record
+from outreach.services.outward import Outward
 
 REMINDER_LOOKAHEAD = timedelta(hours=24)
 SEND_BATCH = 100
@@ -45,6 +47,7 @@ class TickReport:
     refused: int = 0
     escalated: int = 0
     duty_to_warn_notified: int = 0
+    on_call_notices_sent: int = 0
     reconciled: int = 0
     check_ins_opened: int = 0
     plans_refreshed: int = 0
@@ -64,6 +67,7 @@ def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: Tr
     with rt.session() as session:
         if leading():
             report.duty_to_warn_notified = notify_duty_to_warn(session, now)
+            report.on_call_notices_sent = on_call_notice.send_due(session, rt.outward(), now)
             report.escalated = escalate_overdue(session, now)
             report.reconciled = reconcile_stuck(session, now)
             report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
@@ -261,7 +265,7 @@ def _already_planned(session: Session, task: OutreachTask, window: CallWindow) -
 
 def send_due(
     session: Session,
-    out: deliveries.Outward,
+    out: Outward,
     now: datetime,
     *,
     clock: Callable[[], datetime] | None = None,
@@ -320,13 +324,16 @@ def _due_ids(session: Session, now: datetime) -> list[uuid.UUID]:
 
 
 def notify_duty_to_warn(session: Session, now: datetime) -> int:
-    """Tell a supervisor of every open duty to warn, once each (S8)."""
-    return _once_per_task(
-        session,
-        now,
-        AuditAction.DUTY_TO_WARN_NOTIFIED,
-        OutreachTask.reason == TaskReason.DUTY_TO_WARN.value,
-    )
+    """Queue the on-call notice of every open duty to warn that has none yet (S8): the raise
+    queues it; this catches a task opened before, so none is ever left untold."""
+    return on_call_notice.queue_missing(session, now)
+
+
+def send_on_call_notices(rt: Runtime, now: datetime) -> int:
+    """Send the on-call notices due (S8); run beside the callback applier, every 2 s, so the
+    supervisor's phone rings moments after a duty to warn is raised."""
+    with rt.session() as session:
+        return on_call_notice.send_due(session, rt.outward(), now)
 
 
 def escalate_overdue(session: Session, now: datetime) -> int:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from outreach.clock import SystemClock
 from outreach.runtime import Runtime
-from outreach.scheduler.jobs import apply_callbacks, tick
+from outreach.scheduler.jobs import apply_callbacks, send_on_call_notices, tick
 
 log = logging.getLogger("outreach.scheduler")
 TICK_SECONDS = 30
@@ -164,6 +164,8 @@ def apply_callbacks_if_leader(rt: Runtime, leadership: Leadership) -> bool:
     applied = apply_callbacks(rt, rt.clock.now(), leading=lambda: leadership.held)
     if applied:
         log.info("callbacks applied: %d", applied)
+    if send_on_call_notices(rt, rt.clock.now()):  # S8: at once, not at the next tick
+        log.info("on-call notice sent")
     return True
 
 

@@ -49,6 +49,11 @@ class AuditAction(StrEnum):
     TASK_ESCALATED = "task.escalated"
     DUTY_TO_WARN_NOTIFIED = "task.duty_to_warn_supervisor_notified"
     DUTY_TO_WARN_CONFIRMED = "task.duty_to_warn_confirmed"
+    # S8: the on-call notice queued at the raise, and what became of it.
+    ON_CALL_NOTICE_QUEUED = "task.on_call_notice_queued"
+    ON_CALL_NOTICE_UNSENT = "task.on_call_notice_unsent"
+    ON_CALL_SET = "program.on_call_supervisor_set"
+    DUTY_TO_WARN_TARGET_SET = "program.duty_to_warn_target_set"
     TASK_CHANNELS_REDERIVED = "task.channels_rederived"
     TASK_CLAIMED = "task.claimed"
     CALL_OUTSIDE_WINDOW = "task.call_outside_window"

@@ -23,7 +23,7 @@ from outreach.domain.calling import Permission
 from outreach.domain.vocabulary import EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, tasks
+from outreach.services import contacts, holds, tasks, users
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.errors import ServiceError
 
@@ -57,6 +57,8 @@ FINAL_CALL = {"completed", "busy", "failed", "no-answer", "canceled"}
 FINISHED = ("settled", "failed", "refused")
 # Twilio's "attempt to send to unsubscribed recipient": the contact sent STOP to the carrier.
 OPTED_OUT = "21610"
+# The kinds that are texts: hers, and the on-call notice to a supervisor's own phone (S8).
+TEXTS = frozenset({"sms", "on_call_sms"})
 
 
 class Screen(StrEnum):
@@ -227,10 +229,9 @@ def liaison_phone_for(session: Session, vault: Vault, delivery: Delivery) -> str
     task = session.get(OutreachTask, delivery.task_id)
     for user_id in (delivery.requested_by, task.claimed_by if task else None):
         user = session.get(User, user_id) if user_id else None
-        if user is not None and user.phone_sealed is not None:
-            return vault.keyring.unwrap(
-                user.phone_sealed, place("app_user", "phone", user.id)
-            ).decode()
+        phone = None if user is None else users.own_phone(vault.keyring, user)
+        if phone is not None:
+            return phone
     return None
 
 
@@ -241,7 +242,8 @@ def sms_status(
     if SMS_RANK.get(status, -1) <= SMS_RANK.get(delivery.provider_status or "", -1):
         return
     delivery.provider_status, delivery.error_code = status, error_code or None
-    if carrier_opted_out(error_code):  # S2: SMS ends for good
+    # S2: SMS ends for good, hers only: an on-call notice went to a supervisor's own phone.
+    if delivery.kind == "sms" and carrier_opted_out(error_code):
         contacts.revoke_sms(
             session, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
         )
@@ -304,7 +306,7 @@ def settle_from_provider(
     call and then the leg it dialled to her. What the records cannot tell (which key she
     pressed) never becomes a reached contact (S6): a call answered with no screen answer is
     left to a person (status "unknown"), as is a delivery the provider has no record of."""
-    if delivery.kind == "sms":
+    if delivery.kind in TEXTS:
         _text_from_provider(session, delivery, found[0], now)
     elif delivery.kind == "bridged_call":
         _bridge_from_provider(session, delivery, found[0], found[1], now)
@@ -428,7 +430,7 @@ def _may_still_call(session: Session, delivery: Delivery) -> bool:
     task = session.get(OutreachTask, delivery.task_id)
     if task is None or task.status != TaskStatus.OPEN:
         return False
-    override = tasks.override_confirmed(session, task)  # S1/S8: confirmed by a supervisor
+    override = holds.override_confirmed(session, task)  # S1/S8: confirmed by a supervisor
     refusal = _permission(session, delivery).refusal("bridged_call", override=override)
     return refusal is None
 

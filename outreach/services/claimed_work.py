@@ -21,8 +21,8 @@ from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import deliveries, preference_changes, queue, tasks
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
+from outreach.services.outward import Outward
 from outreach.services.planning import plan_open_tasks
 
 

@@ -9,18 +9,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
 from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
-from outreach.services import queue, tasks
+from outreach.services import on_call, on_call_notice, queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor
 
 REACHED = attempt_rules.REACHED
+NOTICE_KIND = on_call_notice.KIND
 LOOK_BACK = timedelta(days=90)
 # Tasks a query counts attempt windows for at once: a bound on the statement's parameters.
 COUNT_BATCH = 500
@@ -70,9 +71,8 @@ class Compliance:
     flagged: list[Flagged]  # S14, entered in the last 90 days, newest first
     reopened: list[Reopened]  # S14, reopened in the last 90 days, newest first
     unrecorded_calls: list[Unrecorded]  # S14, placed in the last 90 days
-    # S8: raised -> first attempt -> reached for each duty to warn, against the target.
+    # S8: raised -> first attempt -> reached for each duty to warn, against its program's target.
     warn_responses: list[WarnResponse] = field(default_factory=list)
-    warn_target_minutes: float = 60.0
 
 
 def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
@@ -90,7 +90,6 @@ def compliance(session: Session, *, actor: Actor, now: datetime) -> Compliance:
         reopened=_reopened(session, scope, now - LOOK_BACK),
         unrecorded_calls=_unrecorded_calls(session, scope, now),
         warn_responses=warn_responses(session, scope, now),
-        warn_target_minutes=_minutes(DUTY_TO_WARN_TARGET),
     )
 
 
@@ -248,14 +247,20 @@ def _unrecorded_calls(
 
 # --- duty-to-warn response time (S8) -------------------------------------------------------
 
-# The response a duty to warn is measured against (raised -> first attempt). Every program
-# uses this default until programs can set their own.
-DUTY_TO_WARN_TARGET = timedelta(hours=1)
+# What each on-call notice became, in a word for the CSV (never contact data).
+NOTICE_WORDS = {
+    None: "not_queued",
+    "pending": "queued",
+    "sending": "sending",
+    "sent": "sent",
+    "settled": "sent",
+}
 
 
 @dataclass(frozen=True)
 class WarnResponse:
-    """One duty to warn's response time (S8): raised -> first attempt -> reached."""
+    """One duty to warn's response time (S8): raised -> first attempt -> reached, against its
+    program's own target, and whether the on-call supervisor's phone was told."""
 
     reference: str
     task_id: uuid.UUID
@@ -263,6 +268,9 @@ class WarnResponse:
     to_first_attempt: float | None  # minutes; None: no attempt yet
     to_reached: float | None  # minutes to a safe conversation; None: not yet
     breached: bool  # the first attempt came later than the target, or has not come in time
+    target_minutes: int = on_call.DEFAULT_TARGET_MINUTES
+    notice: str = "sent"  # a word: sent, delivered, queued, or not_sent:<why>
+    notice_unsent: str | None = None  # why the on-call supervisor could not be told, in words
 
 
 def warn_responses(
@@ -270,9 +278,24 @@ def warn_responses(
 ) -> list[WarnResponse]:
     """S8: each duty to warn raised in the last 90 days, oldest first, with its response time,
     measured from when it was raised (its task opens then); only standing attempts count."""
-    query = select(OutreachTask.id, OutreachTask.contact_id, OutreachTask.opens_at).where(
-        OutreachTask.reason == TaskReason.DUTY_TO_WARN.value,
-        OutreachTask.opens_at >= now - LOOK_BACK,
+    query = (
+        select(
+            OutreachTask.id,
+            OutreachTask.contact_id,
+            OutreachTask.opens_at,
+            Program.duty_to_warn_target_minutes.label("target"),
+            Delivery.status.label("notice_status"),
+            Delivery.provider_status.label("notice_provider_status"),
+            Delivery.error_code.label("notice_code"),
+        )
+        .join(Program, Program.id == OutreachTask.program_id)
+        .outerjoin(
+            Delivery, and_(Delivery.task_id == OutreachTask.id, Delivery.kind == NOTICE_KIND)
+        )
+        .where(
+            OutreachTask.reason == TaskReason.DUTY_TO_WARN.value,
+            OutreachTask.opens_at >= now - LOOK_BACK,
+        )
     )
     rows = session.execute(_in_scope(query, scope).order_by(OutreachTask.opens_at)).all()
     made: dict[uuid.UUID, list[Attempt]] = defaultdict(list)
@@ -286,27 +309,46 @@ def warn_responses(
 def _response(row: Any, standing: list[Attempt], now: datetime) -> WarnResponse:
     first = min((a.at for a in standing), default=None)
     reached = min((a.at for a in standing if a.outcome == Outcome.REACHED_SAFE), default=None)
+    target = row.target or on_call.DEFAULT_TARGET_MINUTES  # each program's own (S8)
+    word, unsent = _notice(row.notice_status, row.notice_provider_status, row.notice_code)
     return WarnResponse(
         reference=queue.reference(row.contact_id),
         task_id=row.id,
         raised_at=row.opens_at,
         to_first_attempt=_minutes(first - row.opens_at) if first else None,
         to_reached=_minutes(reached - row.opens_at) if reached else None,
-        breached=(first or now) - row.opens_at > DUTY_TO_WARN_TARGET,
+        breached=(first or now) - row.opens_at > timedelta(minutes=target),
+        target_minutes=target,
+        notice=word,
+        notice_unsent=unsent,
     )
+
+
+def _notice(
+    status: str | None, provider_status: str | None, code: str | None
+) -> tuple[str, str | None]:
+    """The on-call notice in a word, and why it failed in words (None: it went out)."""
+    why = on_call_notice.unsent_words(status, provider_status, code)
+    if why is not None:
+        return f"not_sent:{code or provider_status or 'not_queued'}", why
+    if provider_status == "delivered":
+        return "delivered", None
+    return NOTICE_WORDS.get(status, "sent"), None
 
 
 def warn_responses_csv(session: Session, *, actor: Actor, now: datetime) -> list[str]:
     """The response times as CSV lines (references only, never contact data)."""
     require(session, actor, Permission.ATTEMPT_REVIEW, None, now=now, object_type="compliance")
     scope = None if actor.user_id is None else list(actor.program_ids)
-    lines = ["contact,task,raised_at,minutes_to_first_attempt,minutes_to_reached,target,breached"]
-    target = _minutes(DUTY_TO_WARN_TARGET)
+    lines = [
+        "contact,task,raised_at,minutes_to_first_attempt,minutes_to_reached,target,breached,"
+        "supervisor_notified"
+    ]
     for r in warn_responses(session, scope, now):
         first = "" if r.to_first_attempt is None else str(r.to_first_attempt)
         reached = "" if r.to_reached is None else str(r.to_reached)
         lines.append(
             f"{r.reference},{r.task_id},{r.raised_at.isoformat()},{first},{reached},"
-            f"{target},{'yes' if r.breached else 'no'}"
+            f"{float(r.target_minutes)},{'yes' if r.breached else 'no'},{r.notice}"
         )
     return lines

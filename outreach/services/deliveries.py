@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import (
     BridgedCall,
     Callbacks,
-    Channel,
     ChannelError,
     SafeCheckCall,
     Sent,
@@ -36,14 +35,14 @@ from outreach.domain.calling import (
     within_calling_hours,
 )
 from outreach.domain.phones import may_receive_sms
-from outreach.domain.script_library import RenderError, ScriptLibrary
+from outreach.domain.script_library import RenderError
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
-from outreach.security.vault import ContactCipher, Vault, place
-from outreach.services import contacts, tasks
+from outreach.security.vault import ContactCipher, place
+from outreach.services import contacts, holds, tasks, users
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, NotFound, ServiceError
-from outreach.settings import Settings
+from outreach.services.outward import Outward
 
 log = logging.getLogger("outreach.deliveries")
 SMS_SCRIPTS = ("reminder", "safe_check")
@@ -51,20 +50,6 @@ SMS_SCRIPTS = ("reminder", "safe_check")
 BRIDGE_CONFIRM_PROMPT = "bridge_confirm_prompt"
 # Said when her phone answers, before anything that names her (S3, issue 24).
 SCREEN_PROMPT = "screen_prompt"
-
-
-@dataclass(frozen=True)
-class Outward:
-    """What an outward action needs besides the session: the channel, keys, texts, settings."""
-
-    channel: Channel
-    vault: Vault
-    library: ScriptLibrary
-    settings: Settings
-
-    @property
-    def keeps_outbox(self) -> bool:
-        return self.channel.name in ("console", "simulator")
 
 
 @dataclass(frozen=True)
@@ -268,7 +253,7 @@ def _target(
         raise Conflict("the task is closed")
     target = _load_target(session, out, task)
     # S1/S8: a declined contact only on a duty to warn a supervisor confirmed.
-    refusal = target.permission.refusal(action, override=tasks.override_confirmed(session, task))
+    refusal = target.permission.refusal(action, override=holds.override_confirmed(session, task))
     if refusal:
         raise Conflict(f"not sent: {refusal}")
     if (
@@ -340,13 +325,12 @@ def _reveal_for_sending(session: Session, target: _Target, actor: Actor, now: da
 
 def _liaison_phone(session: Session, out: Outward, actor: Actor) -> str:
     user = session.get(User, actor.user_id) if actor.user_id else None
-    if user is None or user.phone_sealed is None:
+    phone = None if user is None else users.own_phone(out.vault.keyring, user)
+    if phone is None:
         raise Conflict(
             "add your own phone number first: a bridged call rings you before the contact"
         )
-    return out.vault.keyring.unwrap(user.phone_sealed, place("app_user", "phone", user.id)).decode(
-        "utf-8"
-    )
+    return phone
 
 
 # --- the claim-send-settle sequence ----------------------------------------------------

@@ -20,7 +20,7 @@ from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import Consent, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs, queue, tasks, users
+from outreach.services import contacts, on_call, programs, queue, tasks, users
 from outreach.services.audit import SYSTEM, AuditAction, record
 
 Profiles = Mapping[str, Profile]
@@ -153,6 +153,7 @@ FIRST_NAMES_ES = (
 SURNAMES = ("Sample", "Example", "Placeholder", "Testwell", "Demo", "Fictional")
 SURNAMES_ES = ("Ejemplo", "Muestra", "Ficticia", "Prueba")
 PARTICIPANTS_PER_GROUP = 10
+ON_CALL = "robin.diaz"  # the demo's on-call supervisor (S8)
 
 
 def already_seeded(session: Session) -> bool:
@@ -187,8 +188,16 @@ def seed(
         group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
             _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
+    _staff(session, vault, now)
     _events(session, profiles, rng, now)
     _callable_now(session, vault, profiles, keyed[CALLABLE.program], now, calling_hours)
+    record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
+    session.commit()
+
+
+def _staff(session: Session, vault: Vault, now: datetime) -> None:
+    """The demo logins, each with a phone of their own; the supervisor is on call everywhere,
+    so the demo's duties to warn text them in the simulator (S8)."""
     for seat, login in enumerate(LOGINS):
         user = users.add_user(
             session,
@@ -203,8 +212,8 @@ def seed(
         users.set_phone(
             session, vault, user_id=user.id, phone=f"+1470555019{seat}", now=now, actor=SYSTEM
         )
-    record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
-    session.commit()
+    for key in ALL_PROGRAMS:
+        on_call.set_on_call(session, program_key=key, username=ON_CALL, now=now, actor=SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -359,6 +368,8 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
     for kind, count in EVENTS:
         for participant in chosen[:count]:
             at = now - timedelta(hours=rng.randint(2, 72))
+            if kind == "duty_to_warn":  # S8: raised at night, and callable all the same
+                at = _last_night(session, participant, now)
             severity = "high" if kind in ("duty_to_warn", "safety_concern") else "routine"
             tasks.report_event(
                 session,
@@ -372,6 +383,15 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
             )
         chosen = chosen[count:]
     _held_duty_to_warn(session, profiles, now)
+
+
+def _last_night(session: Session, participant: Participant, now: datetime) -> datetime:
+    """The latest 23:30 before now in his program's zone: long after calling hours."""
+    program = session.get(Program, participant.program_id)
+    assert program is not None
+    local = now.astimezone(ZoneInfo(program.timezone))
+    night = local.replace(hour=23, minute=30, second=0, microsecond=0)
+    return (night if night <= local else night - timedelta(days=1)).astimezone(UTC)
 
 
 def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> None:

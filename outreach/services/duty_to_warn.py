@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.security.permissions import Permission
-from outreach.services import tasks
+from outreach.services import holds
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, NotFound
@@ -34,7 +34,7 @@ def confirm(session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime
         object_type="task",
         object_id=task_id,
     )
-    if not tasks.is_held(session, task):
+    if not holds.is_held(session, task):
         raise Conflict("nothing on this task waits for a supervisor's confirmation")
     if task.status != "open":
         raise Conflict("the task is closed")

@@ -33,7 +33,7 @@ from outreach.models import (
     Program,
 )
 from outreach.security.permissions import Permission, role_allows
-from outreach.services import call_windows, tasks
+from outreach.services import call_windows, holds, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict
@@ -247,7 +247,7 @@ def ordered(
     if scope is not None:
         query = query.where(OutreachTask.program_id.in_(list(scope)))
     if not held_too:
-        query = query.where(~tasks.held_clause())
+        query = query.where(~holds.held_clause())
     return _narrowed(query, next_start, filters, actor, now) if filters.active else query
 
 
@@ -266,7 +266,7 @@ def _count_open(session: Session, scope: frozenset[uuid.UUID] | None, held_too: 
         .where(OutreachTask.status == TaskStatus.OPEN.value)
     )
     if not held_too:
-        query = query.where(~tasks.held_clause())
+        query = query.where(~holds.held_clause())
     if scope is not None:
         query = query.where(OutreachTask.program_id.in_(list(scope)))
     return int(session.scalar(query) or 0)
@@ -354,7 +354,7 @@ class _Details:
         self.named = _named_safe_times(session, {r.contact_id for r in shown})
         self.held = set(
             session.scalars(
-                select(OutreachTask.id).where(OutreachTask.id.in_(task_ids), tasks.held_clause())
+                select(OutreachTask.id).where(OutreachTask.id.in_(task_ids), holds.held_clause())
             )
         )
         self.plan = live

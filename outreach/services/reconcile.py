@@ -57,7 +57,7 @@ def _quiet(session: Session, now: datetime) -> list[tuple[uuid.UUID, str, str, s
     return [
         (row.id, row.code, row.provider_sid, row.kind)
         for row in rows
-        if row.kind != "sms" or row.sent_at < now - TEXT_QUIET
+        if row.kind not in callbacks.TEXTS or row.sent_at < now - TEXT_QUIET
     ]
 
 

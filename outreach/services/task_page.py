@@ -40,7 +40,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, opt_back_in, participant_status, queue, tasks
+from outreach.services import contacts, holds, opt_back_in, participant_status, queue, tasks
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import NotFound
@@ -170,7 +170,7 @@ def task_page(
         object_type="task",
         object_id=task_id,
     )
-    held = tasks.is_held(session, task)
+    held = holds.is_held(session, task)
     if held and not queue.sees_held(actor):
         raise NotFound("no task with that id", {"task_id": "unknown"})  # S1/S8: not yet theirs
     claimed = task.status == TaskStatus.OPEN and queue.holds_claim(task, actor, now)

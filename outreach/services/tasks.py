@@ -45,7 +45,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, participant_status
+from outreach.services import contacts, holds, on_call_notice, participant_status
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -116,7 +116,7 @@ def report_event(
             participant_may_be_victim=flagged,
         )
     ]
-    _audit_event(session, actor, event, participant.program_id, opened, now)
+    on_call_notice.event_recorded(session, actor, event, participant.program_id, opened, now)
     if kind is EventType.PARTICIPANT_MAY_BE_VICTIM and not flagged:
         _stand_down(session, actor, participant_id, opened, now)
     session.commit()
@@ -245,7 +245,7 @@ def open_for_cancelled_class(
                 participant_may_be_victim=flagged,
             )
         ]
-        _audit_event(session, actor, event, participant.program_id, mine, now)
+        on_call_notice.event_recorded(session, actor, event, participant.program_id, mine, now)
         opened += mine
     return opened
 
@@ -443,32 +443,6 @@ def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | No
         select(func.max(Attempt.at))
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
         .where(OutreachTask.contact_id == contact_id, Attempt.outcome == Outcome.REACHED_SAFE.value)
-    )
-
-
-def _audit_event(
-    session: Session,
-    actor: Actor,
-    event: ProgramEvent,
-    program_id: uuid.UUID,
-    opened: Sequence[OutreachTask],
-    now: datetime,
-) -> None:
-    action = (
-        AuditAction.DUTY_TO_WARN_RAISED
-        if event.type == EventType.DUTY_TO_WARN
-        else AuditAction.EVENT_REPORTED
-    )
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=action,
-        object_type="program_event",
-        object_id=event.id,
-        program_id=program_id,
-        event=event.type,
-        tasks=len(opened),
     )
 
 
@@ -1007,7 +981,7 @@ def task_to_work(session: Session, actor: Actor, task_id: uuid.UUID, now: dateti
         object_type="task",
         object_id=task_id,
     )
-    if is_held(session, task):
+    if holds.is_held(session, task):
         raise Conflict(HELD, {"task": "held"})
     return task
 
@@ -1023,7 +997,7 @@ def refuse_what_she_refused(
     logged: it happened, and the log must say so (S5)."""
     prefs = contacts.current_preferences(session, task.contact_id)
     # S1/S8: a duty to warn a supervisor confirmed over her refusal is a person's call.
-    voice = prefs.voice or override_confirmed(session, task)
+    voice = prefs.voice or holds.override_confirmed(session, task)
     allowed = {Channel.VOICE: voice, Channel.SMS: prefs.sms, Channel.MAIL: prefs.mail}
     if not allowed.get(Channel(channel), False):
         raise Invalid(
@@ -1040,27 +1014,6 @@ def refuse_what_she_refused(
 # --- a duty to warn held for a supervisor (S1, S8) ----------------------------------------
 
 HELD = "this duty to warn reaches a contact who declined: it waits for a supervisor to confirm it"
-
-
-def is_held(session: Session, task: OutreachTask) -> bool:
-    """S1/S8: a duty to warn for a declined contact waits until a supervisor confirms it."""
-    if not task.consent_override or task.event_id is None:
-        return False
-    event = session.get(ProgramEvent, task.event_id)
-    return event is None or event.confirmed_by is None
-
-
-def held_clause() -> Any:
-    """The SQL form of is_held, for lists that leave held tasks out (or flag them)."""
-    confirmed = exists().where(
-        ProgramEvent.id == OutreachTask.event_id, ProgramEvent.confirmed_by.is_not(None)
-    )
-    return and_(OutreachTask.consent_override.is_(True), ~confirmed)
-
-
-def override_confirmed(session: Session, task: OutreachTask) -> bool:
-    """The task may reach a declined contact: its duty to warn was confirmed (S1)."""
-    return task.consent_override and not is_held(session, task)
 
 
 def _participant(session: Session, participant_id: uuid.UUID) -> Participant:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.phones import InvalidPhone, normalize_phone
 from outreach.domain.vocabulary import Role
 from outreach.models import ApiToken, Program, User
+from outreach.security.crypto import Keyring
 from outreach.security.passwords import WeakPassword, hash_password
 from outreach.security.vault import Vault, place
 from outreach.services import auth, second_factor
@@ -296,6 +297,13 @@ def set_phone(
         object_id=user.id,
     )
     session.commit()
+
+
+def own_phone(keyring: Keyring, user: User) -> str | None:
+    """Open a staff member's own phone (a liaison's, an on-call supervisor's), if they gave one."""
+    if user.phone_sealed is None:
+        return None
+    return keyring.unwrap(user.phone_sealed, place("app_user", "phone", user.id)).decode("utf-8")
 
 
 def token_digest(token: str) -> str:

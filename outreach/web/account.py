@@ -1,4 +1,4 @@
-"""The signed-in user's own account: change the password, enrol a TOTP second factor."""
+"""The signed-in user's own account: password, TOTP second factor, own phone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from outreach.services import auth, second_factor
+from outreach.services import auth, second_factor, users
 from outreach.web.common import db, now, rt, staff
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -71,3 +71,33 @@ def password_page() -> ResponseReturnValue:
         )
         return redirect(url_for("auth.home"))
     return render_template("password.html")
+
+
+@bp.route("/phone", methods=["GET", "POST"], endpoint="phone")
+@staff
+def phone_page() -> ResponseReturnValue:
+    """The user's own phone, sealed (S10): a bridged call rings it first, and an on-call
+    supervisor gets a duty to warn's notice on it (S8)."""
+    user = g.user
+    if request.method == "POST":
+        # Whoever finds a screen left signed in must not move someone's calls to their phone.
+        auth.confirm_identity(
+            db(),
+            rt().vault.keyring,
+            user=user,
+            password=request.form.get("password", "")[:200],
+            code=request.form.get("code", "")[:12],
+            now=now(),
+        )
+        users.set_phone(
+            db(), rt().vault, user_id=user.id, phone=request.form.get("phone", "")[:40],
+            now=now(), actor=g.actor,
+        )  # fmt: skip
+        flash("Your phone is saved.", "success")
+        return redirect(url_for("account.phone"))
+    current = users.own_phone(rt().vault.keyring, user)
+    return render_template(
+        "phone.html",
+        ending=None if current is None else current[-2:],
+        enrolled=second_factor.has_second_factor(user),
+    )

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Role
-from outreach.services import admin
+from outreach.services import admin, on_call
 from outreach.web.common import actor, db, form_text, now, rt, staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -83,3 +83,37 @@ def create_program() -> ResponseReturnValue:
     )
     flash("The program is created.", "success")
     return redirect(url_for("admin.programs"))
+
+
+@bp.get("/programs/duty-to-warn")
+@staff
+def duty_to_warn_settings() -> ResponseReturnValue:
+    """S8: each program's on-call supervisor and duty-to-warn response target."""
+    found = on_call.settings_of(db(), actor=actor(), now=now())
+    return render_template("admin_on_call.html", settings=found)
+
+
+@bp.post("/programs/<uuid:program_id>/on-call")
+@staff
+def set_on_call(program_id: uuid.UUID) -> ResponseReturnValue:
+    chosen = form_text("supervisor", 80)
+    on_call.set_on_call(
+        db(), program_key=program_id, username=chosen or None, now=now(), actor=actor()
+    )
+    flash(
+        "The on-call supervisor is set." if chosen else "Nobody is on call for this program now.",
+        "success" if chosen else "warning",
+    )
+    return redirect(url_for("admin.duty_to_warn_settings"))
+
+
+@bp.post("/programs/<uuid:program_id>/duty-to-warn-target")
+@staff
+def set_target(program_id: uuid.UUID) -> ResponseReturnValue:
+    try:
+        minutes = int(form_text("minutes", 5))
+    except ValueError:
+        minutes = 0  # refused by the service with the range named
+    on_call.set_target(db(), program_key=program_id, minutes=minutes, now=now(), actor=actor())
+    flash("The response target is set.", "success")
+    return redirect(url_for("admin.duty_to_warn_settings"))

@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 from flask import Flask, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from outreach.domain.vocabulary import Role
 from outreach.logs import request_refused
 from outreach.runtime import Runtime, runtime
-from outreach.services import second_factor
+from outreach.services import on_call_notice, second_factor
 from outreach.services.audit import Actor
 from outreach.services.errors import Invalid, ServiceError
 from outreach.web.auth import current_user, db
@@ -26,6 +27,15 @@ __all__ = ["actor", "db", "now", "rt", "staff"]
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(ServiceError, _service_error)
+    app.context_processor(_waiting_warnings)
+
+
+def _waiting_warnings() -> dict[str, Any]:
+    """S8: every supervisor page carries the duties to warn nobody has claimed yet."""
+    user = g.get("user")
+    if user is None or user.role != Role.SUPERVISOR:
+        return {}
+    return {"waiting_warnings": on_call_notice.waiting(db(), Actor.of(user), now())}
 
 
 def staff(view: View) -> View:

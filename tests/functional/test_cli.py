@@ -151,10 +151,12 @@ def test_tick_runs_the_due_work_once_at_the_given_instant(tmp_path: Path) -> Non
     at = "2026-12-01T12:00:00+00:00"
     first = run(instance, "tick", "--now", at)
     assert first.returncode == 0, first.stderr
-    # The demo's two duties to warn, the held one too: a supervisor must confirm it (S8).
-    assert "duty to warn notified: 2" in first.stdout
+    # The demo's two duties to warn, the held one too: a supervisor must confirm it. Each
+    # texts the demo's on-call supervisor, once (S8).
+    assert "on call notices sent: 2" in first.stdout
     second = run(instance, "tick", "--now", at)
-    assert "duty to warn notified: 0" in second.stdout  # once, however often it runs
+    assert "on call notices sent: 0" in second.stdout  # once, however often it runs
+    assert "duty to warn notified: 0" in second.stdout  # the raise queued each notice
     assert "escalated: 0" in second.stdout
 
 

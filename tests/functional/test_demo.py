@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from outreach.services import demo
+from outreach.services.audit import SYSTEM
 from tests.functional.test_cli import run
 
 
@@ -106,3 +111,67 @@ def test_the_demo_logins_cover_every_role() -> None:
         "facilitator",
         "admin",
     }
+
+
+def test_the_demo_shows_each_case_of_safe_timing_and_emergencies_on_its_pages(
+    seeded: Path,
+) -> None:
+    """Issue 19's demo: a terminated participant's contact with no group window and the reason
+    in words; a duty to warn raised at night that is callable; a held duty to warn for a
+    declined contact on the supervisor's page, with the on-call banner (S4, S8, S1)."""
+    from outreach import create_app
+    from outreach.runtime import runtime
+    from outreach.services import users
+    from outreach.settings import load_settings
+
+    app = create_app(settings=load_settings({"OUTREACH_INSTANCE_PATH": str(seeded)}))
+    supervisor = app.test_client()
+    login = next(d for d in demo.LOGINS if d.username == demo.ON_CALL)
+    csrf = _csrf(supervisor.get("/login").get_data(as_text=True))
+    signed = supervisor.post(
+        "/login", data={"username": login.username, "password": login.password, "csrf_token": csrf}
+    )
+    assert signed.status_code == 302
+    page = supervisor.get("/queue?reason=duty_to_warn").get_data(as_text=True)
+    assert "duty to warn, held: a supervisor must confirm" in page
+    assert "Duty to warn waiting" in page  # the on-call banner, until someone claims it
+    exits = supervisor.get("/queue?reason=terminated").get_data(as_text=True)
+    assert "group time is no longer safe" in exits
+
+    rt = runtime(app)
+    with rt.session() as session:
+        token = users.issue_token(
+            session, username=login.username, days=1, now=rt.clock.now(), actor=SYSTEM
+        )
+    listed = (
+        app.test_client()
+        .get("/api/v1/tasks", headers={"Authorization": f"Bearer {token.token}"})
+        .get_json()
+    )
+    rt.engine.dispose()
+    for row in (r for r in listed if r["reason"] == "terminated"):
+        assert all(w["kind"] != "group" for w in row["windows"])  # S4: he may be home
+        assert row["participant_status"] == "terminated"
+    kinds = {w["kind"] for r in listed for w in r["windows"]}
+    assert "immediate" in kinds  # the demo's explicit threat: callable at once (S8)
+    [night] = [r for r in listed if r["reason"] == "duty_to_warn" and not r["held"]]
+    db = sqlite3.connect(seeded / "outreach.db")
+    raised, zone = db.execute(
+        "SELECT e.at, p.timezone FROM outreach_task t JOIN program_event e ON e.id = t.event_id "
+        "JOIN program p ON p.id = t.program_id WHERE t.id = ?",
+        (night["id"].replace("-", ""),),
+    ).fetchone()
+    local = datetime.fromisoformat(raised).astimezone(ZoneInfo(zone))
+    assert (local.hour, local.minute) == (23, 30)  # raised at night...
+    assert night["windows"][0]["kind"] == "duty_to_warn"  # ...and callable at once (S8)
+    assert datetime.fromisoformat(night["windows"][0]["start"]) <= rt.clock.now()
+    # `outreach plan --json` shows the same: immediate windows, his status per task.
+    planned = json.loads(run(seeded, "plan", "--json", "--days", "7").stdout)
+    assert "immediate" in {w["kind"] for w in planned["windows"]}
+    assert planned["participant_status"][night["id"]] == night["participant_status"]
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)

@@ -20,7 +20,7 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, User
 from outreach.runtime import Runtime, runtime
-from outreach.services import contacts, deliveries, demo, duty_to_warn, programs, tasks
+from outreach.services import contacts, deliveries, demo, duty_to_warn, holds, programs, tasks
 from outreach.services.audit import SYSTEM, Actor
 from outreach.services.errors import Conflict
 from tests.functional.test_cli import run
@@ -92,7 +92,7 @@ def _work_every_task(rt: Runtime, at: datetime) -> None:
             session.scalars(select(OutreachTask).where(OutreachTask.status == "open"))
         ):
             liaison = _liaison_of(session, task)
-            if tasks.is_held(session, task):  # S1/S8: a supervisor confirms it first
+            if holds.is_held(session, task):  # S1/S8: a supervisor confirms it first
                 supervisor = _liaison_of(session, task, Role.SUPERVISOR)
                 duty_to_warn.confirm(session, actor=supervisor, task_id=task.id, now=at)
             for reach in (deliveries.request_bridged_call, _text):

@@ -60,6 +60,10 @@ ADMIN_ROUTES = {
     ("POST", "/admin/users/<uuid:user_id>/token"),
     ("GET", "/admin/programs"),
     ("POST", "/admin/programs"),
+    # S8: each program's on-call supervisor and duty-to-warn response target.
+    ("GET", "/admin/programs/duty-to-warn"),
+    ("POST", "/admin/programs/<uuid:program_id>/on-call"),
+    ("POST", "/admin/programs/<uuid:program_id>/duty-to-warn-target"),
 }
 PROGRAM_ROUTES = {
     ("GET", "/groups"),
@@ -84,6 +88,8 @@ SIGNED_IN_ROUTES = {
     ("POST", "/account/second-factor"),
     ("GET", "/account/password"),
     ("POST", "/account/password"),
+    ("GET", "/account/phone"),
+    ("POST", "/account/phone"),
 }
 PROTECTED = sorted(CONTACT_ROUTES | ADMIN_ROUTES | PROGRAM_ROUTES | SIGNED_IN_ROUTES)
 # Routes on one program's records: a liaison of another program is refused every one.
@@ -151,6 +157,7 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
         "disclosure_id": str(disclosure.id),
         "group_id": str(world.group.id),
         "participant_id": str(world.participant.id),
+        "program_id": str(world.home.id),
         "user_id": str(world.users["liaison"].id),
         "contact_id": str(world.contact.id),
         "filename": "app.css",
@@ -231,7 +238,7 @@ def test_every_protected_route_sends_a_stranger_to_sign_in(
     ids = {name: str(uuid.uuid4()) for name in ("task_id", "attempt_id", "group_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("participant_id", "user_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("contact_id", "release_id", "disclosure_id")}
-    ids |= {"request_id": str(uuid.uuid4())}
+    ids |= {"request_id": str(uuid.uuid4()), "program_id": str(uuid.uuid4())}
     status, _ = _call(client, method, _path(rule, ids))
     assert status in (302, 400)  # 400: a POST without a session has no CSRF token to match
     if method == "GET":

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Channel, Outcome
 from outreach.security.vault import Vault
-from outreach.services import her_channels, tasks
+from outreach.services import her_channels, holds, tasks
 from outreach.services.errors import Invalid
 from outreach.services.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
@@ -77,7 +77,7 @@ def test_no_task_channel_or_accepted_attempt_uses_what_she_refused(
         now=NOW,
     )
     for task in opened:
-        if not tasks.is_held(db, task):
+        if not holds.is_held(db, task):
             assert all(first.allows(c) for c in task.channels), (task.reason, task.channels)
     her = first
     if then is not None:
@@ -95,7 +95,7 @@ def test_no_task_channel_or_accepted_attempt_uses_what_she_refused(
             if not task.consent_override:
                 assert all(her.allows(c) for c in task.channels), (task.reason, task.channels)
     for task in opened:
-        if tasks.is_held(db, task):
+        if holds.is_held(db, task):
             continue
         fields = _attempt(db, vault, world, task.id, channel, outcome)
         if fields is None:  # accepted

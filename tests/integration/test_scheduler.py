@@ -121,10 +121,11 @@ def test_no_reminder_is_planned_without_sms_consent(
     assert jobs.schedule_reminders(db, rt, NOW) == 0
 
 
-def test_a_duty_to_warn_reaches_a_supervisor_once_and_overdue_tasks_escalate_once(
+def test_a_duty_to_warn_queues_one_on_call_notice_and_overdue_tasks_escalate_once(
     db: Session, world: World, rt: Runtime
 ) -> None:
-    tasks.report_event(
+    # S8: the raise itself queues the on-call notice, in its own transaction.
+    _, [warning] = tasks.report_event(
         db,
         rt.profiles,
         actor=world.actor("facilitator"),
@@ -134,13 +135,20 @@ def test_a_duty_to_warn_reaches_a_supervisor_once_and_overdue_tasks_escalate_onc
         severity="high",
         now=NOW,
     )
+    [notice] = db.scalars(select(Delivery).where(Delivery.kind == "on_call_sms")).all()
+    assert notice.task_id == warning.id
+    assert jobs.notify_duty_to_warn(db, NOW) == 0
+    # One left without a notice (opened before notices existed) gets one, once.
+    db.delete(notice)
+    db.commit()
     assert jobs.notify_duty_to_warn(db, NOW) == 1
     assert jobs.notify_duty_to_warn(db, NOW + timedelta(minutes=1)) == 0
     later = NOW + timedelta(days=30)
     assert jobs.escalate_overdue(db, later) == 1
     assert jobs.escalate_overdue(db, later + timedelta(minutes=1)) == 0
     actions = db.scalars(select(AuditEvent.action)).all()
-    assert actions.count("task.duty_to_warn_supervisor_notified") == 1
+    # Nobody is on call in this world: never silently dropped, said each time.
+    assert actions.count("task.on_call_notice_unsent") == 2
     assert actions.count("task.escalated") == 1
 
 

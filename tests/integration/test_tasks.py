@@ -14,7 +14,7 @@ from outreach.domain import attempt_rules
 from outreach.domain.protocols import Profile
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, review, tasks
+from outreach.services import contacts, holds, review, tasks
 from outreach.services.errors import Conflict, Forbidden
 from tests.conftest import NOW
 from tests.factories import World, make_contact
@@ -100,7 +100,7 @@ def test_a_declined_contact_gets_no_task_from_any_event(
         assert _report(db, world, profiles, kind) == []
     # S1/S8: a duty to warn is the one exception, held until a supervisor confirms it.
     [warning] = _report(db, world, profiles, "duty_to_warn")
-    assert tasks.is_held(db, warning)
+    assert holds.is_held(db, warning)
 
 
 def test_duty_to_warn_is_immediate_and_comes_first(
