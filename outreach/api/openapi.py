@@ -190,6 +190,8 @@ PATHS: dict[str, Any] = {
                 type={"enum": [e.value for e in EventType]},
                 at=INSTANT,
                 severity={"enum": ["routine", "elevated", "high"]},
+                # Required with discharge_planned, refused with any other type (422).
+                discharge_on={"type": ["string", "null"], "format": "date"},
             ),
             # S7: "tasks" only for a caller who may read contacts in the program.
             _object(["id"], id=ID, tasks={"type": "array", "items": ID}),

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from outreach.domain.planner import PlanningRules
-from outreach.domain.vocabulary import Channel, Consent, EventType, Severity, TaskReason
+from outreach.domain.vocabulary import (
+    DATED_EVENTS,
+    Channel,
+    Consent,
+    EventType,
+    Severity,
+    TaskReason,
+)
 
 MIN_ATTEMPTS_FLOOR = 2  # S5
 PRIORITY_DUTY_TO_WARN, PRIORITY_IMMEDIATE, PRIORITY_ROUTINE = 0, 1, 2
@@ -56,6 +63,9 @@ class TaskRule:
     fallback_channels: tuple[Channel, ...]
     min_attempts: Mapping[Severity, int]
     consented_only: bool
+    # Due this long before the day a dated event is about (a planned discharge), instead of
+    # `due_within` after the event; never later than that day, never before the news came.
+    due_before: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +157,14 @@ def tasks_for_event(
     permissions: Permissions,
     supervisor_confirmed: bool = False,
     participant_may_be_victim: bool = False,
+    day_begins: datetime | None = None,
 ) -> list[TaskSpec]:
     """Answer the tasks a program event requires for one contact person.
 
     `participant_may_be_victim` says the case was already flagged (S11): after its one
-    resources-only contact, only a duty to warn creates anything.
+    resources-only contact, only a duty to warn creates anything. `day_begins` is when the
+    day a dated event is about begins (a planned discharge, DATED_EVENTS), in the program's
+    time zone; a rule due before that day needs it.
     """
     _require_aware(at)
     if event is EventType.DUTY_TO_WARN:
@@ -164,7 +177,8 @@ def tasks_for_event(
         # S11: one call to offer resources; none where she turned calls off (S1).
         return [_resources_only(profile, at)] if permissions.allowed(Channel.VOICE) else []
     specs = (
-        _spec(rule, profile, at, severity, permissions) for rule in profile.events.get(event, ())
+        _spec(rule, profile, at, severity, permissions, day_begins)
+        for rule in profile.events.get(event, ())
     )
     return [spec for spec in specs if spec is not None]
 
@@ -274,7 +288,12 @@ def _resources_only(profile: Profile, at: datetime) -> TaskSpec:
 
 
 def _spec(
-    rule: TaskRule, profile: Profile, at: datetime, severity: Severity, permissions: Permissions
+    rule: TaskRule,
+    profile: Profile,
+    at: datetime,
+    severity: Severity,
+    permissions: Permissions,
+    day_begins: datetime | None = None,
 ) -> TaskSpec | None:
     if rule.consented_only and permissions.consent is not Consent.CONSENTED:
         return None
@@ -286,9 +305,21 @@ def _spec(
     attempts = _min_attempts(rule, profile, severity, channels)
     priority = PRIORITY_IMMEDIATE if rule.immediate else PRIORITY_ROUTINE
     return TaskSpec(
-        rule.reason, at, at + rule.due_within, rule.immediate, priority, channels, attempts,
-        Channel.MAIL in channels,
+        rule.reason, at, _due_by(rule, at, day_begins), rule.immediate, priority, channels,
+        attempts, Channel.MAIL in channels,
     )  # fmt: skip
+
+
+def _due_by(rule: TaskRule, at: datetime, day_begins: datetime | None) -> datetime:
+    if rule.due_before is None:
+        return at + rule.due_within
+    if day_begins is None:
+        raise ValueError(f"{rule.reason.value} is due before a day the event must carry")
+    _require_aware(day_begins)
+    # seeds/001 (Colorado): "prior to discharge". Due the rule's lead before that day; news
+    # that comes later than that makes the contact due at once (the service refuses a day
+    # already past, so that is still before it).
+    return max(at, day_begins - rule.due_before)
 
 
 def _min_attempts(
@@ -358,6 +389,7 @@ class _Reader:
             "reason",
             "due_within_days",
             "due_within_hours",
+            "due_before_days",
             "immediate",
             "channels",
             "fallback_channels",
@@ -435,7 +467,8 @@ class _Reader:
         self._check_invariants(event, reason, path)
         channels = self._channels(rule, "channels", path, required=True)
         self._check_mail(rule, channels, path)
-        due, immediate = self._deadline(rule, path)
+        due_before = self._due_before(rule, event, path)
+        due, immediate = (timedelta(0), False) if due_before else self._deadline(rule, path)
         return TaskRule(
             reason=reason,
             due_within=due,
@@ -446,7 +479,18 @@ class _Reader:
                 rule.get("min_attempts", {}), (*path, "min_attempts"), complete=False
             ),
             consented_only=self._bool(rule, "consented_only", path, default=False),
+            due_before=due_before,
         )
+
+    def _due_before(self, rule: dict[str, Any], event: EventType, path: _Path) -> timedelta | None:
+        if "due_before_days" not in rule:
+            return None
+        if event not in DATED_EVENTS:
+            dated = ", ".join(e.value for e in DATED_EVENTS)
+            raise _Invalid((*path, "due_before_days"), f"due_before_days is only for {dated}")
+        if any(k in rule for k in ("due_within_days", "due_within_hours", "immediate")):
+            raise _Invalid(path, "give due_before_days or a deadline after the event, not both")
+        return timedelta(days=self._int(rule, "due_before_days", path, low=0, high=366))
 
     def _check_invariants(self, event: EventType, reason: TaskReason, path: _Path) -> None:
         expected = {

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     CLASS_CANCELLED = "class_cancelled"
     LEVEL_CHANGE = "level_change"
     PROGRESS_REPORT_DUE = "progress_report_due"
+    DISCHARGE_PLANNED = "discharge_planned"
     SAFETY_CONCERN = "safety_concern"
     DUTY_TO_WARN = "duty_to_warn"
     PARTICIPANT_MAY_BE_VICTIM = "participant_may_be_victim"
@@ -50,6 +51,11 @@ class EventType(StrEnum):
 # matter (S4): domain/participation.py replays these and the leave and return together.
 PARTICIPATION_STARTS = frozenset({EventType.ENROLLED, EventType.ACCEPTED})
 PARTICIPATION_ENDS = frozenset({EventType.COMPLETED, EventType.TERMINATED, EventType.REJECTED})
+
+# Events about a day still to come, and the field that carries that day (INTERFACES.md,
+# POST /participants/{id}/events): a task may be due *before* it. A planned discharge is not
+# a discharge: he is still in the program until `completed` or `terminated` is reported.
+DATED_EVENTS = {EventType.DISCHARGE_PLANNED: "discharge_on"}
 
 
 class Severity(StrEnum):
@@ -69,6 +75,7 @@ class TaskReason(StrEnum):
     LEAVE_OF_ABSENCE = "leave_of_absence"
     CLASS_CANCELLED = "class_cancelled"
     LEVEL_CHANGE = "level_change"
+    BEFORE_DISCHARGE = "before_discharge"
     PROGRESS_REPORT_CHECK_IN = "progress_report_check_in"
     SAFETY_CONCERN = "safety_concern"
     DUTY_TO_WARN = "duty_to_warn"

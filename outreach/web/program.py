@@ -79,6 +79,7 @@ def event(participant_id: uuid.UUID) -> ResponseReturnValue:
         at=now(),
         severity=form_text("severity", 20) or "routine",
         now=now(),
+        days={"discharge_on": _form_date("discharge_on") if form_text("discharge_on") else None},
     )
     # S7: say nothing about what follows on the contact side, not even how many tasks opened.
     flash("The event is recorded.", "success")

@@ -18,7 +18,14 @@ from outreach.domain.protocols import (
     load_profiles,
     tasks_for_event,
 )
-from outreach.domain.vocabulary import Channel, Consent, EventType, Severity, TaskReason
+from outreach.domain.vocabulary import (
+    DATED_EVENTS,
+    Channel,
+    Consent,
+    EventType,
+    Severity,
+    TaskReason,
+)
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "config" / "protocols"
 PROFILES = load_profiles(PROFILES_DIR)
@@ -44,9 +51,12 @@ def tasks(
     severity: Severity = Severity.ROUTINE,
     **flags: bool,
 ) -> list[TaskSpec]:
+    # An event about a day to come carries it (DATED_EVENTS): a month ahead here.
+    day = AT + timedelta(days=30) if event in DATED_EVENTS else None
     return tasks_for_event(
-        PROFILES[profile], event, at=AT, severity=severity, permissions=permissions, **flags
-    )
+        PROFILES[profile], event, at=AT, severity=severity, permissions=permissions,
+        day_begins=day, **flags,
+    )  # fmt: skip
 
 
 def reasons(specs: list[TaskSpec]) -> list[TaskReason]:
