@@ -11,12 +11,12 @@ from outreach.api import bp
 from outreach.domain.participation import Status as ParticipantStatus
 from outreach.domain.planner import SkipReason
 from outreach.domain.vocabulary import (
+    STAFF_OUTCOMES,
     AttemptFlag,
     AttendanceStatus,
     Consent,
     EntryPoint,
     EventType,
-    Outcome,
     WindowKind,
 )
 
@@ -338,7 +338,7 @@ PATHS["/tasks/{task_id}/attempts"] = {
                 ["channel", "at", "outcome"],
                 channel={"enum": ["voice", "sms", "mail"]},
                 at=INSTANT,
-                outcome={"enum": [o.value for o in Outcome]},
+                outcome={"enum": [o.value for o in STAFF_OUTCOMES]},
                 callback_at={"type": ["string", "null"], "format": "date-time"},
                 reason={"type": ["string", "null"], "maxLength": 200},
             ),

@@ -81,6 +81,14 @@ class Cadence:
     choices: Mapping[str, CadenceChoice]
     default: str | None
     channels: tuple[Channel, ...]
+    # Used when she allows none of `channels`: ["sms"] makes her check-in a discreet text
+    # where she chose texts over calls (PRODUCT.md "Consented reminders", S13).
+    fallback_channels: tuple[Channel, ...] = ()
+
+    def channels_for(self, permissions: Permissions) -> tuple[Channel, ...]:
+        """The check-in's channels: the cadence's she allows, else its fallback's (S1)."""
+        found = tuple(c for c in self.channels if permissions.allowed(c))
+        return found or tuple(c for c in self.fallback_channels if permissions.allowed(c))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +211,7 @@ def cadence_due(
     opens_at = now if last_contact_at is None else last_contact_at + choice.every
     if opens_at > now:
         return None
-    channels = tuple(c for c in cadence.channels if permissions.allowed(c))
+    channels = cadence.channels_for(permissions)
     if not channels:
         return None
     attempts = profile.attempts[Severity.ROUTINE]
@@ -225,7 +233,7 @@ def channels_for(
     if reason is TaskReason.RESOURCES_ONLY:
         return (Channel.VOICE,) if permissions.allowed(Channel.VOICE) else ()
     if reason is TaskReason.PERIODIC_CHECK_IN and profile.cadence is not None:
-        return tuple(c for c in profile.cadence.channels if permissions.allowed(c))
+        return profile.cadence.channels_for(permissions)
     for rules in profile.events.values():
         for rule in rules:
             if rule.reason is reason:
@@ -529,7 +537,7 @@ class _Reader:
     def _cadence(self, raw: Any) -> Cadence:
         path: _Path = ("cadence",)
         table = self._as_table(raw, path)
-        self._known(table, frozenset({"choices", "default", "channels"}), path)
+        self._known(table, frozenset({"choices", "default", "channels", "fallback_channels"}), path)
         choices = {
             name: self._choice(value, (*path, "choices", name))
             for name, value in self._table(table, "choices", path).items()
@@ -542,7 +550,12 @@ class _Reader:
         if default is not None and default not in choices:
             raise _Invalid((*path, "default"), f"default {default!r} is not one of the choices")
         channels = self._channels(table, "channels", path, required=False) or (Channel.VOICE,)
-        return Cadence(choices, default, channels)
+        fallback = self._channels(table, "fallback_channels", path, required=False)
+        if Channel.MAIL in fallback:
+            raise _Invalid(
+                (*path, "fallback_channels"), "a check-in falls back to a text or a call"
+            )
+        return Cadence(choices, default, channels, fallback)
 
     def _choice(self, raw: Any, path: _Path) -> CadenceChoice:
         table = self._as_table(raw, path)

@@ -38,7 +38,14 @@ KIND_PLACEHOLDERS: dict[str, frozenset[str]] = {
 _LETTERS = frozenset({TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER})
 REQUIRED_SCRIPTS: dict[str, tuple[str, ...]] = {
     "call": tuple(reason.value for reason in TaskReason if reason not in _LETTERS),
-    "sms": ("reminder", "safe_check", "help", "stop_confirmation", "start_confirmation"),
+    "sms": (
+        "reminder",
+        "safe_check",
+        "help",
+        "stop_confirmation",
+        "start_confirmation",
+        "check_in",
+    ),
     "voicemail": ("neutral",),
     "voice": ("safe_check_prompt", "screen_prompt", "bridge_confirm_prompt", "incoming_call"),
     "mail": (TaskReason.COMPLETION_LETTER.value, TaskReason.TERMINATION_LETTER.value, "envelope"),

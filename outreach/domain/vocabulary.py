@@ -103,6 +103,14 @@ class Outcome(StrEnum):
     REACHED_NOT_SAFE = "reached_not_safe"
     DECLINED = "declined"
     WRONG_NUMBER = "wrong_number"
+    # The check-in text she chose over calls went out (S13; PRODUCT.md "Consented
+    # reminders": "a consented, check-in-style text where she chose texts over calls").
+    # Only the service records it, as it sends the text; no person types it.
+    TEXT_SENT = "text_sent"
+
+
+# The outcomes a liaison or a program system may record; the service records the others.
+STAFF_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.TEXT_SENT)
 
 
 class EntryPoint(StrEnum):
@@ -112,6 +120,7 @@ class EntryPoint(StrEnum):
     API = "api"  # a program system's or staff tool's token
     WEBHOOK = "webhook"  # the service, from the provider's callbacks
     IMPORT = "import"  # a file loaded from the command line
+    SCHEDULER = "scheduler"  # the service's own sends (a check-in text she chose)
     UNKNOWN = "unknown"  # logged before the entry point was kept (migration 0012)
 
 

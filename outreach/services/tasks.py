@@ -433,10 +433,11 @@ def _has_open(session: Session, contact_id: uuid.UUID, reason: TaskReason) -> bo
 
 
 def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | None:
+    reached = (Outcome.REACHED_SAFE.value, Outcome.TEXT_SENT.value)  # S13, and check_ins
     return session.scalar(
         select(func.max(Attempt.at))
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
-        .where(OutreachTask.contact_id == contact_id, Attempt.outcome == Outcome.REACHED_SAFE.value)
+        .where(OutreachTask.contact_id == contact_id, Attempt.outcome.in_(reached))
     )
 
 
@@ -604,6 +605,8 @@ def append_attempt(
     _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
     if actor.user_id is not None and not answers_our_text:
         refuse_what_she_refused(session, task, channel, outcome)
+        if outcome == Outcome.TEXT_SENT:  # only the service says a text of its went out
+            raise Invalid("a text sent is recorded by the service", {"outcome": "invalid"})
     flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
     reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)
     attempt = Attempt(
@@ -1079,8 +1082,11 @@ def _utc_day(session: Session, at: Any) -> Any:
 
 def _check_completed(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
     letter = task.reason in (TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER)
+    texted = task.reason == TaskReason.PERIODIC_CHECK_IN  # the text she chose (check_ins)
     done = any(
-        a.outcome == Outcome.REACHED_SAFE or (letter and a.channel == Channel.MAIL)
+        a.outcome == Outcome.REACHED_SAFE
+        or (letter and a.channel == Channel.MAIL)
+        or (texted and a.outcome == Outcome.TEXT_SENT)
         for a in attempts
     )
     if not done:  # S6: "not safe" never completes a contact
