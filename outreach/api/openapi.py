@@ -192,6 +192,8 @@ PATHS: dict[str, Any] = {
                 severity={"enum": ["routine", "elevated", "high"]},
                 # Required with discharge_planned, refused with any other type (422).
                 discharge_on={"type": ["string", "null"], "format": "date"},
+                # Required with progress_report_due, refused with any other type (422).
+                report_date={"type": ["string", "null"], "format": "date"},
             ),
             # S7: "tasks" only for a caller who may read contacts in the program.
             _object(["id"], id=ID, tasks={"type": "array", "items": ID}),

@@ -55,7 +55,12 @@ PARTICIPATION_ENDS = frozenset({EventType.COMPLETED, EventType.TERMINATED, Event
 # Events about a day still to come, and the field that carries that day (INTERFACES.md,
 # POST /participants/{id}/events): a task may be due *before* it. A planned discharge is not
 # a discharge: he is still in the program until `completed` or `terminated` is reported.
-DATED_EVENTS = {EventType.DISCHARGE_PLANNED: "discharge_on"}
+# seeds/001, Caminar Latino: advocates "check in with victims before submitting progress
+# reports to the court": the event carries the report's date, `report_date`.
+DATED_EVENTS = {
+    EventType.DISCHARGE_PLANNED: "discharge_on",
+    EventType.PROGRESS_REPORT_DUE: "report_date",
+}
 
 
 class Severity(StrEnum):

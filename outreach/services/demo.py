@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain.protocols import Profile
-from outreach.domain.vocabulary import Consent, Role
+from outreach.domain.vocabulary import DATED_EVENTS, Consent, EventType, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
 from outreach.services import contacts, programs, queue, tasks, users
@@ -359,9 +359,16 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
                 at=at,
                 severity=severity,
                 now=now,
+                # A dated event carries its day (a court report, a planned discharge): in 10 days.
+                days={field: (now + timedelta(days=10)).date() for field in _day_field(kind)},
             )
         chosen = chosen[count:]
     _held_duty_to_warn(session, profiles, now)
+
+
+def _day_field(kind: str) -> tuple[str, ...]:
+    field = DATED_EVENTS.get(EventType(kind))
+    return () if field is None else (field,)
 
 
 def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> None:

@@ -22,6 +22,11 @@ from outreach.services.errors import Invalid
 
 # Every field an event may carry a day in, for entry points that read them all.
 DAY_FIELDS = tuple(sorted(set(DATED_EVENTS.values())))
+# The day in the words of the person at the screen, the field named for a program's system.
+_WORDS = {
+    "discharge_on": "the day of the planned discharge (discharge_on)",
+    "report_date": "the date of the court report (report_date)",
+}
 
 
 @dataclass(frozen=True)
@@ -44,15 +49,17 @@ def planned_day(
     field = DATED_EVENTS.get(kind)
     for name, value in days.items():
         if value is not None and name != field:
-            raise Invalid(f"{name} is not given with {kind.value}", {name: "not expected"})
+            raise Invalid(
+                f"{_WORDS.get(name, name)} goes only with its own event", {name: "not expected"}
+            )
     if field is None:
         return PlannedDay()
     day = days.get(field)
     if day is None:
-        raise Invalid(f"{kind.value} needs {field}: the day it is planned for", {field: "required"})
+        raise Invalid(f"give {_WORDS[field]}", {field: "required"})
     zone = ZoneInfo(_program(session, program_id).timezone)
     if day < at.astimezone(zone).date():
-        raise Invalid(f"{field} cannot be before the day of the event", {field: "in the past"})
+        raise Invalid(f"{_WORDS[field]} has already passed", {field: "in the past"})
     return PlannedDay(day, datetime.combine(day, time(0), tzinfo=zone))
 
 

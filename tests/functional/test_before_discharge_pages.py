@@ -94,13 +94,13 @@ def test_the_facilitators_group_page_reports_a_planned_discharge_with_its_day(
 ) -> None:
     log_in(client, colorado.users["facilitator"])
     page = client.get(f"/groups/{colorado.group.id}").get_data(as_text=True)
-    assert "Discharge day, if planned" in page
+    assert "Court report or planned discharge day" in page
     assert '<option value="discharge_planned">discharge planned</option>' in page
 
     answer = post(
         client,
         f"/participants/{colorado.participant.id}/events",
-        {"type": "discharge_planned", "severity": "routine", "discharge_on": "2026-12-08",
+        {"type": "discharge_planned", "severity": "routine", "day": "2026-12-08",
          "group": str(colorado.group.id)},
     )  # fmt: skip
     shown = client.get(answer.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
