@@ -218,6 +218,13 @@ def delivery_caught_up(session: Session, code: str, now: datetime) -> Delivery |
     return delivery
 
 
+def catch_up_at_once(session: Session, code: str, now: datetime) -> None:
+    """`delivery_caught_up`, in a transaction of its own that ends here: for a callback that
+    must take effect before the webhook answers (a carrier's opt-out, S2)."""
+    delivery_caught_up(session, code, now)
+    session.commit()
+
+
 def apply_pending(
     session: Session,
     now: datetime,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select, text, upda
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.db import alembic_config, make_engine, make_session_factory, migrate
+from outreach.db import alembic_config, make_engine, migrate
 from outreach.models import AuditEvent
 from outreach.security.vault import Vault
 from outreach.services import contacts, users
@@ -34,6 +34,7 @@ from outreach.services.audit_chain import (
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, make_contact
+from tests.sessions import app_sessions
 
 TABLE = AuditEvent.__table__
 CONTENT = ("at", "actor_id", "actor_role", "action", "object_type", "object_id", "detail")
@@ -259,7 +260,7 @@ def test_events_from_before_the_chain_are_sealed_by_the_first_chained_one(
 
 def test_racing_writers_never_fork_the_chain(own_engine: Engine) -> None:
     key = os.urandom(32)
-    sessions = make_session_factory(own_engine, audit_key=key)
+    sessions = app_sessions(own_engine, audit_key=key)
     start = threading.Barrier(8)
 
     def write() -> None:
@@ -290,7 +291,7 @@ def test_the_triggers_survive_migration_0004_both_ways(tmp_path: Path, verb: str
     triggers = _trigger_names(engine)
     assert {"audit_event_no_update", "audit_event_no_delete"} <= triggers
     assert {"prev_mac", "mac"} <= {c["name"] for c in inspect(engine).get_columns("audit_event")}
-    sessions = make_session_factory(engine, audit_key=b"k" * 32)
+    sessions = app_sessions(engine, audit_key=b"k" * 32)
     with sessions() as session:
         record(session, now=NOW, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
         session.commit()

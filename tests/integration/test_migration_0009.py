@@ -11,9 +11,10 @@ from datetime import timedelta
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 
-from outreach.db import alembic_config, make_session_factory, migrate
+from outreach.db import alembic_config, migrate
 from outreach.services import users
 from tests.conftest import NOW
+from tests.sessions import app_sessions
 
 OPERATOR = "prog.system"
 
@@ -25,7 +26,7 @@ def _columns(connection: Connection) -> set[str]:
 def test_tokens_issued_before_the_upgrade_keep_working_without_an_expiry(
     own_engine: Engine,
 ) -> None:
-    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
+    sessions = app_sessions(own_engine, audit_key=os.urandom(32))
     with sessions() as db:
         users.add_user(
             db, username=OPERATOR, role="facilitator", password=None, program_keys=[], now=NOW
