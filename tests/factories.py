@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.domain.protocols import Profile
-from outreach.domain.vocabulary import Role
+from outreach.domain.vocabulary import DATED_EVENTS, EventType, Role
 from outreach.models import (
     ContactPerson,
     ContactRelease,
@@ -207,7 +207,9 @@ def report_case_event(
     at: datetime,
     now: datetime,
 ) -> list[OutreachTask]:
-    """The case's facilitator reports an event that happened `at`; answer the tasks opened."""
+    """The case's facilitator reports an event that happened `at`; answer the tasks opened.
+    An event about a day to come (a court report, a planned discharge) is ten days ahead."""
+    field = DATED_EVENTS.get(EventType(event))
     _, opened = tasks.report_event(
         session,
         profiles,
@@ -217,6 +219,7 @@ def report_case_event(
         at=at,
         severity="routine",
         now=now,
+        days={} if field is None else {field: (at + timedelta(days=10)).date()},
     )
     return opened
 

@@ -11,12 +11,12 @@ from outreach.api import bp
 from outreach.domain.participation import Status as ParticipantStatus
 from outreach.domain.planner import SkipReason
 from outreach.domain.vocabulary import (
+    STAFF_OUTCOMES,
     AttemptFlag,
     AttendanceStatus,
     Consent,
     EntryPoint,
     EventType,
-    Outcome,
     WindowKind,
 )
 
@@ -190,6 +190,10 @@ PATHS: dict[str, Any] = {
                 type={"enum": [e.value for e in EventType]},
                 at=INSTANT,
                 severity={"enum": ["routine", "elevated", "high"]},
+                # Required with discharge_planned, refused with any other type (422).
+                discharge_on={"type": ["string", "null"], "format": "date"},
+                # Required with progress_report_due, refused with any other type (422).
+                report_date={"type": ["string", "null"], "format": "date"},
             ),
             # S7: "tasks" only for a caller who may read contacts in the program.
             _object(["id"], id=ID, tasks={"type": "array", "items": ID}),
@@ -336,7 +340,7 @@ PATHS["/tasks/{task_id}/attempts"] = {
                 ["channel", "at", "outcome"],
                 channel={"enum": ["voice", "sms", "mail"]},
                 at=INSTANT,
-                outcome={"enum": [o.value for o in Outcome]},
+                outcome={"enum": [o.value for o in STAFF_OUTCOMES]},
                 callback_at={"type": ["string", "null"], "format": "date-time"},
                 reason={"type": ["string", "null"], "maxLength": 200},
             ),

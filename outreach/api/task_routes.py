@@ -14,7 +14,7 @@ from outreach.domain.planner import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import claimed_work, duty_to_warn, holds, planning, queue, tasks
+from outreach.services import claimed_work, duty_to_warn, event_dates, holds, planning, queue, tasks
 from outreach.services.access import require
 from outreach.services.errors import Invalid
 
@@ -35,6 +35,7 @@ def report_event(participant_id: str) -> ResponseReturnValue:
         at=at,
         severity=str(body.get("severity", "routine")),
         now=now(),
+        days={name: p.day(body, name, required=False) for name in event_dates.DAY_FIELDS},
     )
     answer: dict[str, object] = {"id": str(event.id)}
     visible = tasks.tasks_visible_to(db(), actor(), event, opened)

@@ -120,10 +120,14 @@ class Refusal:
 
 def why_not_completed(reason: str, attempts: Iterable[Made]) -> Refusal | None:
     """None when the attempts bear "completed": a conversation that was safe to have (S6), or,
-    for a letter task, the letter sent."""
+    for a letter task, the letter sent; for a check-in, the text she chose over calls sent
+    (services/check_ins)."""
     letter = reason in LETTER_REASONS
+    texted = reason == TaskReason.PERIODIC_CHECK_IN
     done = any(
-        a.outcome == Outcome.REACHED_SAFE or (letter and a.channel == Channel.MAIL)
+        a.outcome == Outcome.REACHED_SAFE
+        or (letter and a.channel == Channel.MAIL)
+        or (texted and a.outcome == Outcome.TEXT_SENT)
         for a in attempts
     )
     if done:

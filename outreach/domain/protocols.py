@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from outreach.domain.planner import PlanningRules
-from outreach.domain.vocabulary import Channel, Consent, EventType, Severity, TaskReason
+from outreach.domain.vocabulary import (
+    DATED_EVENTS,
+    Channel,
+    Consent,
+    EventType,
+    Severity,
+    TaskReason,
+)
 
 MIN_ATTEMPTS_FLOOR = 2  # S5
 PRIORITY_DUTY_TO_WARN, PRIORITY_IMMEDIATE, PRIORITY_ROUTINE = 0, 1, 2
@@ -56,6 +63,9 @@ class TaskRule:
     fallback_channels: tuple[Channel, ...]
     min_attempts: Mapping[Severity, int]
     consented_only: bool
+    # Due this long before the day a dated event is about (a planned discharge), instead of
+    # `due_within` after the event; never later than that day, never before the news came.
+    due_before: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,14 @@ class Cadence:
     choices: Mapping[str, CadenceChoice]
     default: str | None
     channels: tuple[Channel, ...]
+    # Used when she allows none of `channels`: ["sms"] makes her check-in a discreet text
+    # where she chose texts over calls (PRODUCT.md "Consented reminders", S13).
+    fallback_channels: tuple[Channel, ...] = ()
+
+    def channels_for(self, permissions: Permissions) -> tuple[Channel, ...]:
+        """The check-in's channels: the cadence's she allows, else its fallback's (S1)."""
+        found = tuple(c for c in self.channels if permissions.allowed(c))
+        return found or tuple(c for c in self.fallback_channels if permissions.allowed(c))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +165,14 @@ def tasks_for_event(
     permissions: Permissions,
     supervisor_confirmed: bool = False,
     participant_may_be_victim: bool = False,
+    day_begins: datetime | None = None,
 ) -> list[TaskSpec]:
     """Answer the tasks a program event requires for one contact person.
 
     `participant_may_be_victim` says the case was already flagged (S11): after its one
-    resources-only contact, only a duty to warn creates anything.
+    resources-only contact, only a duty to warn creates anything. `day_begins` is when the
+    day a dated event is about begins (a planned discharge, DATED_EVENTS), in the program's
+    time zone; a rule due before that day needs it.
     """
     _require_aware(at)
     if event is EventType.DUTY_TO_WARN:
@@ -164,7 +185,8 @@ def tasks_for_event(
         # S11: one call to offer resources; none where she turned calls off (S1).
         return [_resources_only(profile, at)] if permissions.allowed(Channel.VOICE) else []
     specs = (
-        _spec(rule, profile, at, severity, permissions) for rule in profile.events.get(event, ())
+        _spec(rule, profile, at, severity, permissions, day_begins)
+        for rule in profile.events.get(event, ())
     )
     return [spec for spec in specs if spec is not None]
 
@@ -189,7 +211,7 @@ def cadence_due(
     opens_at = now if last_contact_at is None else last_contact_at + choice.every
     if opens_at > now:
         return None
-    channels = tuple(c for c in cadence.channels if permissions.allowed(c))
+    channels = cadence.channels_for(permissions)
     if not channels:
         return None
     attempts = profile.attempts[Severity.ROUTINE]
@@ -211,7 +233,7 @@ def channels_for(
     if reason is TaskReason.RESOURCES_ONLY:
         return (Channel.VOICE,) if permissions.allowed(Channel.VOICE) else ()
     if reason is TaskReason.PERIODIC_CHECK_IN and profile.cadence is not None:
-        return tuple(c for c in profile.cadence.channels if permissions.allowed(c))
+        return profile.cadence.channels_for(permissions)
     for rules in profile.events.values():
         for rule in rules:
             if rule.reason is reason:
@@ -274,7 +296,12 @@ def _resources_only(profile: Profile, at: datetime) -> TaskSpec:
 
 
 def _spec(
-    rule: TaskRule, profile: Profile, at: datetime, severity: Severity, permissions: Permissions
+    rule: TaskRule,
+    profile: Profile,
+    at: datetime,
+    severity: Severity,
+    permissions: Permissions,
+    day_begins: datetime | None = None,
 ) -> TaskSpec | None:
     if rule.consented_only and permissions.consent is not Consent.CONSENTED:
         return None
@@ -286,9 +313,21 @@ def _spec(
     attempts = _min_attempts(rule, profile, severity, channels)
     priority = PRIORITY_IMMEDIATE if rule.immediate else PRIORITY_ROUTINE
     return TaskSpec(
-        rule.reason, at, at + rule.due_within, rule.immediate, priority, channels, attempts,
-        Channel.MAIL in channels,
+        rule.reason, at, _due_by(rule, at, day_begins), rule.immediate, priority, channels,
+        attempts, Channel.MAIL in channels,
     )  # fmt: skip
+
+
+def _due_by(rule: TaskRule, at: datetime, day_begins: datetime | None) -> datetime:
+    if rule.due_before is None:
+        return at + rule.due_within
+    if day_begins is None:
+        raise ValueError(f"{rule.reason.value} is due before a day the event must carry")
+    _require_aware(day_begins)
+    # seeds/001 (Colorado): "prior to discharge". Due the rule's lead before that day; news
+    # that comes later than that makes the contact due at once (the service refuses a day
+    # already past, so that is still before it).
+    return max(at, day_begins - rule.due_before)
 
 
 def _min_attempts(
@@ -358,6 +397,7 @@ class _Reader:
             "reason",
             "due_within_days",
             "due_within_hours",
+            "due_before_days",
             "immediate",
             "channels",
             "fallback_channels",
@@ -435,7 +475,8 @@ class _Reader:
         self._check_invariants(event, reason, path)
         channels = self._channels(rule, "channels", path, required=True)
         self._check_mail(rule, channels, path)
-        due, immediate = self._deadline(rule, path)
+        due_before = self._due_before(rule, event, path)
+        due, immediate = (timedelta(0), False) if due_before else self._deadline(rule, path)
         return TaskRule(
             reason=reason,
             due_within=due,
@@ -446,7 +487,18 @@ class _Reader:
                 rule.get("min_attempts", {}), (*path, "min_attempts"), complete=False
             ),
             consented_only=self._bool(rule, "consented_only", path, default=False),
+            due_before=due_before,
         )
+
+    def _due_before(self, rule: dict[str, Any], event: EventType, path: _Path) -> timedelta | None:
+        if "due_before_days" not in rule:
+            return None
+        if event not in DATED_EVENTS:
+            dated = ", ".join(e.value for e in DATED_EVENTS)
+            raise _Invalid((*path, "due_before_days"), f"due_before_days is only for {dated}")
+        if any(k in rule for k in ("due_within_days", "due_within_hours", "immediate")):
+            raise _Invalid(path, "give due_before_days or a deadline after the event, not both")
+        return timedelta(days=self._int(rule, "due_before_days", path, low=0, high=366))
 
     def _check_invariants(self, event: EventType, reason: TaskReason, path: _Path) -> None:
         expected = {
@@ -485,7 +537,7 @@ class _Reader:
     def _cadence(self, raw: Any) -> Cadence:
         path: _Path = ("cadence",)
         table = self._as_table(raw, path)
-        self._known(table, frozenset({"choices", "default", "channels"}), path)
+        self._known(table, frozenset({"choices", "default", "channels", "fallback_channels"}), path)
         choices = {
             name: self._choice(value, (*path, "choices", name))
             for name, value in self._table(table, "choices", path).items()
@@ -498,7 +550,12 @@ class _Reader:
         if default is not None and default not in choices:
             raise _Invalid((*path, "default"), f"default {default!r} is not one of the choices")
         channels = self._channels(table, "channels", path, required=False) or (Channel.VOICE,)
-        return Cadence(choices, default, channels)
+        fallback = self._channels(table, "fallback_channels", path, required=False)
+        if Channel.MAIL in fallback:
+            raise _Invalid(
+                (*path, "fallback_channels"), "a check-in falls back to a text or a call"
+            )
+        return Cadence(choices, default, channels, fallback)
 
     def _choice(self, raw: Any, path: _Path) -> CadenceChoice:
         table = self._as_table(raw, path)

@@ -45,6 +45,7 @@ REQUIRED_SCRIPTS: dict[str, tuple[str, ...]] = {
         "stop_confirmation",
         "start_confirmation",
         "on_call_notice",  # S8: to the on-call supervisor's own phone, never to her
+        "check_in",
     ),
     "voicemail": ("neutral",),
     "voice": ("safe_check_prompt", "screen_prompt", "bridge_confirm_prompt", "incoming_call"),

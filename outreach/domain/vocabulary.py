@@ -37,6 +37,7 @@ class EventType(StrEnum):
     CLASS_CANCELLED = "class_cancelled"
     LEVEL_CHANGE = "level_change"
     PROGRESS_REPORT_DUE = "progress_report_due"
+    DISCHARGE_PLANNED = "discharge_planned"
     SAFETY_CONCERN = "safety_concern"
     DUTY_TO_WARN = "duty_to_warn"
     PARTICIPANT_MAY_BE_VICTIM = "participant_may_be_victim"
@@ -50,6 +51,16 @@ class EventType(StrEnum):
 # matter (S4): domain/participation.py replays these and the leave and return together.
 PARTICIPATION_STARTS = frozenset({EventType.ENROLLED, EventType.ACCEPTED})
 PARTICIPATION_ENDS = frozenset({EventType.COMPLETED, EventType.TERMINATED, EventType.REJECTED})
+
+# Events about a day still to come, and the field that carries that day (INTERFACES.md,
+# POST /participants/{id}/events): a task may be due *before* it. A planned discharge is not
+# a discharge: he is still in the program until `completed` or `terminated` is reported.
+# seeds/001, Caminar Latino: advocates "check in with victims before submitting progress
+# reports to the court": the event carries the report's date, `report_date`.
+DATED_EVENTS = {
+    EventType.DISCHARGE_PLANNED: "discharge_on",
+    EventType.PROGRESS_REPORT_DUE: "report_date",
+}
 
 
 class Severity(StrEnum):
@@ -69,6 +80,7 @@ class TaskReason(StrEnum):
     LEAVE_OF_ABSENCE = "leave_of_absence"
     CLASS_CANCELLED = "class_cancelled"
     LEVEL_CHANGE = "level_change"
+    BEFORE_DISCHARGE = "before_discharge"
     PROGRESS_REPORT_CHECK_IN = "progress_report_check_in"
     SAFETY_CONCERN = "safety_concern"
     DUTY_TO_WARN = "duty_to_warn"
@@ -96,6 +108,14 @@ class Outcome(StrEnum):
     REACHED_NOT_SAFE = "reached_not_safe"
     DECLINED = "declined"
     WRONG_NUMBER = "wrong_number"
+    # The check-in text she chose over calls went out (S13; PRODUCT.md "Consented
+    # reminders": "a consented, check-in-style text where she chose texts over calls").
+    # Only the service records it, as it sends the text; no person types it.
+    TEXT_SENT = "text_sent"
+
+
+# The outcomes a liaison or a program system may record; the service records the others.
+STAFF_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.TEXT_SENT)
 
 
 class EntryPoint(StrEnum):
@@ -105,6 +125,7 @@ class EntryPoint(StrEnum):
     API = "api"  # a program system's or staff tool's token
     WEBHOOK = "webhook"  # the service, from the provider's callbacks
     IMPORT = "import"  # a file loaded from the command line
+    SCHEDULER = "scheduler"  # the service's own sends (a check-in text she chose)
     UNKNOWN = "unknown"  # logged before the entry point was kept (migration 0012)
 
 

@@ -79,6 +79,9 @@ class ProgramEvent(HasId, Base):
     type: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime]
     severity: Mapped[str] = mapped_column(String(20), default="routine")
+    # The day still to come an event is about (DATED_EVENTS: `discharge_on` of a planned
+    # discharge), in the program's time zone; tasks may be due before it.
+    planned_for: Mapped[date | None]
     # S8/S1: a duty to warn may reach a declined contact only once a supervisor confirms it.
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     confirmed_at: Mapped[datetime | None]

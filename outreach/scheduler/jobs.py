@@ -22,6 +22,7 @@ from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTa
 from outreach.runtime import Runtime
 from outreach.services import (
     call_windows,
+    check_ins,
     contacts,
     deliveries,
     inbox,
@@ -50,6 +51,7 @@ class TickReport:
     on_call_notices_sent: int = 0
     reconciled: int = 0
     check_ins_opened: int = 0
+    check_in_texts_planned: int = 0
     plans_refreshed: int = 0
     callbacks_applied: int = 0
 
@@ -73,6 +75,9 @@ def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: Tr
             report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
         if leading():
             report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
+            report.check_in_texts_planned = check_ins.schedule_texts(
+                session, rt.profiles, (rt.settings.calling_start, rt.settings.calling_end), now
+            )
             report.reminders_scheduled = schedule_reminders(session, rt, now)
             report.sent, report.missed, report.refused = send_due(
                 session, rt.outward(), now, clock=rt.clock.now, leading=leading
@@ -293,6 +298,7 @@ def send_due(
             missed += 1
             continue
         deliveries.send_scheduled_sms(session, out, delivery, at)
+        check_ins.made(session, delivery, at)  # a check-in text she chose is the check-in
         status = session.get(Delivery, delivery_id).status  # type: ignore[union-attr]
         sent, refused = sent + (status == "sent"), refused + (status == "refused")
     return sent, missed, refused

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain.protocols import Profile
-from outreach.domain.vocabulary import Consent, Role
+from outreach.domain.vocabulary import DATED_EVENTS, Consent, EventType, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
 from outreach.services import contacts, on_call, programs, queue, tasks, users
@@ -380,6 +380,8 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
                 at=at,
                 severity=severity,
                 now=now,
+                # A dated event carries its day (a court report, a planned discharge): in 10 days.
+                days={field: (now + timedelta(days=10)).date() for field in _day_field(kind)},
             )
         chosen = chosen[count:]
     _held_duty_to_warn(session, profiles, now)
@@ -392,6 +394,11 @@ def _last_night(session: Session, participant: Participant, now: datetime) -> da
     local = now.astimezone(ZoneInfo(program.timezone))
     night = local.replace(hour=23, minute=30, second=0, microsecond=0)
     return (night if night <= local else night - timedelta(days=1)).astimezone(UTC)
+
+
+def _day_field(kind: str) -> tuple[str, ...]:
+    field = DATED_EVENTS.get(EventType(kind))
+    return () if field is None else (field,)
 
 
 def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> None:

@@ -46,13 +46,17 @@ def plan_open_tasks(
     calling_hours: tuple[time, time],
     program_ids: Iterable[uuid.UUID] | None = None,
     task_ids: Iterable[uuid.UUID] | None = None,
+    texting: bool = False,
 ) -> planner.Plan:
-    """Plan the call windows of every open task (of the given programs or ids) from `now`."""
+    """Plan the call windows of every open task (of the given programs or ids) from `now`.
+
+    `texting` plans the windows in which a text may arrive for a contact who turned calls
+    off (check_ins): the same safe times (S4), though no call is made in them."""
     rows = [_Row(*row) for row in session.execute(_open_tasks(program_ids, task_ids))]
     if not rows:
         return planner.Plan((), ())
     end = now + timedelta(days=days)
-    context = _Context(session, rows, now=now, end=end)
+    context = _Context(session, rows, now=now, end=end, texting=texting)
     items = [context.item(row, profiles, calling_hours) for row in rows]
     return planner.plan(items, now=now, horizon_days=days)
 
@@ -98,7 +102,10 @@ def _open_tasks(
 class _Context:
     """Everything the open tasks need, fetched in a handful of queries."""
 
-    def __init__(self, session: Session, rows: list[_Row], *, now: datetime, end: datetime) -> None:
+    def __init__(
+        self, session: Session, rows: list[_Row], *, now: datetime, end: datetime, texting: bool
+    ) -> None:
+        self.texting = texting
         tasks = [row.task for row in rows]
         contact_ids = {t.contact_id for t in tasks}
         group_ids = {row.group_id for row in rows if row.group_id is not None}
@@ -137,14 +144,21 @@ class _Context:
                 opens_at=task.opens_at,
                 immediate=task.priority == protocols.PRIORITY_IMMEDIATE,
             ),
-            contact=_contact_schedule(task.contact_id, prefs, row.phone_zones, row.program_tz),
+            contact=_contact_schedule(
+                task.contact_id, prefs, row.phone_zones, row.program_tz, texting=self.texting
+            ),
             group=self.groups.get(row.group_id) if row.group_id else None,
             rules=_narrowed(rules, calling_hours),
         )
 
 
 def _contact_schedule(
-    contact_id: uuid.UUID, prefs: ContactPreferences, phone_zones: str, program_tz: str
+    contact_id: uuid.UUID,
+    prefs: ContactPreferences,
+    phone_zones: str,
+    program_tz: str,
+    *,
+    texting: bool = False,
 ) -> planner.ContactSchedule:
     zones = (
         (prefs.timezone,)
@@ -154,7 +168,7 @@ def _contact_schedule(
     return planner.ContactSchedule(
         contact_id=str(contact_id),
         consent=Consent(prefs.consent),
-        voice=prefs.voice,
+        voice=prefs.voice or (texting and prefs.sms),
         sms=prefs.sms,
         voicemail=prefs.voicemail,
         timezones=zones,

@@ -17,7 +17,14 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from outreach.domain import attempt_rules
-from outreach.domain.vocabulary import EntryPoint, Outcome, Role, TaskReason, TaskStatus
+from outreach.domain.vocabulary import (
+    STAFF_OUTCOMES,
+    EntryPoint,
+    Outcome,
+    Role,
+    TaskReason,
+    TaskStatus,
+)
 from outreach.models import Attempt, OutreachTask, Program, User, user_program
 from outreach.security.permissions import Permission
 from outreach.services import queue, tasks
@@ -408,7 +415,7 @@ def correct_attempt(
         object_type="attempt",
         object_id=attempt_id,
     )
-    if outcome not in {o.value for o in Outcome}:
+    if outcome not in {o.value for o in STAFF_OUTCOMES}:  # a text sent is the service's word
         raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
     stood = tasks.closure_stands(task, tasks.standing_attempts(session, task.id))
     fixed = Attempt(

@@ -45,7 +45,7 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, holds, on_call_notice, participant_status
+from outreach.services import contacts, event_dates, holds, on_call_notice, participant_status
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -78,8 +78,10 @@ def report_event(
     at: datetime,
     severity: str,
     now: datetime,
+    days: Mapping[str, date | None] | None = None,
 ) -> tuple[ProgramEvent, list[OutreachTask]]:
-    """Record a program event and open the tasks the program's protocol requires."""
+    """Record a program event and open the tasks the program's protocol requires; `days`
+    carries the day a dated event is about (event_dates)."""
     participant = _participant(session, participant_id)
     require(
         session,
@@ -92,12 +94,14 @@ def report_event(
     )
     kind, level = _event_type(event_type), _severity(severity)
     _check_history(session, participant, kind, at, now)
+    planned = event_dates.planned_day(session, participant.program_id, kind, at, days or {})
     flagged = _may_be_victim(session, participant_id)  # S11: read before this event is added
     event = ProgramEvent(
         participant_id=participant_id,
         type=kind.value,
         at=at,
         severity=level.value,
+        planned_for=planned.day,
         recorded_by=actor.user_id,
         created_at=now,
     )
@@ -114,6 +118,7 @@ def report_event(
             severity=level,
             permissions=_permissions(session, contact),
             participant_may_be_victim=flagged,
+            day_begins=planned.begins,
         )
     ]
     on_call_notice.event_recorded(session, actor, event, participant.program_id, opened, now)
@@ -424,25 +429,15 @@ def _out_of_program(now: datetime) -> Select[tuple[uuid.UUID]]:
 
 
 def _has_open(session: Session, contact_id: uuid.UUID, reason: TaskReason) -> bool:
-    return (
-        session.scalar(
-            select(OutreachTask.id)
-            .where(
-                OutreachTask.contact_id == contact_id,
-                OutreachTask.reason == reason.value,
-                OutreachTask.status == TaskStatus.OPEN.value,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    return bool(_open_of(session, contact_id, reason))  # at most one check-in is ever open
 
 
 def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | None:
+    reached = (Outcome.REACHED_SAFE.value, Outcome.TEXT_SENT.value)  # S13, and check_ins
     return session.scalar(
         select(func.max(Attempt.at))
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
-        .where(OutreachTask.contact_id == contact_id, Attempt.outcome == Outcome.REACHED_SAFE.value)
+        .where(OutreachTask.contact_id == contact_id, Attempt.outcome.in_(reached))
     )
 
 
@@ -573,6 +568,8 @@ def append_attempt(
     _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
     if actor.user_id is not None and not answers_our_text:
         refuse_what_she_refused(session, task, channel, outcome)
+        if outcome == Outcome.TEXT_SENT:  # only the service says a text of its went out
+            raise Invalid("a text sent is recorded by the service", {"outcome": "invalid"})
     flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
     reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)
     attempt = Attempt(

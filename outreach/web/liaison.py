@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from outreach.domain.vocabulary import Outcome, TaskReason
+from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason
 from outreach.services import claimed_work, duty_to_warn, opt_back_in, queue, task_page
 from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
@@ -90,7 +90,7 @@ def task(task_id: uuid.UUID) -> ResponseReturnValue:
         "task.html",
         page=found,
         picture=picture,
-        outcomes=list(Outcome),
+        outcomes=list(STAFF_OUTCOMES),
         offset=offset,
         now=now(),
         late_entry_hours=rt().settings.late_entry_hours,

@@ -11,7 +11,7 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from outreach.domain.vocabulary import EventType, Severity
+from outreach.domain.vocabulary import DATED_EVENTS, EventType, Severity
 from outreach.services import programs, roster, tasks
 from outreach.services.errors import Invalid
 from outreach.web.common import actor, arg_date, db, form_text, now, rt, staff
@@ -79,10 +79,24 @@ def event(participant_id: uuid.UUID) -> ResponseReturnValue:
         at=now(),
         severity=form_text("severity", 20) or "routine",
         now=now(),
+        days=_event_day(form_text("type", 40)),
     )
     # S7: say nothing about what follows on the contact side, not even how many tasks opened.
     flash("The event is recorded.", "success")
     return redirect(url_for("program.group", group_id=form_text("group")))
+
+
+def _event_day(kind: str) -> dict[str, date | None]:
+    """The form's one day field, named as the event carries it (a court report's
+    `report_date`, a planned discharge's `discharge_on`); refused with any other event."""
+    if not form_text("day"):
+        return {}
+    field = next((f for e, f in DATED_EVENTS.items() if e.value == kind), None)
+    if field is None:
+        raise Invalid(
+            "a day goes only with a court report or a planned discharge", {"day": "not expected"}
+        )
+    return {field: _form_date("day")}
 
 
 def _form_date(name: str) -> date:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.domain.protocols import load_profiles
-from outreach.domain.vocabulary import AttemptFlag, EntryPoint, Outcome, TaskStatus
+from outreach.domain.vocabulary import STAFF_OUTCOMES, AttemptFlag, EntryPoint, Outcome, TaskStatus
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import compliance, contacts, queue, review, tasks
@@ -317,7 +317,9 @@ def test_a_correction_keeps_the_flags_and_reason_of_the_call_it_corrects(
 
 
 # Calls she allowed: a voicemail she never allowed is refused before it is logged (S1, S3).
-OUTCOMES = [o.value for o in Outcome if o not in (Outcome.DECLINED, Outcome.VOICEMAIL_NEUTRAL)]
+OUTCOMES = [
+    o.value for o in STAFF_OUTCOMES if o not in (Outcome.DECLINED, Outcome.VOICEMAIL_NEUTRAL)
+]
 
 
 @settings(

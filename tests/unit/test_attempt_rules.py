@@ -114,10 +114,15 @@ def test_a_pending_callback_is_one_no_call_has_kept(history: list[Made]) -> None
 def test_only_a_safe_conversation_or_a_sent_letter_completes(
     history: list[Made], reason: TaskReason
 ) -> None:
-    """S6: a call where it was not safe to talk never completes a contact."""
+    """S6: a call where it was not safe to talk never completes a contact. A check-in is also
+    completed by the text she chose over calls (services/check_ins), and nothing else is."""
     letter = reason in attempt_rules.LETTER_REASONS
+    texted = reason is TaskReason.PERIODIC_CHECK_IN
     bears = any(
-        a.outcome == Outcome.REACHED_SAFE or (letter and a.channel == Channel.MAIL) for a in history
+        a.outcome == Outcome.REACHED_SAFE
+        or (letter and a.channel == Channel.MAIL)
+        or (texted and a.outcome == Outcome.TEXT_SENT)
+        for a in history
     )
     refused = attempt_rules.why_not_completed(reason, history)
     assert (refused is None) == bears

@@ -18,7 +18,14 @@ from outreach.domain.protocols import (
     load_profiles,
     tasks_for_event,
 )
-from outreach.domain.vocabulary import Channel, Consent, EventType, Severity, TaskReason
+from outreach.domain.vocabulary import (
+    DATED_EVENTS,
+    Channel,
+    Consent,
+    EventType,
+    Severity,
+    TaskReason,
+)
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "config" / "protocols"
 PROFILES = load_profiles(PROFILES_DIR)
@@ -44,9 +51,12 @@ def tasks(
     severity: Severity = Severity.ROUTINE,
     **flags: bool,
 ) -> list[TaskSpec]:
+    # An event about a day to come carries it (DATED_EVENTS): a month ahead here.
+    day = AT + timedelta(days=30) if event in DATED_EVENTS else None
     return tasks_for_event(
-        PROFILES[profile], event, at=AT, severity=severity, permissions=permissions, **flags
-    )
+        PROFILES[profile], event, at=AT, severity=severity, permissions=permissions,
+        day_begins=day, **flags,
+    )  # fmt: skip
 
 
 def reasons(specs: list[TaskSpec]) -> list[TaskReason]:
@@ -69,7 +79,8 @@ def test_every_profile_the_product_names_is_shipped_and_loads() -> None:
         (EventType.TERMINATED, TaskReason.TERMINATED, timedelta(days=2)),
         (EventType.LEAVE_OF_ABSENCE, TaskReason.LEAVE_OF_ABSENCE, timedelta(days=2)),
         (EventType.CLASS_CANCELLED, TaskReason.CLASS_CANCELLED, timedelta(hours=24)),
-        (EventType.PROGRESS_REPORT_DUE, TaskReason.PROGRESS_REPORT_CHECK_IN, timedelta(days=5)),
+        # Due three days before the report's date, a month ahead in tasks() (Caminar Latino).
+        (EventType.PROGRESS_REPORT_DUE, TaskReason.PROGRESS_REPORT_CHECK_IN, timedelta(days=27)),
     ],
 )
 def test_georgia_requires_contact_on_each_standard_event(
