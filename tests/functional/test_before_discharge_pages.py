@@ -4,8 +4,6 @@ nothing of it (S7); a missing or past day answers 422 naming `discharge_on`."""
 
 from __future__ import annotations
 
-from outreach.services.audit import SYSTEM
-
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_user
 from tests.functional.web import log_in, post
@@ -39,7 +38,9 @@ def _post_event(client: FlaskClient, token: str, world: World, body: dict[str, A
 
 
 def _token(db: Session, world: World, persona: str) -> str:
-    return users.issue_token(db, username=world.users[persona].username, days=90, now=NOW, actor=SYSTEM).token
+    return users.issue_token(
+        db, username=world.users[persona].username, days=90, now=NOW, actor=SYSTEM
+    ).token
 
 
 def test_the_programs_system_reports_a_planned_discharge_and_learns_nothing_of_contacts(

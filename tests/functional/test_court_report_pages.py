@@ -5,14 +5,13 @@ the field; the facilitator learns nothing of the check-in it opened (S7)."""
 
 from __future__ import annotations
 
-from outreach.services.audit import SYSTEM
-
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, post
@@ -20,7 +19,11 @@ from tests.functional.web import log_in, post
 
 def _post(client: FlaskClient, db: Session, world: World, body: dict[str, str]) -> object:
     token = users.issue_token(
-        db, username=world.users["facilitator"].username, days=90, now=NOW, actor=SYSTEM,
+        db,
+        username=world.users["facilitator"].username,
+        days=90,
+        now=NOW,
+        actor=SYSTEM,
     ).token
     return client.post(
         f"/api/v1/participants/{world.participant.id}/events",
