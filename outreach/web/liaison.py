@@ -8,7 +8,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome, TaskReason
-from outreach.services import claimed_work, duty_to_warn, opt_back_in, queue, task_page
+from outreach.services import (
+    call_progress,
+    claimed_work,
+    duty_to_warn,
+    opt_back_in,
+    queue,
+    task_page,
+)
 from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
 from outreach.web.common import (
@@ -94,6 +101,9 @@ def task(task_id: uuid.UUID) -> ResponseReturnValue:
         offset=offset,
         now=now(),
         late_entry_hours=rt().settings.late_entry_hours,
+        followed=call_progress.followed_call(db(), actor(), found.task, now())
+        if found.claimed
+        else None,
     )
 
 
