@@ -42,6 +42,9 @@ class OutreachTask(HasId, Base):
     closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_at: Mapped[datetime | None]
+    # What the supervisor said signing it off (issue 22 item 5; migration 0021). Plain text
+    # like an attempt's reason, so the form asks for no names or numbers.
+    sign_off_comment: Mapped[str | None] = mapped_column(String(300))
     # S14: the last time a correction took away the basis of a closure and the task reopened;
     # the supervisor's dashboard lists such tasks (migration 0012).
     reopened_at: Mapped[datetime | None]

@@ -240,8 +240,7 @@ def call_progress(
 ) -> Progress:
     """One call of a task, for the page's polling script: anyone who may open the task."""
     task = session.get(OutreachTask, task_id)
-    call = session.get(Delivery, call_id)
-    if task is None or call is None or call.task_id != task_id or call.kind != "bridged_call":
+    if task is None:
         raise NotFound("no such call", {"call": "unknown"})
     require(
         session,
@@ -252,6 +251,9 @@ def call_progress(
         object_type="task",
         object_id=task_id,
     )
+    call = session.get(Delivery, call_id)
+    if call is None or call.task_id != task_id or call.kind != "bridged_call":
+        raise NotFound("no such call", {"call": "unknown"})
     if tasks.is_held(session, task) and not queue.sees_held(actor):
         raise NotFound("no such call", {"call": "unknown"})  # S1/S8: as the task page
     return _progress(session, call)

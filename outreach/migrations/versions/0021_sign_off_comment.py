@@ -1,0 +1,25 @@
+"""A supervisor's sign-off of an unreachable closure carries a comment (issue 22 item 5).
+
+Revision ID: 0021
+Revises: 0017
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0021"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outreach_task", recreate="never") as batch:
+        batch.add_column(sa.Column("sign_off_comment", sa.String(length=300), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outreach_task") as batch:
+        batch.drop_column("sign_off_comment")

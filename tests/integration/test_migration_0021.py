@@ -1,0 +1,25 @@
+"""Migration 0021 goes down and up again on the real schema: the sign-off's comment (issue 22
+item 5)."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import Connection, Engine, inspect
+
+from outreach.db import alembic_config, migrate
+
+
+def _columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("outreach_task")}
+
+
+def test_the_sign_off_comment_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
+    with own_engine.begin() as connection:
+        assert "sign_off_comment" in _columns(connection)
+        command.downgrade(alembic_config(connection), "0017")
+        assert "sign_off_comment" not in _columns(connection)
+
+    migrate(own_engine)
+
+    with own_engine.begin() as connection:
+        assert "sign_off_comment" in _columns(connection)
