@@ -28,6 +28,7 @@ from outreach.runtime import runtime
 from outreach.services import tasks, users
 from outreach.services.audit import SYSTEM
 from outreach.settings import load_settings
+from tests.browser.axe_check import load_axe, small_targets, violations
 from tests.browser.test_browser_flow import ARGS, ARTIFACTS, CHROMIUM, PHONE, SCREEN, ZONE
 from tests.factories import PASSWORD, make_contact, make_group, make_program, make_user
 
@@ -105,6 +106,7 @@ def test_the_page_follows_the_call_and_asks_how_it_went_without_a_reload(
     browser: object, site: str, viewport: dict[str, int]
 ) -> None:
     page = browser.new_page(viewport=viewport)  # type: ignore[attr-defined]
+    load_axe(page)
     page.goto(f"{site}/login")
     page.fill("#username", "sam.rivera")
     page.fill("#password", PASSWORD)
@@ -113,6 +115,8 @@ def test_the_page_follows_the_call_and_asks_how_it_went_without_a_reload(
     page.click("table.queue button:has-text('Claim')")
     page.click("#call-slot button")
     if page.locator("button:has-text('Yes, call now')").count():  # outside a window: asked
+        assert violations(page) == []
+        assert small_targets(page) == []
         page.click("button:has-text('Yes, call now')")
     page.wait_for_selector("section.call-progress")
     page.evaluate("window.stillTheSamePage = true")
@@ -135,6 +139,8 @@ def test_the_page_follows_the_call_and_asks_how_it_went_without_a_reload(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"]
     page.screenshot(path=str(ARTIFACTS / f"call-{viewport['width']}-2-answered.png"))
+    assert violations(page) == []  # the page as the script left it (issue 22 item 9)
+    assert small_targets(page) == []
 
     page.select_option("#followed-outcome", "reached_safe")
     page.click("button:has-text('Record the outcome of this call')")
