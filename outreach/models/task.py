@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.models.base import Base, HasId
@@ -103,6 +103,15 @@ class Attempt(HasId, Base):
             "at",
             "corrects_id",
             "id",
+        ),
+        # Only the attempts that asked for a callback (migration 0021): every plan asks which
+        # of its tasks have one, and almost none do, so the question reads no attempt at all
+        # (the queue page read each shown task's every attempt to find none; issue 22).
+        Index(
+            "ix_attempt_callback",
+            "task_id",
+            sqlite_where=text("callback_at IS NOT NULL"),
+            postgresql_where=text("callback_at IS NOT NULL"),
         ),
     )
 
