@@ -39,6 +39,8 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from outreach.services.audit import SYSTEM
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import webhook_harness as harness
@@ -239,7 +241,13 @@ def plan_every_task(session: Session, rt: Runtime, now: datetime) -> int:
 def seed(session: Session, tasks: int, rng: random.Random) -> None:
     """Groups of twenty, one contact and one open task each; rows written directly."""
     program = programs.create_program(
-        session, key="bench", name="Bench", protocol="georgia_fvip", timezone=ZONES[0], now=NOW
+        session,
+        key="bench",
+        name="Bench",
+        protocol="georgia_fvip",
+        timezone=ZONES[0],
+        now=NOW,
+        actor=SYSTEM,
     )
     groups = [
         group_row(program.id, g) for g in make_groups(rng, max(tasks // CONTACTS_PER_GROUP, 1))

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from outreach.services.audit import SYSTEM
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -295,7 +297,9 @@ def measure(path: Path, ids: dict[str, Any], repeats: int) -> None:
         "queue page": (
             "liaison",
             "/queue",
-            lambda s: s.execute(queue.ordered(scope, NOW).limit(queue.PER_PAGE + 1)).all(),
+            lambda s: s.execute(
+                queue.ordered(scope, NOW, actor=SYSTEM).limit(queue.PER_PAGE + 1)
+            ).all(),
         ),
         "attempt log page (filtered)": (
             "supervisor",

@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
+from outreach.services.audit import SYSTEM
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
@@ -78,7 +80,6 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     from outreach.models import Delivery
     from outreach.runtime import runtime
     from outreach.services import contacts, programs, tasks
-    from outreach.services.audit import SYSTEM
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings(env))
@@ -93,9 +94,15 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
             now=NOW,
             protocol="georgia_fvip",
             timezone="America/New_York",
+            actor=SYSTEM,
         )
         participant = programs.add_participant(
-            session, program_id=program.id, group_id=None, reference="B-1", now=NOW
+            session,
+            program_id=program.id,
+            group_id=None,
+            reference="B-1",
+            now=NOW,
+            actor=SYSTEM,
         )
         contacts.add_contact(
             session,

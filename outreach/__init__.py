@@ -43,10 +43,12 @@ def create_app(
     app.config.update(_flask_config(settings))
     app.config.update(test_config or {})
     engine = make_engine(settings.database_url)
+    sessions = sessions or make_session_factory(engine, audit_key=settings.secrets.audit_key)
+    watch_sessions(sessions)
     app.extensions["outreach"] = Runtime(
         settings=settings,
         engine=engine,
-        sessions=sessions or make_session_factory(engine, audit_key=settings.secrets.audit_key),
+        sessions=sessions,
         vault=Vault.from_secrets(settings.secrets),
         clock=clock or SystemClock(),
         profiles=_load_profiles(),
@@ -59,6 +61,15 @@ def create_app(
     cli.register(app)
     reconnect.init_app(app)  # last: it wraps every view registered above
     return app
+
+
+def watch_sessions(sessions: sessionmaker[Session]) -> None:
+    """Hang the services' hooks on the sessions every entry point shares: a write that may move
+    a task's call windows drops its stored plan (services/call_windows). Registered here, not in
+    `outreach.db`, so the database layer imports nothing above it."""
+    from outreach.services import call_windows
+
+    call_windows.watch(sessions)
 
 
 def _load_profiles() -> dict[str, Profile]:

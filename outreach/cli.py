@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup
 from outreach.runtime import Runtime, runtime
 from outreach.services import demo as demo_seed
 from outreach.services import users as user_service
+from outreach.services.audit import SYSTEM
 from outreach.services.errors import ServiceError
 from outreach.settings import MAX_API_TOKEN_DAYS, SettingsError, load_settings
 
@@ -183,6 +184,7 @@ def users_add(username: str, role: str, programs: tuple[str, ...], password_stdi
             password=password,
             program_keys=programs,
             now=now,
+            actor=SYSTEM,
         )
     )
     click.echo(f"user {username} created ({role})")
@@ -213,7 +215,11 @@ def users_token(username: str, days: int | None) -> None:
     lifetime = _rt().settings.api_token_days if days is None else days
     issued = _call(
         lambda session, now: user_service.issue_token(
-            session, username=username, days=lifetime, now=now
+            session,
+            username=username,
+            days=lifetime,
+            now=now,
+            actor=SYSTEM,
         )
     )
     click.echo(issued.token)
@@ -238,7 +244,11 @@ def users_reset_password(username: str, password_stdin: bool) -> None:
         raise click.UsageError("give the new password with --password-stdin or at a terminal")
     ended = _call(
         lambda session, now: user_service.reset_password(
-            session, username=username, password=password, now=now
+            session,
+            username=username,
+            password=password,
+            now=now,
+            actor=SYSTEM,
         )
     )
     click.echo(f"password of {username} reset; {ended} web session(s) ended")
@@ -254,7 +264,9 @@ def users_reset_second_factor(username: str) -> None:
     else. Make sure who is asking before running it: until then the password alone signs in.
     """
     ended = _call(
-        lambda session, now: user_service.reset_second_factor(session, username=username, now=now)
+        lambda session, now: user_service.reset_second_factor(
+            session, username=username, now=now, actor=SYSTEM
+        )
     )
     click.echo(
         f"second factor of {username} removed; {ended} web session(s) ended; "
@@ -279,7 +291,11 @@ def users_revoke_tokens(username: str, without_expiry: bool) -> None:
     """
     revoked = _call(
         lambda session, now: user_service.revoke_tokens(
-            session, username=username, now=now, only_without_expiry=without_expiry
+            session,
+            username=username,
+            now=now,
+            only_without_expiry=without_expiry,
+            actor=SYSTEM,
         )
     )
     click.echo(f"{revoked} API token(s) of {username} revoked")
@@ -325,7 +341,11 @@ def users_revoke_token(username: str, token_id: str) -> None:
     """
     revoked = _call(
         lambda session, now: user_service.revoke_token(
-            session, username=username, token_id=token_id, now=now
+            session,
+            username=username,
+            token_id=token_id,
+            now=now,
+            actor=SYSTEM,
         )
     )
     click.echo(f"API token {revoked.short_id} of {username} revoked")

@@ -198,14 +198,10 @@ class _Compiled:
 
 
 def make_session_factory(engine: Engine, *, audit_key: bytes) -> sessionmaker[Session]:
-    """Sessions that carry the audit key, so `audit.record()` can chain without a global, and
-    that drop the stored call windows of every task a write may move (services/call_windows)."""
-    # Imported here: the services build on this module, not the other way round.
-    from outreach.services import call_windows
-
-    factory = sessionmaker(bind=engine, expire_on_commit=False, info={AUDIT_KEY: audit_key})
-    call_windows.watch(factory)
-    return factory
+    """Sessions that carry the audit key, so `audit.record()` can chain without a global.
+    The hooks the services hang on these sessions are registered by `create_app`
+    (`outreach.watch_sessions`): this module sits below the services and imports none."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info={AUDIT_KEY: audit_key})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

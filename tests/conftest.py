@@ -18,12 +18,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from outreach import create_app
+from outreach import create_app, watch_sessions
 from outreach.clock import FixedClock
 from outreach.db import AUDIT_KEY, make_engine, migrate
 from outreach.runtime import Runtime, runtime
 from outreach.security.vault import Vault
-from outreach.services import call_windows
 from outreach.settings import Settings, load_settings
 from tests import databases, factories
 
@@ -148,7 +147,7 @@ def sessions(connection: object, test_environ: dict[str, str]) -> sessionmaker[S
         expire_on_commit=False,
         info={AUDIT_KEY: audit_key(test_environ)},
     )
-    call_windows.watch(factory)  # as make_session_factory does for the application
+    watch_sessions(factory)  # as create_app does for the application
     return factory
 
 

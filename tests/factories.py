@@ -67,7 +67,13 @@ def make_program(
 ) -> Program:
     n = next(_serial)
     return programs.create_program(
-        session, key=f"prog-{n}", name=f"Program {n}", protocol=protocol, timezone=timezone, now=now
+        session,
+        key=f"prog-{n}",
+        name=f"Program {n}",
+        protocol=protocol,
+        timezone=timezone,
+        now=now,
+        actor=SYSTEM,
     )
 
 
@@ -82,7 +88,7 @@ def make_group(session: Session, program: Program, *, now: datetime, **overrides
         "ends_on": date(2027, 3, 30),
     }
     fields.update(overrides)
-    return programs.create_group(session, program_id=program.id, now=now, **fields)
+    return programs.create_group(session, program_id=program.id, now=now, actor=SYSTEM, **fields)
 
 
 def make_participant(session: Session, group: Group, *, now: datetime) -> Participant:
@@ -92,6 +98,7 @@ def make_participant(session: Session, group: Group, *, now: datetime) -> Partic
         group_id=group.id,
         reference=f"REF-{next(_serial)}",
         now=now,
+        actor=SYSTEM,
     )
 
 

@@ -20,27 +20,17 @@ def sms_status() -> Response:
     key = f"sms:{form('MessageSid')}:{form('MessageStatus')}:{form('ErrorCode')}"
     if stored("sms-status", key) and callbacks.carrier_opted_out(form("ErrorCode")):
         # S2: a STOP the carrier saw ends SMS at once, not at the applier's next run.
-        inbox.delivery_caught_up(db(), code(), now())
-        db().commit()
+        inbox.catch_up_at_once(db(), code(), now())
     return twiml(EMPTY)
 
 
 @bp.post("/sms/inbound")
 def sms_inbound() -> Response:
     """STOP, START, HELP, safe-check replies, or free text kept sealed for the liaison."""
-    sid = form("MessageSid")
     response = MessagingResponse()
-    if not inbox.remember(db(), "sms-inbound", f"inbound:{sid}", request.form, now()):
+    answered = inbound.receive(db(), outward().vault, request.form, now())
+    if answered is None:
         return twiml(response)  # a retry: it was handled the first time
-    answered = inbound.handle(
-        db(),
-        outward().vault,
-        sender=request.form.get("From", "")[:40],
-        body=request.form.get("Body", "")[:1600],
-        sid=sid,
-        now=now(),
-        opt_out_type=form("OptOutType"),
-    )
     if answered.reply is not inbound.Reply.NONE:
         values = {"liaison_first_name": outward().settings.sender_first_name}
         # Its status callback names its SID, kept for retention (issue 24 item 5).
@@ -51,7 +41,6 @@ def sms_inbound() -> Response:
             ),
             action=links.url("sms/reply-status"),
         )
-    db().commit()
     return twiml(response)
 
 

@@ -9,7 +9,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from outreach.channels.base import Callbacks
 from outreach.domain import scripts
 from outreach.models import Delivery
-from outreach.services import callbacks, inbox
+from outreach.services import answered_calls, callbacks, inbox
 from outreach.services.callbacks import Answer, BridgeTarget, Screen
 from outreach.services.deliveries import liaison_prompt, screen_prompt, spoken_text
 from webhooks import bp
@@ -58,19 +58,10 @@ def bridge() -> Response:
 def bridge_confirm() -> Response:
     """The liaison pressed 1: dial the contact from the neutral number, recording off (S9).
     Any other key, or none, hangs up and the contact is never dialled."""
-    delivery = inbox.delivery_caught_up(db(), code(), now())
-    if delivery is None:
+    confirmed = answered_calls.bridge_keypress(db(), outward().vault, code(), request.form, now())
+    if confirmed is None:
         return _hang_up()
-    sid, digits = form("CallSid"), form("Digits")
-    key = callbacks.bridge_confirm_key(sid, digits)
-    # A repeat dials no one and opens nothing again: Twilio acts on one answer per keypress,
-    # and a replayed request must never learn the contact's number.
-    if not inbox.remember(db(), "bridge-confirm", key, request.form, now(), delivery):
-        db().commit()
-        return _hang_up()
-    target = callbacks.confirm_bridge(db(), outward().vault, delivery, sid, digits, now())
-    if target is None:
-        return _hang_up()
+    delivery, target = confirmed
     return _dial_contact(delivery, target)
 
 
@@ -158,10 +149,8 @@ def _leave_voicemail(delivery: Delivery) -> Response:
 
 @bp.post("/voice/dial-done")
 def dial_done() -> Response:
-    inbox.remember(
-        db(), "dial-done", f"dial:{form('CallSid')}:{form('DialCallStatus')}", request.form, now()
-    )
-    db().commit()
+    key = f"dial:{form('CallSid')}:{form('DialCallStatus')}"
+    inbox.remember_at_once(db(), "dial-done", key, request.form, now())
     return _hang_up()
 
 
@@ -180,12 +169,9 @@ def safe_check() -> Response:
     detection): anything but a person is hung up on before a word is said (S3). AMD leans
     toward "human" and can take a greeting for a person, so a person first hears the key-press
     screen, which names no one, and only her 1 brings the prompt that does."""
-    delivery = callbacks.delivery_by_code(db(), code())
-    if delivery is None or delivery.kind != "safe_check_call":
+    delivery = answered_calls.safe_check_call(db(), code())
+    if delivery is None:
         return _hang_up()
-    # The look-up's transaction ends first: the verdict is stored in one of its own, and on
-    # SQLite a transaction left open here would hold the write lock that storing waits for.
-    db().commit()
     answered_by = form("AnsweredBy") or "unknown"
     # The verdict settles the attempt, stored as the asynchronous one used to be.
     stored("amd", f"amd:{form('CallSid')}:{answered_by}")

@@ -137,7 +137,8 @@ class TaskToPlan:
     """An open task; `attendance` maps the group's session date to "participant present?".
 
     `callback_at` is the time the contact person asked to be called back at, on a call where
-    it was not safe to talk (S6), while no later call has kept it (`tasks.pending_callback`).
+    it was not safe to talk (S6), while no later call has kept it
+    (`attempt_rules.pending_callback`).
     `timeline` is the participant's status over time (domain/participation.py): a group
     session is proposed only inside a period in which he was active (S4); None means
     nothing is known against it. `opens_at` is when the task was raised.

@@ -56,42 +56,52 @@ class TickReport:
 
 def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: True) -> TickReport:
     """Run every kind of due work once, at `now`; each send is judged on the runtime's clock
-    as it is made, and sending stops once `leading` says this process no longer leads."""
+    as it is made. A process that no longer leads stops before its next step or send: a tick
+    under load lasts seconds, and the new leader runs the rest (issue 21, one leader)."""
     report = TickReport()
     # First: deliveries settle from the provider's callbacks before anything reads them.
-    report.callbacks_applied = apply_callbacks(rt, now)
+    report.callbacks_applied = apply_callbacks(rt, now, leading=leading)
     with rt.session() as session:
-        report.duty_to_warn_notified = notify_duty_to_warn(session, now)
-        report.escalated = escalate_overdue(session, now)
-        report.reconciled = reconcile_stuck(session, now)
-        report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
-        report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
-        report.reminders_scheduled = schedule_reminders(session, rt, now)
-        report.sent, report.missed, report.refused = send_due(
-            session, rt.outward(), now, clock=rt.clock.now, leading=leading
-        )
-        # Last: so the queue sorts by windows that already count this tick's changes.
-        report.plans_refreshed = call_windows.refresh_all(
-            session,
-            rt.profiles,
-            now=now,
-            calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
-        )
+        if leading():
+            report.duty_to_warn_notified = notify_duty_to_warn(session, now)
+            report.escalated = escalate_overdue(session, now)
+            report.reconciled = reconcile_stuck(session, now)
+            report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
+        if leading():
+            report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
+            report.reminders_scheduled = schedule_reminders(session, rt, now)
+            report.sent, report.missed, report.refused = send_due(
+                session, rt.outward(), now, clock=rt.clock.now, leading=leading
+            )
+        if leading():
+            # Last: so the queue sorts by windows that already count this tick's changes.
+            report.plans_refreshed = call_windows.refresh_all(
+                session,
+                rt.profiles,
+                now=now,
+                calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
+            )
     return report
 
 
-def apply_callbacks(rt: Runtime, now: datetime) -> int:
-    """Apply every status callback the webhooks stored; answer how many (services/inbox)."""
+def apply_callbacks(
+    rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: True
+) -> int:
+    """Apply every status callback the webhooks stored; answer how many (services/inbox).
+    A scheduler that no longer leads stops before its next batch (`leading`)."""
     with rt.session() as session:
         if session.get_bind().dialect.name != "sqlite":
             # A batch holds its deliveries' and tasks' rows until it commits: it stops taking
             # rows after a short while, so a liaison's write never waits long behind it.
-            return inbox.drain(session, now, hold=lambda: inbox.Hold(inbox.APPLY_SECONDS))
+            return inbox.drain(
+                session, now, hold=lambda: inbox.Hold(inbox.APPLY_SECONDS), leading=leading
+            )
         return inbox.drain(
             session,
             now,
             hold=lambda: inbox.Hold(inbox.SQLITE_APPLY_SECONDS),
             pause=_share_the_lock(),
+            leading=leading,
         )
 
 

@@ -161,7 +161,7 @@ def apply_callbacks_if_leader(rt: Runtime, leadership: Leadership) -> bool:
     """Apply the provider callbacks the webhooks stored, if this process leads."""
     if not leadership.try_acquire():
         return False
-    applied = apply_callbacks(rt, rt.clock.now())
+    applied = apply_callbacks(rt, rt.clock.now(), leading=lambda: leadership.held)
     if applied:
         log.info("callbacks applied: %d", applied)
     return True

@@ -200,8 +200,10 @@ def next_window_starts(now: datetime) -> Subquery:
 
 
 def watch(factory: sessionmaker[Session]) -> None:
-    """Drop the stored plan of every task a flush may have moved a window of."""
-    event.listen(factory, "after_flush", _drop_moved_plans)
+    """Drop the stored plan of every task a flush may have moved a window of. Registered once
+    per factory however often it is asked: a second listener would only repeat the work."""
+    if not event.contains(factory, "after_flush", _drop_moved_plans):
+        event.listen(factory, "after_flush", _drop_moved_plans)
 
 
 @dataclass

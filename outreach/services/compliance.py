@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from outreach.domain import attempt_rules
 from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
@@ -19,7 +20,7 @@ from outreach.services import queue, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor
 
-REACHED = tasks.REACHED
+REACHED = attempt_rules.REACHED
 LOOK_BACK = timedelta(days=90)
 # Tasks a query counts attempt windows for at once: a bound on the statement's parameters.
 COUNT_BATCH = 500
@@ -279,7 +280,7 @@ def warn_responses(
         select(Attempt).where(Attempt.task_id.in_([r.id for r in rows]))
     ):
         made[attempt.task_id].append(attempt)
-    return [_response(row, tasks.standing(made[row.id]), now) for row in rows]
+    return [_response(row, attempt_rules.standing(made[row.id]), now) for row in rows]
 
 
 def _response(row: Any, standing: list[Attempt], now: datetime) -> WarnResponse:

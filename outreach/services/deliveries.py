@@ -124,7 +124,7 @@ def request_bridged_call(
 
 
 def place_safe_check_call(
-    session: Session, out: Outward, *, task_id: uuid.UUID, now: datetime, actor: Actor = SYSTEM
+    session: Session, out: Outward, *, task_id: uuid.UUID, now: datetime, actor: Actor
 ) -> Delivery:
     """An automated call asking the contact to press 1 (talk now) or 2 (later)."""
     target = _target(session, out, task_id, "safe_check_call", now, actor=actor)
@@ -150,7 +150,7 @@ def send_sms(
     task_id: uuid.UUID,
     script: str,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
     expires_at: datetime | None = None,
 ) -> Delivery:
     """Send an approved neutral text to a contact who allowed SMS (S2)."""

@@ -173,7 +173,13 @@ def seed(
     rng = random.Random(seed_value)  # noqa: S311
     keyed = {
         key: programs.create_program(
-            session, key=key, name=name, protocol=protocol, timezone=tz, now=now
+            session,
+            key=key,
+            name=name,
+            protocol=protocol,
+            timezone=tz,
+            now=now,
+            actor=SYSTEM,
         )
         for key, name, protocol, tz in PROGRAMS
     }
@@ -191,9 +197,12 @@ def seed(
             password=login.password,
             program_keys=login.programs,
             now=now,
+            actor=SYSTEM,
         )
         # A bridged call rings the liaison's own phone first: fictional 555-01xx numbers.
-        users.set_phone(session, vault, user_id=user.id, phone=f"+1470555019{seat}", now=now)
+        users.set_phone(
+            session, vault, user_id=user.id, phone=f"+1470555019{seat}", now=now, actor=SYSTEM
+        )
     record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
     session.commit()
 
@@ -263,6 +272,7 @@ def _callable_now(
         group_id=group.id if group else None,
         reference=CALLABLE.reference,
         now=now - timedelta(days=1),  # recorded before his enrolment: no event predates him
+        actor=SYSTEM,
     )
     contacts.add_contact(
         session,
@@ -403,6 +413,7 @@ def _group(
         starts_on=STARTS_ON,
         ends_on=ENDS_ON,
         now=now,
+        actor=SYSTEM,
     )
     if name == CANCELLED[0]:
         programs.cancel_session(
@@ -412,6 +423,7 @@ def _group(
             session_date=CANCELLED[1],
             reason=CANCELLED[2],
             now=now,
+            actor=SYSTEM,
         )
     return group
 
@@ -432,6 +444,7 @@ def _participant_with_contact(
         group_id=group.id,
         reference=f"P-{number + 1}{seat + 1:03d}",
         now=now,
+        actor=SYSTEM,
     )
     # He has been on the roster since his group began (his attendance below says so): the
     # events the demo reports in the last days must not predate him (issue 19).
@@ -445,6 +458,7 @@ def _participant_with_contact(
             status=status,
             checked_in_at=None,
             now=now,
+            actor=SYSTEM,
         )
     spanish = group.name.startswith("Grupo") or rng.random() < 0.2
     contacts.add_contact(

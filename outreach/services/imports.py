@@ -136,6 +136,7 @@ def _groups(session: Session, _vault: Vault, _profiles: Profiles, row: Row, now:
         starts_on=_date(row, "starts_on"),
         ends_on=_date(row, "ends_on") if row.get("ends_on") else None,
         now=now,
+        actor=SYSTEM,
     )
 
 
@@ -145,7 +146,12 @@ def _participants(
     program = programs.program_by_key(session, row["program"])
     group_id = _group_id(session, program.id, row.get("group", ""))
     programs.add_participant(
-        session, program_id=program.id, group_id=group_id, reference=row["reference"], now=now
+        session,
+        program_id=program.id,
+        group_id=group_id,
+        reference=row["reference"],
+        now=now,
+        actor=SYSTEM,
     )
 
 
@@ -177,6 +183,7 @@ def _attendance(
         status=row["status"],
         checked_in_at=_aware(checked) if checked else None,
         now=now,
+        actor=SYSTEM,
     )
 
 
@@ -195,6 +202,7 @@ def _cancellations(
         session_date=_date(row, "date"),
         reason=row.get("reason") or "cancelled",
         now=now,
+        actor=SYSTEM,
     )
 
 

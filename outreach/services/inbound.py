@@ -26,6 +26,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import EntryPoint
 from outreach.models import ContactPerson, Delivery, InboundMessage, TextTrace
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, tasks
+from outreach.services import contacts, inbox, tasks
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.errors import ServiceError
 
@@ -120,6 +121,25 @@ def asks_to_stop(body: str) -> bool:
     found = words(body)
     pairs = {first + second for first, second in itertools.pairwise(found)}
     return not STOP_WORDS_IN_TEXT.isdisjoint({*found, *pairs})
+
+
+def receive(
+    session: Session, vault: Vault, fields: Mapping[str, str], now: datetime
+) -> Answered | None:
+    """One inbound text as Twilio posts it, stored once and applied (`handle`) in the same
+    transaction, which ends here; None for a retry of one already handled."""
+    sid = fields.get("MessageSid", "")[:64]
+    if not inbox.remember(session, "sms-inbound", f"inbound:{sid}", fields, now):
+        return None
+    return handle(
+        session,
+        vault,
+        sender=fields.get("From", "")[:40],
+        body=fields.get("Body", "")[:1600],
+        sid=sid,
+        now=now,
+        opt_out_type=fields.get("OptOutType", "")[:64],
+    )
 
 
 def handle(

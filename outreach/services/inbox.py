@@ -218,6 +218,13 @@ def delivery_caught_up(session: Session, code: str, now: datetime) -> Delivery |
     return delivery
 
 
+def catch_up_at_once(session: Session, code: str, now: datetime) -> None:
+    """`delivery_caught_up`, in a transaction of its own that ends here: for a callback that
+    must take effect before the webhook answers (a carrier's opt-out, S2)."""
+    delivery_caught_up(session, code, now)
+    session.commit()
+
+
 def apply_pending(
     session: Session,
     now: datetime,
@@ -266,15 +273,19 @@ def drain(
     limit: int | None = None,
     hold: Callable[[], Hold] | None = None,
     pause: Callable[[], object] = lambda: None,
+    leading: Callable[[], bool] = lambda: True,
 ) -> int:
     """Apply every stored callback, batch by batch; answer how many were applied.
 
     `hold` gives each batch its time (see apply_pending); `pause` runs between two batches.
     A batch that fails is retried one row per transaction; a row that still fails is logged
-    and left stored for the next run, so one bad row never holds back the others."""
+    and left stored for the next run, so one bad row never holds back the others. Before each
+    batch the scheduler asks `leading` whether it still leads, and stops at once if not: a
+    drain of a backlog lasts seconds, and the process that took over applies the rest
+    (issue 21, "One leader, proven": bench/soak saw two processes applying at once)."""
     limit = limit or batch_size(session)
     applied, failed = 0, set[uuid.UUID]()
-    while True:
+    while leading():
         try:
             budget = hold() if hold is not None else None
             done = apply_pending(session, now, limit=limit, skip=failed, hold=budget)
@@ -286,6 +297,7 @@ def drain(
             return applied
         applied += done
         pause()
+    return applied
 
 
 def batch_size(session: Session) -> int:

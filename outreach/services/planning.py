@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import planner, protocols
+from outreach.domain.attempt_rules import pending_callback, standing
 from outreach.domain.vocabulary import Consent, Severity, TaskReason, TaskStatus
 from outreach.models import (
     Attempt,
@@ -31,7 +32,7 @@ from outreach.models import (
     SessionCancellation,
 )
 from outreach.services import contacts, participant_status
-from outreach.services.tasks import pending_callback, schedule_of, standing
+from outreach.services.tasks import schedule_of
 
 Profiles = Mapping[str, protocols.Profile]
 

@@ -18,7 +18,7 @@ from outreach.models import Attendance, Group, Participant, Program, SessionCanc
 from outreach.security.permissions import Permission
 from outreach.services import tasks
 from outreach.services.access import require
-from outreach.services.audit import SYSTEM, Actor, AuditAction, record
+from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.settings import PROJECT_ROOT
 
@@ -35,7 +35,7 @@ def create_program(
     protocol: str,
     timezone: str,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
     protocols_dir: Path = PROTOCOLS_DIR,
 ) -> Program:
     """Create a program run by one of the protocol profiles in config/protocols/."""
@@ -74,7 +74,7 @@ def create_group(
     starts_on: date,
     ends_on: date | None,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
 ) -> Group:
     """Create a recurring group session."""
     _get(session, Program, program_id, "program")
@@ -115,7 +115,7 @@ def cancel_session(
     session_date: date,
     reason: str,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
 ) -> SessionCancellation:
     """Record that the program cancelled one session (S4: it yields no window), and open the
     contacts its protocol requires for the partners of the group's participants (Georgia).
@@ -174,7 +174,7 @@ def add_participant(
     group_id: uuid.UUID | None,
     reference: str,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
 ) -> Participant:
     """Enrol a participant, known here only by the program's own reference (S7)."""
     _get(session, Program, program_id, "program")
@@ -211,7 +211,7 @@ def record_attendance(
     status: str,
     checked_in_at: datetime | None,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
 ) -> Attendance:
     """Record or update whether the participant is in group on that date."""
     participant = _get(session, Participant, participant_id, "participant")

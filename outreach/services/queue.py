@@ -144,7 +144,7 @@ def call_queue(
     page = max(page, 1)
     start = (page - 1) * PER_PAGE
     held = sees_held(actor)
-    query = ordered(scope, now, filters, actor, held_too=held)
+    query = ordered(scope, now, filters, actor=actor, held_too=held)
     ids = list(session.scalars(query.offset(start).limit(PER_PAGE + 1)))
     found = _in_order(session, scope, ids)
     shown = found[:PER_PAGE]
@@ -220,8 +220,8 @@ def ordered(
     scope: frozenset[uuid.UUID] | None,
     now: datetime,
     filters: Filters = Filters(),
-    actor: Actor | None = None,
     *,
+    actor: Actor,
     held_too: bool = False,
 ) -> Select[tuple[uuid.UUID]]:
     """The ids of the open tasks in queue order (S8), by their stored windows.

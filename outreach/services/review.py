@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from outreach.domain import attempt_rules
 from outreach.domain.vocabulary import EntryPoint, Outcome, Role, TaskReason, TaskStatus
 from outreach.models import Attempt, OutreachTask, Program, User, user_program
 from outreach.security.permissions import Permission
@@ -378,7 +379,10 @@ def sign_off(
     )
     if task.status != TaskStatus.UNREACHABLE or task.signed_off_by is not None:
         raise Conflict("only an unreachable closure not yet signed off can be signed off")
-    if tasks.distinct_windows(tasks.standing_attempts(session, task.id)) < task.min_attempts:
+    if (
+        attempt_rules.distinct_windows(tasks.standing_attempts(session, task.id))
+        < task.min_attempts
+    ):
         raise Conflict("this closure has too few attempts in different windows to sign off (S5)")
     task.signed_off_by, task.signed_off_at = actor.user_id, now
     task.sign_off_comment = comment or None

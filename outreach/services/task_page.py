@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain import plan_words, protocols, scripts
+from outreach.domain import attempt_rules, plan_words, protocols, scripts
 from outreach.domain.calling import calling_hours_apply, contact_zones, within_calling_hours
 from outreach.domain.participation import StatusAt
 from outreach.domain.planner import CallWindow, Plan, group_sessions
@@ -43,7 +43,7 @@ from outreach.security.vault import Vault, place
 from outreach.services import contacts, opt_back_in, participant_status, queue, tasks
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.errors import Conflict, NotFound
+from outreach.services.errors import NotFound
 from outreach.services.planning import plan_open_tasks
 from outreach.settings import PROJECT_ROOT
 
@@ -178,7 +178,7 @@ def task_page(
     assert program is not None
     history = _history(session, task.contact_id)
     attempts = _attempts(session, task.id)
-    standing = tasks.standing(attempts)
+    standing = attempt_rules.standing(attempts)
     contact = _reveal(session, vault, actor, task, now) if claimed else None
     notes = _notes(session, vault, actor, task, attempts, now) if claimed else {}
     participant = _participant(session, task.contact_id)
@@ -203,8 +203,8 @@ def task_page(
         sms_stopped=contacts.stop_stands(history),
         attempts=attempts,
         notes=notes,
-        windows_made=tasks.distinct_windows(standing),
-        callback_at=tasks.pending_callback(standing),
+        windows_made=attempt_rules.distinct_windows(standing),
+        callback_at=attempt_rules.pending_callback(standing),
         week=_with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
         calls_awaiting_outcome=awaiting,
@@ -228,19 +228,19 @@ def close_refusals(
     task: OutreachTask, standing: list[Attempt], awaiting_outcome: bool
 ) -> dict[str, str | None]:
     """The refusals `tasks.close_task` would give, read without closing (S5, S6, S14)."""
-    checks = {
-        TaskStatus.COMPLETED.value: tasks._check_completed,  # the very rules close_task applies
-        TaskStatus.UNREACHABLE.value: tasks._check_unreachable,
+    if awaiting_outcome:
+        said = "A person answered a call: record how it went first."
+        return {TaskStatus.COMPLETED.value: said, TaskStatus.UNREACHABLE.value: said}
+    refusals = {  # the very rules close_task applies
+        TaskStatus.COMPLETED.value: attempt_rules.why_not_completed(task.reason, standing),
+        TaskStatus.UNREACHABLE.value: attempt_rules.why_not_unreachable(
+            task.min_attempts, standing
+        ),
     }
     found: dict[str, str | None] = {}
-    for resolution, check in checks.items():
+    for resolution, refused in refusals.items():
         found[resolution] = None
-        if awaiting_outcome:
-            found[resolution] = "A person answered a call: record how it went first."
-            continue
-        try:
-            check(task, standing)
-        except Conflict as refused:
+        if refused is not None:
             found[resolution] = refused.message[:1].upper() + refused.message[1:] + "."
     return found
 

@@ -8,17 +8,17 @@ S6: a "not safe" answer is logged but never completes a contact.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Required, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from outreach.domain import participation, protocols
+from outreach.domain import attempt_rules, participation, protocols
 from outreach.domain.planner import GroupSchedule, group_sessions
 from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
@@ -541,42 +541,31 @@ def attempt_flags(
     return found
 
 
+class AttemptAsEntered(TypedDict, total=False):
+    """What `append_attempt` takes besides the session and the vault: the one list of them,
+    so `record_attempt` cannot fall out of step with it."""
+
+    actor: Required[Actor]
+    task_id: Required[uuid.UUID]
+    channel: Required[str]
+    at: Required[datetime]
+    outcome: Required[str]
+    now: Required[datetime]
+    callback_at: datetime | None
+    notes: str | None
+    made_by: uuid.UUID | None
+    answers_our_text: bool
+    entry: Entry
+    answered_call: uuid.UUID | None
+
+
 def record_attempt(
-    session: Session,
-    vault: Vault | None,
-    *,
-    actor: Actor,
-    task_id: uuid.UUID,
-    channel: str,
-    at: datetime,
-    outcome: str,
-    now: datetime,
-    callback_at: datetime | None = None,
-    notes: str | None = None,
-    made_by: uuid.UUID | None = None,
-    answers_our_text: bool = False,
-    entry: Entry = Entry(),
-    answered_call: uuid.UUID | None = None,
+    session: Session, vault: Vault | None, **attempt: Unpack[AttemptAsEntered]
 ) -> Attempt:
     """Log one attempt on an open task (append-only, S5); a decline stops all contact (S1)."""
-    attempt = append_attempt(
-        session,
-        vault,
-        actor=actor,
-        task_id=task_id,
-        channel=channel,
-        at=at,
-        outcome=outcome,
-        now=now,
-        callback_at=callback_at,
-        notes=notes,
-        made_by=made_by,
-        answers_our_text=answers_our_text,
-        entry=entry,
-        answered_call=answered_call,
-    )
+    made = append_attempt(session, vault, **attempt)
     session.commit()
-    return attempt
+    return made
 
 
 def append_attempt(
@@ -834,11 +823,13 @@ def close_task(
         )
     attempts = standing_attempts(session, task.id)
     if resolution == TaskStatus.COMPLETED:
-        _check_completed(task, attempts)
+        refused = attempt_rules.why_not_completed(task.reason, attempts)
     elif resolution == TaskStatus.UNREACHABLE:
-        _check_unreachable(task, attempts)
+        refused = attempt_rules.why_not_unreachable(task.min_attempts, attempts)
     else:
         raise Invalid("resolution must be completed or unreachable", {"resolution": "invalid"})
+    if refused is not None:
+        raise Conflict(refused.message, refused.fields or None)
     _close(session, actor, task, resolution, now, attempts=len(attempts))
     session.commit()
     return task
@@ -867,25 +858,9 @@ def _close(
     )
 
 
-REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
-
-
 def closure_stands(task: OutreachTask, attempts: Sequence[Attempt]) -> bool:
-    """Whether a closed task's standing attempts still bear its closure (S14).
-
-    Completed rests on a safe conversation (S6); unreachable on the minimum attempts in
-    different windows, her callback time tried (S5, S6), and on nobody having reached her.
-    """
-    try:
-        if task.status == TaskStatus.COMPLETED:
-            _check_completed(task, attempts)
-        elif task.status == TaskStatus.UNREACHABLE:
-            _check_unreachable(task, attempts)
-            if any(a.outcome in REACHED for a in attempts):
-                return False
-    except Conflict:
-        return False
-    return True
+    """Whether a closed task's standing attempts still bear its closure (S14)."""
+    return attempt_rules.closure_stands(task.status, task.reason, task.min_attempts, attempts)
 
 
 def reopen_if_unfounded(
@@ -950,7 +925,7 @@ def _release_claim(task: OutreachTask) -> None:
 
 def standing_attempts(session: Session, task_id: uuid.UUID) -> list[Attempt]:
     """The task's attempts as they now stand: a corrected entry gives way to its correction."""
-    return standing(
+    return attempt_rules.standing(
         session.scalars(
             select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
         )
@@ -974,79 +949,6 @@ def attempt_log_of(
     )
     query = select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
     return list(session.scalars(query))
-
-
-class Corrects(Protocol):
-    """What telling standing attempts apart reads: a row of those columns does as well."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def corrects_id(self) -> uuid.UUID | None: ...
-
-
-_Entry = TypeVar("_Entry", bound=Corrects)
-
-
-def standing(attempts: Iterable[_Entry]) -> list[_Entry]:
-    """Of attempts already read, those that stand: without the entries later corrected."""
-    rows = list(attempts)
-    corrected = {a.corrects_id for a in rows if a.corrects_id is not None}
-    return [a for a in rows if a.id not in corrected]
-
-
-class InWindow(Protocol):
-    """What counting windows reads of an attempt: a row of those columns does as well."""
-
-    @property
-    def group_id(self) -> uuid.UUID | None: ...
-    @property
-    def session_date(self) -> date | None: ...
-    @property
-    def window_day(self) -> date | None: ...
-    @property
-    def at(self) -> datetime: ...
-
-
-def distinct_windows(attempts: Sequence[InWindow]) -> int:
-    """Count the different windows attempts were made in (S5).
-
-    One window per group session, else one per day in the contact's own time zone: two calls
-    at 18:55 and 19:05 in New York are one evening even though UTC midnight falls between.
-    """
-    return len({_window_of(a) for a in attempts})
-
-
-def _window_of(a: InWindow) -> tuple[object, ...]:
-    if a.session_date:
-        return (a.group_id, a.session_date)
-    # Every attempt logged outside group time has its local day (append_attempt, migration
-    # 0008); the UTC day is only a fallback for a row written some other way without one.
-    return ("day", a.window_day or a.at.date())
-
-
-class AskedBack(Protocol):
-    """What finding a pending callback reads of an attempt: a row of those columns does too."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def callback_at(self) -> datetime | None: ...
-
-
-def pending_callback(attempts: Iterable[AskedBack]) -> datetime | None:
-    """The time the contact person asked to be called back at that no call has kept yet (S6).
-
-    Of the standing attempts, the newest that carries a callback time speaks for her; any
-    attempt made at or after that time keeps it, whatever its outcome.
-    """
-    rows = list(attempts)
-    asked = [a for a in rows if a.callback_at is not None]
-    if not asked:
-        return None
-    callback_at = max(asked, key=lambda a: a.at).callback_at
-    assert callback_at is not None
-    return None if any(a.at >= callback_at for a in rows) else callback_at
 
 
 def windows_counted(session: Session, task_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -1082,32 +984,6 @@ def _utc_day(session: Session, at: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("UTC", at))
     return func.date(at)  # SQLite keeps UTC as naive text (models/base.py)
-
-
-def _check_completed(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
-    letter = task.reason in (TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER)
-    done = any(
-        a.outcome == Outcome.REACHED_SAFE or (letter and a.channel == Channel.MAIL)
-        for a in attempts
-    )
-    if not done:  # S6: "not safe" never completes a contact
-        raise Conflict("a task is completed only after a conversation that was safe to have")
-
-
-def _check_unreachable(task: OutreachTask, attempts: Sequence[Attempt]) -> None:
-    if pending_callback(attempts) is not None:  # S6: her time is tried before giving up
-        raise Conflict(
-            "the contact person asked to be called back and no call has been made at or after "
-            "that time; call then before closing as unreachable",
-            {"resolution": "callback not yet tried"},
-        )
-    windows = distinct_windows(attempts)
-    if windows < task.min_attempts:  # S5
-        raise Conflict(
-            f"unreachable needs {task.min_attempts} attempts in different windows; "
-            f"{windows} so far",
-            {"resolution": "too few attempts"},
-        )
 
 
 # --- small readers -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from outreach.models import ApiToken, Program, User
 from outreach.security.passwords import WeakPassword, hash_password
 from outreach.security.vault import Vault, place
 from outreach.services import auth, second_factor
-from outreach.services.audit import SYSTEM, Actor, AuditAction, record
+from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.settings import MAX_API_TOKEN_DAYS
 
@@ -46,7 +46,7 @@ def add_user(
     password: str | None,
     program_keys: Sequence[str],
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
 ) -> User:
     """Create a staff account scoped to the named programs."""
     _check_username(username)
@@ -76,7 +76,7 @@ def add_user(
 
 
 def issue_token(
-    session: Session, *, username: str, days: int, now: datetime, actor: Actor = SYSTEM
+    session: Session, *, username: str, days: int, now: datetime, actor: Actor
 ) -> IssuedToken:
     """Create an API token for the user that works for `days` days; only its hash is kept."""
     _check_token_days(days)
@@ -121,7 +121,7 @@ def token_user(session: Session, token: str, *, now: datetime) -> User | None:
 
 
 def reset_password(
-    session: Session, *, username: str, password: str, now: datetime, actor: Actor = SYSTEM
+    session: Session, *, username: str, password: str, now: datetime, actor: Actor
 ) -> int:
     """Give the user a new password and end their web sessions; return how many ended.
 
@@ -133,9 +133,7 @@ def reset_password(
     return _recovered(session, user, AuditAction.USER_PASSWORD_RESET, now, actor)
 
 
-def reset_second_factor(
-    session: Session, *, username: str, now: datetime, actor: Actor = SYSTEM
-) -> int:
+def reset_second_factor(session: Session, *, username: str, now: datetime, actor: Actor) -> int:
     """Remove the user's second factor so they enrol again; end their web sessions.
 
     Returns how many sessions ended. A lockout stays: lifting it here would give someone
@@ -179,7 +177,7 @@ def revoke_tokens(
     *,
     username: str,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
     only_without_expiry: bool = False,
 ) -> int:
     """Revoke every live API token of the user at once; return how many.
@@ -243,7 +241,7 @@ def list_tokens(session: Session, *, username: str, now: datetime) -> list[Token
 
 
 def revoke_token(
-    session: Session, *, username: str, token_id: str, now: datetime, actor: Actor = SYSTEM
+    session: Session, *, username: str, token_id: str, now: datetime, actor: Actor
 ) -> TokenSummary:
     """Revoke the one API token of the user whose id starts with `token_id`; return it.
 
@@ -278,7 +276,7 @@ def set_phone(
     user_id: uuid.UUID,
     phone: str,
     now: datetime,
-    actor: Actor = SYSTEM,
+    actor: Actor,
 ) -> None:
     """Keep a liaison's own phone, sealed: a bridged call rings it before the contact's."""
     user = session.get(User, user_id)

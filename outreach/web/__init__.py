@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["schedule_in_words"] = schedules.in_words
     app.teardown_appcontext(_close_db)
     app.before_request(refuse_malformed_input)  # pages, API and webhooks alike
+    app.before_request(refuse_forged_posts)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DataKeyMissing, _data_key_missing)
@@ -114,6 +115,24 @@ def csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
     return str(session["csrf"])
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The only blueprints whose unsafe requests carry no CSRF token, each because something else
+# proves who sent them: the API a bearer token in a header no other site can set, the webhooks
+# Twilio's signature over the whole request. A new blueprint is protected until it is named here.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "webhooks"})
+
+
+def refuse_forged_posts() -> None:
+    """Every unsafe request to a page must carry the session's CSRF token (ASVS 50.4.3): checked
+    here for the whole application, so a view added tomorrow cannot forget it."""
+    if request.method in SAFE_METHODS or request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
+        return
+    if request.routing_exception is not None:
+        return  # no such page or method: its 404 or 405 says so, not a CSRF refusal
+    if not check_csrf():
+        abort(400)
 
 
 def check_csrf() -> bool:

@@ -17,6 +17,7 @@ from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.security.vault import Vault
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from outreach.services.deliveries import Outward
 from outreach.settings import load_settings
 from tests.conftest import NOW, engine_url
@@ -53,7 +54,9 @@ def out(app: Flask, simulator: SimulatorChannel) -> Outward:
 
 @pytest.fixture
 def intake(db: Session, world: World, vault: Vault, app: Flask) -> OutreachTask:
-    users.set_phone(db, vault, user_id=world.users["liaison"].id, phone=LIAISON_PHONE, now=NOW)
+    users.set_phone(
+        db, vault, user_id=world.users["liaison"].id, phone=LIAISON_PHONE, now=NOW, actor=SYSTEM
+    )
     [task] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
     return task
 

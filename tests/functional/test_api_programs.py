@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, ContactPerson
 from outreach.services import contacts, users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -18,7 +19,7 @@ from tests.factories import World
 @pytest.fixture
 def tokens(db: Session, world: World) -> dict[str, str]:
     return {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW).token
+        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, report_event
 
@@ -63,7 +64,9 @@ def known(db: Session, world: World, app: Flask) -> dict[str, list[str]]:
 
 @pytest.fixture
 def api_schema(app: Flask, db: Session, world: World) -> BaseSchema:
-    token = users.issue_token(db, username=world.users["admin"].username, days=90, now=NOW).token
+    token = users.issue_token(
+        db, username=world.users["admin"].username, days=90, now=NOW, actor=SYSTEM
+    ).token
     config = SchemathesisConfig.from_dict(
         {
             "seed": 2026,

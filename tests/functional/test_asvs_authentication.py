@@ -17,6 +17,7 @@ from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.models import User
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from outreach.services.auth import CLIENT_FAILURES
 from outreach.settings import Settings, load_settings
 from tests.conftest import NOW
@@ -42,6 +43,7 @@ def _add(db: Session, world: World, username: str, password: str) -> None:
         password=password,
         program_keys=[world.home.key],
         now=NOW,
+        actor=SYSTEM,
     )
 
 

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -29,7 +30,11 @@ def test_an_out_of_range_number_is_refused_before_it_is_stored(
 ) -> None:
     """ASVS 1.4.2: sign and range are checked; a huge number is a 422, never an overflow."""
     token = users.issue_token(
-        db, username=world.users["facilitator"].username, days=90, now=NOW
+        db,
+        username=world.users["facilitator"].username,
+        days=90,
+        now=NOW,
+        actor=SYSTEM,
     ).token
     response = client.post(
         "/api/v1/groups",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from outreach.logs import MaskingFilter
 from outreach.models import AuditEvent
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import csrf, log_in
@@ -64,7 +65,9 @@ def test_refused_input_is_logged_by_field_name_never_by_value(
     client: FlaskClient, db: Session, world: World, kept: Kept
 ) -> None:
     """ASVS 16.3.3, 16.2.5: a validation refusal names the field, not what was sent."""
-    token = users.issue_token(db, username=world.users["liaison"].username, days=90, now=NOW).token
+    token = users.issue_token(
+        db, username=world.users["liaison"].username, days=90, now=NOW, actor=SYSTEM
+    ).token
     body = {
         "participant_id": str(world.participant.id),
         "name": "Robin Doe",

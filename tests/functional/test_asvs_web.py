@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.services import programs, users
+from outreach.services.audit import SYSTEM
 from outreach.settings import Settings, load_settings
 from tests.conftest import NOW
 from tests.factories import World
@@ -194,6 +195,7 @@ def test_text_from_the_program_side_is_escaped_in_every_page(
         duration_minutes=90,
         starts_on=world.group.starts_on,
         ends_on=world.group.ends_on,
+        actor=SYSTEM,
     )
     log_in(client, world.users["facilitator"])
     page = client.get("/groups").get_data(as_text=True)
@@ -282,7 +284,9 @@ def test_an_api_path_id_that_is_not_an_id_is_refused(
     client: FlaskClient, db: Session, world: World
 ) -> None:
     """ASVS 14.2.1, 2.2.1: text in an id's place is refused as input, never looked up."""
-    token = users.issue_token(db, username=world.users["liaison"].username, days=90, now=NOW).token
+    token = users.issue_token(
+        db, username=world.users["liaison"].username, days=90, now=NOW, actor=SYSTEM
+    ).token
     response = client.patch(
         "/api/v1/contacts/+14045550123/preferences",
         json={"consent": "declined"},

@@ -21,7 +21,7 @@ from outreach.models import Attempt, AuditEvent, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import deliveries, inbox, queue, tasks, users
-from outreach.services.audit import AuditAction
+from outreach.services.audit import SYSTEM, AuditAction
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
@@ -39,7 +39,9 @@ def world(db: Session, vault: Vault) -> World:
 
 
 def _token(db: Session, world: World, persona: str = "liaison") -> dict[str, str]:
-    issued = users.issue_token(db, username=world.users[persona].username, days=90, now=NOW)
+    issued = users.issue_token(
+        db, username=world.users[persona].username, days=90, now=NOW, actor=SYSTEM
+    )
     return {"Authorization": f"Bearer {issued.token}"}
 
 

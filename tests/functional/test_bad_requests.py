@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 from outreach.channels.base import Callbacks
 from outreach.runtime import runtime
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from outreach.web.input_guard import MAX_QUERY_BYTES
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery, report_event
@@ -71,14 +72,16 @@ TWILIO_FIELDS = [
 
 @pytest.fixture
 def token(db: Session, world: World) -> str:
-    return users.issue_token(db, username=world.users["admin"].username, days=90, now=NOW).token
+    return users.issue_token(
+        db, username=world.users["admin"].username, days=90, now=NOW, actor=SYSTEM
+    ).token
 
 
 @pytest.fixture
 def contact_token(db: Session, world: World) -> str:
     """A supervisor's: an admin's token reaches no contact data (PRODUCT.md, roles)."""
     username = world.users["supervisor"].username
-    return users.issue_token(db, username=username, days=90, now=NOW).token
+    return users.issue_token(db, username=username, days=90, now=NOW, actor=SYSTEM).token
 
 
 def _signature(app: Flask, path_and_query: str, fields: dict[str, str]) -> str:

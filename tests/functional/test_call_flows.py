@@ -27,6 +27,7 @@ from outreach.channels.base import Callbacks
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.services import contacts, deliveries, inbox, users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery
 from tests.fakes import RecordingChannel
@@ -164,7 +165,9 @@ def test_where_she_allowed_messages_her_voicemail_gets_only_the_neutral_one(
 
 @pytest.fixture
 def safe_check(db: Session, world: World, intake: OutreachTask, vault: object) -> Delivery:
-    users.set_phone(db, vault, user_id=world.users["liaison"].id, phone=LIAISON, now=NOW)  # type: ignore[arg-type]
+    users.set_phone(
+        db, vault, user_id=world.users["liaison"].id, phone=LIAISON, now=NOW, actor=SYSTEM
+    )  # type: ignore[arg-type]
     delivery = make_safe_check_delivery(db, intake, now=NOW)
     delivery.requested_by = world.users["liaison"].id
     db.commit()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_group, make_participant
 from tests.functional.web import log_in, post
@@ -37,7 +38,11 @@ def test_the_api_answers_a_cancellation_the_same_whether_or_not_anyone_is_due_a_
     client: FlaskClient, db: Session, vault: Vault, world: World
 ) -> None:
     token = users.issue_token(
-        db, username=world.users["facilitator"].username, days=90, now=NOW
+        db,
+        username=world.users["facilitator"].username,
+        days=90,
+        now=NOW,
+        actor=SYSTEM,
     ).token
     empty = make_group(db, world.home, now=NOW, name="Thursday")
     make_participant(db, empty, now=NOW)  # a participant with no contact on file

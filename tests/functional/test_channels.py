@@ -18,6 +18,7 @@ from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, deliveries, inbox, tasks
+from outreach.services.audit import SYSTEM
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
@@ -304,7 +305,7 @@ def test_nothing_goes_out_outside_calling_hours(
 ) -> None:
     late = datetime(2026, 11, 18, 3, 30, tzinfo=UTC)  # 22:30 in New York
     with pytest.raises(Conflict, match="calling hours"):
-        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=late)
+        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=late, actor=SYSTEM)
     assert _deliveries(db) == 0
 
 
@@ -330,7 +331,7 @@ def test_a_text_that_would_fail_the_lint_is_refused_and_nothing_is_sent(
     opened = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
     [task] = [t for t in opened if t.contact_id == contact.id]
     with pytest.raises(Conflict, match="safety check"):
-        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert simulator.run_pending() == 0
 
 
@@ -343,7 +344,9 @@ def test_an_sms_is_kept_sealed_in_the_outbox_and_settles_on_delivery(
     app: Flask,
 ) -> None:
     [task] = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
-    delivery = deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+    delivery = deliveries.send_sms(
+        db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM
+    )
     _play(simulator, db)
     db.expire_all()
     assert db.get(Delivery, delivery.id).provider_status == "delivered"  # type: ignore[union-attr]
@@ -370,10 +373,10 @@ def test_a_carrier_opt_out_revokes_sms_consent_and_is_never_retried(
     out = Outward(failing, rt.vault, rt.library, rt.settings)
     [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
     with pytest.raises(Conflict):
-        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert contacts.current_preferences(db, world.contact.id).sms is False
     with pytest.raises(Conflict, match="not allowed"):
-        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW)
+        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert failing.attempts == ["sms"]
     failed = db.scalar(select(Delivery).where(Delivery.status == "failed"))
     assert failed is not None
@@ -408,7 +411,9 @@ def _every_action(
     return [
         lambda: deliveries.request_bridged_call(db, out, actor=actor, task_id=task.id, now=NOW),
         lambda: deliveries.place_safe_check_call(db, out, task_id=task.id, now=NOW, actor=actor),
-        lambda: deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW),
+        lambda: deliveries.send_sms(
+            db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM
+        ),
         lambda: deliveries.produce_letter(db, out, task_id=task.id, now=NOW, actor=actor),
     ]
 

@@ -56,7 +56,7 @@ def test_the_api_answers_409_to_a_liaison_who_does_not_hold_the_claim(
 ) -> None:
     (task, *_) = report_event(db, PROFILES, world, "enrolled", now=NOW)
     second = make_user(db, Role.LIAISON, [world.home], now=NOW)
-    token = users.issue_token(db, username=second.username, days=90, now=NOW).token
+    token = users.issue_token(db, username=second.username, days=90, now=NOW, actor=SYSTEM).token
     queue.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
     response = client.post(
         f"/api/v1/tasks/{task.id}/attempts",

@@ -24,6 +24,7 @@ from outreach.models import ApiToken, AuditEvent, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World, enrol_second_factor
 from tests.functional.web import csrf, log_in
@@ -259,9 +260,12 @@ def test_revoke_tokens_refuses_every_old_token_and_a_new_one_works(
 ) -> None:
     liaison, supervisor = world.users["liaison"], world.users["supervisor"]
     old = [
-        users.issue_token(db, username=liaison.username, days=90, now=NOW).token for _ in range(2)
+        users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
+        for _ in range(2)
     ]
-    others = users.issue_token(db, username=supervisor.username, days=90, now=NOW).token
+    others = users.issue_token(
+        db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM
+    ).token
     assert [_api(app, token) for token in old] == [200, 200]
 
     result = invoke(app, "users", "revoke-tokens", liaison.username)
@@ -316,9 +320,11 @@ def test_revoke_token_refuses_the_leaked_token_and_the_users_other_one_keeps_wor
     app: Flask, db: Session, world: World
 ) -> None:
     liaison, supervisor = world.users["liaison"], world.users["supervisor"]
-    leaked = users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 60)
-    new = users.issue_token(db, username=liaison.username, days=90, now=NOW)
-    others = users.issue_token(db, username=supervisor.username, days=90, now=NOW)
+    leaked = users.issue_token(
+        db, username=liaison.username, days=90, now=NOW - DAY * 60, actor=SYSTEM
+    )
+    new = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    others = users.issue_token(db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM)
     listed = invoke(app, "users", "tokens", liaison.username).output.splitlines()
     assert [line.split("  ")[1] for line in listed] == [
         "issued 2026-11-17 20:00 UTC",

@@ -22,7 +22,7 @@ from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import compliance, contacts, deliveries, planning, queue, tasks, users
-from outreach.services.audit import AuditAction
+from outreach.services.audit import SYSTEM, AuditAction
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
@@ -51,7 +51,9 @@ def _report(db: Session, app: Flask, case: Case, kind: str, at: datetime) -> lis
 def _emerge(db: Session, vault: Vault) -> Case:
     case = build_case(db, vault, now=NOW, protocol="emerge")
     assert case.liaison.user_id is not None
-    users.set_phone(db, vault, user_id=case.liaison.user_id, phone=LIAISON_PHONE, now=NOW)
+    users.set_phone(
+        db, vault, user_id=case.liaison.user_id, phone=LIAISON_PHONE, now=NOW, actor=SYSTEM
+    )
     return case
 
 
@@ -114,9 +116,9 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     profiles = runtime(app).profiles
     liaison, supervisor = world.actor("liaison"), world.actor("supervisor")
     assert liaison.user_id is not None
-    users.set_phone(db, vault, user_id=liaison.user_id, phone=LIAISON_PHONE, now=NOW)
+    users.set_phone(db, vault, user_id=liaison.user_id, phone=LIAISON_PHONE, now=NOW, actor=SYSTEM)
     token = {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW).token
+        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
     contacts.change_preferences(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Participant
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_group, make_participant
 from tests.functional.web import csrf, log_in
@@ -46,7 +47,11 @@ def test_a_facilitators_event_answer_is_the_same_with_or_without_a_consenting_co
     """Issue 21 finding 6: the answer listed the tasks opened, which open only for a contact
     who exists and agreed to contact."""
     token = users.issue_token(
-        db, username=world.users["facilitator"].username, days=90, now=NOW
+        db,
+        username=world.users["facilitator"].username,
+        days=90,
+        now=NOW,
+        actor=SYSTEM,
     ).token
     body = {"type": event, "at": NOW.isoformat(), "severity": "high"}
     with_contact = _api(client, token, f"/participants/{world.participant.id}/events", body)
@@ -60,7 +65,11 @@ def test_a_facilitators_attendance_and_cancellation_answers_say_nothing_of_conta
     client: FlaskClient, db: Session, world: World, alone: Participant
 ) -> None:
     token = users.issue_token(
-        db, username=world.users["facilitator"].username, days=90, now=NOW
+        db,
+        username=world.users["facilitator"].username,
+        days=90,
+        now=NOW,
+        actor=SYSTEM,
     ).token
     answers = [
         _api(

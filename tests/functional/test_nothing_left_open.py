@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, build_world, make_safe_check_delivery
 from tests.functional.committed import nothing_left_open
@@ -78,7 +79,9 @@ def test_no_api_route_of_any_role_leaves_anything_open(committed: tuple[Flask, R
     world, ids = _world(app, rt)
     with rt.sessions() as session:
         tokens = {
-            role: users.issue_token(session, username=world.users[role].username, days=9, now=NOW)
+            role: users.issue_token(
+                session, username=world.users[role].username, days=9, now=NOW, actor=SYSTEM
+            )
             for role in ROLES
         }
         session.commit()

@@ -187,6 +187,7 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
         programs.cancel_session(
             session, rt.profiles, group_id=group.id,
             session_date=worked_at.date() + timedelta(days=7), reason=marker, now=worked_at,
+            actor=SYSTEM,
         )  # fmt: skip
     _work_every_task(rt, worked_at)  # the partners' calls the cancelled class opened (Georgia)
     assert _count(instance, "outreach_task WHERE status = 'open'") == 0

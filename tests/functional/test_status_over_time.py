@@ -21,7 +21,7 @@ from outreach.models import AuditEvent, OutreachTask, ProgramEvent
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import contacts, planning, queue, task_page, users
-from outreach.services.audit import Actor
+from outreach.services.audit import SYSTEM, Actor
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 
@@ -32,7 +32,7 @@ WEDNESDAY_MORNING = [{"days": "WE", "start": "10:00", "end": "12:00"}]
 @pytest.fixture
 def tokens(db: Session, world: World) -> dict[str, str]:
     return {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW).token
+        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
 

@@ -15,6 +15,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import Attempt, AuditEvent, ContactPreferences, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services import contacts
+from outreach.services.audit import SYSTEM
 from outreach.services.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_user
@@ -197,7 +198,7 @@ def test_the_call_button_rings_the_liaison_then_the_contact_through_the_channel_
     assert "add your own phone number" in client.get(refused.location).get_data(  # type: ignore[attr-defined]
         as_text=True
     )
-    users.set_phone(db, vault, user_id=liaison.id, phone="+14705550199", now=NOW)
+    users.set_phone(db, vault, user_id=liaison.id, phone="+14705550199", now=NOW, actor=SYSTEM)
     answer = post(client, f"/tasks/{task.id}/call")
     assert "Your phone will ring first" in client.get(answer.location).get_data(as_text=True)  # type: ignore[attr-defined]
     played = runtime(app).channel.run_pending()  # type: ignore[union-attr]
@@ -224,7 +225,9 @@ def test_a_call_outside_a_proposed_window_is_asked_about_first_and_audited(
 
     # 15:00 in New York: tonight's group meets at 18:30; he may be at home now (S4).
     task = open_tasks(app, db, world, NOW)[0]
-    users.set_phone(db, vault, user_id=world.users["liaison"].id, phone="+14705550199", now=NOW)
+    users.set_phone(
+        db, vault, user_id=world.users["liaison"].id, phone="+14705550199", now=NOW, actor=SYSTEM
+    )
     log_in(client, world.users["liaison"])
     post(client, f"/tasks/{task.id}/claim")
     asked = post(client, f"/tasks/{task.id}/call")

@@ -35,6 +35,7 @@ from outreach.models import (
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, deliveries, inbox
+from outreach.services.audit import SYSTEM
 from outreach.services.errors import Conflict
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant, make_safe_check_delivery
@@ -187,7 +188,9 @@ def test_after_stop_no_reminder_reaches_the_contact_through_the_channel_layer(
     _inbound(app, client, "STOP", "SM1")
     for _ in range(3):
         with pytest.raises(Conflict):
-            deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW)
+            deliveries.send_sms(
+                db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM
+            )
     assert simulator.run_pending() == 0
     assert db.scalar(select(func.count()).select_from(Delivery)) == 0
 
@@ -230,7 +233,7 @@ def test_start_never_turns_on_texts_the_contact_did_not_allow(
     assert "<Message" not in answer
     assert contacts.current_preferences(db, world.contact.id).sms is False
     with pytest.raises(Conflict):
-        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW)
+        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM)
 
 
 def test_start_after_stop_then_no_texts_on_her_word_stays_off(

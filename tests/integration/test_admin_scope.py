@@ -19,7 +19,7 @@ from outreach.models import ApiToken, AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import admin, contacts, queue, task_page, users
-from outreach.services.audit import Actor
+from outreach.services.audit import SYSTEM, Actor
 from outreach.services.errors import Forbidden
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
@@ -171,5 +171,6 @@ def test_the_operator_still_creates_accounts_in_any_program(db: Session, world: 
         password="a long enough passphrase",
         program_keys=[world.other.key],
         now=NOW,
+        actor=SYSTEM,
     )
     assert [p.key for p in made.programs] == [world.other.key]

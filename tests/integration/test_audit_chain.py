@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select, text, upda
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.db import alembic_config, make_engine, make_session_factory, migrate
+from outreach.db import alembic_config, make_engine, migrate
 from outreach.models import AuditEvent
 from outreach.security.vault import Vault
 from outreach.services import contacts, users
@@ -34,6 +34,7 @@ from outreach.services.audit_chain import (
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, make_contact
+from tests.sessions import app_sessions
 
 TABLE = AuditEvent.__table__
 CONTENT = ("at", "actor_id", "actor_role", "action", "object_type", "object_id", "detail")
@@ -58,6 +59,7 @@ def busy_log(db: Session, world: World, vault: Vault) -> list[dict[str, Any]]:
             password=None,
             program_keys=[world.home.key],
             now=NOW + timedelta(minutes=n),
+            actor=SYSTEM,
         )
         contact = make_contact(
             db, vault, world.participant, now=NOW, phone=f"+1404555020{n}", consent="consented"
@@ -66,8 +68,10 @@ def busy_log(db: Session, world: World, vault: Vault) -> list[dict[str, Any]]:
             contacts.reveal_contact(
                 db, vault, actor=liaison, contact_id=contact.id, now=NOW, purpose=purpose
             )
-    users.set_phone(db, vault, user_id=world.users["liaison"].id, phone="+14045550111", now=NOW)
-    users.issue_token(db, username="staff.0", days=90, now=NOW)
+    users.set_phone(
+        db, vault, user_id=world.users["liaison"].id, phone="+14045550111", now=NOW, actor=SYSTEM
+    )
+    users.issue_token(db, username="staff.0", days=90, now=NOW, actor=SYSTEM)
     return [dict(row._mapping) for row in db.execute(select(TABLE).order_by(TABLE.c.seq))]
 
 
@@ -259,7 +263,7 @@ def test_events_from_before_the_chain_are_sealed_by_the_first_chained_one(
 
 def test_racing_writers_never_fork_the_chain(own_engine: Engine) -> None:
     key = os.urandom(32)
-    sessions = make_session_factory(own_engine, audit_key=key)
+    sessions = app_sessions(own_engine, audit_key=key)
     start = threading.Barrier(8)
 
     def write() -> None:
@@ -290,7 +294,7 @@ def test_the_triggers_survive_migration_0004_both_ways(tmp_path: Path, verb: str
     triggers = _trigger_names(engine)
     assert {"audit_event_no_update", "audit_event_no_delete"} <= triggers
     assert {"prev_mac", "mac"} <= {c["name"] for c in inspect(engine).get_columns("audit_event")}
-    sessions = make_session_factory(engine, audit_key=b"k" * 32)
+    sessions = app_sessions(engine, audit_key=b"k" * 32)
     with sessions() as session:
         record(session, now=NOW, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
         session.commit()

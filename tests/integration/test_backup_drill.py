@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from outreach.db import make_engine, make_session_factory
+from outreach.db import make_engine
 from outreach.models import AuditEvent, ContactKey, ContactPerson
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import DataKeyMissing, Vault, place
@@ -33,6 +33,7 @@ from tests import databases
 from tests.conftest import NOW, engine_url
 from tests.factories import build_world, enrol_second_factor, make_contact
 from tests.functional.test_cli import run
+from tests.sessions import app_sessions
 
 NAMES = ("Avery Sample", "Jordan Example", "Rosa Ejemplo", "Sam O'Neil")
 PHONES = ("+1 404 555 0123", "+1 212 555 0145", "+1 415 555 0177", "+1 617 555 0190")
@@ -76,7 +77,7 @@ def kept() -> Kept:
 
 def _seed(engine: Engine, kept: Kept) -> int:
     """A program's records as they stand in use: contacts, staff, one with a second factor."""
-    sessions = make_session_factory(engine, audit_key=kept.audit)
+    sessions = app_sessions(engine, audit_key=kept.audit)
     vault = kept.vault()
     with sessions() as db:
         world = build_world(db, vault, now=NOW)
@@ -92,7 +93,7 @@ def _opened_names(url: str, kept: Kept) -> set[str]:
     engine = make_engine(url, poolclass=NullPool)
     vault = kept.vault()
     try:
-        with make_session_factory(engine, audit_key=kept.audit)() as db:
+        with app_sessions(engine, audit_key=kept.audit)() as db:
             rows = db.execute(
                 select(ContactPerson, ContactKey).join_from(ContactPerson, ContactKey)
             )
@@ -219,7 +220,7 @@ def test_a_restored_backup_opens_every_contact_with_the_kept_keys_alone_and_name
 def _check_events(url: str, kept: Kept) -> list[dict[str, object]]:
     engine = make_engine(url, poolclass=NullPool)
     try:
-        with make_session_factory(engine, audit_key=kept.audit)() as db:
+        with app_sessions(engine, audit_key=kept.audit)() as db:
             events = db.scalars(
                 select(AuditEvent).where(AuditEvent.action == "system.backup_checked")
             )

@@ -17,6 +17,7 @@ from outreach.domain.protocols import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, TaskPlan
 from outreach.security.vault import Vault
 from outreach.services import call_windows, contacts, programs, queue, tasks
+from outreach.services.audit import SYSTEM
 from outreach.services.errors import Invalid
 from outreach.services.planning import plan_open_tasks
 from outreach.services.programs import PROTOCOLS_DIR
@@ -93,6 +94,7 @@ def _cancel(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None
         session_date=_session_dates(world, NOW)[0],
         reason="facilitator ill",
         now=NOW,
+        actor=SYSTEM,
     )
 
 
@@ -104,6 +106,7 @@ def _absent(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None
         status="absent",
         checked_in_at=None,
         now=NOW,
+        actor=SYSTEM,
     )
 
 
@@ -219,6 +222,7 @@ class _Story:
             session_date=day,
             reason="closed",
             now=now,
+            actor=SYSTEM,
         )
 
     def attendance(self, now: datetime, which: int, status: str) -> None:
@@ -229,6 +233,7 @@ class _Story:
             status=status,
             checked_in_at=now if status == "present" else None,
             now=now,
+            actor=SYSTEM,
         )
 
     def preferences(self, now: datetime, only_during_group: bool, saturday: bool) -> None:

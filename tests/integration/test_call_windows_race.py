@@ -16,7 +16,6 @@ from datetime import date, time, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.db import make_session_factory
 from outreach.domain.protocols import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, SessionCancellation
 from outreach.security.crypto import IndexKeyring, Keyring
@@ -28,6 +27,7 @@ from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program
+from tests.sessions import app_sessions
 
 PROFILES = load_profiles(PROTOCOLS_DIR)
 HOURS = (time(9, 0), time(21, 0))
@@ -74,7 +74,7 @@ def test_a_re_plan_never_stores_windows_an_unfinished_write_made_stale(own_engin
     vault = Vault(
         Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
     )
-    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
+    sessions = app_sessions(own_engine, audit_key=os.urandom(32))
     group_id, task_id = _seed(sessions, vault)
     with sessions() as db:
         before = _live(db, task_id)

@@ -17,6 +17,7 @@ from outreach.domain.script_library import default_root, load_library
 from outreach.domain.vocabulary import Consent
 from outreach.security.vault import Vault
 from outreach.services import deliveries
+from outreach.services.audit import SYSTEM
 from outreach.services.deliveries import Outward
 from outreach.services.errors import Conflict
 from outreach.services.programs import PROTOCOLS_DIR
@@ -98,10 +99,19 @@ def test_nothing_leaves_that_the_contact_did_not_allow_and_every_text_is_neutral
         return
     send = {
         "sms": lambda t: deliveries.send_sms(
-            db, out, task_id=t.id, script="reminder", now=NOW + timedelta(minutes=1)
+            db,
+            out,
+            task_id=t.id,
+            script="reminder",
+            now=NOW + timedelta(minutes=1),
+            actor=SYSTEM,
         ),
         "safe_check_call": lambda t: deliveries.place_safe_check_call(
-            db, out, task_id=t.id, now=NOW + timedelta(minutes=1)
+            db,
+            out,
+            task_id=t.id,
+            now=NOW + timedelta(minutes=1),
+            actor=SYSTEM,
         ),
     }[action]
     for task in mine:

@@ -17,7 +17,6 @@ from collections import Counter
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.db import make_session_factory
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
@@ -30,6 +29,7 @@ from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
+from tests.sessions import app_sessions
 
 WORKERS, TASKS = 12, 20
 
@@ -64,7 +64,7 @@ def test_each_task_is_claimed_by_exactly_one_of_many_racing_liaisons(own_engine:
     vault = Vault(
         Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
     )
-    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
+    sessions = app_sessions(own_engine, audit_key=os.urandom(32))
     opened, actors = _seed(sessions, vault)
     ids = [t.id for t in opened]
     wins: Counter[object] = Counter()
@@ -102,7 +102,7 @@ def test_a_task_row_held_by_another_write_is_still_claimed_when_nobody_holds_the
     vault = Vault(
         Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
     )
-    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
+    sessions = app_sessions(own_engine, audit_key=os.urandom(32))
     opened, actors = _seed(sessions, vault)
     task_id, liaison = opened[0].id, actors[0]
     claimed: list[object] = []

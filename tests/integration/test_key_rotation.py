@@ -22,6 +22,7 @@ from outreach.security import totp
 from outreach.security.crypto import IndexKeyring, Keyring, SealError, index_key_id_of, key_id_of
 from outreach.security.vault import Vault, place
 from outreach.services import contacts, inbound, second_factor, users
+from outreach.services.audit import SYSTEM
 from outreach.services.errors import Invalid
 from outreach.services.key_rotation import (
     check_index_keys,
@@ -102,7 +103,9 @@ def test_after_rotation_every_value_opens_under_the_new_keys_alone(
         for _, phone, note in people:
             _text(db, keys.before, normalize_phone(phone), note, by_phone, sent)
         liaison = db.get_one(User, world.users["liaison"].id)
-        users.set_phone(db, keys.before, user_id=liaison.id, phone="+14045550111", now=NOW)
+        users.set_phone(
+            db, keys.before, user_id=liaison.id, phone="+14045550111", now=NOW, actor=SYSTEM
+        )
         seed = _enrol(db, keys.before, liaison)
         assert {p: _found(db, keys.before, p) for p in by_phone} == by_phone
 

@@ -7,11 +7,24 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from outreach.runtime import Runtime
+from outreach.scheduler import jobs
 from outreach.scheduler.runner import LOCK_KEY, Leadership
+from outreach.services import inbox, tasks
+from outreach.services.audit import SYSTEM
+from tests.conftest import NOW
+from tests.factories import (
+    make_contact,
+    make_group,
+    make_participant,
+    make_program,
+    make_safe_check_delivery,
+)
 
 HOLDER = """
 import sys, time
@@ -111,3 +124,71 @@ def _end_the_session_holding_the_lock(engine: Engine) -> None:
         conn.commit()
     assert ended == [(True,)]
     time.sleep(0.2)  # the backend is gone once its process has exited
+
+
+def test_an_applier_that_stops_leading_mid_drain_applies_no_further_batch(
+    own_runtime: Runtime,
+) -> None:
+    """Issue 21 "One leader, proven": the leader re-checks its lock before each job, and a
+    drain of a backlog is many batches over seconds. bench/soak saw the old leader go on
+    applying for 4 s after its lock connection was terminated, beside the process that had
+    taken over. Before the fix this drain applied every row."""
+    with own_runtime.session() as db:
+        program = make_program(db, now=NOW)
+        participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
+        make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented")
+        _, [task] = tasks.report_event(
+            db,
+            own_runtime.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="class_cancelled",
+            at=NOW,
+            severity="routine",
+            now=NOW,
+        )
+        total = 3 * inbox.batch_size(db)
+        for n in range(total):
+            call = make_safe_check_delivery(db, task, now=NOW)
+            inbox.store(
+                own_runtime.engine,
+                code=call.code,
+                route="status",
+                key=f"status:contact:{call.provider_sid}:ringing",
+                fields={"CallStatus": "ringing"},
+                now=NOW + timedelta(milliseconds=n),
+            )
+    answers = iter([True])  # leads for the first batch, then the lock is gone
+
+    applied = jobs.apply_callbacks(own_runtime, NOW, leading=lambda: next(answers, False))
+
+    assert 0 < applied <= total // 3
+    with own_runtime.session() as db:
+        assert inbox.unapplied_count(db) == total - applied  # left for the new leader
+
+
+def test_a_tick_whose_process_stops_leading_runs_no_further_step(own_runtime: Runtime) -> None:
+    """A tick under load lasts seconds (sends are paced); bench/soak saw a scheduler go on
+    re-planning every open task after its lock connection was terminated, beside the new
+    leader. Before the fix this tick re-planned the task."""
+    with own_runtime.session() as db:
+        program = make_program(db, now=NOW)
+        participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
+        make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented")
+        tasks.report_event(
+            db,
+            own_runtime.profiles,
+            actor=SYSTEM,
+            participant_id=participant.id,
+            event_type="class_cancelled",
+            at=NOW,
+            severity="routine",
+            now=NOW,
+        )
+    answers = iter([True])  # leads while the callbacks are applied, then the lock is gone
+
+    stepped_down = jobs.tick(own_runtime, NOW, leading=lambda: next(answers, False))
+    leading = jobs.tick(own_runtime, NOW)
+
+    assert stepped_down.plans_refreshed == 0
+    assert leading.plans_refreshed == 1  # the work was there for a leader

@@ -15,12 +15,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Sent, Sms
@@ -49,6 +50,7 @@ from tests.factories import (
     make_safe_check_delivery,
     make_user,
 )
+from tests.lock_waits import LockWatch
 
 
 def _task_of_a_new_contact(
@@ -166,14 +168,20 @@ def test_a_liaisons_change_and_the_applier_settling_calls_never_deadlock(
 # --- everything at once ---------------------------------------------------------------------
 
 CONTACTS = 6
-# A provider's answer takes a second; no liaison's write may wait half that long for a lock.
-# (The issue's own bound is 100 ms, on an idle machine; the shared machines that run this
-# suite are not, and a commit's sync alone can exceed it. What matters here is that no lock
-# is held across the provider's second: that wait would show at once.)
+# A provider's answer takes a second: a lock held across it would keep its waiters ten times
+# the bound below.
 PROVIDER_SECONDS = 1.0
-SET_LOCK_STALL = text("SET lock_timeout = '500ms'")
+# Issue 21: "no stall over 100 ms attributable to a lock". Measured per lock wait, by the
+# server's clock, as the time its holder kept the lock while inside a wait that is not the
+# database's (tests/lock_waits.py): the provider's answer here. The rest of a lock wait is the
+# holders' own statements, Python and commits, which on two busy cores (and behind this
+# process's other threads) pass 100 ms now and then: they are bounded by PROVIDER_SECONDS.
+LOCK_STALL_SECONDS = 0.1
+# A safety net, so that a lock held across the provider's second fails the test rather than
+# hangs it; the bounds above are what is asserted.
+SET_LOCK_TIMEOUT = text("SET lock_timeout = '5s'")
 # SQLSTATEs of a lock going wrong: deadlock detected, lock_timeout ran out.
-LOCK_TROUBLE = {"40P01": "deadlock", "55P03": "lock wait over 500 ms"}
+LOCK_TROUBLE = {"40P01": "deadlock", "55P03": "lock wait over 5 s"}
 
 
 @dataclass
@@ -182,9 +190,11 @@ class PacedProvider:
 
     name: str = "twilio"
     sent: list[str] = field(default_factory=list)
+    waiting: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
     def send_sms(self, sms: Sms) -> Sent:
-        time.sleep(PROVIDER_SECONDS)
+        with self.waiting():
+            time.sleep(PROVIDER_SECONDS)
         self.sent.append(sms.callbacks.code)
         return Sent("SM" + uuid.uuid4().hex, "queued")
 
@@ -250,6 +260,8 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
     own_runtime: Runtime,
 ) -> None:
     task_ids, contact_ids, liaisons = _busy_world(own_runtime)
+    own_runtime.engine.dispose()  # every backend from here on is watched
+    watch = LockWatch(own_runtime.engine)
     trouble: list[str] = []
 
     @event.listens_for(own_runtime.engine, "handle_error")
@@ -258,7 +270,7 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
         if state in LOCK_TROUBLE:
             trouble.append(f"{LOCK_TROUBLE[state]}: {str(context.statement)[:60]}")
 
-    provider = PacedProvider()
+    provider = PacedProvider(waiting=watch.waiting)
     out = Outward(provider, own_runtime.vault, own_runtime.library, own_runtime.settings)  # type: ignore[arg-type]
     start = threading.Barrier(2 + len(liaisons))
     errors: list[str] = []
@@ -286,10 +298,10 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
             for round_ in range(8):
                 index = (n + round_) % CONTACTS
                 with own_runtime.session() as db:
-                    db.execute(SET_LOCK_STALL)
+                    db.execute(SET_LOCK_TIMEOUT)
                     with contextlib.suppress(Conflict):  # another liaison holds it: no trouble
                         queue.claim_task(db, actor=actor, task_id=task_ids[index], now=NOW)
-                    db.execute(SET_LOCK_STALL)
+                    db.execute(SET_LOCK_TIMEOUT)
                     contacts.change_preferences(
                         db,
                         actor=SYSTEM,
@@ -307,12 +319,16 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
         threading.Thread(target=guarded(scheduler)),
     ]
     threads += [threading.Thread(target=guarded(liaison(a, n))) for n, a in enumerate(liaisons)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    with watch.watching():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
     assert trouble == []
     assert errors == []
+    assert watch.stalls(over=LOCK_STALL_SECONDS) == []
+    assert watch.longest() < PROVIDER_SECONDS
+    assert watch.waits, "the writers met on locks, or the run proves nothing"
     with own_runtime.session() as db:
         assert inbox.unapplied_count(db) == 0
         assert db.scalar(select(func.count()).select_from(Attempt)) == 5 * CONTACTS
@@ -320,7 +336,64 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
     assert sent == len(provider.sent) == CONTACTS
 
 
+@pytest.mark.parametrize("own_engine", ["postgresql"], indirect=True)
+def _test_the_watch_puts_a_wait_behind_a_lock_held_across_a_wait_down_to_that_lock(
+    own_runtime: Runtime,
+) -> None:
+    """The measure above sees what it must: a transaction that keeps a task's row locked
+    while its thread waits (as the scheduler's sends did before issue 21 finding 14) stalls a
+    liaison's claim by that wait; the same hold spent running Python is not put down to it."""
+    with own_runtime.session() as db:
+        task_id = _task_of_a_new_contact(own_runtime, db, "+1 (404) 555-0171").id
+    own_runtime.engine.dispose()
+    watch = LockWatch(own_runtime.engine)
+    holding = threading.Event()
+
+    def hold_the_row(marked: bool) -> None:
+        with own_runtime.engine.connect() as conn:
+            conn.execute(
+                update(OutreachTask).where(OutreachTask.id == task_id).values(claim_version=7)
+            )
+            holding.set()
+            with watch.waiting() if marked else contextlib.nullcontext():
+                time.sleep(0.3)
+            conn.commit()
+
+    def claim() -> None:
+        assert holding.wait(10)
+        with own_runtime.engine.connect() as conn:
+            conn.execute(
+                update(OutreachTask).where(OutreachTask.id == task_id).values(claim_version=8)
+            )
+            conn.commit()
+
+    found = []
+    for marked in (True, False):
+        holding.clear()
+        watch.waits.clear()
+        with watch.watching():
+            threads = [
+                threading.Thread(target=hold_the_row, args=(marked,)),
+                threading.Thread(target=claim),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+        found.append((len(watch.stalls(over=LOCK_STALL_SECONDS)), watch.longest() >= 0.2))
+        watch = _fresh(watch, own_runtime)
+    assert found == [(1, True), (0, True)]
+
+
+def _fresh(watch: LockWatch, rt: Runtime) -> LockWatch:
+    rt.engine.dispose()
+    return LockWatch(rt.engine)
+
+
 if "postgresql" in DATABASES:  # SQLite has one write lock and no lock order to get wrong
     test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_no_lock_stall = (
         _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_no_lock_stall
+    )
+    test_the_watch_puts_a_wait_behind_a_lock_held_across_a_wait_down_to_that_lock = (
+        _test_the_watch_puts_a_wait_behind_a_lock_held_across_a_wait_down_to_that_lock
     )

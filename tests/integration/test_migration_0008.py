@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from outreach.db import alembic_config, make_session_factory, migrate
+from outreach.db import alembic_config, migrate
 from outreach.domain.protocols import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
@@ -23,6 +23,7 @@ from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import build_world, make_contact, report_event
+from tests.sessions import app_sessions
 
 # Tuesday's group session (19:00 New York), then Wednesday 19:05 New York (00:05 UTC
 # Thursday), then Wednesday 22:30 Los Angeles (06:30 UTC Thursday, 01:30 in New York).
@@ -36,7 +37,7 @@ def _seed(engine: Engine) -> dict[str, uuid.UUID]:
     vault = Vault(
         Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
     )
-    with make_session_factory(engine, audit_key=os.urandom(32))() as db:
+    with app_sessions(engine, audit_key=os.urandom(32))() as db:
         world = build_world(db, vault, now=NOW)
         liaison = world.actor("liaison")
         moved = make_contact(

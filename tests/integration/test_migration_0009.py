@@ -11,9 +11,11 @@ from datetime import timedelta
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 
-from outreach.db import alembic_config, make_session_factory, migrate
+from outreach.db import alembic_config, migrate
 from outreach.services import users
+from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
+from tests.sessions import app_sessions
 
 OPERATOR = "prog.system"
 
@@ -25,12 +27,18 @@ def _columns(connection: Connection) -> set[str]:
 def test_tokens_issued_before_the_upgrade_keep_working_without_an_expiry(
     own_engine: Engine,
 ) -> None:
-    sessions = make_session_factory(own_engine, audit_key=os.urandom(32))
+    sessions = app_sessions(own_engine, audit_key=os.urandom(32))
     with sessions() as db:
         users.add_user(
-            db, username=OPERATOR, role="facilitator", password=None, program_keys=[], now=NOW
+            db,
+            username=OPERATOR,
+            role="facilitator",
+            password=None,
+            program_keys=[],
+            now=NOW,
+            actor=SYSTEM,
         )
-        token = users.issue_token(db, username=OPERATOR, days=1, now=NOW).token
+        token = users.issue_token(db, username=OPERATOR, days=1, now=NOW, actor=SYSTEM).token
     with own_engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0008")
         assert "expires_at" not in _columns(connection)

@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from outreach.db import alembic_config, make_session_factory, migrate
+from outreach.db import alembic_config, migrate
 from outreach.domain.protocols import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
@@ -23,6 +23,7 @@ from outreach.services.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import build_world, make_safe_check_delivery, report_event
+from tests.sessions import app_sessions
 
 
 def _seed(engine: Engine) -> dict[str, uuid.UUID]:
@@ -31,7 +32,7 @@ def _seed(engine: Engine) -> dict[str, uuid.UUID]:
     vault = Vault(
         Keyring((DataKey("t1", os.urandom(32)),)), IndexKeyring((DataKey("i1", os.urandom(32)),))
     )
-    with make_session_factory(engine, audit_key=os.urandom(32))() as db:
+    with app_sessions(engine, audit_key=os.urandom(32))() as db:
         world = build_world(db, vault, now=NOW - timedelta(days=2))
         [task] = report_event(
             db, load_profiles(PROTOCOLS_DIR), world, "enrolled", now=NOW - timedelta(days=2)

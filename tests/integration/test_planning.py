@@ -13,6 +13,7 @@ from outreach.domain.planner import Plan
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.security.vault import Vault
 from outreach.services import contacts, planning, programs, tasks, users
+from outreach.services.audit import SYSTEM
 from outreach.services.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import World, report_event
@@ -58,6 +59,7 @@ def test_a_session_the_participant_missed_is_not_proposed(
         status="absent",
         checked_in_at=None,
         now=NOW,
+        actor=SYSTEM,
     )
     plan = _plan(db, profiles)
     assert TUESDAY not in {w.session_date for w in plan.windows}
@@ -77,6 +79,7 @@ def test_a_checked_in_participant_is_shown_present(
         status="present",
         checked_in_at=NOW,
         now=NOW,
+        actor=SYSTEM,
     )
     assert _plan(db, profiles).windows[0].participant_present is True
 
@@ -85,7 +88,13 @@ def test_a_cancelled_session_yields_no_window(
     db: Session, world: World, profiles: dict[str, Profile], intake: str
 ) -> None:
     programs.cancel_session(
-        db, profiles, group_id=world.group.id, session_date=TUESDAY, reason="Closed", now=NOW
+        db,
+        profiles,
+        group_id=world.group.id,
+        session_date=TUESDAY,
+        reason="Closed",
+        now=NOW,
+        actor=SYSTEM,
     )
     assert TUESDAY not in {w.session_date for w in _plan(db, profiles).windows}
 
@@ -130,7 +139,11 @@ def test_the_api_lists_open_tasks_with_their_windows_for_a_liaison_only(
 ) -> None:
     def get(persona: str) -> tuple[int, object]:
         token = users.issue_token(
-            db, username=world.users[persona].username, days=90, now=NOW
+            db,
+            username=world.users[persona].username,
+            days=90,
+            now=NOW,
+            actor=SYSTEM,
         ).token
         response = client.get(
             "/api/v1/tasks?status=open", headers={"Authorization": f"Bearer {token}"}

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain import attempt_rules
 from outreach.domain.protocols import Profile
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault, place
@@ -331,9 +332,9 @@ def test_unreachable_waits_until_the_time_she_asked_to_be_called_back_at_is_trie
     with pytest.raises(Conflict, match="called back") as refused:  # S6
         _close_unreachable(db, world, task, NEXT_WEEK + timedelta(hours=1))
     assert refused.value.fields == {"resolution": "callback not yet tried"}
-    assert tasks.pending_callback(tasks.standing_attempts(db, task.id)) == callback_at
+    assert attempt_rules.pending_callback(tasks.standing_attempts(db, task.id)) == callback_at
     _attempt(db, vault, world, task, callback_at + timedelta(minutes=2))
-    assert tasks.pending_callback(tasks.standing_attempts(db, task.id)) is None
+    assert attempt_rules.pending_callback(tasks.standing_attempts(db, task.id)) is None
     assert _close_unreachable(db, world, task, callback_at + timedelta(hours=1)) == "unreachable"
 
 
@@ -341,7 +342,7 @@ def test_two_calls_one_evening_across_utc_midnight_are_one_window(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
     task = _two_calls_one_new_york_evening(db, world, vault, profiles)
-    assert tasks.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
     with pytest.raises(Conflict, match="different windows; 1 so far"):
         _close_unreachable(db, world, task, WEDNESDAY_1905 + timedelta(minutes=5))
@@ -402,5 +403,5 @@ def test_a_correction_keeps_the_window_of_the_call_it_corrects(
         db, actor=world.actor("supervisor"), attempt_id=late.id, outcome="busy", now=late.at
     )
     assert fixed.window_day == date(2026, 11, 18)
-    assert tasks.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.models import ApiToken, AuditEvent, User
 from outreach.security.vault import Vault
 from outreach.services import auth, second_factor, users
+from outreach.services.audit import SYSTEM
 from outreach.services.errors import Conflict, Forbidden, Invalid, NotFound
 from outreach.settings import Settings
 from tests.conftest import NOW
@@ -33,6 +34,7 @@ def test_a_user_is_created_with_a_hashed_password_and_program_scope(
         password="a long passphrase",
         program_keys=[world.home.key],
         now=NOW,
+        actor=SYSTEM,
     )
     stored = db.scalar(select(User).where(User.username == "dana.l"))
     assert stored is not None
@@ -63,7 +65,7 @@ def test_bad_account_details_are_refused(
     }
     fields.update(kwargs)
     with pytest.raises(error):
-        users.add_user(db, now=NOW, **fields)  # type: ignore[arg-type]
+        users.add_user(db, now=NOW, actor=SYSTEM, **fields)  # type: ignore[arg-type]
 
 
 def test_a_username_is_taken_only_once(db: Session, world: World) -> None:
@@ -75,12 +77,17 @@ def test_a_username_is_taken_only_once(db: Session, world: World) -> None:
             password=None,
             program_keys=[],
             now=NOW,
+            actor=SYSTEM,
         )
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_kept(db: Session, world: World) -> None:
     token = users.issue_token(
-        db, username=world.users["facilitator"].username, days=90, now=NOW
+        db,
+        username=world.users["facilitator"].username,
+        days=90,
+        now=NOW,
+        actor=SYSTEM,
     ).token
     assert token.startswith("otk_")
     assert len(token) > 40
@@ -93,7 +100,7 @@ def test_a_token_expires_the_given_number_of_days_after_it_is_issued(
     db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    issued = users.issue_token(db, username=liaison.username, days=366, now=NOW)
+    issued = users.issue_token(db, username=liaison.username, days=366, now=NOW, actor=SYSTEM)
     assert issued.expires_at == NOW + timedelta(days=366)
     assert db.scalars(select(ApiToken.expires_at)).all() == [issued.expires_at]
     assert issued.token not in repr(issued)
@@ -112,14 +119,16 @@ def test_a_token_lifetime_outside_one_to_366_days_is_refused(
     db: Session, world: World, days: int
 ) -> None:
     with pytest.raises(Invalid, match="1 to 366 days"):
-        users.issue_token(db, username=world.users["liaison"].username, days=days, now=NOW)
+        users.issue_token(
+            db, username=world.users["liaison"].username, days=days, now=NOW, actor=SYSTEM
+        )
     assert db.scalars(select(ApiToken)).all() == []
     assert _audited_token_days(db) == []
 
 
 def test_a_token_for_an_unknown_user_is_refused(db: Session) -> None:
     with pytest.raises(NotFound):
-        users.issue_token(db, username="nobody", days=90, now=NOW)
+        users.issue_token(db, username="nobody", days=90, now=NOW, actor=SYSTEM)
 
 
 def _audited(db: Session, action: str, user: User) -> list[dict[str, object]]:
@@ -138,7 +147,9 @@ def test_a_password_reset_lets_a_locked_out_user_in_with_the_new_password_only(
     user.failed_logins, user.locked_until = 3, NOW + timedelta(minutes=10)
     db.commit()
 
-    ended = users.reset_password(db, username=user.username, password=NEW_PASSWORD, now=NOW)
+    ended = users.reset_password(
+        db, username=user.username, password=NEW_PASSWORD, now=NOW, actor=SYSTEM
+    )
 
     assert ended == 2
     assert auth.session_user(db, desk, now=NOW) is None
@@ -153,7 +164,7 @@ def test_a_weak_new_password_is_refused_and_changes_nothing(db: Session, world: 
     user = world.users["liaison"]
     desk = auth.log_in(db, username=user.username, password=PASSWORD, now=NOW)
     with pytest.raises(Invalid, match="at least 12 characters"):
-        users.reset_password(db, username=user.username, password="short", now=NOW)
+        users.reset_password(db, username=user.username, password="short", now=NOW, actor=SYSTEM)
     assert auth.session_user(db, desk, now=NOW) is not None
     assert auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW) == user
     assert _audited(db, "user.password_reset", user) == []
@@ -168,7 +179,7 @@ def test_after_a_second_factor_reset_the_user_must_enrol_again(
     production = replace(settings, env="production")
     assert not second_factor.must_enrol(user, production)
 
-    ended = users.reset_second_factor(db, username=user.username, now=NOW)
+    ended = users.reset_second_factor(db, username=user.username, now=NOW, actor=SYSTEM)
 
     assert ended == 1
     assert auth.session_user(db, desk, now=NOW) is None
@@ -183,21 +194,21 @@ def test_a_second_factor_reset_leaves_a_lockout_in_place(db: Session, world: Wor
     user = world.users["supervisor"]
     user.locked_until = NOW + timedelta(minutes=10)
     db.commit()
-    users.reset_second_factor(db, username=user.username, now=NOW)
+    users.reset_second_factor(db, username=user.username, now=NOW, actor=SYSTEM)
     with pytest.raises(Forbidden):
         auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW)
 
 
 def test_revoking_tokens_counts_only_the_users_live_ones(db: Session, world: World) -> None:
     liaison, facilitator = world.users["liaison"], world.users["facilitator"]
-    users.issue_token(db, username=liaison.username, days=90, now=NOW)
-    assert users.revoke_tokens(db, username=liaison.username, now=NOW) == 1
+    users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    assert users.revoke_tokens(db, username=liaison.username, now=NOW, actor=SYSTEM) == 1
     for _ in range(2):
-        users.issue_token(db, username=liaison.username, days=90, now=NOW)
-    users.issue_token(db, username=facilitator.username, days=90, now=NOW)
+        users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    users.issue_token(db, username=facilitator.username, days=90, now=NOW, actor=SYSTEM)
 
     later = NOW + timedelta(minutes=5)
-    assert users.revoke_tokens(db, username=liaison.username, now=later) == 2
+    assert users.revoke_tokens(db, username=liaison.username, now=later, actor=SYSTEM) == 2
 
     revoked_at = dict(
         db.execute(select(ApiToken.user_id, func.max(ApiToken.revoked_at)).group_by("user_id"))
@@ -216,12 +227,14 @@ def test_an_upgrades_old_tokens_are_revoked_and_the_new_one_given_first_keeps_wo
     db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    old = users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    old = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
     old_row = db.scalars(select(ApiToken).where(ApiToken.user_id == liaison.id)).one()
     old_row.expires_at = None  # as migration 0009 leaves a token issued before it
     db.commit()
-    new = users.issue_token(db, username=liaison.username, days=90, now=NOW)
-    revoked = users.revoke_tokens(db, username=liaison.username, now=NOW, only_without_expiry=True)
+    new = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    revoked = users.revoke_tokens(
+        db, username=liaison.username, now=NOW, only_without_expiry=True, actor=SYSTEM
+    )
     assert revoked == 1
     assert users.token_user(db, old.token, now=NOW) is None
     assert users.token_user(db, new.token, now=NOW) == liaison
@@ -233,11 +246,15 @@ def test_an_upgrades_old_tokens_are_revoked_and_the_new_one_given_first_keeps_wo
 @pytest.mark.parametrize(
     "recover",
     [
-        lambda db: users.reset_password(db, username="nobody", password=NEW_PASSWORD, now=NOW),
-        lambda db: users.reset_second_factor(db, username="nobody", now=NOW),
-        lambda db: users.revoke_tokens(db, username="nobody", now=NOW),
+        lambda db: users.reset_password(
+            db, username="nobody", password=NEW_PASSWORD, now=NOW, actor=SYSTEM
+        ),
+        lambda db: users.reset_second_factor(db, username="nobody", now=NOW, actor=SYSTEM),
+        lambda db: users.revoke_tokens(db, username="nobody", now=NOW, actor=SYSTEM),
         lambda db: users.list_tokens(db, username="nobody", now=NOW),
-        lambda db: users.revoke_token(db, username="nobody", token_id="1a2b3c4d", now=NOW),
+        lambda db: users.revoke_token(
+            db, username="nobody", token_id="1a2b3c4d", now=NOW, actor=SYSTEM
+        ),
     ],
     ids=["password", "second-factor", "tokens", "token-list", "one-token"],
 )
@@ -295,19 +312,33 @@ def test_tokens_are_listed_newest_first_in_their_state_without_the_token(
 ) -> None:
     liaison = world.users["liaison"]
     issued = {
-        "legacy": users.issue_token(db, username=liaison.username, days=1, now=NOW - DAY * 400),
-        "expired": users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 90),
-        "revoked": users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 9),
-        "live": users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY),
+        "legacy": users.issue_token(
+            db, username=liaison.username, days=1, now=NOW - DAY * 400, actor=SYSTEM
+        ),
+        "expired": users.issue_token(
+            db, username=liaison.username, days=90, now=NOW - DAY * 90, actor=SYSTEM
+        ),
+        "revoked": users.issue_token(
+            db, username=liaison.username, days=90, now=NOW - DAY * 9, actor=SYSTEM
+        ),
+        "live": users.issue_token(
+            db, username=liaison.username, days=90, now=NOW - DAY, actor=SYSTEM
+        ),
     }
-    users.issue_token(db, username=world.users["facilitator"].username, days=90, now=NOW)
+    users.issue_token(
+        db, username=world.users["facilitator"].username, days=90, now=NOW, actor=SYSTEM
+    )
     rows = {row.created_at: row for row in _stored_tokens(db, liaison)}
     legacy = rows[NOW - DAY * 400]
     legacy.expires_at = None  # as migration 0009 leaves a token issued before it
     db.commit()
     assert users.token_user(db, issued["legacy"].token, now=NOW - DAY)
     users.revoke_token(
-        db, username=liaison.username, token_id=rows[NOW - DAY * 9].id.hex[:8], now=NOW - DAY
+        db,
+        username=liaison.username,
+        token_id=rows[NOW - DAY * 9].id.hex[:8],
+        now=NOW - DAY,
+        actor=SYSTEM,
     )
 
     listed = users.list_tokens(db, username=liaison.username, now=NOW)
@@ -329,12 +360,18 @@ def test_revoking_one_token_refuses_it_and_the_users_other_token_keeps_working(
     db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    old = users.issue_token(db, username=liaison.username, days=90, now=NOW - DAY * 30)
-    new = users.issue_token(db, username=liaison.username, days=90, now=NOW)
+    old = users.issue_token(
+        db, username=liaison.username, days=90, now=NOW - DAY * 30, actor=SYSTEM
+    )
+    new = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
     [old_row] = [row for row in _stored_tokens(db, liaison) if row.created_at < NOW]
 
     revoked = users.revoke_token(
-        db, username=liaison.username, token_id=old_row.id.hex[:8].upper(), now=NOW
+        db,
+        username=liaison.username,
+        token_id=old_row.id.hex[:8].upper(),
+        now=NOW,
+        actor=SYSTEM,
     )
 
     assert (revoked.id, revoked.state) == (old_row.id, "revoked")
@@ -351,7 +388,9 @@ def test_more_of_the_id_tells_two_tokens_with_the_same_start_apart(
     keeps = _token_row(db, liaison, TWIN_A)
     leaked = _token_row(db, liaison, TWIN_B)
 
-    users.revoke_token(db, username=liaison.username, token_id=TWIN_B.upper(), now=NOW)
+    users.revoke_token(
+        db, username=liaison.username, token_id=TWIN_B.upper(), now=NOW, actor=SYSTEM
+    )
 
     assert users.token_user(db, leaked, now=NOW) is None
     assert users.token_user(db, keeps, now=NOW) == liaison
@@ -383,7 +422,7 @@ def test_a_token_id_that_names_no_single_live_token_is_refused_and_changes_nothi
     before = _token_states(db)
 
     with pytest.raises(error, match=re.escape(message.format(user=liaison.username))) as refused:
-        users.revoke_token(db, username=liaison.username, token_id=token_id, now=NOW)
+        users.revoke_token(db, username=liaison.username, token_id=token_id, now=NOW, actor=SYSTEM)
 
     assert _token_states(db) == before
     assert _token_revocations(db) == []
