@@ -86,7 +86,9 @@ def _seed(sessions: sessionmaker, rt: object) -> None:  # type: ignore[type-arg]
             now=now,
         )
         liaison = make_user(db, Role.LIAISON, [program], now=now, username="sam.rivera")
-        users.set_phone(db, rt.vault, user_id=liaison.id, phone="+14045550111", now=now)  # type: ignore[attr-defined]
+        users.set_phone(  # type: ignore[attr-defined]
+            db, rt.vault, user_id=liaison.id, phone="+14045550111", now=now, actor=SYSTEM
+        )
 
 
 @pytest.fixture
