@@ -42,11 +42,21 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
-test: lint typecheck security $(CHROMIUM)
+# axe-core checks every page in the browser tests (issue 22 item 9): the npm package, pinned by
+# tests/browser/axe/package-lock.json and installed there once; the tests then need no network.
+AXE_DIR := tests/browser/axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+$(AXE): $(AXE_DIR)/package-lock.json
+	command -v npm >/dev/null || apt-get install -y npm || (apt-get update && apt-get install -y npm)
+	cd $(AXE_DIR) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $(AXE)
+
+test: lint typecheck security $(CHROMIUM) $(AXE)
 	$(BIN)/pytest
 
 bench: install
 	$(BIN)/python bench/plan.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(AXE_DIR)/node_modules

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.models.base import Base, HasId
@@ -42,6 +42,9 @@ class OutreachTask(HasId, Base):
     closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     signed_off_at: Mapped[datetime | None]
+    # What the supervisor said signing it off (issue 22 item 5; migration 0021). Plain text
+    # like an attempt's reason, so the form asks for no names or numbers.
+    sign_off_comment: Mapped[str | None] = mapped_column(String(300))
     # S14: the last time a correction took away the basis of a closure and the task reopened;
     # the supervisor's dashboard lists such tasks (migration 0012).
     reopened_at: Mapped[datetime | None]
@@ -100,6 +103,15 @@ class Attempt(HasId, Base):
             "at",
             "corrects_id",
             "id",
+        ),
+        # Only the attempts that asked for a callback (migration 0021): every plan asks which
+        # of its tasks have one, and almost none do, so the question reads no attempt at all
+        # (the queue page read each shown task's every attempt to find none; issue 22).
+        Index(
+            "ix_attempt_callback",
+            "task_id",
+            sqlite_where=text("callback_at IS NOT NULL"),
+            postgresql_where=text("callback_at IS NOT NULL"),
         ),
     )
 

@@ -33,7 +33,7 @@ from outreach.models import (
     Program,
 )
 from outreach.security.permissions import Permission, role_allows
-from outreach.services import call_windows, holds, tasks
+from outreach.services import call_windows, holds, languages, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict
@@ -93,6 +93,8 @@ class Filters:
     mine: bool = False
     # The start of a contact's reference ("C-1A2B" or "1a2b"): hex digits only.
     reference: str = ""
+    # The language the contact speaks now (her latest preferences, S12): "en", "es".
+    language: str | None = None
 
     @property
     def active(self) -> bool:
@@ -198,6 +200,8 @@ def _narrowed(
         # both databases spell an id's first 8 characters that way.
         prefix = func.lower(func.substr(cast(OutreachTask.contact_id, String), 1, 8))
         query = query.where(prefix.startswith(filters.reference))
+    if filters.language:
+        query = query.where(OutreachTask.contact_id.in_(languages.speaking(filters.language)))
     return query
 
 

@@ -361,8 +361,19 @@ def awaiting_sign_off(session: Session, *, actor: Actor, now: datetime) -> list[
     return list(session.scalars(query.order_by(OutreachTask.closed_at)))
 
 
-def sign_off(session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime) -> None:
-    """A supervisor confirms an unreachable closure, which must meet the minimum (S5)."""
+MAX_SIGN_OFF_COMMENT = 300
+
+
+def sign_off(
+    session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime, comment: str = ""
+) -> None:
+    """A supervisor confirms an unreachable closure, which must meet the minimum (S5), with
+    what they would say about it (issue 22 item 5), kept with the sign-off."""
+    comment = comment.strip()
+    if len(comment) > MAX_SIGN_OFF_COMMENT:
+        raise Invalid(
+            f"a comment has at most {MAX_SIGN_OFF_COMMENT} characters", {"comment": "too long"}
+        )
     task = _task(session, task_id)
     require(
         session,
@@ -381,6 +392,7 @@ def sign_off(session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetim
     ):
         raise Conflict("this closure has too few attempts in different windows to sign off (S5)")
     task.signed_off_by, task.signed_off_at = actor.user_id, now
+    task.sign_off_comment = comment or None
     record(
         session,
         now=now,

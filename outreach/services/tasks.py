@@ -862,6 +862,7 @@ def reopen_if_unfounded(
     closed = task.status
     task.status, task.closed_at, task.closed_by = TaskStatus.OPEN.value, None, None
     task.signed_off_by, task.signed_off_at, task.reopened_at = None, None, now
+    task.sign_off_comment = None
     record(
         session,
         now=now,

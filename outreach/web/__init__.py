@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
         account,
         admin,
         auth,
+        call_following,
         common,
         health,
         liaison,
@@ -59,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     for blueprint in (liaison.bp, review.bp, releases.bp, program.bp, admin.bp, account.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(call_following.bp)  # issue 22 item 2: the call, followed live
     common.init_app(app)
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["words"] = words

@@ -8,7 +8,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason
-from outreach.services import claimed_work, duty_to_warn, opt_back_in, queue, task_page
+from outreach.services import (
+    call_progress,
+    claimed_work,
+    duty_to_warn,
+    languages,
+    opt_back_in,
+    queue,
+    task_page,
+)
 from outreach.services.errors import Conflict, Invalid
 from outreach.web import pictures
 from outreach.web.common import (
@@ -41,7 +49,12 @@ def call_queue() -> ResponseReturnValue:
         filters=_queue_filters(),
     )
     return render_template(
-        "queue.html", page=page, now=now(), Section=queue.Section, reasons=list(TaskReason)
+        "queue.html",
+        page=page,
+        now=now(),
+        Section=queue.Section,
+        reasons=list(TaskReason),
+        languages=languages.NAMES,
     )
 
 
@@ -54,6 +67,7 @@ def _queue_filters() -> queue.Filters:
         program = None
     reason = args.get("reason", "")[:40]
     typed = args.get("ref", "")[:12].strip().lower().removeprefix("c-")
+    language = args.get("language", "")[:8]
     return queue.Filters(
         program=program,
         reason=reason if reason in {r.value for r in TaskReason} else None,
@@ -61,6 +75,7 @@ def _queue_filters() -> queue.Filters:
         open_now=args.get("open_now") == "1",
         mine=args.get("mine") == "1",
         reference=typed if all(c in "0123456789abcdef" for c in typed) else "",
+        language=language if language in languages.NAMES else None,
     )
 
 
@@ -94,6 +109,9 @@ def task(task_id: uuid.UUID) -> ResponseReturnValue:
         offset=offset,
         now=now(),
         late_entry_hours=rt().settings.late_entry_hours,
+        followed=call_progress.followed_call(db(), actor(), found.task, now())
+        if found.claimed
+        else None,
     )
 
 

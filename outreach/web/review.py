@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     Response,
+    flash,
     redirect,
     render_template,
     request,
@@ -18,7 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from outreach.domain.vocabulary import Outcome, TaskReason
-from outreach.services import compliance, review
+from outreach.services import compliance, program_time, review, signed_off
 from outreach.web import pictures
 from outreach.web.common import actor, db, form_text, now, page_number, rt, staff
 
@@ -79,7 +80,14 @@ def compliance_page() -> ResponseReturnValue:
         "kind": pictures.bar_chart(_rates(found.reach_by_kind, KIND_WORDS.get), unit="%"),
         "hour": pictures.bar_chart(_rates(found.reach_by_hour, _hour), unit="%"),
     }
-    return render_template("compliance.html", found=found, charts=charts)
+    rows: list[compliance.Flagged | compliance.Reopened | compliance.Unrecorded] = [
+        *found.flagged,
+        *found.reopened,
+        *found.unrecorded_calls,
+    ]
+    ids = [r.task_id for r in rows] + [r.task_id for r in found.warn_responses]
+    zones = program_time.task_zones(db(), ids)
+    return render_template("compliance.html", found=found, charts=charts, zones=zones)
 
 
 @bp.get("/sign-offs")
@@ -87,15 +95,26 @@ def compliance_page() -> ResponseReturnValue:
 def sign_offs() -> ResponseReturnValue:
     waiting = review.awaiting_sign_off(db(), actor=actor(), now=now())
     reopened = compliance.reopened_tasks(db(), actor=actor(), now=now())
+    lately = signed_off.signed_off_lately(db(), actor=actor(), now=now())
+    ids = [t.id for t in waiting] + [r.task_id for r in reopened] + [s.task_id for s in lately]
+    zones = program_time.task_zones(db(), ids)
     return render_template(
-        "sign_offs.html", waiting=waiting, reopened=reopened, reference=_reference
+        "sign_offs.html",
+        waiting=waiting,
+        reopened=reopened,
+        lately=lately,
+        zones=zones,
+        reference=_reference,
     )
 
 
 @bp.post("/tasks/<uuid:task_id>/sign-off")
 @staff
 def sign_off(task_id: uuid.UUID) -> ResponseReturnValue:
-    review.sign_off(db(), actor=actor(), task_id=task_id, now=now())
+    review.sign_off(
+        db(), actor=actor(), task_id=task_id, now=now(), comment=form_text("comment", 1000)
+    )
+    flash('Signed off. It is listed below under "Signed off lately", with your comment.', "success")
     return redirect(url_for("review.sign_offs"))
 
 

@@ -256,7 +256,8 @@ def test_a_call_a_person_answered_is_asked_for_its_outcome_until_it_is_recorded(
     intake: OutreachTask,
 ) -> None:
     call = _answered_call(client, db, world, out, simulator, scenario, intake)
-    asking = "A person answered the call of"
+    # The liaison who placed it is asked in the call the page follows (issue 22 item 2).
+    asking = "A person answered and you are put through. Safe to talk first; then record"
     assert asking in client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "answered call: record the outcome" in client.get("/queue").get_data(as_text=True)
     page = client.get(f"/tasks/{intake.id}").get_data(as_text=True)

@@ -33,6 +33,7 @@ CONTACT_ROUTES = {
     ("POST", "/tasks/<uuid:task_id>/attempts"),
     ("POST", "/tasks/<uuid:task_id>/close"),
     ("POST", "/tasks/<uuid:task_id>/call"),
+    ("GET", "/tasks/<uuid:task_id>/calls/<uuid:call_id>/progress"),
     ("POST", "/tasks/<uuid:task_id>/confirm"),
     ("POST", "/tasks/<uuid:task_id>/rhythm"),
     ("POST", "/tasks/<uuid:task_id>/channels"),
@@ -151,6 +152,7 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
     )  # fmt: skip
     return {
         "request_id": str(held.id),
+        "call_id": str(uuid.uuid4()),  # no call: the task's program is checked first
         "task_id": str(task.id),
         "attempt_id": str(attempt.id),
         "release_id": str(release.id),
@@ -238,7 +240,11 @@ def test_every_protected_route_sends_a_stranger_to_sign_in(
     ids = {name: str(uuid.uuid4()) for name in ("task_id", "attempt_id", "group_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("participant_id", "user_id")}
     ids |= {name: str(uuid.uuid4()) for name in ("contact_id", "release_id", "disclosure_id")}
-    ids |= {"request_id": str(uuid.uuid4()), "program_id": str(uuid.uuid4())}
+    ids |= {
+        "request_id": str(uuid.uuid4()),
+        "program_id": str(uuid.uuid4()),
+        "call_id": str(uuid.uuid4()),
+    }
     status, _ = _call(client, method, _path(rule, ids))
     assert status in (302, 400)  # 400: a POST without a session has no CSRF token to match
     if method == "GET":

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import tasks
+from outreach.services import contacts, tasks
 from outreach.services.audit import SYSTEM
 from outreach.services.queue import reference
 from tests.conftest import NOW
@@ -133,3 +133,31 @@ def test_a_facilitator_reads_the_group_schedule_in_words(
     for page in (listing, group):
         assert "Tuesdays, 18:30 to 20:30, New York time" in page
         assert "FREQ=" not in page
+
+
+def test_the_language_filter_keeps_the_contacts_who_speak_it_now(
+    app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
+) -> None:
+    # Issue 22 item 4: a Spanish-speaking liaison picks the contacts whose language is Spanish
+    # now: her latest preferences decide (S1: a change is a new version; S12).
+    open_tasks(app, db, world, NOW)
+    second = _second_contact_with_a_task(app, db, world, vault)
+    contacts.change_preferences(
+        db, actor=SYSTEM, contact_id=second.contact_id, changes={"language": "es"}, now=NOW
+    )
+    _sign_in(client, world)
+    page = client.get("/queue").get_data(as_text=True)
+    assert '<label for="f-language">Her language</label>' in page
+    assert '<option value="es">Spanish</option>' in page
+    spanish = _rows(client, "?language=es")
+    assert reference(second.contact_id) in spanish
+    assert reference(world.contact.id) not in spanish
+    english = _rows(client, "?language=en")
+    assert reference(world.contact.id) in english
+    assert reference(second.contact_id) not in english
+    contacts.change_preferences(  # she speaks English with us again: the newest version counts
+        db, actor=SYSTEM, contact_id=second.contact_id, changes={"language": "en"}, now=NOW
+    )
+    assert "No open task matches" in _rows(client, "?language=es")
+    assert reference(second.contact_id) in _rows(client, "?language=en")
+    assert reference(second.contact_id) in _rows(client, "?language=xx")  # unknown: not applied
