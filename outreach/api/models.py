@@ -130,7 +130,7 @@ class ProgramEvent(Body):
 
 
 class SafeTime(Body):
-    days: Annotated[str, Text(40, WEEKDAYS, "days as MO,TU,WE,TH,FR,SA,SU")]
+    days: Annotated[str, Text(500, WEEKDAYS, "days as MO,TU,WE,TH,FR,SA,SU")]
     start: Clock
     end: Clock = Field(description="after start (422)")
 

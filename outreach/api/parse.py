@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from flask import request
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 from werkzeug.exceptions import UnsupportedMediaType
 
 from outreach.api.fields import Refused
@@ -67,7 +67,7 @@ def _name(loc: tuple[int | str, ...]) -> str:
     return name or "body"
 
 
-def _fault(error: ErrorDetails) -> str:
+def _fault(error: Mapping[str, Any]) -> str:
     """The rule broken, in the field types' own words (never the value sent)."""
     if error["type"] == "missing":
         return "required"
