@@ -74,5 +74,12 @@ def _service_error(exc: ServiceError) -> ResponseReturnValue:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> ResponseReturnValue:
-    return jsonify(error=exc.name, fields={}), exc.code or 500
+def http_error(exc: HTTPException) -> ResponseReturnValue:
+    """The API's answer to a refusal Werkzeug raised (also before routing: a 405)."""
+    response = jsonify(error=exc.name, fields={})
+    # RFC 9110 15.5.6: a 405 names the methods the resource has (Allow), kept from Werkzeug's
+    # own answer; its HTML content type is not.
+    response.headers.extend(
+        (name, value) for name, value in exc.get_headers() if name.lower() != "content-type"
+    )
+    return response, exc.code or 500

@@ -9,33 +9,30 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
+from outreach.api import models as m
 from outreach.api import parse as p
 from outreach.models import OptBackIn
 from outreach.runtime import runtime
 from outreach.services import contacts, opt_back_in, preference_changes
-from outreach.services.errors import Invalid
 
 
 @bp.post("/contacts")
 def add_contact() -> ResponseReturnValue:
-    body = p.json_body()
-    preferences = body.get("preferences", {})
-    if not isinstance(preferences, dict):
-        raise Invalid("preferences must be an object", {"preferences": "invalid"})
-    language = body.get("language")
+    body, raw = p.read(m.NewContact)
+    preferences = dict(raw.get("preferences", {}))  # as sent: unstated ones keep defaults
     # S12: unstated, her language is her program's (a Spanish-first program: Spanish).
-    stated = language is not None or "language" in preferences
+    stated = body.language is not None or "language" in preferences
+    if body.language is not None:
+        preferences = {"language": body.language, **preferences}
     contact = contacts.add_contact(
         db(),
         runtime().vault,
         actor=actor(),
-        participant_id=p.identifier(body.get("participant_id"), "participant_id"),
-        name=p.text(body, "name", max_length=120),
-        phone=p.text(body, "phone", max_length=40),
-        relationship=p.text(body, "relationship", max_length=40),
-        preferences=contacts.Preferences.from_mapping(
-            {**({"language": language} if language is not None else {}), **preferences}
-        ),
+        participant_id=body.participant_id,
+        name=body.name,
+        phone=body.phone,
+        relationship=body.relationship,
+        preferences=preferences,
         now=now(),
         profiles=runtime().profiles,
         language_stated=stated,
@@ -45,14 +42,14 @@ def add_contact() -> ResponseReturnValue:
 
 @bp.patch("/contacts/<contact_id>/preferences")
 def change_preferences(contact_id: str) -> ResponseReturnValue:
-    body = p.json_body()
+    _, changes = p.read(m.PreferenceChanges)
     row = preference_changes.change_preferences(
         db(),
         runtime().vault,
         runtime().profiles,
         actor=actor(),
         contact_id=p.identifier(contact_id, "contact_id"),
-        changes=body,
+        changes=changes,
         now=now(),
         source="api",
     )

@@ -1,20 +1,35 @@
-"""Reading JSON bodies: each reader names the field it refuses, for a 400/422 answer."""
+"""Reading JSON bodies through the API's models: 415 for a body of another type, 400 if it does
+not parse, 422 naming each field the model refuses. No answer repeats a value sent."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import UnsupportedMediaType
 
-from outreach.domain import validation
+from outreach.api.fields import Refused
+from outreach.domain.validation import InvalidInput
 from outreach.services.errors import Invalid
 
-_YEARS = f"from {validation.FIRST_DAY.year} to {validation.LAST_DAY.year}"
-_DAY_RULE = "{name} must be a date as YYYY-MM-DD " + _YEARS
-_INSTANT_RULE = "{name} must be an ISO 8601 date-time with an offset, " + _YEARS
+Model = TypeVar("Model", bound=BaseModel)
+_PLAIN = re.compile("[a-z_]{1,40}")
+
+
+def read(model: type[Model]) -> tuple[Model, dict[str, Any]]:
+    """The body as `model` checks it, and the object as sent (for services that take changes
+    as given); 422 naming every field at fault."""
+    raw = json_body()
+    try:
+        return model.model_validate(raw), raw
+    except ValidationError as exc:
+        fields = {_name(error["loc"]): _fault(error) for error in exc.errors()}
+        named = ", ".join(sorted(fields))
+        raise Invalid(f"not valid: {named} (see /api/v1/openapi.json)", fields) from None
 
 
 def json_body() -> dict[str, Any]:
@@ -33,49 +48,6 @@ def body_object(raw: object) -> dict[str, Any]:
     return raw
 
 
-def text(body: dict[str, Any], name: str, *, max_length: int = 200, required: bool = True) -> str:
-    value = body.get(name)
-    if value is None and not required:
-        return ""
-    # A NUL is never text a person meant, and PostgreSQL refuses to store one.
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length or "\0" in value:
-        raise Invalid(
-            f"{name} is required text of at most {max_length} characters", {name: "invalid"}
-        )
-    return value.strip()
-
-
-def whole_number(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Invalid(f"{name} must be a whole number", {name: "invalid"})
-    return value
-
-
-def day(body: dict[str, Any], name: str, *, required: bool = True) -> date | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    try:
-        if not isinstance(value, str) or len(value) != 10:
-            raise ValueError
-        return validation.plausible_day(name, date.fromisoformat(value))
-    except ValueError:
-        raise Invalid(_DAY_RULE.format(name=name), {name: "invalid"}) from None
-
-
-def instant(body: dict[str, Any], name: str, *, required: bool = True) -> datetime | None:
-    """An ISO 8601 date-time with an offset; a time without a zone is refused, not guessed."""
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else _bad()
-        return validation.plausible_instant(name, parsed)
-    except ValueError:
-        raise Invalid(_INSTANT_RULE.format(name=name), {name: "invalid"}) from None
-
-
 def identifier(value: object, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
@@ -83,5 +55,25 @@ def identifier(value: object, name: str) -> uuid.UUID:
         raise Invalid(f"{name} must be an id this service gave out", {name: "invalid"}) from None
 
 
-def _bad() -> Any:
-    raise ValueError
+def _name(loc: tuple[int | str, ...]) -> str:
+    """preferences.safe_times[0].start: where in the body, never what was in it. An unknown
+    field is named only when its name is a plain word, so a key cannot carry a number or a
+    note into the answer or the log."""
+    name = ""
+    for part in loc:
+        if isinstance(part, str) and not _PLAIN.fullmatch(part):
+            part = "(unknown field)"
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def _fault(error: Mapping[str, Any]) -> str:
+    """The rule broken, in the field types' own words (never the value sent)."""
+    if error["type"] == "missing":
+        return "required"
+    if error["type"] == "extra_forbidden":
+        return "unknown"
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, Refused | InvalidInput):
+        return str(cause)
+    return "invalid"

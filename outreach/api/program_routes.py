@@ -9,6 +9,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
+from outreach.api import models as m
 from outreach.api import parse as p
 from outreach.runtime import runtime
 from outreach.services import programs
@@ -16,13 +17,13 @@ from outreach.services import programs
 
 @bp.post("/programs")
 def create_program() -> ResponseReturnValue:
-    body = p.json_body()
+    body, _ = p.read(m.NewProgram)
     program = programs.create_program(
         db(),
-        key=p.text(body, "key", max_length=40),
-        name=p.text(body, "name"),
-        protocol=p.text(body, "protocol", max_length=60),
-        timezone=p.text(body, "timezone", max_length=64),
+        key=body.key,
+        name=body.name,
+        protocol=body.protocol,
+        timezone=body.timezone,
         now=now(),
         actor=actor(),
     )
@@ -31,20 +32,18 @@ def create_program() -> ResponseReturnValue:
 
 @bp.post("/groups")
 def create_group() -> ResponseReturnValue:
-    body = p.json_body()
-    program = programs.program_by_key(db(), p.text(body, "program", max_length=40))
-    starts_on = p.day(body, "starts_on")
-    assert starts_on is not None
+    body, _ = p.read(m.NewGroup)
+    program = programs.program_by_key(db(), body.program)
     group = programs.create_group(
         db(),
         program_id=program.id,
-        name=p.text(body, "name"),
-        timezone=p.text(body, "timezone", max_length=64),
-        rrule=p.text(body, "rrule", max_length=500),
-        start_time=p.text(body, "start_time", max_length=5),
-        duration_minutes=p.whole_number(body, "duration_minutes"),
-        starts_on=starts_on,
-        ends_on=p.day(body, "ends_on", required=False),
+        name=body.name,
+        timezone=body.timezone,
+        rrule=body.rrule,
+        start_time=body.start_time,
+        duration_minutes=body.duration_minutes,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
         now=now(),
         actor=actor(),
     )
@@ -53,15 +52,13 @@ def create_group() -> ResponseReturnValue:
 
 @bp.post("/groups/<group_id>/cancellations")
 def cancel_session(group_id: str) -> ResponseReturnValue:
-    body = p.json_body()
-    session_date = p.day(body, "date")
-    assert session_date is not None
+    body, _ = p.read(m.Cancellation)
     cancellation = programs.cancel_session(
         db(),
         runtime().profiles,
         group_id=p.identifier(group_id, "group_id"),
-        session_date=session_date,
-        reason=p.text(body, "reason"),
+        session_date=body.date,
+        reason=body.reason,
         now=now(),
         actor=actor(),
     )
@@ -70,14 +67,13 @@ def cancel_session(group_id: str) -> ResponseReturnValue:
 
 @bp.post("/participants")
 def add_participant() -> ResponseReturnValue:
-    body = p.json_body()
-    program = programs.program_by_key(db(), p.text(body, "program", max_length=40))
-    group_id = body.get("group_id")
+    body, _ = p.read(m.NewParticipant)
+    program = programs.program_by_key(db(), body.program)
     participant = programs.add_participant(
         db(),
         program_id=program.id,
-        group_id=None if group_id is None else p.identifier(group_id, "group_id"),
-        reference=p.text(body, "reference", max_length=80),
+        group_id=body.group_id,
+        reference=body.reference,
         now=now(),
         actor=actor(),
     )
@@ -86,15 +82,13 @@ def add_participant() -> ResponseReturnValue:
 
 @bp.post("/attendance")
 def record_attendance() -> ResponseReturnValue:
-    body = p.json_body()
-    session_date = p.day(body, "date")
-    assert session_date is not None
+    body, _ = p.read(m.Attendance)
     row = programs.record_attendance(
         db(),
-        participant_id=p.identifier(body.get("participant_id"), "participant_id"),
-        session_date=session_date,
-        status=p.text(body, "status", max_length=10),
-        checked_in_at=p.instant(body, "checked_in_at", required=False),
+        participant_id=body.participant_id,
+        session_date=body.date,
+        status=body.status,
+        checked_in_at=body.checked_in_at,
         now=now(),
         actor=actor(),
     )

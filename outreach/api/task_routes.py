@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from outreach.api import actor, bp, db, now
+from outreach.api import models as m
 from outreach.api import parse as p
 from outreach.domain.planner import Plan
 from outreach.models import Attempt, OutreachTask
@@ -23,19 +24,17 @@ PLAN_DAYS = 14
 
 @bp.post("/participants/<participant_id>/events")
 def report_event(participant_id: str) -> ResponseReturnValue:
-    body = p.json_body()
-    at = p.instant(body, "at")
-    assert at is not None
+    body, _ = p.read(m.ProgramEvent)
     event, opened = tasks.report_event(
         db(),
         runtime().profiles,
         actor=actor(),
         participant_id=p.identifier(participant_id, "participant_id"),
-        event_type=p.text(body, "type", max_length=40),
-        at=at,
-        severity=str(body.get("severity", "routine")),
+        event_type=body.type,
+        at=body.at,
+        severity=body.severity,
         now=now(),
-        days={name: p.day(body, name, required=False) for name in event_dates.DAY_FIELDS},
+        days={name: getattr(body, name) for name in event_dates.DAY_FIELDS},
     )
     answer: dict[str, object] = {"id": str(event.id)}
     visible = tasks.tasks_visible_to(db(), actor(), event, opened)
@@ -122,18 +121,16 @@ def _attempt_json(attempt: Attempt) -> dict[str, object]:
 
 @bp.post("/tasks/<task_id>/attempts")
 def record_attempt(task_id: str) -> ResponseReturnValue:
-    body = p.json_body()
-    at = p.instant(body, "at")
-    assert at is not None
+    body, _ = p.read(m.NewAttempt)
     attempt = claimed_work.record_attempt_for_caller(
         db(),
         actor=actor(),
         task_id=p.identifier(task_id, "task_id"),
-        channel=p.text(body, "channel", max_length=10),
-        at=at,
-        outcome=p.text(body, "outcome", max_length=30),
-        callback_at=p.instant(body, "callback_at", required=False),
-        reason=p.text(body, "reason", max_length=tasks.MAX_REASON, required=False) or None,
+        channel=body.channel,
+        at=body.at,
+        outcome=body.outcome,
+        callback_at=body.callback_at,
+        reason=body.reason,
         late_after=runtime().settings.late_entry,
         now=now(),
     )
@@ -142,12 +139,12 @@ def record_attempt(task_id: str) -> ResponseReturnValue:
 
 @bp.post("/tasks/<task_id>/close")
 def close_task(task_id: str) -> ResponseReturnValue:
-    body = p.json_body()
+    body, _ = p.read(m.Closing)
     task = claimed_work.close_for_caller(
         db(),
         actor=actor(),
         task_id=p.identifier(task_id, "task_id"),
-        resolution=p.text(body, "resolution", max_length=20),
+        resolution=body.resolution,
         now=now(),
     )
     return jsonify(id=str(task.id), status=task.status), 200

@@ -82,7 +82,7 @@ def add_contact(
     name: str,
     phone: str,
     relationship: str,
-    preferences: Preferences,
+    preferences: Preferences | Mapping[str, Any],
     now: datetime,
     profiles: Profiles | None = None,
     language_stated: bool = True,
@@ -103,6 +103,10 @@ def add_contact(
         object_type="participant",
         object_id=participant.id,
     )
+    if not isinstance(preferences, Preferences):
+        # As sent to the API: read once the caller may write here, so a 403 or 404 comes
+        # before what is wrong with her preferences.
+        preferences = Preferences.from_mapping(preferences)
     check_rhythm(session, profiles, participant.program_id, preferences.cadence)  # S13
     if not language_stated:
         language = _program_language(session, profiles, participant.program_id)

@@ -166,8 +166,12 @@ def _security_headers(response: Response) -> Response:
 
 def _http_error(exc: HTTPException) -> Any:
     if request.path.startswith("/api/"):
-        return {"error": exc.name, "fields": {}}, exc.code or 500
-    return render_template("error.html", code=exc.code, title=exc.name), exc.code or 500
+        from outreach.api import http_error
+
+        return http_error(exc)
+    page = render_template("error.html", code=exc.code, title=exc.name)
+    # A page's 405 names the methods it has too (Allow, RFC 9110 15.5.6).
+    return page, exc.code or 500, [h for h in exc.get_headers() if h[0].lower() != "content-type"]
 
 
 def _data_key_missing(exc: DataKeyMissing) -> Any:

@@ -17,12 +17,17 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.checks import (
+    allow_header_conformance,
     content_type_conformance,
     ignored_auth,
+    missing_required_header,
     negative_data_rejection,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
+    use_after_free,
 )
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
@@ -35,13 +40,24 @@ from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, report_event
 
+# Every check schemathesis has but positive_data_acceptance: here about half the cases name
+# records that exist, so they reach rules on those records' state (an event before he was
+# recorded, an attempt she did not allow, a claim) that the document describes in words and
+# JSON Schema cannot state. That the document allows exactly the bodies the models accept is
+# tested on the models themselves (test_api_schema.py), and the live run in docs/architecture.md
+# runs every check. max_response_time is left out: two shared cores make it noise.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     negative_data_rejection,
     ignored_auth,
+    unsupported_method,
+    allow_header_conformance,
+    missing_required_header,
+    use_after_free,
 ]
 
 
@@ -56,7 +72,7 @@ def known(db: Session, world: World, app: Flask) -> dict[str, list[str]]:
         "contact_id": [str(world.contact.id)],
         "task_id": [str(task.id)],
         "protocol": ["georgia_fvip"],
-        "timezone": ["America/New_York", "UTC"],
+        "timezone": ["America/New_York", "Europe/London"],
         "rrule": ["FREQ=WEEKLY;BYDAY=TU", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH"],
         "phone": ["+1 404 555 0199", "(404) 555-0142"],
     }

@@ -31,5 +31,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_attempt_callback", table_name="attempt")
-    with op.batch_alter_table("outreach_task") as batch:
-        batch.drop_column("sign_off_comment")
+    # SQLite 3.35 and later drop a column in place (as 0012 does): a batch rebuild would drop
+    # outreach_task, which the attempts and deliveries of a live database refer to.
+    op.drop_column("outreach_task", "sign_off_comment")
