@@ -5,8 +5,8 @@ WAL, commits durable before they return, and every transaction begun IMMEDIATE.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,5 +213,29 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
-    with engine.begin() as connection:
+    with schema_change(engine) as connection:
         command.upgrade(alembic_config(connection), "head")
+
+
+@contextmanager
+def schema_change(engine: Engine) -> Iterator[Connection]:
+    """A transaction for migrations. On SQLite, foreign keys are off while it runs, as SQLite's
+    own procedure for changing a table asks (sqlite.org/lang_altertable.html): a migration that
+    rebuilds a table (a batch in Alembic) drops the old one, and with the keys on, the rows that
+    refer to it in a live database refuse the drop. Before the commit every reference is
+    checked; a broken one stops the migration and nothing of it is kept."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        driver: Any = connection.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: first
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"a migration left a broken reference in {broken[0]}")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")

@@ -24,8 +24,13 @@ def read(model: type[Model]) -> tuple[Model, dict[str, Any]]:
     """The body as `model` checks it, and the object as sent (for services that take changes
     as given); 422 naming every field at fault."""
     raw = json_body()
+    return checked(model, raw), raw
+
+
+def checked(model: type[Model], raw: Mapping[str, Any]) -> Model:
+    """An object as `model` checks it; 422 naming every field at fault, never its value."""
     try:
-        return model.model_validate(raw), raw
+        return model.model_validate(raw)
     except ValidationError as exc:
         fields = {_name(error["loc"]): _fault(error) for error in exc.errors()}
         named = ", ".join(sorted(fields))

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select, text, upda
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.db import alembic_config, make_engine, migrate
+from outreach.db import alembic_config, make_engine, migrate, schema_change
 from outreach.models import AuditEvent
 from outreach.security.vault import Vault
 from outreach.services import contacts, users
@@ -288,7 +288,7 @@ def test_racing_writers_never_fork_the_chain(own_engine: Engine) -> None:
 def test_the_triggers_survive_migration_0004_both_ways(tmp_path: Path, verb: str) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     migrate(engine)
-    with engine.begin() as connection:
+    with schema_change(engine) as connection:
         command.downgrade(alembic_config(connection), "0003")
     migrate(engine)
     triggers = _trigger_names(engine)

@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 from outreach.domain.protocols import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
@@ -89,7 +89,7 @@ def test_the_backfill_gives_each_attempt_outside_group_time_its_local_day(
     own_engine: Engine,
 ) -> None:
     made = _seed(own_engine)
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         command.downgrade(alembic_config(connection), "0007")
         assert "window_day" not in {c["name"] for c in inspect(connection).get_columns("attempt")}
         _refuses_rewrites(connection)  # the log stays append-only without the column too

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 
 
 def _sid_length(connection: Connection) -> int | None:
@@ -19,7 +19,7 @@ def _sid_length(connection: Connection) -> int | None:
 def test_the_wider_inbound_sid_and_the_erasure_queue_come_and_go_with_their_migrations(
     own_engine: Engine,
 ) -> None:
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         assert _sid_length(connection) == 80
         command.downgrade(alembic_config(connection), "0009")
         assert _sid_length(connection) == 64

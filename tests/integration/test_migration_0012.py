@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 from outreach.domain.protocols import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
@@ -74,7 +74,7 @@ def test_attempts_logged_before_the_migration_are_flagged_as_they_would_be_now(
     own_engine: Engine,
 ) -> None:
     made = _seed(own_engine)
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         command.downgrade(alembic_config(connection), "0011")
         assert "flags" not in {c["name"] for c in inspect(connection).get_columns("attempt")}
         names = {c["name"] for c in inspect(connection).get_columns("outreach_task")}

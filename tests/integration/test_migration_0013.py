@@ -8,11 +8,11 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Engine, inspect
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 
 
 def test_the_sign_in_failure_table_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         assert "sign_in_failure" in inspect(connection).get_table_names()
         command.downgrade(alembic_config(connection), "0012")
         assert "sign_in_failure" not in inspect(connection).get_table_names()

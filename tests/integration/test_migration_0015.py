@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 
 
 def _columns(connection: Connection) -> set[str]:
@@ -14,7 +14,7 @@ def _columns(connection: Connection) -> set[str]:
 
 
 def test_her_rhythm_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         assert "cadence" in _columns(connection)
         command.downgrade(alembic_config(connection), "0013")
         assert "cadence" not in _columns(connection)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 
 
 def _columns(connection: Connection, table: str) -> set[str]:
@@ -18,7 +18,7 @@ def _indexes(connection: Connection) -> set[str]:
 
 
 def test_the_on_call_settings_come_and_go_with_their_migration(own_engine: Engine) -> None:
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         assert {"on_call_supervisor_id", "duty_to_warn_target_minutes"} <= _columns(
             connection, "program"
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect
 
-from outreach.db import alembic_config, migrate
+from outreach.db import alembic_config, migrate, schema_change
 
 
 def _columns(connection: Connection) -> set[str]:
@@ -18,7 +18,7 @@ def _indexes(connection: Connection) -> set[str]:
 
 
 def test_the_sign_off_comment_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
-    with own_engine.begin() as connection:
+    with schema_change(own_engine) as connection:
         assert "sign_off_comment" in _columns(connection)
         assert "ix_attempt_callback" in _indexes(connection)
         assert "ix_attempt_callback" in _indexes(connection)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from random import Random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -156,3 +157,30 @@ def test_any_stored_history_replays_without_error_even_one_never_checked(
     for period in timeline.active():
         assert period.start < period.end
         assert timeline.status_at(period.start).status in {Status.ENROLLED, Status.ACCEPTED}
+
+
+@given(
+    st.lists(st.sampled_from(sorted(STATUS_EVENTS)), min_size=1, max_size=5),
+    st.randoms(use_true_random=False),
+)
+def test_events_of_one_instant_give_one_status_whatever_order_the_rows_come_back_in(
+    kinds: list[EventType], random: Random
+) -> None:
+    """Two events dated and recorded at the same instant (one import, one request): his status
+    must not depend on the order the database returns them in (it did, on PostgreSQL)."""
+    same = datetime(2026, 11, 17, 12, tzinfo=UTC)
+    marks = [Mark(kind, same, same) for kind in kinds]
+    shuffled = list(marks)
+    random.shuffle(shuffled)
+    later = same + timedelta(hours=1)
+    assert Timeline(marks, CREATED).status_at(later) == Timeline(shuffled, CREATED).status_at(later)
+
+
+def test_enrolled_and_completed_at_one_instant_leave_him_completed() -> None:
+    same = datetime(2026, 11, 17, 12, tzinfo=UTC)
+    for order in (
+        [EventType.COMPLETED, EventType.ENROLLED],
+        [EventType.ENROLLED, EventType.COMPLETED],
+    ):
+        timeline = Timeline([Mark(kind, same, same) for kind in order], CREATED)
+        assert timeline.status_at(same + timedelta(hours=1)).status == Status.COMPLETED

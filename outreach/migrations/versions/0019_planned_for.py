@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("program_event") as batch:
-        batch.drop_column("planned_for")
+    # SQLite 3.35 and later drop a column in place (as 0012 does): a batch rebuild would drop
+    # program_event, which the tasks of a live database refer to.
+    op.drop_column("program_event", "planned_for")
