@@ -55,34 +55,20 @@ STATUS_EVENTS = frozenset(
     }
 )
 _ENTRIES = frozenset({EventType.ENROLLED, EventType.ACCEPTED})
-# Two events of the same instant, recorded at the same instant too (one import, one request):
-# taken in the order a program's life runs, so his status never depends on the order the
-# database hands the rows back in. An entry comes first, an ending last.
-_LIFE_ORDER = {
-    EventType.ENROLLED: 0,
-    EventType.ACCEPTED: 0,
-    EventType.LEAVE_OF_ABSENCE: 1,
-    EventType.RETURNED_FROM_LEAVE: 2,
-    EventType.REJECTED: 3,
-    EventType.COMPLETED: 3,
-    EventType.TERMINATED: 3,
-}
 
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """One recorded event: what, when it happened, and when it was recorded (the tie-break;
-    then the order of a program's life)."""
+    """One recorded event: what, when it happened, and when it was recorded (the tie-break)."""
 
     type: EventType
     at: datetime
     recorded_at: datetime
 
-    def key(self) -> tuple[datetime, datetime, int, str]:
-        when = (self.at.astimezone(UTC), self.recorded_at.astimezone(UTC))
-        # Two endings of one instant are a mistake in the record; the name decides, so at
-        # least every reading of it says the same.
-        return (*when, _LIFE_ORDER.get(self.type, 1), self.type.value)
+    def key(self) -> tuple[datetime, datetime, str]:
+        # The service records no two events of his at one instant (recording_time); the
+        # name is a last tie-break, so that any reading of a record says the same.
+        return (self.at.astimezone(UTC), self.recorded_at.astimezone(UTC), self.type.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.domain.participation import STATUS_EVENTS, Mark, Timeline
@@ -54,3 +54,16 @@ def marks_of(session: Session, participant_id: uuid.UUID) -> list[Mark]:
             )
         )
     ]
+
+
+def recording_time(session: Session, participant_id: uuid.UUID, now: datetime) -> datetime:
+    """When a new event of his is recorded: now, or a microsecond after his last one when the
+    clock has not moved since (one import, one request, a frozen clock). Events dated the same
+    instant are taken in the order they were recorded (participation.Mark.key), so that order
+    must be kept, whatever order the database hands the rows back in."""
+    last = session.scalar(
+        select(func.max(ProgramEvent.created_at)).where(
+            ProgramEvent.participant_id == participant_id
+        )
+    )
+    return now if last is None or last < now else last + timedelta(microseconds=1)

@@ -93,7 +93,8 @@ def report_event(
         object_id=participant_id,
     )
     kind, level = _event_type(event_type), _severity(severity)
-    _check_history(session, participant, kind, at, now)
+    recorded = participant_status.recording_time(session, participant.id, now)
+    _check_history(session, participant, kind, at, recorded)
     planned = event_dates.planned_day(session, participant.program_id, kind, at, days or {})
     flagged = _may_be_victim(session, participant_id)  # S11: read before this event is added
     event = ProgramEvent(
@@ -103,7 +104,7 @@ def report_event(
         severity=level.value,
         planned_for=planned.day,
         recorded_by=actor.user_id,
-        created_at=now,
+        created_at=recorded,
     )
     event.ensure_id()
     session.add(event)

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
 from outreach.domain.protocols import Profile
-from outreach.models import Attempt, AuditEvent, OutreachTask
+from outreach.models import Attempt, AuditEvent, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, holds, review, tasks
+from outreach.services import contacts, holds, participant_status, review, tasks
 from outreach.services.errors import Conflict, Forbidden
 from tests.conftest import NOW
 from tests.factories import World, make_contact
@@ -405,3 +405,21 @@ def test_a_correction_keeps_the_window_of_the_call_it_corrects(
     assert fixed.window_day == date(2026, 11, 18)
     assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
+
+
+def test_events_recorded_at_one_instant_keep_the_order_they_were_recorded_in(
+    db: Session, world: World, profiles: dict[str, Profile]
+) -> None:
+    """One request or one import records several of his events on one clock reading: his
+    status must follow the order they were recorded in, never the order the database returns
+    the rows (on PostgreSQL an enrolment and a completion at one instant once read "enrolled")."""
+    for kind in ("enrolled", "completed", "enrolled", "terminated"):
+        _report(db, world, profiles, kind)
+    recorded = db.scalars(
+        select(ProgramEvent.created_at)
+        .where(ProgramEvent.participant_id == world.participant.id)
+        .order_by(ProgramEvent.created_at)
+    ).all()
+    assert len(set(recorded)) == len(recorded) == 4
+    timeline = participant_status.timeline_of(db, world.participant)
+    assert timeline.status_at(NOW + timedelta(hours=1)).status == "terminated"

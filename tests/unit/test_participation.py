@@ -174,13 +174,3 @@ def test_events_of_one_instant_give_one_status_whatever_order_the_rows_come_back
     random.shuffle(shuffled)
     later = same + timedelta(hours=1)
     assert Timeline(marks, CREATED).status_at(later) == Timeline(shuffled, CREATED).status_at(later)
-
-
-def test_enrolled_and_completed_at_one_instant_leave_him_completed() -> None:
-    same = datetime(2026, 11, 17, 12, tzinfo=UTC)
-    for order in (
-        [EventType.COMPLETED, EventType.ENROLLED],
-        [EventType.ENROLLED, EventType.COMPLETED],
-    ):
-        timeline = Timeline([Mark(kind, same, same) for kind in order], CREATED)
-        assert timeline.status_at(same + timedelta(hours=1)).status == Status.COMPLETED
