@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from outreach.domain import validation
 from outreach.domain.calling import Permission as ChannelPermission
@@ -228,6 +228,16 @@ def contact_zone(prefs: ContactPreferences, program: Program) -> ZoneInfo:
     """The zone a contact's times are shown, typed and counted in: her own, else the
     program's (the task page, its form, and S5's window of an attempt outside group)."""
     return ZoneInfo(prefs.timezone or program.timezone)
+
+
+def newest_version() -> ColumnElement[bool]:
+    """True of a preferences row no later version of the same contact replaces: a query that
+    joins preferences reads each contact's current choices (S1) without loading the rest."""
+    newer = aliased(ContactPreferences)
+    return ~exists().where(
+        newer.contact_id == ContactPreferences.contact_id,
+        newer.version > ContactPreferences.version,
+    )
 
 
 def current_preferences_of(
