@@ -141,6 +141,8 @@ class TaskPage:
     # S13: the rhythms her program offers ("none" first) and the one used until she chooses.
     rhythms: tuple[str, ...] = ()
     rhythm_default: str | None = None
+    # Issue 20 item 8: whether her program offers status updates (she may ask for them).
+    updates_offered: bool = False
     # S1: her request to opt back in, held until a supervisor confirms it; her words are
     # opened (audited) only for a supervisor who may confirm them.
     opt_back_in: OptBackIn | None = None
@@ -220,6 +222,7 @@ def task_page(
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
+        updates_offered=_updates_offered(profiles, program),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
     )
 
@@ -352,6 +355,11 @@ def _rhythms(profiles: Mapping[str, protocols.Profile], program: Program) -> tup
 def _rhythm_default(profiles: Mapping[str, protocols.Profile], program: Program) -> str | None:
     profile = profiles.get(program.protocol)
     return None if profile is None or profile.cadence is None else profile.cadence.default
+
+
+def _updates_offered(profiles: Mapping[str, protocols.Profile], program: Program) -> bool:
+    profile = profiles.get(program.protocol)
+    return profile is not None and protocols.offers_updates(profile)
 
 
 def _reveal(
