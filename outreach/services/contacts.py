@@ -414,6 +414,11 @@ def _refuse_undoing_her_word(
             "duty to warn, confirmed by a supervisor, may still reach her",
             {"consent": "declined stays"},
         )
+    if updated.updates and not current.updates and updated.consent == Consent.DECLINED:
+        # Issue 20 item 8 and S1: updates are contact; a declined contact gets none.
+        raise Conflict(
+            "she declined: no status updates either (S1)", {"updates": "she declined contact"}
+        )
     if updated.sms and not current.sms and sms_stopped(session, current.contact_id):
         raise Conflict(
             "she texted STOP: texts stay off until she texts START herself (S2)",

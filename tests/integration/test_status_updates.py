@@ -11,7 +11,7 @@ Georgia: "where she wants them"); never for a contact who declined (S1).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -50,7 +50,7 @@ def _her_word(
     profiles: dict[str, Profile],
     case: Case,
     changes: dict[str, Any],
-    at: Any,
+    at: datetime,
 ) -> None:
     preference_changes.change_preferences(
         db, vault, profiles, actor=case.liaison, contact_id=case.contact.id, changes=changes,
@@ -77,7 +77,7 @@ def _audits(db: Session, action: str, task: OutreachTask) -> list[AuditEvent]:
     return list(db.scalars(query))
 
 
-def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: Any) -> None:
+def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: datetime) -> None:
     tasks.record_attempt(
         db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=at,
         outcome="reached_safe", now=at,
