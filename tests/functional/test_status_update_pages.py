@@ -7,6 +7,7 @@ PRODUCT.md table, Georgia: "where she wants them".
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -14,13 +15,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services import contacts, users
 from outreach.services.audit import SYSTEM
 from tests.conftest import NOW
-from tests.factories import Case, build_case, report_case_event
+from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post
 
 
@@ -116,3 +118,29 @@ def test_a_program_without_updates_shows_no_such_choice(
     page = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "Status updates" not in page
     assert 'name="updates"' not in page
+
+
+def test_the_update_page_tells_the_liaison_his_news_and_status_in_the_approved_script(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    """S13: what she is told is his real current status; two absences recorded on one update
+    are both on its page, so one call tells her the latest (issue 20 item 8)."""
+    case, _ = _case(db, vault, "georgia_fvip")
+    # A liaison whose first name the script may say ("liaison" itself is a word it refuses).
+    liaison = make_user(db, Role.LIAISON, [case.program], now=NOW, username="casey.rivera")
+    profiles = runtime(app).profiles
+    report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
+    contacts.change_preferences(
+        db, actor=case.liaison, contact_id=case.contact.id, changes={"updates": True}, now=NOW,
+        profiles=profiles,
+    )  # fmt: skip
+    [update] = report_case_event(db, profiles, case, "absent", at=NOW, now=NOW)
+    later = NOW + timedelta(days=2)
+    assert report_case_event(db, profiles, case, "absent", at=later, now=later) == []
+    log_in(client, liaison)
+    post(client, f"/tasks/{update.id}/claim")
+    page = client.get(f"/tasks/{update.id}").get_data(as_text=True)
+    assert "The update she asked for: what happened since it opened" in page
+    assert page.count("<li>Absent:") == 2
+    assert "update you asked us for" in page  # the approved script, not improvised
+    assert "Current status: enrolled in the program since" in page
