@@ -144,3 +144,36 @@ def test_the_update_page_tells_the_liaison_his_news_and_status_in_the_approved_s
     assert page.count("<li>Absent:") == 2
     assert "update you asked us for" in page  # the approved script, not improvised
     assert "Current status: enrolled in the program since" in page
+
+
+def _event(client: FlaskClient, db: Session, user: User, case: Case, kind: str) -> Any:
+    token = users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+    return client.post(
+        f"/api/v1/participants/{case.participant.id}/events",
+        json={"type": kind, "at": NOW.isoformat()},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_a_program_system_reports_an_absence_and_a_progress_summary_through_the_api(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    """The new events come through the same intake and schema as every event of his; the
+    facilitator's answer says nothing of contacts (S7)."""
+    case, _ = _case(db, vault, "georgia_fvip")
+    contacts.change_preferences(
+        db, actor=case.liaison, contact_id=case.contact.id, changes={"updates": True}, now=NOW,
+        profiles=runtime(app).profiles,
+    )  # fmt: skip
+    facilitator = db.get(User, case.facilitator.user_id)
+    assert facilitator is not None
+    for kind in ("absent", "progress_summary"):
+        answer = _event(client, db, facilitator, case, kind)
+        assert answer.status_code == 201
+        assert "tasks" not in answer.get_json()
+    # One update, the summary recorded on the one the absence opened.
+    updates = db.scalars(select(OutreachTask).where(OutreachTask.reason == "status_update"))
+    assert len(list(updates)) == 1
+    unknown = _event(client, db, facilitator, case, "absence")
+    assert unknown.status_code == 422
+    assert "type" in unknown.get_json()["fields"]
