@@ -34,8 +34,19 @@ SAYS = (
     "turns calls on",
     "allows texts",
     "texts STOP",
+    "consent recorded as not asked",
+    "consents",
     "declines",
 )
+CHANGES: dict[str, dict[str, object]] = {
+    "asks for updates": {"updates": True},
+    "wants no more updates": {"updates": False},
+    "turns calls off": {"voice": False},
+    "turns calls on": {"voice": True},
+    "allows texts": {"sms": True},
+    "consent recorded as not asked": {"consent": "not_asked"},
+    "consents": {"consent": "consented"},
+}
 HIS = ("absent", "progress_summary")
 REACHED = "the liaison completes the open update"
 STEPS = st.lists(st.sampled_from((*SAYS, *HIS, REACHED)), max_size=14)
@@ -46,6 +57,7 @@ class Her:
     """What she has said, as the rules read it."""
 
     wants: bool = False
+    consented: bool = True
     declined: bool = False
     voice: bool = True
     sms: bool = False
@@ -61,13 +73,7 @@ def _says(db: Session, vault: Vault, case: Case, step: str, at: datetime) -> Non
         tasks.stop_all_contact(db, case.liaison, case.contact.id, at)
         db.commit()
         return
-    changes = {
-        "asks for updates": {"updates": True},
-        "wants no more updates": {"updates": False},
-        "turns calls off": {"voice": False},
-        "turns calls on": {"voice": True},
-        "allows texts": {"sms": True},
-    }[step]
+    changes: dict[str, object] = CHANGES[step]
     try:
         preference_changes.change_preferences(
             db, vault, PROFILES, actor=case.liaison, contact_id=case.contact.id,
@@ -92,6 +98,10 @@ def _move(her: Her, step: str) -> None:
         her.sms = True
     elif step == "texts STOP":
         her.sms, her.stopped = False, True
+    elif step == "consent recorded as not asked" and not her.declined:
+        her.consented = False
+    elif step == "consents" and not her.declined:
+        her.consented = True
 
 
 def _open_updates(db: Session, case: Case) -> list[OutreachTask]:
@@ -122,6 +132,7 @@ def test_no_update_reaches_a_contact_who_did_not_ask_or_declined(
             opened = report_case_event(db, PROFILES, case, step, at=at, now=at)
             if opened:
                 assert her.wants, (n, step)
+                assert her.consented, (n, step)
                 assert not her.declined, (n, step)
                 [update] = opened
                 allowed = {"voice"} if her.voice else {"sms"} if her.sms else set()
