@@ -146,6 +146,9 @@ class TaskPage:
     opt_back_in: OptBackIn | None = None
     opt_back_in_words: str | None = None
     may_confirm_opt_back_in: bool = False
+    # seeds/001 "Massachusetts": whether she named a safe mailing address for letters (read
+    # without opening it; only the letter page opens it, audited).
+    mailing_address_on_file: bool = False
 
 
 def task_page(
@@ -220,8 +223,14 @@ def task_page(
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
+        mailing_address_on_file=_address_on_file(session, task.contact_id),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
     )
+
+
+def _address_on_file(session: Session, contact_id: uuid.UUID) -> bool:
+    person = session.get(ContactPerson, contact_id)
+    return person is not None and person.address_sealed is not None
 
 
 def close_refusals(
@@ -427,14 +436,18 @@ def _script_values(
     liaison: str,
     status: StatusAt,
 ) -> dict[str, str]:
-    words = _call_values().get(language, {})
     return {
         "first_name": contact.name.split()[0],
         "liaison_first_name": liaison,
         "program_name": program.name,
         "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
-        "resources": words.get("resources", "-"),
+        "resources": call_resources(language),
     }
+
+
+def call_resources(language: str) -> str:
+    """The resources the call scripts read her, in her language; letters carry the same."""
+    return str(_call_values().get(language, {}).get("resources", "-"))
 
 
 def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:
