@@ -303,7 +303,8 @@ def _letter_target(
 
 
 def _letter_date(now: datetime, target: _Target) -> str:
-    return now.astimezone(ZoneInfo(target.program.timezone)).date().isoformat()
+    day = now.astimezone(ZoneInfo(target.program.timezone)).date()
+    return task_page.long_date(day, target.language)
 
 
 def _return_address(out: Outward, target: _Target) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -443,6 +443,14 @@ def _script_values(
         "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
         "resources": call_resources(language),
     }
+
+
+def long_date(day: date, language: str) -> str:
+    """A day written out in her language ("November 20, 2026", "20 de noviembre de 2026")."""
+    words = _call_values()[language]
+    return str(
+        words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
+    )
 
 
 def call_resources(language: str) -> str:

@@ -9,6 +9,7 @@ attempt on the mail channel").
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,20 @@ from tests.factories import build_case, report_case_event
 from tests.fakes import RecordingChannel
 
 DAY = timedelta(days=1)
+MONTHS_ES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 PROFILES = load_profiles(PROTOCOLS_DIR)
 
 
@@ -76,7 +91,8 @@ def test_he_completes_and_within_10_days_a_spanish_letter_is_printed_and_recorde
     assert page.letter is not None
     letter = page.letter
     assert letter.language == "es"  # S12: her language
-    assert letter.body.startswith(day73.date().isoformat())
+    local = day73.astimezone(ZoneInfo(case.program.timezone))
+    assert letter.body.startswith(f"{local.day} de {MONTHS_ES[local.month - 1]} de {local.year}")
     assert "Hola, Avery:" in letter.body
     assert "terminó el programa" in letter.body
     assert letter.to_address == ("c/o R. Sample", "45 Elm Street", "Malden, MA 02148")

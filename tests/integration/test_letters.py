@@ -100,6 +100,7 @@ def test_a_letter_to_the_address_she_named_is_printed_recorded_and_completes_the
     letter = page.letter
     assert letter.to_name == "Avery Sample"
     assert letter.to_address == ("12 Quiet Lane", "Apt 3", "Somerville, MA 02143")
+    assert letter.body.startswith("November 17, 2026\n")  # her program's day, written out
     assert "Dear Avery," in letter.body
     assert case.program.name in letter.body  # the letter inside may name the program
     assert "1-800-799-7233" in letter.body  # {resources}, as the call scripts read them
