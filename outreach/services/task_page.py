@@ -417,7 +417,7 @@ def _script(
     liaison = _liaison_name(session, actor)
     values = _script_values(prefs.language, contact, program, liaison, status)
     try:
-        text = scripts.render(_library(), "call", task.script, prefs.language, values)
+        text = scripts.render(_library(), "call", _call_script(task), prefs.language, values)
     except scripts.RenderError:
         # Never improvise a call: an unapproved script means no script on screen at all.
         return [], "The approved script could not be loaded. Do not call; ask a supervisor."
@@ -427,6 +427,16 @@ def _script(
         key=lambda s: CALL_OPENING.index(s[0]) if s[0] in CALL_OPENING else len(CALL_OPENING)
     )
     return found, None
+
+
+# The Emerge profile's fallback_channels: where no letter can go (no mail permission, no safe
+# address), the liaison tells her by phone what the letter says (seeds/001 "Massachusetts"),
+# from the approved call script for the same news.
+LETTER_CALLS = {"completion_letter": "completed", "termination_letter": "terminated"}
+
+
+def _call_script(task: OutreachTask) -> str:
+    return LETTER_CALLS.get(task.script, task.script)
 
 
 def _script_values(

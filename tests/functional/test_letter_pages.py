@@ -7,6 +7,7 @@ from the approved template to the address she named as safe, then confirms maili
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -36,6 +37,10 @@ def _emerge(app: Flask, db: Session, vault: Vault, **prefs: Any) -> tuple[Case, 
         )  # fmt: skip
     liaison = db.get(User, case.liaison.user_id)
     assert liaison is not None
+    # The call script is signed with the liaison's first name, from the username: a real
+    # one ("liaison" is a word no script may say to her before it is safe).
+    liaison.username = f"sam.{uuid.uuid4().hex[:8]}"
+    db.commit()
     return case, liaison
 
 
@@ -216,3 +221,18 @@ def test_a_facilitators_token_cannot_set_her_address(
         headers=_token(db, facilitator),
     )
     assert answer.status_code == 403
+
+
+def test_where_no_letter_can_go_the_liaison_has_the_call_script_to_tell_her_instead(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    """The Emerge profile's fallback_channels: without her mail permission or a safe address
+    she is called, and the call has its approved script (completed or terminated)."""
+    case, liaison = _emerge(app, db, vault)
+    task = _letter_task(app, db, case, "terminated")
+    assert task.channels == ["voice"]
+    log_in(client, liaison)
+    post(client, f"/tasks/{task.id}/claim")
+    page = _text(client.get(f"/tasks/{task.id}"))
+    assert "The approved script could not be loaded" not in page
+    assert 'id="script-safe-to-talk"' in page
