@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from outreach.domain import validation
+from outreach.domain import protocols, validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
-from outreach.domain.protocols import Permissions as ProtocolPermissions
 from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant, Program
@@ -524,12 +523,12 @@ def permission_of(row: ContactPreferences) -> ChannelPermission:
     return ChannelPermission(Consent(row.consent), row.voice, row.sms, row.voicemail, row.mail)
 
 
-def channel_permissions(row: ContactPreferences, contact: ContactPerson) -> ProtocolPermissions:
+def channel_permissions(row: ContactPreferences, contact: ContactPerson) -> protocols.Permissions:
     """What the protocol may plan a task on for her (S1). A letter needs her permission and a
     mailing address she named as safe (seeds/001 "Massachusetts"): without one, the letter
     task falls back to the protocol's fallback channel (a call) instead of waiting for mail
     that cannot go."""
-    return ProtocolPermissions(
+    return protocols.Permissions(
         consent=Consent(row.consent),
         voice=row.voice,
         sms=row.sms,

@@ -220,10 +220,10 @@ def task_page(
         participant_status=status,
         held=held,
         panel=panel,
+        mailing_address_on_file=_address_on_file(session, task.contact_id),
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
-        mailing_address_on_file=_address_on_file(session, task.contact_id),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
     )
 
