@@ -230,6 +230,9 @@ def produce_letter(
     letter = compose_letter(session, out, task_id=task_id, now=now, actor=actor)
     task = session.get(OutreachTask, task_id)
     assert task is not None  # compose_letter found it
+    if any(a.outcome == Outcome.LETTER_SENT for a in tasks.standing_attempts(session, task_id)):
+        # A double click or a second tab: one letter went, and the log says one.
+        raise Conflict("the letter is already recorded as mailed; close the task")
     target_contact = task.contact_id
     delivery = Delivery(
         task_id=task_id,

@@ -269,3 +269,17 @@ def test_only_the_liaison_holding_the_claim_opens_the_letter(
     assert page.letter is None
     assert page.status == 409
     assert _letter_reveals(db) == []
+
+
+def test_a_letter_is_recorded_as_mailed_once(
+    db: Session, vault: Vault, profiles: dict[str, Profile], out: Outward
+) -> None:
+    """A second "I printed and mailed it" (a double click, a second tab) records nothing:
+    one letter went, and the log says one."""
+    case = _emerge(db, vault, profiles, mail=True)
+    _address(db, vault, profiles, case, ADDRESS)
+    task = _completed(db, profiles, case)
+    letters.mailed(db, out, actor=case.liaison, task_id=task.id, now=NOW)
+    with pytest.raises(Conflict, match="already recorded"):
+        letters.mailed(db, out, actor=case.liaison, task_id=task.id, now=NOW)
+    assert _written(db) == (1, 1)
