@@ -10,7 +10,7 @@ import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,6 +150,9 @@ class TaskPage:
     opt_back_in: OptBackIn | None = None
     opt_back_in_words: str | None = None
     may_confirm_opt_back_in: bool = False
+    # seeds/001 "Massachusetts": whether she named a safe mailing address for letters (read
+    # without opening it; only the letter page opens it, audited).
+    mailing_address_on_file: bool = False
 
 
 def task_page(
@@ -221,6 +224,7 @@ def task_page(
         participant_status=status,
         held=held,
         panel=panel,
+        mailing_address_on_file=_address_on_file(session, task.contact_id),
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
@@ -228,6 +232,11 @@ def task_page(
         update_news=_update_news(session, task, participant),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
     )
+
+
+def _address_on_file(session: Session, contact_id: uuid.UUID) -> bool:
+    person = session.get(ContactPerson, contact_id)
+    return person is not None and person.address_sealed is not None
 
 
 def close_refusals(
@@ -442,7 +451,7 @@ def _script(
     liaison = _liaison_name(session, actor)
     values = _script_values(prefs.language, contact, program, liaison, status)
     try:
-        text = scripts.render(_library(), "call", task.script, prefs.language, values)
+        text = scripts.render(_library(), "call", _call_script(task), prefs.language, values)
     except scripts.RenderError:
         # Never improvise a call: an unapproved script means no script on screen at all.
         return [], "The approved script could not be loaded. Do not call; ask a supervisor."
@@ -454,6 +463,16 @@ def _script(
     return found, None
 
 
+# The Emerge profile's fallback_channels: where no letter can go (no mail permission, no safe
+# address), the liaison tells her by phone what the letter says (seeds/001 "Massachusetts"),
+# from the approved call script for the same news.
+LETTER_CALLS = {"completion_letter": "completed", "termination_letter": "terminated"}
+
+
+def _call_script(task: OutreachTask) -> str:
+    return LETTER_CALLS.get(task.script, task.script)
+
+
 def _script_values(
     language: str,
     contact: contacts.ContactDetails,
@@ -461,14 +480,26 @@ def _script_values(
     liaison: str,
     status: StatusAt,
 ) -> dict[str, str]:
-    words = _call_values().get(language, {})
     return {
         "first_name": contact.name.split()[0],
         "liaison_first_name": liaison,
         "program_name": program.name,
         "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
-        "resources": words.get("resources", "-"),
+        "resources": call_resources(language),
     }
+
+
+def long_date(day: date, language: str) -> str:
+    """A day written out in her language ("November 20, 2026", "20 de noviembre de 2026")."""
+    words = _call_values()[language]
+    return str(
+        words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
+    )
+
+
+def call_resources(language: str) -> str:
+    """The resources the call scripts read her, in her language; letters carry the same."""
+    return str(_call_values().get(language, {}).get("resources", "-"))
 
 
 def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:
