@@ -41,12 +41,13 @@ from tests.fakes import RecordingChannel
 
 NEW_YORK = ZoneInfo("America/New_York")
 DAY = timedelta(days=1)
+MINUTE = timedelta(minutes=1)
 # The first Tuesday of the story: he is enrolled that morning (tests/conftest.NOW's day).
 WEEK_0 = date(2026, 11, 17)
 PHONE = "+1 404-555-0188"
-# Two scheduler runs a day stand for its every-30-seconds ticks: the morning run (9:00) and
-# the evening run just after his call window opens on group nights (18:50).
-TICK_HOURS = ("09:00", "18:50")
+# Five scheduler runs a day stand for its every-30-seconds ticks: the morning run (9:00), the
+# evening run just after his call window opens on group nights (18:50), and three inside it.
+TICK_HOURS = ("09:00", "18:50", "19:10", "19:30", "19:50")
 
 
 def ny(day: date, hhmm: str) -> datetime:
