@@ -1,0 +1,78 @@
+"""PCADV standards: thirteen weeks of advising her of his status.
+
+Seed: seeds/004 (PCADV), item 4: "Advising battered partners of the status of the batterer in
+relation to the intervention service, including application, rejection or acceptance,
+attendance, and administrative or contractual discharge"; item 6: "Warning battered partners
+and appropriate law enforcement agencies of potential violence by the participant"; item 7:
+"Taking appropriate action to protect partners and minor children".
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from outreach.runtime import Runtime
+from outreach.security.vault import Vault
+from tests.fakes import RecordingChannel
+from tests.scenarios.story import DAY, Story, begin, ny, week
+
+
+@pytest.fixture
+def story(db: Session, vault: Vault, rt: Runtime, channel: RecordingChannel) -> Story:
+    return begin(db, vault, rt, channel, protocol="pcadv")
+
+
+def test_thirteen_weeks_of_status_advice(story: Story) -> None:
+    s = story
+    # "application": the program reports it as enrolled; within a week.
+    [intake] = s.event("enrolled", ny(week(0), "09:00"))
+    assert intake.due_by == ny(week(0), "09:00") + 7 * DAY
+    s.live_until(ny(week(0, 3), "11:00"))
+    s.reach(intake, ny(week(0, 3), "12:00"))
+    # Added when referrals land: the intake offers her rights and legal protections and
+    # referrals (domestic violence program, victim-witness, legal services), seeds/004.
+    s.her_word(ny(week(0, 3), "12:05"), consent="consented", sms=True)
+    # "rejection or acceptance".
+    s.live_until(ny(week(1, 0), "09:30"))
+    [accepted] = s.event("accepted", ny(week(1, 0), "10:00"))
+    assert (accepted.reason, accepted.due_by) == ("accepted", ny(week(1, 0), "10:00") + 7 * DAY)
+    s.live_until(ny(week(1), "18:55"))
+    s.reach(accepted, ny(week(1), "19:00"))
+    # "attendance": a leave of absence, within two days.
+    s.live_until(ny(week(4, 0), "09:30"))
+    [leave] = s.event("leave_of_absence", ny(week(4, 0), "10:00"))
+    assert (leave.reason, leave.due_by) == ("leave_of_absence", ny(week(4, 0), "10:00") + 2 * DAY)
+    s.attempt(leave, ny(week(4, 0), "12:00"), "no_answer")
+    s.live_until(ny(week(4, 1), "11:00"))
+    s.reach(leave, ny(week(4, 1), "12:00"))
+    # Added when status updates land: absences and the return are "attendance" she may ask
+    # to hear about (updates: true).
+    s.live_until(ny(week(6, 0), "09:30"))
+    assert s.event("returned_from_leave", ny(week(6, 0), "10:00")) == []
+    # Item 6: "Warning battered partners ... of potential violence" (S8): at once, every
+    # channel she allows.
+    s.live_until(ny(week(8, 3), "09:30"))
+    [warning] = s.event("duty_to_warn", ny(week(8, 3), "10:00"), severity="high")
+    assert (warning.reason, warning.channels) == ("duty_to_warn", ["voice", "sms"])
+    assert warning.opens_at == ny(week(8, 3), "10:00")
+    s.reach(warning, ny(week(8, 3), "10:10"))
+    # "administrative or contractual discharge": within two days.
+    s.live_until(ny(week(11, 0), "09:30"))
+    [ended] = s.event("terminated", ny(week(11, 0), "10:00"))
+    assert (ended.reason, ended.due_by) == ("terminated", ny(week(11, 0), "10:00") + 2 * DAY)
+    s.live_until(ny(week(11), "18:55"))
+    s.reach(ended, ny(week(11), "19:00"))
+    s.live_until(ny(week(14, 0), "09:30"))
+
+    assert [(t.reason, t.status) for t in s.tasks()] == [
+        ("intake", "completed"),
+        ("accepted", "completed"),
+        ("leave_of_absence", "completed"),
+        ("duty_to_warn", "completed"),
+        ("terminated", "completed"),
+    ]
+    # A heads-up text before the Tuesday call she consented to; none for the warning, and
+    # none once he was discharged: his group time is no longer a safe window (S4).
+    assert [at for at, _ in s.texts()] == [ny(week(1), "18:50")]
+    assert s.calls() == []
