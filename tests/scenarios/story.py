@@ -45,9 +45,12 @@ MINUTE = timedelta(minutes=1)
 # The first Tuesday of the story: he is enrolled that morning (tests/conftest.NOW's day).
 WEEK_0 = date(2026, 11, 17)
 PHONE = "+1 404-555-0188"
-# Five scheduler runs a day stand for its every-30-seconds ticks: the morning run (9:00), the
-# evening run just after his call window opens on group nights (18:50), and three inside it.
-TICK_HOURS = ("09:00", "18:50", "19:10", "19:30", "19:50")
+# A few scheduler runs a day stand for its every-30-seconds ticks: the morning run (9:00) and
+# the evening run (18:50, just after his call window opens on group nights); on group nights
+# (Tuesdays) three more inside the window, so work that opens during it is seen in it.
+TICK_HOURS = ("09:00", "18:50")
+GROUP_NIGHT_TICK_HOURS = ("09:00", "18:50", "19:10", "19:30", "19:50")
+TUESDAY = 1
 
 
 def ny(day: date, hhmm: str) -> datetime:
@@ -193,7 +196,8 @@ class Story:
         and including `until`, which becomes the story's clock."""
         day = self.now.astimezone(NEW_YORK).date()
         while day <= until.astimezone(NEW_YORK).date():
-            for hhmm in TICK_HOURS:
+            hours = GROUP_NIGHT_TICK_HOURS if day.weekday() == TUESDAY else TICK_HOURS
+            for hhmm in hours:
                 if self.now < ny(day, hhmm) <= until:
                     self.tick(ny(day, hhmm))
             day += DAY
