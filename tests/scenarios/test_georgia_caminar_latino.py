@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import Runtime
 from outreach.security.vault import Vault
-from outreach.services.errors import Conflict
+from outreach.services.errors import Conflict, Invalid
 from tests.fakes import RecordingChannel
 from tests.scenarios.story import DAY, Seen, Story, begin, ny, week
 
@@ -99,6 +99,14 @@ def test_thirteen_weeks_of_a_caminar_latino_case(story: Story) -> None:
     # --- week 8: she texts STOP; a facilitator is worried for her ------------------------
     s.she_texts("STOP", ny(week(8, 0), "08:00"))
     assert s.preferences().sms is False  # S2: at once and for good (until her START)
+    # Another class is cancelled: her contact opens on calls only now (S1, S2).
+    s.cancel_class(week(8), ny(week(8, 0), "09:00"))
+    cancelled_2 = s.open_task("class_cancelled")
+    assert cancelled_2.channels == ["voice"]
+    with pytest.raises(Invalid):  # S1: an attempt on a channel she turned off is refused
+        s.attempt(cancelled_2, ny(week(8, 0), "09:05"), "no_answer", channel="sms")
+    s.db.rollback()
+    s.reach(cancelled_2, ny(week(8, 0), "12:00"))
     # seeds/001 (MSV): "When MSV facilitators are concerned for a victim's safety, they bring
     # their concerns to the victim liaison's attention"; S8: callable at once, by voice.
     [concern] = s.event("safety_concern", ny(week(8, 2), "10:00"), severity="elevated")
@@ -141,6 +149,7 @@ def test_thirteen_weeks_of_a_caminar_latino_case(story: Story) -> None:
             ny(week(4, 0), "00:00"),
         ),
         Seen("leave_of_absence", "unreachable", ny(week(5, 0), "10:00"), ny(week(5, 2), "10:00")),
+        Seen("class_cancelled", "completed", ny(week(8, 0), "09:00"), ny(week(8), "09:00")),
         Seen("safety_concern", "completed", ny(week(8, 2), "10:00"), concern.due_by),
         Seen(
             "progress_report_check_in",
