@@ -90,3 +90,30 @@ def test_thirteen_weeks_of_an_emerge_case(story: Story) -> None:
     # She never allowed texts: nothing was texted to her (S2).
     assert s.texts() == []
     assert s.calls() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Finding: every shipped profile's safety_concern rule lists voice only, with no "
+        "fallback, so for a contact who said 'no calls, texts are fine' (S1) an explicit threat "
+        "opens no task at all and the coordinator is never told; seeds/001 (Massachusetts) asks "
+        "for immediate contact. Needs a decision on how it reaches her (an SMS fallback with a "
+        "neutral 'reply or ask for a call' text the liaison can send, or a task held for a "
+        "supervisor as a duty to warn is when she refused every channel)."
+    ),
+)
+def test_an_explicit_threat_reaches_her_when_she_said_no_calls_texts_are_fine(
+    story: Story,
+) -> None:
+    s = story
+    [intake] = s.event("enrolled", ny(week(0), "09:00"))
+    s.live_until(ny(week(0, 3), "11:00"))
+    s.reach(intake, ny(week(0, 3), "12:00"))
+    # S1: "no calls, texts are fine": she narrows by channel, she does not decline.
+    s.her_word(ny(week(0, 3), "12:05"), consent="consented", voice=False, sms=True)
+    s.live_until(ny(week(3, 3), "09:30"))
+    # seeds/001: "Advocates contact victims immediately if there is an explicit threat to harm
+    # them or their children." She allows texts: the contact must open on them.
+    opened = s.event("safety_concern", ny(week(3, 3), "10:00"), severity="high")
+    assert [(t.reason, t.channels) for t in opened] == [("safety_concern", ["sms"])]
