@@ -163,3 +163,42 @@ def test_thirteen_weeks_of_a_caminar_latino_case(story: Story) -> None:
     assert [at for at, _ in s.texts()] == [ny(week(3), "18:50"), ny(week(10), "18:50")]
     # The scheduler places no call on its own: every call here was the advocate's.
     assert s.calls() == []
+
+
+def test_no_heads_up_text_on_a_night_he_is_absent_from_group(
+    db: Session, vault: Vault, rt: Runtime, channel: RecordingChannel
+) -> None:
+    """S4: group time is a safe window only while he is actually in group, "never in a
+    session he did not attend"; PRODUCT.md "Consented reminders": the heads-up goes before a
+    window in which the liaison plans to call. On a night he is marked absent he may be home:
+    no "I'll call you today" text may reach her."""
+    s = begin(db, vault, rt, channel, protocol="georgia_fvip", consent="consented", sms=True)
+    [intake] = s.event("enrolled", ny(week(0, 0), "09:00"))  # Monday
+    s.live_until(ny(week(0), "09:05"))  # Tuesday's morning run plans tonight's heads-up
+    s.attendance(week(0), "absent")  # 18:40: he did not come
+    s.live_until(ny(week(0), "21:00"))
+    assert s.texts() == []
+    # The next Tuesday he is there: the heads-up goes before that night's window.
+    s.live_until(ny(week(1), "18:30"))
+    s.attendance(week(1), "present")
+    s.live_until(ny(week(1), "18:55"))
+    assert [at for at, _ in s.texts()] == [ny(week(1), "18:50")]
+    assert intake.status == "open"
+
+
+@pytest.mark.parametrize("news", ["class_cancelled", "leave_of_absence", "terminated"])
+def test_no_heads_up_text_once_tonights_window_is_gone(
+    db: Session, vault: Vault, rt: Runtime, channel: RecordingChannel, news: str
+) -> None:
+    """S4: "never ... in a session ... that was cancelled", and never once he "was terminated,
+    left or went on leave (then he may be home)". The morning run planned tonight's heads-up;
+    news in the afternoon takes tonight's window away, and the text with it."""
+    s = begin(db, vault, rt, channel, protocol="georgia_fvip", consent="consented", sms=True)
+    s.event("enrolled", ny(week(0, 0), "09:00"))  # Monday
+    s.live_until(ny(week(0), "09:05"))  # Tuesday's morning run plans tonight's heads-up
+    if news == "class_cancelled":
+        s.cancel_class(week(0), ny(week(0), "15:00"))
+    else:
+        s.event(news, ny(week(0), "15:00"))
+    s.live_until(ny(week(0), "21:00"))
+    assert s.texts() == []
