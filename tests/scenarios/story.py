@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from outreach.channels.base import BridgedCall, SafeCheckCall, Sms
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Role
-from outreach.models import Attempt, ContactPerson, Group, OutreachTask, Participant, Program
+from outreach.models import (
+    Attempt,
+    ContactPerson,
+    Group,
+    OptBackIn,
+    OutreachTask,
+    Participant,
+    Program,
+)
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
@@ -166,10 +174,15 @@ class Story:
         self._at(at)
         duty_to_warn.confirm(self.db, actor=self.supervisor, task_id=task.id, now=at)
 
-    def opt_back_in(self, at: datetime, words: str, **channels: bool) -> None:
-        """She asks to be contacted again; the liaison records it, a supervisor confirms."""
+    def asks_to_opt_back_in(self, at: datetime, words: str, **channels: bool) -> OptBackIn:
+        """She asks to be contacted again; the liaison records it in her words (S1)."""
         held = self.her_word(at, consent="consented", her_words=words, **channels)
-        assert contacts.current_preferences(self.db, self.contact.id).consent == "declined"
+        assert isinstance(held, OptBackIn)  # held, not a change of her preferences
+        return held
+
+    def confirm_opt_back_in(self, held: OptBackIn, at: datetime) -> None:
+        """A supervisor other than the one who recorded it confirms her request (S1)."""
+        self._at(at)
         opt_back_in.confirm(self.db, actor=self.supervisor, request_id=held.id, now=at)
 
     # --- her phone --------------------------------------------------------------------

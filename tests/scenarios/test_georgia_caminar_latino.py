@@ -73,6 +73,7 @@ def test_thirteen_weeks_of_a_caminar_latino_case(story: Story) -> None:
     assert sent_at == ny(week(3), "18:50")
     for word in ("program", "programa", "grupo", "group", "court", "corte", "class", "clase"):
         assert word not in heads_up.body.lower()  # S2: never the program or the reason
+    assert heads_up.body.startswith("Hola")  # S12: in the language she uses
     s.reach(court, ny(week(3), "19:00"))
 
     # --- week 4: he misses group; week 5: he asks for a leave ---------------------------
@@ -200,5 +201,19 @@ def test_no_heads_up_text_once_tonights_window_is_gone(
         s.cancel_class(week(0), ny(week(0), "15:00"))
     else:
         s.event(news, ny(week(0), "15:00"))
+    s.live_until(ny(week(0), "21:00"))
+    assert s.texts() == []
+
+
+def test_no_heads_up_text_once_she_said_no_more_calls_that_afternoon(
+    db: Session, vault: Vault, rt: Runtime, channel: RecordingChannel
+) -> None:
+    """S1: "no calls, texts are fine" is hers to say at any time; PRODUCT.md: the heads-up is
+    for "a window in which a liaison plans to call". Once she turned calls off no call is
+    planned, so "I'll call you today" must not reach her."""
+    s = begin(db, vault, rt, channel, protocol="georgia_fvip", consent="consented", sms=True)
+    s.event("enrolled", ny(week(0, 0), "09:00"))  # Monday
+    s.live_until(ny(week(0), "09:05"))  # Tuesday's morning run plans tonight's heads-up
+    s.her_word(ny(week(0), "12:00"), voice=False)
     s.live_until(ny(week(0), "21:00"))
     assert s.texts() == []

@@ -76,9 +76,14 @@ def test_thirteen_weeks_of_status_advice(story: Story) -> None:
     # --- week 9: she asks to hear from the program again (S1: opting back in) ---------------
     # Her words, recorded by the liaison; she consents again only once a supervisor confirms.
     s.live_until(ny(week(9, 3), "11:00"))
-    s.opt_back_in(
+    held = s.asks_to_opt_back_in(
         ny(week(9, 3), "12:00"), "Please call me again when anything changes.", voice=True
     )
+    # Until a supervisor confirms, she stays declined and nothing opens for her (S1).
+    assert s.preferences().consent == "declined"
+    s.live_until(ny(week(9, 4), "09:30"))
+    assert s.event("safety_concern", ny(week(9, 4), "10:00")) == []
+    s.confirm_opt_back_in(held, ny(week(9, 4), "11:00"))
     assert s.preferences().consent == "consented"
     assert s.preferences().sms is False  # she gave back calls only
 
