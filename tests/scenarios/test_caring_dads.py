@@ -98,3 +98,23 @@ def test_thirteen_weeks_of_mother_contact(story: Story) -> None:
     # After STOP no text reached her, and with cadence "none" no check-in opened (S2, S13).
     assert len(s.texts()) == texts_before + 1
     assert s.calls() == []
+
+
+def test_her_texted_check_in_waits_for_a_night_he_is_in_group(story: Story) -> None:
+    """S4: a text may arrive only in a window where he is in group or she named the time as
+    safe, "never in a session he did not attend"; PRODUCT.md: her check-in is a discreet text
+    where she chose texts over calls. Planned in the morning for tonight, it is not sent on a
+    night he is marked absent, and goes the next week he is there."""
+    s = story
+    [intake] = s.event("enrolled", ny(week(0, 0), "09:00"))  # Monday
+    s.reach(intake, ny(week(0, 0), "12:00"))
+    s.her_word(ny(week(0, 0), "12:05"), consent="consented", voice=False, sms=True)
+    s.live_until(ny(week(1), "09:05"))  # the check-in opened; tonight's text is planned
+    assert [t.channels for t in s.tasks("periodic_check_in")] == [["sms"]]
+    s.attendance(week(1), "absent")
+    s.live_until(ny(week(1), "21:00"))
+    assert s.texts() == []
+    s.live_until(ny(week(2), "18:30"))
+    s.attendance(week(2), "present")
+    s.live_until(ny(week(2), "21:00"))
+    assert [at for at, _ in s.texts()] == [ny(week(2), "18:50")]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import Runtime
 from outreach.security.vault import Vault
+from outreach.services.errors import Conflict
 from tests.fakes import RecordingChannel
 from tests.scenarios.story import DAY, Seen, Story, begin, ny, week
 
@@ -37,6 +38,12 @@ def test_thirteen_weeks_of_an_emerge_case(story: Story) -> None:
     assert intake.due_by == ny(week(0), "09:00") + 14 * DAY
     s.live_until(ny(week(1), "18:55"))
     s.attempt(intake, ny(week(1), "19:00"), "no_answer")
+    s.live_until(ny(week(1), "19:35"))
+    s.attempt(intake, ny(week(1), "19:40"), "no_answer")
+    # S5: two attempts in one group session are one window: not yet unreachable.
+    with pytest.raises(Conflict):
+        s.close_unreachable(intake, ny(week(1), "19:45"))
+    s.db.rollback()
     s.live_until(ny(week(1, 3), "11:00"))
     interviewed = ny(week(1, 3), "12:00")
     s.reach(intake, interviewed)
