@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import BridgedCall, SafeCheckCall, Sms
+from outreach.domain.planner import CallWindow
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Role
 from outreach.models import (
     Attempt,
@@ -39,6 +40,7 @@ from outreach.services import (
     duty_to_warn,
     inbound,
     opt_back_in,
+    planning,
     preference_changes,
     programs,
     tasks,
@@ -234,6 +236,16 @@ class Story:
         return [
             Seen(t.reason, t.status, t.opens_at, t.due_by, tuple(t.channels)) for t in self.tasks()
         ]
+
+    def windows(self, task: OutreachTask) -> list[CallWindow]:
+        """The windows in which the liaison may call about the task from the story's clock,
+        as her queue and the task page plan them (S4, S8)."""
+        settings = self.rt.settings
+        plan = planning.plan_open_tasks(
+            self.db, self.rt.profiles, now=self.now, days=2,
+            calling_hours=(settings.calling_start, settings.calling_end), task_ids=[task.id],
+        )  # fmt: skip
+        return sorted(plan.windows, key=lambda window: window.start)
 
     def texts(self) -> list[tuple[datetime, Sms]]:
         return [(at, item) for at, item in self.sent if isinstance(item, Sms)]

@@ -35,16 +35,19 @@ def test_thirteen_weeks_with_nothing_but_a_duty_to_warn(story: Story) -> None:
     assert s.event("safety_concern", ny(week(7), "10:00"), severity="high") == []
     # Not even S11's resources-only call (PRODUCT.md protocol table).
     assert s.event("participant_may_be_victim", ny(week(7), "11:00")) == []
-    s.live_until(ny(week(9), "09:30"))
     assert s.tasks() == []
 
     # --- week 9: "unless ... we believed we had a duty to warn/protect" (S8) ----------------
-    [warning] = s.event("duty_to_warn", ny(week(9), "10:00"), severity="high")
+    s.live_until(ny(week(9), "23:00"))
+    [warning] = s.event("duty_to_warn", ny(week(9), "23:10"), severity="high")
     assert warning.reason == "duty_to_warn"
-    assert warning.opens_at == ny(week(9), "10:00")  # at once, at any hour (S8)
+    # S8: "callable at once at any hour (legal calling hours govern routine outreach, not an
+    # emergency warning)": late at night, the window opens as it is raised.
+    first = s.windows(warning)[0]
+    assert (first.kind, first.start) == ("duty_to_warn", ny(week(9), "23:10"))
     # Not yet asked: the warning is a call, never a text (S1).
     assert warning.channels == ["voice"]
-    s.reach(warning, ny(week(9), "10:15"))
+    s.reach(warning, ny(week(9), "23:15"))
     # Added when referrals land: the referral to the local victim service organization is
     # recorded as the warning's outcome (seeds/004).
     s.live_until(ny(week(12), "09:30"))

@@ -70,6 +70,8 @@ def test_thirteen_weeks_of_an_emerge_case(story: Story) -> None:
     [threat] = s.event("safety_concern", ny(week(11, 3), "10:00"), severity="high")
     assert (threat.reason, threat.opens_at) == ("safety_concern", ny(week(11, 3), "10:00"))
     assert threat.min_attempts == 4  # more attempts for higher severity (profile)
+    # S8: "callable at once within calling hours, not at the next group session".
+    assert s.windows(threat)[0].start == ny(week(11, 3), "10:00")
     s.reach(threat, ny(week(11, 3), "10:20"))
 
     # --- week 12: he is terminated -----------------------------------------------------------
