@@ -118,3 +118,29 @@ def test_her_texted_check_in_waits_for_a_night_he_is_in_group(story: Story) -> N
     s.attendance(week(2), "present")
     s.live_until(ny(week(2), "21:00"))
     assert [at for at, _ in s.texts()] == [ny(week(2), "18:50")]
+
+
+def test_a_mother_who_declines_hears_nothing_but_a_confirmed_warning(story: Story) -> None:
+    """seeds/001: "Mother contact calls are made voluntary for the mothers and they can
+    decline." S1: declined is no further contact of any kind; only a supervisor-confirmed
+    duty to warn reaches her."""
+    s = story
+    [intake] = s.event("enrolled", ny(week(0), "09:00"))
+    s.live_until(ny(week(0, 3), "11:00"))
+    s.attempt(intake, ny(week(0, 3), "12:00"), "declined")
+    assert s.preferences().consent == "declined"
+    s.live_until(ny(week(6, 2), "09:30"))
+    assert s.event("safety_concern", ny(week(6, 2), "10:00")) == []
+    s.live_until(ny(week(8, 2), "09:30"))
+    [warning] = s.event("duty_to_warn", ny(week(8, 2), "10:00"), severity="high")
+    s.confirm_warning(warning, ny(week(8, 2), "10:05"))
+    s.reach(warning, ny(week(8, 2), "10:15"))
+    s.live_until(ny(week(12), "09:30"))
+    assert s.event("completed", ny(week(12), "10:00")) == []
+    s.live_until(ny(week(14, 0), "09:30"))
+    # No weekly call ever opened: "calls are made weekly" only "for consenting mothers".
+    assert [(t.reason, t.status) for t in s.tasks()] == [
+        ("intake", "cancelled"),  # her "no", in the log, ended it with every other contact
+        ("duty_to_warn", "completed"),
+    ]
+    assert s.texts() == []

@@ -112,3 +112,23 @@ def test_thirteen_weeks_of_a_colorado_case(story: Story) -> None:
         ny(week(11), "18:50"),
     ]
     assert s.calls() == []
+
+
+def test_a_victim_who_wants_no_contact_gets_none(story: Story) -> None:
+    """seeds/001 "Colorado": "Victim contact is victim driven. If the victim does not want
+    contact, it is not required." After her "no", his level change, a safety issue, the
+    planned discharge and the discharge itself open nothing for her (S1)."""
+    s = story
+    [intake] = s.event("enrolled", ny(week(0), "09:00"))
+    s.live_until(ny(week(0, 3), "11:00"))
+    s.attempt(intake, ny(week(0, 3), "12:00"), "declined")
+    for kind, n in (("level_change", 4), ("safety_concern", 7)):
+        s.live_until(ny(week(n), "09:30"))
+        assert s.event(kind, ny(week(n), "10:00")) == []
+    s.live_until(ny(week(11), "09:30"))
+    assert s.event("discharge_planned", ny(week(11), "10:00"), about=week(13)) == []
+    s.live_until(ny(week(13), "09:30"))
+    assert s.event("completed", ny(week(13), "10:00")) == []
+    s.live_until(ny(week(14, 0), "09:30"))
+    assert [(t.reason, t.status) for t in s.tasks()] == [("intake", "cancelled")]
+    assert s.texts() == []

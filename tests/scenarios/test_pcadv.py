@@ -106,3 +106,24 @@ def test_thirteen_weeks_of_status_advice(story: Story) -> None:
     # none for the warning, none after she gave back calls only.
     assert [at for at, _ in s.texts()] == [ny(week(1), "18:50")]
     assert s.calls() == []
+
+
+def test_a_rejected_application_is_told_and_nothing_follows(story: Story) -> None:
+    """seeds/004 item 4: "Advising battered partners of the status of the batterer ...
+    including application, rejection or acceptance": his application, then its rejection
+    (within three days, profile); he never enters the program, so nothing else opens."""
+    s = story
+    [intake] = s.event("enrolled", ny(week(0), "09:00"))
+    s.live_until(ny(week(0, 3), "11:00"))
+    s.reach(intake, ny(week(0, 3), "12:00"))
+    s.her_word(ny(week(0, 3), "12:05"), consent="consented")
+    s.live_until(ny(week(1, 3), "09:30"))
+    [rejected] = s.event("rejected", ny(week(1, 3), "10:00"))
+    assert (rejected.reason, rejected.channels) == ("rejected", ["voice"])
+    assert rejected.due_by == ny(week(1, 3), "10:00") + 3 * DAY
+    s.reach(rejected, ny(week(1, 3), "12:00"))
+    s.live_until(ny(week(14, 0), "09:30"))
+    assert [(t.reason, t.status) for t in s.tasks()] == [
+        ("intake", "completed"),
+        ("rejected", "completed"),
+    ]
