@@ -217,3 +217,27 @@ def test_no_heads_up_text_once_she_said_no_more_calls_that_afternoon(
     s.her_word(ny(week(0), "12:00"), voice=False)
     s.live_until(ny(week(0), "21:00"))
     assert s.texts() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=Invalid,
+    reason=(
+        "Finding: seeds/001 (Caminar Latino) says that, aside from the required contacts, "
+        "'contact is guided by victims; some want frequent contact and others do not want "
+        "any', but the Georgia profile offers no rhythm (S13 names only Colorado, Emerge and "
+        "Caring Dads), so her wish for regular check-ins is refused (422 on cadence). Needs "
+        "the program's choices for a Georgia [cadence] (no default) in georgia_fvip.toml."
+    ),
+)
+def test_a_caminar_latino_victim_who_wants_frequent_contact_gets_check_ins(
+    db: Session, vault: Vault, rt: Runtime, channel: RecordingChannel
+) -> None:
+    s = begin(db, vault, rt, channel, protocol="georgia_fvip")
+    [intake] = s.event("enrolled", ny(week(0), "09:00"))
+    s.live_until(ny(week(0, 3), "11:00"))
+    reached = ny(week(0, 3), "12:00")
+    s.reach(intake, reached)
+    s.her_word(reached, consent="consented", cadence="monthly")
+    s.live_until(ny(week(5), "09:30"))
+    assert s.open_task("periodic_check_in").opens_at == reached + 30 * DAY
