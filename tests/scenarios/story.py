@@ -166,6 +166,12 @@ class Story:
             self.db, actor=self.liaison, task_id=task.id, resolution="completed", now=at
         )
 
+    def close_completed(self, task: OutreachTask, at: datetime) -> None:
+        self._at(at)
+        tasks.close_task(
+            self.db, actor=self.liaison, task_id=task.id, resolution="completed", now=at
+        )
+
     def close_unreachable(self, task: OutreachTask, at: datetime) -> None:
         self._at(at)
         tasks.close_task(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import Runtime
 from outreach.security.vault import Vault
+from outreach.services.errors import Conflict, Invalid
 from tests.fakes import RecordingChannel
 from tests.scenarios.story import DAY, Seen, Story, begin, ny, week
 
@@ -50,7 +51,17 @@ def test_thirteen_weeks_of_a_colorado_case(story: Story) -> None:
     s.live_until(ny(week(5), "18:55"))
     # PRODUCT.md "Consented reminders": one heads-up text before Tuesday's window.
     assert [at for at, _ in s.texts()] == [ny(week(5), "18:50")]
-    s.reach(check_in, ny(week(5), "19:00"))
+    # S3: no voicemail unless she allowed messages: the liaison cannot log one.
+    with pytest.raises(Invalid):
+        s.attempt(check_in, ny(week(5), "18:58"), "voicemail_neutral")
+    s.db.rollback()
+    # S6: she answers but it is not safe to talk: that never counts as the contact.
+    s.attempt(check_in, ny(week(5), "19:00"), "reached_not_safe")
+    with pytest.raises(Conflict):
+        s.close_completed(check_in, ny(week(5), "19:01"))
+    s.db.rollback()
+    s.live_until(ny(week(5), "19:55"))
+    s.reach(check_in, ny(week(5), "20:00"))  # she calls back later that evening
 
     # --- week 6: a change to his level of treatment -----------------------------------------
     # seeds/001: "changes to level of treatment".

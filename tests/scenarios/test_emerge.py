@@ -103,6 +103,7 @@ def test_thirteen_weeks_of_an_emerge_case(story: Story) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
         "Finding: every shipped profile's safety_concern rule lists voice only, with no "
         "fallback, so for a contact who said 'no calls, texts are fine' (S1) an explicit threat "
