@@ -98,7 +98,7 @@ def test_thirteen_weeks_of_a_caminar_latino_case(story: Story) -> None:
     assert s.event("returned_from_leave", ny(week(7, 0), "10:00")) == []
 
     # --- week 8: she texts STOP; a facilitator is worried for her ------------------------
-    s.she_texts("STOP", ny(week(8, 0), "08:00"))
+    s.she_texts("¡Parar!", ny(week(8, 0), "08:00"))  # S2: the Spanish keyword
     assert s.preferences().sms is False  # S2: at once and for good (until her START)
     # Another class is cancelled: her contact opens on calls only now (S1, S2).
     s.cancel_class(week(8), ny(week(8, 0), "09:00"))
@@ -116,7 +116,7 @@ def test_thirteen_weeks_of_a_caminar_latino_case(story: Story) -> None:
     s.live_until(ny(week(8, 2), "10:30"))
     s.reach(concern, ny(week(8, 2), "11:00"))
     s.live_until(ny(week(9, 0), "07:00"))
-    s.she_texts("START", ny(week(9, 0), "08:00"))  # S2: START re-enables texts only
+    s.she_texts("Comenzar", ny(week(9, 0), "08:00"))  # S2: START re-enables texts only
 
     # --- week 10: the next court report ---------------------------------------------------
     s.live_until(ny(week(9, 3), "09:30"))
