@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services import compliance, program_time, review, signed_off
@@ -114,7 +115,10 @@ def sign_off(task_id: uuid.UUID) -> ResponseReturnValue:
     review.sign_off(
         db(), actor=actor(), task_id=task_id, now=now(), comment=form_text("comment", 1000)
     )
-    flash('Signed off. It is listed below under "Signed off lately", with your comment.', "success")
+    flash(
+        gettext('Signed off. It is listed below under "Signed off lately", with your comment.'),
+        "success",
+    )
     return redirect(url_for("review.sign_offs"))
 
 

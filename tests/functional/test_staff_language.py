@@ -1,0 +1,278 @@
+"""Staff screens in the staff's language (issue 22 item 8).
+
+S12: "a Spanish-first program makes Spanish the default for its contacts and its staff
+screens": Caminar Latino's liaisons work in Spanish. Each user may choose English or Spanish on
+their Language page; unset, their programs' language is used. Whatever the screens' language,
+her call script is marked with her own language, and no internal name (`duty_to_warn`,
+`no_answer`, `[not-safe]`, a rule code such as "(S6)", a zone key such as "America/New_York")
+reaches a screen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from outreach.domain.vocabulary import Role
+from outreach.models import OutreachTask, User
+from outreach.runtime import runtime
+from outreach.services import contacts
+from outreach.web import i18n
+from tests.conftest import NOW
+from tests.factories import World, make_program, make_user, report_event
+from tests.functional.web import log_in, open_tasks, post
+
+
+def _spanish_first(app: Flask, protocol: str = "georgia_fvip") -> None:
+    """The deployment Caminar Latino runs: its protocol's profile says language = "es"."""
+    profiles = runtime(app).profiles
+    profiles[protocol] = dataclasses.replace(profiles[protocol], language="es")
+
+
+def _page(client: FlaskClient, path: str) -> str:
+    answer = client.get(path)
+    assert answer.status_code == 200, path
+    return answer.get_data(as_text=True)
+
+
+def _lang(page: str) -> str:
+    match = re.search(r'<html lang="([a-z]+)">', page)
+    assert match
+    return match[1]
+
+
+def _choose(client: FlaskClient, language: str) -> str:
+    answer = post(client, "/account/language", {"language": language})
+    assert answer.status_code == 302  # type: ignore[attr-defined]
+    return _page(client, "/account/language")
+
+
+def test_a_spanish_first_programs_liaison_works_the_queue_in_spanish(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _spanish_first(app)
+    report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW, severity="high")
+    log_in(client, world.users["liaison"])
+    queue = _page(client, "/queue")
+    assert _lang(queue) == "es"
+    assert "<h1>Lista de llamadas</h1>" in queue
+    assert "Tomar" in queue
+    assert "deber de advertir" in queue
+    assert "Call queue" not in queue
+    assert "Claim" not in _visible(queue)
+
+
+def test_a_liaison_who_chose_english_sees_english_in_a_spanish_first_program(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    _spanish_first(app)
+    open_tasks(app, db, world, NOW)
+    log_in(client, world.users["liaison"])
+    assert _lang(_page(client, "/queue")) == "es"
+    page = _choose(client, "en")
+    assert "The language of your screens is saved." in page  # said in the language chosen
+    queue = _page(client, "/queue")
+    assert _lang(queue) == "en"
+    assert "<h1>Call queue</h1>" in queue
+    db.refresh(world.users["liaison"])
+    assert world.users["liaison"].language == "en"
+
+
+def test_an_english_programs_liaison_may_choose_spanish_and_go_back_to_the_programs(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    assert _lang(_page(client, "/queue")) == "en"
+    page = _choose(client, "es")
+    assert "El idioma de sus pantallas quedó guardado." in page
+    post(client, f"/tasks/{task.id}/claim")
+    task_page = _page(client, f"/tasks/{task.id}")
+    assert _lang(task_page) == "es"
+    assert "Primero: ¿es seguro hablar?" in task_page
+    assert "Registrar el intento" in task_page
+    _choose(client, "")  # "my program's language"
+    assert _lang(_page(client, f"/tasks/{task.id}")) == "en"
+
+
+def test_a_language_other_than_english_or_spanish_is_refused_naming_the_field(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    log_in(client, world.users["liaison"])
+    answer = post(client, "/account/language", {"language": "fr"})
+    assert answer.status_code == 422  # type: ignore[attr-defined]
+    db.refresh(world.users["liaison"])
+    assert world.users["liaison"].language is None
+
+
+def test_each_role_has_the_language_page(client: FlaskClient, db: Session, world: World) -> None:
+    for persona in ("liaison", "supervisor", "facilitator", "admin"):
+        log_in(client, world.users[persona])
+        assert 'href="/account/language"' in _page(client, "/home")
+
+
+@pytest.mark.parametrize(
+    ("screens", "hers"), [("es", "en"), ("en", "es")], ids=["spanish-screens", "english-screens"]
+)
+def test_her_script_is_marked_with_her_language_whatever_the_screens(
+    app: Flask, client: FlaskClient, db: Session, world: World, screens: str, hers: str
+) -> None:
+    """S12: a screen reader reads her script in her language, not in the liaison's."""
+    contacts.change_preferences(
+        db,
+        actor=world.actor("liaison"),
+        contact_id=world.contact.id,
+        changes={"language": hers},
+        now=NOW,
+    )
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    _choose(client, screens)
+    post(client, f"/tasks/{task.id}/claim")
+    page = _page(client, f"/tasks/{task.id}")
+    assert _lang(page) == screens
+    match = re.search(r'<section class="card script" aria-label="[^"]+" lang="([a-z]+)">', page)
+    assert match, "the script is on the page, marked with a language"
+    assert match[1] == hers
+
+
+def test_a_user_of_programs_in_two_languages_gets_english_until_they_choose(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    """A user belongs to no single home program: their programs' language when they share
+    one, English when they differ; the Language page lets them choose."""
+    _spanish_first(app)
+    english = make_program(db, now=NOW, protocol="emerge")
+    both = make_user(db, Role.LIAISON, [world.home, english], now=NOW)
+    only_spanish = make_user(db, Role.LIAISON, [world.home], now=NOW)
+    log_in(client, both)
+    assert _lang(_page(client, "/home")) == "en"
+    log_in(client, only_spanish)
+    assert _lang(_page(client, "/home")) == "es"
+    assert i18n.user_language("es", ["en"]) == "es"
+    assert i18n.user_language(None, []) == "en"
+
+
+def test_signing_in_speaks_the_browsers_language_before_anyone_is_known(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/login", headers={"Accept-Language": "es-US,es;q=0.9"})
+    text = page.get_data(as_text=True)
+    assert _lang(text) == "es"
+    assert "Iniciar sesión" in text
+
+
+def test_the_call_followed_on_the_page_is_told_in_the_liaisons_language() -> None:
+    """The live call's words (services/call_progress.py) each have their translation, as do
+    the other sentences the services write for the task page and the queue."""
+    from outreach.services import call_progress, task_page
+
+    written = [
+        *call_progress.WORDS.values(),
+        *task_page.STATUS_WORDS.values(),
+        *task_page.REFUSALS.values(),
+        "not checked in yet",
+        "checked in",
+        "no group tonight",
+    ]
+    assert [text for text in written if text not in i18n.PHRASES] == []
+
+
+# --- no internal names on any screen ---------------------------------------------------------
+
+# Raw stored values, markers, rule codes and zone keys (issue 22 item 8).
+INTERNAL = re.compile(
+    r"duty_to_warn|no_answer|reached_(?:not_)?safe|machine_hung_up|voicemail_neutral"
+    r"|wrong_number|leave_of_absence|\[not-safe\]|\[[a-z]+-[a-z-]+\]|\(S\d+|\bS\d+\)"
+    r"|America/|Europe/|Pacific/"
+)
+# Attributes a person reads or hears (a screen reader reads labels and titles).
+READ_ATTRIBUTES = frozenset({"title", "aria-label", "placeholder", "alt", "data-label"})
+
+
+class _Visible(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        self.parts.extend(v for k, v in attrs if k in READ_ATTRIBUTES and v)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _visible(page: str) -> str:
+    parser = _Visible()
+    parser.feed(page)
+    return " ".join(parser.parts)
+
+
+def _crawl(client: FlaskClient, start: str, limit: int = 40) -> dict[str, str]:
+    """Every page a user reaches by following links from where they land (GET only)."""
+    seen: dict[str, str] = {}
+    todo = [start]
+    while todo and len(seen) < limit:
+        path = todo.pop(0)
+        if path in seen:
+            continue
+        answer = client.get(path)
+        if answer.status_code != 200 or answer.mimetype != "text/html":
+            seen[path] = ""
+            continue
+        page = answer.get_data(as_text=True)
+        seen[path] = page
+        for href in re.findall(r'href="([^"#]+)', page):
+            link = urlsplit(href)
+            if not link.netloc and link.path.startswith("/") and "/static/" not in link.path:
+                todo.append(link.path + (f"?{link.query}" if link.query else ""))
+    return seen
+
+
+def _busy_week(app: Flask, db: Session, world: World) -> OutreachTask:
+    """A duty to warn, a routine task with a no-answer attempt and a not-safe one."""
+    report_event(db, runtime(app).profiles, world, "duty_to_warn", now=NOW, severity="high")
+    return open_tasks(app, db, world, NOW)[0]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("persona", ["liaison", "supervisor", "facilitator", "admin"])
+def test_no_internal_name_reaches_any_screen_of_any_role(
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    world: World,
+    persona: str,
+    language: str,
+) -> None:
+    task = _busy_week(app, db, world)
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    for outcome in ("no_answer", "reached_not_safe"):
+        post(client, f"/tasks/{task.id}/attempts", {"outcome": outcome, "channel": "voice"})
+    user: User = world.users[persona]
+    log_in(client, user)
+    _choose(client, language)
+    pages = _crawl(client, "/home")
+    assert len([p for p in pages.values() if p]) >= 4, sorted(pages)
+    found = {
+        path: sorted(set(INTERNAL.findall(_visible(page))))
+        for path, page in pages.items()
+        if INTERNAL.search(_visible(page))
+    }
+    assert found == {}
