@@ -71,6 +71,6 @@ TRANSLATIONS := outreach/web/translations
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
 		-o $(TRANSLATIONS)/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching --no-location --ignore-pot-creation-date \
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-pot-creation-date --width 100 \
 		-i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l es
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS) -l es

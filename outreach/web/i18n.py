@@ -143,6 +143,42 @@ VOCABULARY = {
     "monthly": lazy_gettext("monthly"),
     "quarterly": lazy_gettext("quarterly"),
     "every_8_to_10_weeks": lazy_gettext("every 8 to 10 weeks"),
+    # The on-call notice of a duty to warn (services/compliance.py NOTICE_WORDS, S8)
+    "not_queued": lazy_gettext("not queued"),
+    "queued": lazy_gettext("queued"),
+    "sending": lazy_gettext("sending"),
+    "sent": lazy_gettext("sent"),
+    "delivered": lazy_gettext("delivered"),
+    # Severity of a program event
+    "routine": lazy_gettext("routine"),
+    "elevated": lazy_gettext("elevated"),
+    "high": lazy_gettext("high"),
+    # Releases of information and compelled disclosures (domain/releases.py, S7)
+    "court": lazy_gettext("court"),
+    "probation": lazy_gettext("probation"),
+    "program_facilitators": lazy_gettext("the program's facilitators"),
+    "victim_services": lazy_gettext("victim services"),
+    "child_welfare": lazy_gettext("child welfare"),
+    "other": lazy_gettext("other"),
+    "progress_report": lazy_gettext("progress report"),
+    "group_work": lazy_gettext("work in group"),
+    "safety_planning": lazy_gettext("safety planning"),
+    "court_proceeding": lazy_gettext("court proceeding"),
+    "services_referral": lazy_gettext("referral to services"),
+    "contact_made": lazy_gettext("contact made"),
+    "statement": lazy_gettext("statement"),
+    "signed_form": lazy_gettext("signed form"),
+    "signed_electronically": lazy_gettext("signed electronically"),
+    "oral": lazy_gettext("said aloud"),
+    "written": lazy_gettext("in writing"),
+    "program": lazy_gettext("by the program"),
+    "court_order": lazy_gettext("court order"),
+    "subpoena": lazy_gettext("subpoena"),
+    "statute": lazy_gettext("statute"),
+    "contact_details": lazy_gettext("contact details"),
+    "attempt_log": lazy_gettext("attempt log"),
+    "notes": lazy_gettext("notes"),
+    "releases": lazy_gettext("releases"),
     # Languages
     "en": lazy_gettext("English"),
     "es": lazy_gettext("Spanish"),
@@ -198,6 +234,20 @@ PHRASES = {
     ),
     "She has not allowed phone calls: no call may be made.": lazy_gettext(
         "She has not allowed phone calls: no call may be made."
+    ),
+    # Why the on-call supervisor's phone was not told (services/on_call_notice.py, S8)
+    "no on-call supervisor is set for the program": lazy_gettext(
+        "no on-call supervisor is set for the program"
+    ),
+    "the on-call supervisor has no phone of their own on file": lazy_gettext(
+        "the on-call supervisor has no phone of their own on file"
+    ),
+    "the notice's text failed the safety check": lazy_gettext(
+        "the notice's text failed the safety check"
+    ),
+    "the text could not be delivered": lazy_gettext("the text could not be delivered"),
+    "no notice was queued yet; the scheduler queues one within a minute": lazy_gettext(
+        "no notice was queued yet; the scheduler queues one within a minute"
     ),
     # Why a close is refused (services/task_page.py, domain/attempt_rules.py)
     "A person answered a call: record how it went first.": lazy_gettext(
