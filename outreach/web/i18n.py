@@ -116,7 +116,7 @@ VOCABULARY = {
     "mail": lazy_gettext("mail"),
     "voicemail": lazy_gettext("voicemail"),
     # Flags of an attempt (AttemptFlag)
-    "before_task_opened": lazy_gettext("before the task opened"),
+    "before_task_opened": lazy_gettext("before task opened"),
     "entered_late": lazy_gettext("entered late"),
     # Where an attempt was entered (EntryPoint)
     "web": lazy_gettext("these pages"),
