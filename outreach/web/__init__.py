@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
 
 def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %H:%M") -> str:
     """Show a stored UTC time as wall-clock time in the zone that matters to the reader."""
-    return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+    return "" if moment is None else i18n.wall_clock(moment.astimezone(zone), fmt)
 
 
 SECTION_MARK = re.compile(r"\[([a-z][a-z-]*)\]")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, g, request
+from babel import Locale
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
@@ -65,6 +67,17 @@ def _program_languages(programs: Iterable[object]) -> list[str]:
 def current_language() -> str:
     """For `<html lang>`: the language the page is written in."""
     return str(get_locale() or DEFAULT)
+
+
+def wall_clock(local: datetime, fmt: str) -> str:
+    """A wall-clock time as `strftime` writes it, with day and month names ("%a", "%b") in
+    the reader's language: "mar 17 nov 18:30" on a Spanish screen."""
+    if has_request_context() and current_language() != DEFAULT:
+        names = Locale.parse(current_language())
+        day = names.days["format"]["abbreviated"][local.weekday()]
+        month = names.months["format"]["abbreviated"][local.month]
+        fmt = fmt.replace("%a", day).replace("%b", month)
+    return local.strftime(fmt)
 
 
 # Stored values shown in words, in the reader's language (issue 22 item 8: no internal names

@@ -104,6 +104,9 @@ def test_an_english_programs_liaison_may_choose_spanish_and_go_back_to_the_progr
     assert _lang(task_page) == "es"
     assert "Primero: ¿es seguro hablar?" in task_page
     assert "Registrar el intento" in task_page
+    # Days and months in her times are said in Spanish too ("mar 17 nov", not "Tue 17 Nov").
+    assert re.search(r"\b(?:lun|mar|mié|jue|vie|sáb|dom) \d\d [a-z]+", _visible(task_page))
+    assert not re.search(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d [A-Z][a-z]+", _visible(task_page))
     _choose(client, "")  # "my program's language"
     assert _lang(_page(client, f"/tasks/{task.id}")) == "en"
 
@@ -386,3 +389,14 @@ def test_a_spanish_page_renders_from_the_committed_catalogue(
     log_in(client, world.users["liaison"])
     _choose(client, "es")
     assert ">Lista de llamadas</a>" in _page(client, "/home")
+
+
+def test_a_spanish_speaking_facilitator_reads_the_groups_schedule_in_spanish(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """Issue 22 item 6 in the staff's language: the world's group meets Tuesdays 18:30-20:30."""
+    _spanish_first(app)
+    log_in(client, world.users["facilitator"])
+    page = _page(client, "/groups")
+    assert "Martes, de 18:30 a 20:30, hora de New York" in page
+    assert "Tuesdays" not in page
