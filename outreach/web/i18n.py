@@ -427,8 +427,34 @@ def _pattern(text: str) -> str | None:
     for pattern, translated in PATTERNS:
         match = pattern.fullmatch(text)
         if match:
-            return str(translated) % {k: _part(v) for k, v in match.groupdict().items()}
+            return str(translated) % {k: _day(_part(v)) for k, v in match.groupdict().items()}
     return None
+
+
+ENGLISH_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+DAY_OF_MONTH = re.compile(r"(\d{1,2}) (" + "|".join(ENGLISH_MONTHS) + ")")
+
+
+def _day(text: str) -> str:
+    """The planner's "3 Dec" with the month in the reader's language ("3 dic")."""
+    match = DAY_OF_MONTH.fullmatch(text)
+    if match is None or not has_request_context() or current_language() == DEFAULT:
+        return text
+    month = Locale.parse(current_language()).months["format"]["abbreviated"]
+    return f"{match[1]} {month[ENGLISH_MONTHS.index(match[2]) + 1]}"
 
 
 HTTP_TITLES = {

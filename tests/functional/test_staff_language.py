@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -24,8 +26,12 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from outreach.domain import plan_words
+from outreach.domain.participation import Status, StatusAt
+from outreach.domain.planner import Skipped, SkipReason
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime
@@ -400,3 +406,46 @@ def test_a_spanish_speaking_facilitator_reads_the_groups_schedule_in_spanish(
     page = _page(client, "/groups")
     assert "Martes, de 18:30 a 20:30, hora de New York" in page
     assert "Tuesdays" not in page
+
+
+@pytest.mark.parametrize(
+    ("status", "named", "english_part"),
+    [
+        (Status.COMPLETED, True, "He completed the program on"),
+        (Status.TERMINATED, False, "He left the program (terminated) on"),
+        (Status.REJECTED, True, "His application was rejected on"),
+        (Status.ON_LEAVE, False, "He has been on leave since"),
+        (Status.NOT_ENROLLED, True, "He is not enrolled yet"),
+    ],
+)
+def test_why_the_planner_refuses_group_time_is_said_in_spanish(
+    app: Flask, status: Status, named: bool, english_part: str
+) -> None:
+    """S4's sentences (domain/plan_words.py) on a Spanish screen: every part translated, the
+    rule codes left out, in English as in Spanish."""
+    skipped = [
+        Skipped("t", "c", SkipReason.PARTICIPANT_NOT_ACTIVE),
+        Skipped("t", "c", SkipReason.CONTACT_DECLINED),
+    ]
+    since = StatusAt(status, NOW - timedelta(days=3))
+    sentences = plan_words.why(
+        skipped, since, named_safe_times=named, zone=ZoneInfo("America/New_York")
+    )
+    assert any(english_part in s for s in sentences)
+    with app.test_request_context(), force_locale("es"):
+        spanish = [i18n.say(s) for s in sentences]
+    with app.test_request_context(), force_locale("en"):
+        english = [i18n.say(s) for s in sentences]
+    assert not any(english_part in s for s in spanish)
+    assert all(s.startswith("Él") or s.startswith("Su ") or s.startswith("Ella") for s in spanish)
+    assert not any("(S1)" in s for s in english + spanish)
+    if status is not Status.NOT_ENROLLED:  # the day he left, with its month in Spanish
+        assert any(re.search(r"\b14 nov\b", s) for s in spanish), spanish
+
+
+def test_the_live_call_is_followed_in_spanish(app: Flask) -> None:
+    from outreach.services import call_progress
+
+    with app.test_request_context(), force_locale("es"):
+        said = {i18n.say(words) for words in call_progress.WORDS.values()}
+    assert said.isdisjoint(call_progress.WORDS.values())
