@@ -192,6 +192,12 @@ VOCABULARY = {
     "attempt_log": lazy_gettext("attempt log"),
     "notes": lazy_gettext("notes"),
     "releases": lazy_gettext("releases"),
+    # Who recorded a version of her preferences (ContactPreferences.source)
+    "create": lazy_gettext("first record"),
+    "carrier_opt_out": lazy_gettext("her phone company's opt-out"),
+    "opt_back_in": lazy_gettext("her opting back in"),
+    "demo": lazy_gettext("demo data"),
+    "sms_stop": lazy_gettext("her STOP text"),
     # Languages
     "en": lazy_gettext("English"),
     "es": lazy_gettext("Spanish"),
@@ -240,6 +246,10 @@ PHRASES = {
     ),
     "not known: no enrolment or other status event is recorded": lazy_gettext(
         "not known: no enrolment or other status event is recorded"
+    ),
+    # Her script could not be read (services/task_page.py)
+    "The approved script could not be loaded. Do not call; ask a supervisor.": lazy_gettext(
+        "The approved script could not be loaded. Do not call; ask a supervisor."
     ),
     # Why her preferences refuse a call (services/task_page.py REFUSALS)
     "She declined all contact: no call may be made.": lazy_gettext(

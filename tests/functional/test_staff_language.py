@@ -291,6 +291,18 @@ def test_no_internal_name_reaches_any_screen_of_any_role(
         if INTERNAL.search(_visible(page))
     }
     assert found == {}
+    if language == "es":  # and no English sentence of ours left on a Spanish page
+        ours = _english_sentences()
+        english = {path: [e for e in ours if e in _visible(page)] for path, page in pages.items()}
+        assert {path: left for path, left in english.items() if left} == {}
+
+
+def _english_sentences() -> list[str]:
+    """Our English of three words or more whose Spanish differs: the catalogue's and the
+    services' sentences (PHRASES) alike."""
+    texts = [m.id for m in _catalogue() if isinstance(m.id, str) and m.string != m.id]
+    texts += list(i18n.PHRASES)
+    return [t for t in texts if len(t.split()) >= 3 and "%(" not in t]
 
 
 # --- the catalogues ----------------------------------------------------------------------------
