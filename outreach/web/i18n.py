@@ -247,6 +247,39 @@ PHRASES = {
     "not known: no enrolment or other status event is recorded": lazy_gettext(
         "not known: no enrolment or other status event is recorded"
     ),
+    # Refusals the services give a liaison most often (services/queue.py, tasks.py,
+    # deliveries.py, web/common.py)
+    "another liaison is working this task; it returns to the queue when their claim ends": (
+        lazy_gettext(
+            "another liaison is working this task; it returns to the queue when their claim ends"
+        )
+    ),
+    "claim the task first; the claim may have run out": lazy_gettext(
+        "claim the task first; the claim may have run out"
+    ),
+    "the task is closed; a correction goes on a new entry by a supervisor": lazy_gettext(
+        "the task is closed; a correction goes on a new entry by a supervisor"
+    ),
+    "the task is already closed": lazy_gettext("the task is already closed"),
+    "the task is closed": lazy_gettext("the task is closed"),
+    "this task does not allow that channel": lazy_gettext("this task does not allow that channel"),
+    "an attempt cannot be recorded in the future": lazy_gettext(
+        "an attempt cannot be recorded in the future"
+    ),
+    "a callback time must come after the attempt": lazy_gettext(
+        "a callback time must come after the attempt"
+    ),
+    "a person answered a call on this task: record how it went before closing": lazy_gettext(
+        "a person answered a call on this task: record how it went before closing"
+    ),
+    "that call has no outcome to record": lazy_gettext("that call has no outcome to record"),
+    "not sent: outside calling hours in the contact's time zone": lazy_gettext(
+        "not sent: outside calling hours in the contact's time zone"
+    ),
+    "add your own phone number first: a bridged call rings you before the contact": lazy_gettext(
+        "add your own phone number first: a bridged call rings you before the contact"
+    ),
+    "give the time as YYYY-MM-DD HH:MM": lazy_gettext("give the time as YYYY-MM-DD HH:MM"),
     # Her script could not be read (services/task_page.py)
     "The approved script could not be loaded. Do not call; ask a supervisor.": lazy_gettext(
         "The approved script could not be loaded. Do not call; ask a supervisor."

@@ -461,3 +461,20 @@ def test_the_live_call_is_followed_in_spanish(app: Flask) -> None:
     with app.test_request_context(), force_locale("es"):
         said = {i18n.say(words) for words in call_progress.WORDS.values()}
     assert said.isdisjoint(call_progress.WORDS.values())
+
+
+def test_a_refusal_is_said_in_spanish_on_a_spanish_screen(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    """A second liaison who tries to take a task someone holds reads why, in her language."""
+    task = open_tasks(app, db, world, NOW)[0]
+    log_in(client, world.users["liaison"])
+    post(client, f"/tasks/{task.id}/claim")
+    second = make_user(db, Role.LIAISON, [world.home], now=NOW)
+    log_in(client, second)
+    _choose(client, "es")
+    answer = post(client, f"/tasks/{task.id}/claim")
+    page = answer.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert answer.status_code == 409  # type: ignore[attr-defined]
+    assert "No es posible ahora" in page
+    assert "otro enlace con víctimas está trabajando esta tarea" in page
