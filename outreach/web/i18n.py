@@ -279,6 +279,7 @@ PHRASES = {
     "add your own phone number first: a bridged call rings you before the contact": lazy_gettext(
         "add your own phone number first: a bridged call rings you before the contact"
     ),
+    "choose English or Spanish": lazy_gettext("choose English or Spanish"),
     "give the time as YYYY-MM-DD HH:MM": lazy_gettext("give the time as YYYY-MM-DD HH:MM"),
     # Her script could not be read (services/task_page.py)
     "The approved script could not be loaded. Do not call; ask a supervisor.": lazy_gettext(

@@ -121,10 +121,12 @@ def test_a_language_other_than_english_or_spanish_is_refused_naming_the_field(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     log_in(client, world.users["liaison"])
+    _choose(client, "es")
     answer = post(client, "/account/language", {"language": "fr"})
     assert answer.status_code == 422  # type: ignore[attr-defined]
+    assert "elija inglés o español" in answer.get_data(as_text=True)  # type: ignore[attr-defined]
     db.refresh(world.users["liaison"])
-    assert world.users["liaison"].language is None
+    assert world.users["liaison"].language == "es", "nothing half-written"
 
 
 def test_each_role_has_the_language_page(client: FlaskClient, db: Session, world: World) -> None:
