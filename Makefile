@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck security install lock bench clean
+.PHONY: demo test lint typecheck security install lock bench clean translations
 
 # Every package at the version and hash requirements.lock names, then the project itself with
 # nothing more: the same set on every machine, and a changed download refused.
@@ -60,3 +60,17 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(AXE_DIR)/node_modules
+
+# Staff screens in English and Spanish (issue 22 item 8): after changing a marked string, pull
+# the strings out of the code and templates, merge them into the Spanish catalogue (translate
+# the new entries there), then compile it. The compiled .mo is committed, so a fresh clone
+# shows Spanish with no step of its own; tests/functional/test_staff_language.py fails when
+# the catalogue lags behind the code.
+TRANSLATIONS := outreach/web/translations
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-pot-creation-date --width 100 \
+		-i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l es
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS) -l es

@@ -34,6 +34,9 @@ class User(HasId, Base):
     totp_last_step: Mapped[int | None]
     # The liaison's own phone, rung first for a bridged call; sealed like contact data.
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The language of their screens, "en" or "es" (issue 22 item 8); NULL follows their
+    # programs' language (S12: a Spanish-first program's staff screens are Spanish).
+    language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime]
 
     programs: Mapped[list[Program]] = relationship(secondary=user_program)

@@ -22,7 +22,7 @@ from outreach.security.passwords import WeakPassword, hash_password
 from outreach.security.vault import Vault, place
 from outreach.services import auth, second_factor
 from outreach.services.audit import Actor, AuditAction, record
-from outreach.services.errors import Conflict, Invalid, NotFound
+from outreach.services.errors import Conflict, Forbidden, Invalid, NotFound
 from outreach.settings import MAX_API_TOKEN_DAYS
 
 TOKEN_PREFIX = "otk_"  # noqa: S105 - a visible prefix so leaked tokens are recognisable
@@ -296,6 +296,23 @@ def set_phone(
         object_type="user",
         object_id=user.id,
     )
+    session.commit()
+
+
+STAFF_LANGUAGES = ("en", "es")
+
+
+def set_language(session: Session, *, user_id: uuid.UUID, language: str, actor: Actor) -> None:
+    """Keep the language of a user's own screens (issue 22 item 8); "" goes back to their
+    programs' language (S12). A user sets only their own."""
+    if actor.user_id != user_id:
+        raise Forbidden("you choose the language of your own screens only", {})
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no user with that id", {"user_id": "unknown"})
+    if language not in (*STAFF_LANGUAGES, ""):
+        raise Invalid("choose English or Spanish", {"language": "invalid"})
+    user.language = language or None
     session.commit()
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -18,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from outreach.logs import security_event
 from outreach.runtime import runtime
 from outreach.security.vault import DataKeyMissing
-from outreach.web import schedules
+from outreach.web import i18n, schedules
 from outreach.web.input_guard import refuse_malformed_input
 
 CSP = (
@@ -62,8 +63,10 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(call_following.bp)  # issue 22 item 2: the call, followed live
     common.init_app(app)
+    i18n.init_app(app)  # issue 22 item 8: each user's screens in their language (S12)
     app.jinja_env.filters["local"] = local_time
-    app.jinja_env.filters["words"] = words
+    app.jinja_env.filters["words"] = i18n.words
+    app.jinja_env.filters["say"] = i18n.say
     app.jinja_env.filters["zone"] = ZoneInfo
     app.jinja_env.filters["city"] = city
     app.jinja_env.filters["script_links"] = script_links
@@ -80,7 +83,7 @@ def init_app(app: Flask) -> None:
 
 def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %H:%M") -> str:
     """Show a stored UTC time as wall-clock time in the zone that matters to the reader."""
-    return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+    return "" if moment is None else i18n.wall_clock(moment.astimezone(zone), fmt)
 
 
 SECTION_MARK = re.compile(r"\[([a-z][a-z-]*)\]")
@@ -102,11 +105,6 @@ def script_links(line: str) -> Markup:
 def city(zone_key: str) -> str:
     """Name a zone the way people say it: "America/New_York" is "New York" time."""
     return zone_key.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def words(value: str) -> str:
-    """Show a stored value ("reached_not_safe") in words ("reached not safe")."""
-    return str(value).replace("_", " ")
 
 
 def csrf_token() -> str:
@@ -169,7 +167,7 @@ def _http_error(exc: HTTPException) -> Any:
         from outreach.api import http_error
 
         return http_error(exc)
-    page = render_template("error.html", code=exc.code, title=exc.name)
+    page = render_template("error.html", code=exc.code, title=i18n.http_title(exc))
     # A page's 405 names the methods it has too (Allow, RFC 9110 15.5.6).
     return page, exc.code or 500, [h for h in exc.get_headers() if h[0].lower() != "content-type"]
 
@@ -182,8 +180,8 @@ def _data_key_missing(exc: DataKeyMissing) -> Any:
     logging.getLogger("outreach.web").critical("%s (on %s)", exc, request.path)
     if request.path.startswith("/api/"):
         return {"error": "contact data cannot be opened", "fields": {}}, 503
-    title = "Contact data cannot be opened"
-    message = "The service cannot open contact records right now. Tell your administrator."
+    title = gettext("Contact data cannot be opened")
+    message = gettext("The service cannot open contact records right now. Tell your administrator.")
     return render_template("error.html", code=503, title=title, message=message), 503
 
 
@@ -194,4 +192,4 @@ def _unexpected_error(exc: Exception) -> Any:
     logging.getLogger("outreach.web").error("unhandled %s on %s", type(exc).__name__, request.path)
     if request.path.startswith("/api/"):
         return {"error": "internal error", "fields": {}}, 500
-    return render_template("error.html", code=500, title="Something went wrong"), 500
+    return render_template("error.html", code=500, title=gettext("Something went wrong")), 500

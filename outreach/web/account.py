@@ -6,8 +6,10 @@ import base64
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, gettext
 
 from outreach.services import auth, second_factor, users
+from outreach.web import i18n
 from outreach.web.common import db, now, rt, staff
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -30,7 +32,8 @@ def second_factor_page() -> ResponseReturnValue:
         # Whoever held the old factor may be signed in elsewhere: the change shuts them out.
         auth.sign_out_elsewhere(db(), user=user, keep_token=str(session.get("sid", "")), now=now())
         flash(
-            "Your second factor is set up. You will be asked for a code at each sign-in.", "success"
+            gettext("Your second factor is set up. You will be asked for a code at each sign-in."),
+            "success",
         )
         return redirect(url_for("auth.home"))
     uri = None
@@ -56,7 +59,7 @@ def password_page() -> ResponseReturnValue:
     if request.method == "POST":
         new = request.form.get("new", "")[:200]
         if new != request.form.get("repeat", "")[:200]:
-            flash("The new password and its repeat differ; nothing was changed.", "error")
+            flash(gettext("The new password and its repeat differ; nothing was changed."), "error")
             return render_template("password.html"), 422
         ended = auth.change_password(
             db(),
@@ -67,7 +70,10 @@ def password_page() -> ResponseReturnValue:
             now=now(),
         )
         flash(
-            f"Your password is changed. Signed out elsewhere: {ended} other session(s).", "success"
+            gettext(
+                "Your password is changed. Signed out elsewhere: %(n)s other session(s).", n=ended
+            ),
+            "success",
         )
         return redirect(url_for("auth.home"))
     return render_template("password.html")
@@ -93,7 +99,7 @@ def phone_page() -> ResponseReturnValue:
             db(), rt().vault, user_id=user.id, phone=request.form.get("phone", "")[:40],
             now=now(), actor=g.actor,
         )  # fmt: skip
-        flash("Your phone is saved.", "success")
+        flash(gettext("Your phone is saved."), "success")
         return redirect(url_for("account.phone"))
     current = users.own_phone(rt().vault.keyring, user)
     return render_template(
@@ -101,3 +107,17 @@ def phone_page() -> ResponseReturnValue:
         ending=None if current is None else current[-2:],
         enrolled=second_factor.has_second_factor(user),
     )
+
+
+@bp.route("/language", methods=["GET", "POST"], endpoint="language")
+@staff
+def language_page() -> ResponseReturnValue:
+    """The language of the user's own screens (issue 22 item 8); unset, their programs' (S12)."""
+    if request.method == "POST":
+        language = request.form.get("language", "")[:5]
+        users.set_language(db(), user_id=g.user.id, language=language, actor=g.actor)
+        # The message is read on the next page, in the language just chosen.
+        with force_locale(language or i18n.staff_language()):
+            flash(gettext("The language of your screens is saved."), "success")
+        return redirect(url_for("account.language"))
+    return render_template("language.html", chosen=g.user.language)

@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from outreach.domain.vocabulary import Role
 from outreach.services import admin, on_call
@@ -42,7 +43,7 @@ def create_user() -> ResponseReturnValue:
         program_keys=request.form.getlist("programs"),
         now=now(),
     )
-    flash("The account is created.", "success")
+    flash(gettext("The account is created."), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -50,7 +51,7 @@ def create_user() -> ResponseReturnValue:
 @staff
 def disable(user_id: uuid.UUID) -> ResponseReturnValue:
     admin.disable_user(db(), actor=actor(), user_id=user_id, now=now())
-    flash("The account is disabled.", "success")
+    flash(gettext("The account is disabled."), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -81,7 +82,7 @@ def create_program() -> ResponseReturnValue:
         timezone=form_text("timezone", 64),
         now=now(),
     )
-    flash("The program is created.", "success")
+    flash(gettext("The program is created."), "success")
     return redirect(url_for("admin.programs"))
 
 
@@ -101,7 +102,9 @@ def set_on_call(program_id: uuid.UUID) -> ResponseReturnValue:
         db(), program_key=program_id, username=chosen or None, now=now(), actor=actor()
     )
     flash(
-        "The on-call supervisor is set." if chosen else "Nobody is on call for this program now.",
+        gettext("The on-call supervisor is set.")
+        if chosen
+        else gettext("Nobody is on call for this program now."),
         "success" if chosen else "warning",
     )
     return redirect(url_for("admin.duty_to_warn_settings"))
@@ -115,5 +118,5 @@ def set_target(program_id: uuid.UUID) -> ResponseReturnValue:
     except ValueError:
         minutes = 0  # refused by the service with the range named
     on_call.set_target(db(), program_key=program_id, minutes=minutes, now=now(), actor=actor())
-    flash("The response target is set.", "success")
+    flash(gettext("The response target is set."), "success")
     return redirect(url_for("admin.duty_to_warn_settings"))

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from outreach.domain.vocabulary import Role
 from outreach.logs import request_refused
@@ -115,12 +116,16 @@ def _service_error(exc: ServiceError) -> ResponseReturnValue:
         return {"error": exc.message, "fields": exc.fields}, exc.status
     back = request.path if request.method == "GET" else request.path.rsplit("/", 1)[0]
     page = render_template(
-        "error.html", code=exc.status, title=_title(exc.status), message=exc.message, back=back
+        "error.html", code=exc.status, title=title(exc.status), message=exc.message, back=back
     )
     return page, exc.status
 
 
-def _title(status: int) -> str:
-    return {403: "Not allowed", 404: "Not found", 409: "Not possible now"}.get(
-        status, "Please check what you entered"
-    )
+def title(status: int) -> str:
+    """A refused request's page title, in the reader's language (issue 22 item 8)."""
+    titles = {
+        403: gettext("Not allowed"),
+        404: gettext("Not found"),
+        409: gettext("Not possible now"),
+    }
+    return str(titles.get(status, gettext("Please check what you entered")))

@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
 
 from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason
 from outreach.services import (
@@ -19,7 +20,7 @@ from outreach.services import (
     task_page,
 )
 from outreach.services.errors import Conflict, Invalid, ServiceError
-from outreach.web import pictures
+from outreach.web import i18n, pictures
 from outreach.web.common import (
     actor,
     calling_hours,
@@ -34,7 +35,9 @@ from outreach.web.common import (
 
 bp = Blueprint("liaison", __name__)
 # The contact is dialled only once a person presses 1 on the liaison's leg, never a voicemail.
-CALL_PLACED = "Your phone will ring first. Answer it and press 1; then the contact is dialled."
+CALL_PLACED = lazy_gettext(
+    "Your phone will ring first. Answer it and press 1; then the contact is dialled."
+)
 
 
 @bp.get("/queue")
@@ -183,17 +186,17 @@ def call(task_id: uuid.UUID) -> ResponseReturnValue:
         )
     except Conflict as refused:
         # e.g. outside calling hours, or no phone of your own on file
-        flash(f"The call was not placed: {refused.message}.", "error")
+        flash(gettext("The call was not placed: %(why)s.", why=i18n.say(refused.message)), "error")
     else:
-        flash(CALL_PLACED, "success")
+        flash(str(CALL_PLACED), "success")
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
-CLOSED = "{reference} is closed as {resolution}. It has left the queue."
-UPDATES_ON = (
+CLOSED = lazy_gettext("%(reference)s is closed as %(resolution)s. It has left the queue.")
+UPDATES_ON = lazy_gettext(
     "She gets status updates: his absences, leave, return and progress summaries each open one."
 )
-UPDATES_OFF = "No status updates for her; any still open are cancelled."
+UPDATES_OFF = lazy_gettext("No status updates for her; any still open are cancelled.")
 
 
 @bp.post("/tasks/<uuid:task_id>/close")
@@ -214,10 +217,10 @@ def close(task_id: uuid.UUID) -> ResponseReturnValue:
             db(), actor=actor(), task_id=task_id, resolution=resolution, now=now()
         )
     except Conflict as refused:
-        flash(f"The task is still open: {refused.message}.", "error")
+        flash(gettext("The task is still open: %(why)s.", why=i18n.say(refused.message)), "error")
         return redirect(url_for("liaison.task", task_id=task_id))
-    words = resolution.replace("_", " ")
-    flash(CLOSED.format(reference=queue.reference(closed.contact_id), resolution=words), "success")
+    reference = queue.reference(closed.contact_id)
+    flash(str(CLOSED) % {"reference": reference, "resolution": i18n.words(resolution)}, "success")
     return redirect(url_for("liaison.call_queue"))
 
 
@@ -234,7 +237,7 @@ def rhythm(task_id: uuid.UUID) -> ResponseReturnValue:
         cadence=form_text("cadence", 40),
         now=now(),
     )
-    flash("Her rhythm is recorded; her check-ins follow it.")
+    flash(gettext("Her rhythm is recorded; her check-ins follow it."))
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -252,7 +255,7 @@ def updates(task_id: uuid.UUID) -> ResponseReturnValue:
         wanted=wanted,
         now=now(),
     )
-    flash(UPDATES_ON if wanted else UPDATES_OFF)
+    flash(str(UPDATES_ON if wanted else UPDATES_OFF))
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -269,7 +272,7 @@ def channels(task_id: uuid.UUID) -> ResponseReturnValue:
         channels={c: request.form.get(c) == "yes" for c in opt_back_in.CHANNELS},
         now=now(),
     )
-    flash("Her channels are recorded; nothing reaches her on a channel she turned off.")
+    flash(gettext("Her channels are recorded; nothing reaches her on a channel she turned off."))
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -286,7 +289,7 @@ def opt_back_in_request(task_id: uuid.UUID) -> ResponseReturnValue:
         channels={c: request.form.get(c) == "yes" for c in opt_back_in.CHANNELS},
         now=now(),
     )
-    flash("Her request is recorded. It takes effect once a supervisor confirms it.")
+    flash(gettext("Her request is recorded. It takes effect once a supervisor confirms it."))
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -295,7 +298,7 @@ def opt_back_in_request(task_id: uuid.UUID) -> ResponseReturnValue:
 def opt_back_in_confirm(task_id: uuid.UUID, request_id: uuid.UUID) -> ResponseReturnValue:
     """S1: a supervisor other than the one who recorded it confirms her request."""
     opt_back_in.confirm(db(), actor=actor(), request_id=request_id, now=now())
-    flash("Confirmed: she consents again, on the channels she named.")
+    flash(gettext("Confirmed: she consents again, on the channels she named."))
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -304,7 +307,7 @@ def opt_back_in_confirm(task_id: uuid.UUID, request_id: uuid.UUID) -> ResponseRe
 def confirm(task_id: uuid.UUID) -> ResponseReturnValue:
     """S1/S8: a supervisor confirms a duty to warn that reaches a contact who declined."""
     duty_to_warn.confirm(db(), actor=actor(), task_id=task_id, now=now())
-    flash("Confirmed: the duty to warn is in the queue and may be called now.")
+    flash(gettext("Confirmed: the duty to warn is in the queue and may be called now."))
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -324,9 +327,11 @@ def mailing_address(task_id: uuid.UUID) -> ResponseReturnValue:
         now=now(),
     )
     if on_file:
-        flash("Her safe mailing address is recorded (encrypted); letters may go there.")
+        flash(gettext("Her safe mailing address is recorded (encrypted); letters may go there."))
     else:
-        flash("No mailing address is on file: no letter can be sent; she is called instead.")
+        flash(
+            gettext("No mailing address is on file: no letter can be sent; she is called instead.")
+        )
     return redirect(url_for("liaison.task", task_id=task_id))
 
 
@@ -348,7 +353,10 @@ def letter_mailed(task_id: uuid.UUID) -> ResponseReturnValue:
     except ServiceError as refused:
         if refused.status not in (409, 422):
             raise
-        flash(f"The letter is not recorded: {refused.message}.", "error")
+        flash(gettext("The letter is not recorded: %(why)s.", why=i18n.say(refused.message)), "error")
     else:
-        flash("The letter is recorded as mailed. You can close the task as completed.", "success")
+        flash(
+            gettext("The letter is recorded as mailed. You can close the task as completed."),
+            "success",
+        )
     return redirect(url_for("liaison.task", task_id=task_id))

@@ -9,11 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from flask_babel import format_date, gettext, lazy_gettext
+
 from outreach.services.task_page import Week
+from outreach.web.i18n import words
 
 FIRST_HOUR, LAST_HOUR = 6, 23
 HOUR_WIDTH, ROW_HEIGHT, LABEL_WIDTH, TOP = 44, 34, 70, 22
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Tooltips and labels in the reader's language, stored values in words (issue 22 item 8).
+DAY_NAMES = (
+    lazy_gettext("Mon"),
+    lazy_gettext("Tue"),
+    lazy_gettext("Wed"),
+    lazy_gettext("Thu"),
+    lazy_gettext("Fri"),
+    lazy_gettext("Sat"),
+    lazy_gettext("Sun"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,20 +50,30 @@ def week_picture(week: Week, now: datetime) -> Picture:
     """Seven rows (days) by the hours from 06:00 to 23:00, in the contact's zone."""
     shapes: list[Shape] = []
     opens, closes = week.calling
-    shapes.extend(_span("calling", day, opens, closes, "calling hours") for day in range(7))
+    shapes.extend(
+        _span("calling", day, opens, closes, gettext("calling hours")) for day in range(7)
+    )
     for day, safe_from, safe_to in week.safe_times:
-        shapes.append(_span("safe", day, safe_from, safe_to, "a time the contact named as safe"))
+        safe = gettext("a time the contact named as safe")
+        shapes.append(_span("safe", day, safe_from, safe_to, safe))
     for begins, ends, cancelled in week.sessions:
         kind = "cancelled" if cancelled else "session"
-        title = "group session" + (" (cancelled)" * cancelled)
+        title = gettext("group session (cancelled)") if cancelled else gettext("group session")
         shapes.extend(_moments(week, kind, begins, ends, title))
     for window in week.windows:
-        shapes.extend(_moments(week, "window", window.start, window.end, f"{window.kind} window"))
+        title = gettext("proposed window: %(kind)s", kind=words(window.kind))
+        shapes.extend(_moments(week, "window", window.start, window.end, title))
     for at, outcome in week.attempts:
         shapes.extend(
-            _moments(week, "attempt", at, at + timedelta(minutes=8), f"attempt: {outcome}")
+            _moments(
+                week,
+                "attempt",
+                at,
+                at + timedelta(minutes=8),
+                gettext("attempt: %(outcome)s", outcome=words(outcome)),
+            )
         )
-    shapes.extend(_moments(week, "now", now, now + timedelta(minutes=3), "now"))
+    shapes.extend(_moments(week, "now", now, now + timedelta(minutes=3), gettext("now")))
     return Picture(_width(), TOP + 7 * ROW_HEIGHT + 4, shapes, _week_labels(week))
 
 
@@ -96,7 +118,7 @@ def _width() -> int:
 def _week_labels(week: Week) -> list[tuple[float, float, str]]:
     labels = []
     for day in range(7):
-        date = (week.start + timedelta(days=day)).strftime("%d %b")
+        date = format_date((week.start + timedelta(days=day)).date(), "d MMM")
         labels.append(
             (4.0, TOP + day * ROW_HEIGHT + ROW_HEIGHT / 2 + 4, f"{DAY_NAMES[day]} {date}")
         )
@@ -115,7 +137,7 @@ def bar_chart(values: list[tuple[str, float]], *, unit: str = "", width: int = 5
     shapes: list[Shape] = []
     labels: list[tuple[float, float, str]] = []
     for i, (raw, value) in enumerate(values):
-        label = raw.replace("_", " ")
+        label = words(raw)
         y = 6 + i * row
         bar = room * value / top
         shapes.append(Shape("bar", label_width, y, bar, row - 8, f"{label}: {value:g}{unit}"))

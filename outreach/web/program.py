@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Severity
 from outreach.services import programs, roster, tasks
@@ -47,7 +48,7 @@ def cancel(group_id: uuid.UUID) -> ResponseReturnValue:
         now=now(),
         actor=actor(),
     )
-    flash("The session is cancelled; it will not be used as a call window.", "success")
+    flash(gettext("The session is cancelled; it will not be used as a call window."), "success")
     return redirect(url_for("program.group", group_id=group_id))
 
 
@@ -83,7 +84,7 @@ def event(participant_id: uuid.UUID) -> ResponseReturnValue:
         days=_event_day(form_text("type", 40)),
     )
     # S7: say nothing about what follows on the contact side, not even how many tasks opened.
-    flash("The event is recorded.", "success")
+    flash(gettext("The event is recorded."), "success")
     return redirect(url_for("program.group", group_id=form_text("group")))
 
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from outreach.domain.releases import (
     Authority,
@@ -21,10 +22,10 @@ from outreach.domain.releases import (
 from outreach.services import disclosures, release_pages, releases, sharing
 from outreach.services.errors import Invalid, ServiceError
 from outreach.services.queue import reference
+from outreach.web import common
 from outreach.web.common import actor, db, form_local_time, form_text, now, rt, staff
 
 bp = Blueprint("releases", __name__)
-TITLES = {403: "Not allowed", 404: "Not found", 409: "Not possible now"}
 
 
 @bp.get("/releases")
@@ -58,7 +59,10 @@ def grant(contact_id: uuid.UUID) -> ResponseReturnValue:
     releases.grant_release(
         db(), rt().vault, actor=actor(), contact_id=contact_id, terms=terms, now=now()
     )
-    flash("The release is recorded. It authorises sharing from now until it expires.", "success")
+    flash(
+        gettext("The release is recorded. It authorises sharing from now until it expires."),
+        "success",
+    )
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -73,7 +77,7 @@ def revoke(contact_id: uuid.UUID, release_id: uuid.UUID) -> ResponseReturnValue:
         how=form_text("how", 20),
         now=now(),
     )
-    flash("The release is revoked. From this moment it authorises nothing.", "success")
+    flash(gettext("The release is revoked. From this moment it authorises nothing."), "success")
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -107,7 +111,7 @@ def record_disclosure(contact_id: uuid.UUID) -> ResponseReturnValue:
     disclosures.record_disclosure(
         db(), rt().vault, actor=actor(), contact_id=contact_id, report=report, now=now()
     )
-    flash("The compelled disclosure is recorded.", "success")
+    flash(gettext("The compelled disclosure is recorded."), "success")
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -117,7 +121,10 @@ def confirm_danger(contact_id: uuid.UUID, disclosure_id: uuid.UUID) -> ResponseR
     disclosures.confirm_danger(
         db(), actor=actor(), contact_id=contact_id, disclosure_id=disclosure_id, now=now()
     )
-    flash("Confirmed: the contact is not told of this disclosure, for their safety.", "success")
+    flash(
+        gettext("Confirmed: the contact is not told of this disclosure, for their safety."),
+        "success",
+    )
     return redirect(url_for("releases.contact_page", contact_id=contact_id))
 
 
@@ -130,7 +137,7 @@ def _refused(exc: ServiceError) -> ResponseReturnValue:
         if contact_id
         else url_for("auth.home")
     )
-    title = TITLES.get(exc.status, "Please check what you entered")
+    title = common.title(exc.status)
     page = render_template(
         "error.html", code=exc.status, title=title, message=exc.message, back=back
     )

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
 
 from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services import compliance, program_time, review, signed_off
@@ -114,7 +115,10 @@ def sign_off(task_id: uuid.UUID) -> ResponseReturnValue:
     review.sign_off(
         db(), actor=actor(), task_id=task_id, now=now(), comment=form_text("comment", 1000)
     )
-    flash('Signed off. It is listed below under "Signed off lately", with your comment.', "success")
+    flash(
+        gettext('Signed off. It is listed below under "Signed off lately", with your comment.'),
+        "success",
+    )
     return redirect(url_for("review.sign_offs"))
 
 
@@ -127,11 +131,17 @@ def correct(attempt_id: uuid.UUID) -> ResponseReturnValue:
     return redirect(url_for("review.attempt_log"))
 
 
-KIND_WORDS = {"group": "in group time", "preferred": "at a time she named"}
+# The charts' labels in the reader's language (issue 22 item 8).
+KIND_WORDS = {
+    "group": lazy_gettext("in group time"),
+    "preferred": lazy_gettext("at a time she named"),
+}
 
 
 def _hour(hour: int) -> str:
-    return f"{hour:02d}:00 to {(hour + 1) % 24:02d}:00"
+    return str(
+        gettext("%(start)s to %(end)s", start=f"{hour:02d}:00", end=f"{(hour + 1) % 24:02d}:00")
+    )
 
 
 def _rates(

@@ -147,6 +147,6 @@ def test_the_page_follows_the_call_and_asks_how_it_went_without_a_reload(
     page.select_option("#followed-outcome", "reached_safe")
     page.click("button:has-text('Record the outcome of this call')")
     page.wait_for_selector("table.attempts")
-    assert "reached safe" in page.inner_text("table.attempts")
+    assert "reached, safe to talk" in page.inner_text("table.attempts")  # words (issue 22 item 8)
     assert page.locator("section.call-progress").count() == 0
     page.screenshot(path=str(ARTIFACTS / f"call-{viewport['width']}-3-recorded.png"))

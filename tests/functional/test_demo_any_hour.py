@@ -8,6 +8,7 @@ this hour and the next three are inside calling hours; the task page says so.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from outreach.clock import FixedClock
 from outreach.domain.calling import within_calling_hours
-from outreach.models import AuditEvent, ContactPreferences, Delivery
+from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import demo
+from outreach.services import contacts, demo
 from tests.functional.web import csrf, post
 
 HOURS = (time(8), time(21))
@@ -55,9 +56,15 @@ def test_a_newcomer_places_a_call_whatever_the_hour_the_demo_started(
     assert "A window is open now until" in page
     assert "a time she named as safe" in page
     assert "Call (your phone rings first)" in page
-    zone = re.search(r"her time \(([A-Za-z_/]+)\)", page)
-    assert zone
-    assert within_calling_hours(clock.now(), (zone.group(1),), *HOURS)  # S4, never relaxed
+    # The page names her zone in words ("her time (Los Angeles)", issue 22 item 8): the zone
+    # itself is read from her record, and the page must name that one.
+    task = db.get(OutreachTask, uuid.UUID(task_id.group(1)))
+    assert task is not None
+    program = db.get(Program, task.program_id)
+    assert program is not None
+    zone = contacts.contact_zone(contacts.current_preferences(db, task.contact_id), program).key
+    assert f"her time ({zone.rsplit('/', 1)[-1].replace('_', ' ')})" in page
+    assert within_calling_hours(clock.now(), (zone,), *HOURS)  # S4, never relaxed
     placed = post(client, f"{path}/call")
     landed = client.get(placed.location).get_data(as_text=True)  # type: ignore[attr-defined]
     assert "Your phone will ring first" in landed

@@ -77,7 +77,7 @@ def test_the_liaison_records_a_mothers_slower_rhythm_on_the_task_page(
     assert answer.status_code == 302  # type: ignore[attr-defined]
     assert contacts.current_preferences(db, case.contact.id).cadence == "fortnightly"
     after = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
-    assert "Her rhythm (S13): fortnightly" in after
+    assert "Her rhythm: fortnightly" in after  # no rule code on the screen (issue 22 item 8)
 
 
 def test_recording_her_rhythm_needs_the_claim(

@@ -96,6 +96,8 @@ SIGNED_IN_ROUTES = {
     ("POST", "/account/password"),
     ("GET", "/account/phone"),
     ("POST", "/account/phone"),
+    ("GET", "/account/language"),
+    ("POST", "/account/language"),
 }
 PROTECTED = sorted(CONTACT_ROUTES | ADMIN_ROUTES | PROGRAM_ROUTES | SIGNED_IN_ROUTES)
 # Routes on one program's records: a liaison of another program is refused every one.

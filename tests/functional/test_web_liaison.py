@@ -314,8 +314,9 @@ def test_typed_times_are_read_in_the_contacts_zone_the_form_names(
 ) -> None:
     task = _claimed_task_of_a_contact_in_los_angeles(app, client, db, world)
     form = client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert "When (America/Los_Angeles; empty means now)" in form
-    assert "Callback time they suggested (America/Los_Angeles; optional)" in form
+    # The zone named in words, not as its key (issue 22 item 8).
+    assert "When (Los Angeles time; empty means now)" in form
+    assert "Callback time they suggested (Los Angeles time; optional)" in form
     typed = {
         "outcome": "reached_not_safe",
         "channel": "voice",

@@ -34,7 +34,8 @@
       again.textContent = "";
       var link = document.createElement("a");
       link.href = window.location.pathname + "#attempts-heading";
-      link.textContent = "Show the attempts";
+      // The words come from the page, in the liaison's language (issue 22 item 8).
+      link.textContent = box.getAttribute("data-attempts-words") || "Show the attempts";
       again.appendChild(link);
       again.hidden = false;
     }

@@ -1,0 +1,520 @@
+"""Staff screens in the staff's language, English or Spanish (issue 22 item 8).
+
+S12: "a Spanish-first program makes Spanish the default for its contacts and its staff
+screens" (Caminar Latino's staff work in Spanish). Text for contacts is not here: it lives in
+scripts_text/ in both languages. The catalogue is outreach/web/translations/es; `make
+translations` extracts, updates and compiles it, and tests/functional/test_staff_language.py
+fails when a string is left unmarked or untranslated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from babel import Locale
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, get_locale, lazy_gettext
+from werkzeug.exceptions import HTTPException
+
+from outreach.runtime import runtime
+
+LANGUAGES = ("en", "es")
+DEFAULT = "en"
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def init_app(app: Flask) -> None:
+    Babel(
+        app,
+        locale_selector=staff_language,
+        default_translation_directories=str(TRANSLATIONS),
+        default_timezone="UTC",
+    )
+    app.jinja_env.globals["current_language"] = current_language
+
+
+def staff_language() -> str:
+    """The signed-in user's own choice; else their programs' language; else the browser's."""
+    user = g.get("user")
+    if user is not None:
+        return user_language(user.language, _program_languages(user.programs))
+    best = request.accept_languages.best_match(LANGUAGES) if request else None
+    return best or DEFAULT
+
+
+def user_language(chosen: str | None, program_languages: Iterable[str]) -> str:
+    """A user who chose a language gets it. Otherwise the language of their programs (S12):
+    a user of several programs gets theirs when all of them share it, and English when they
+    differ, as a user belongs to no single "home" program; they choose on the Language page."""
+    if chosen in LANGUAGES:
+        return str(chosen)
+    found = {lang for lang in program_languages if lang in LANGUAGES}
+    return found.pop() if len(found) == 1 else DEFAULT
+
+
+def _program_languages(programs: Iterable[object]) -> list[str]:
+    profiles = runtime().profiles
+    found = []
+    for program in programs:
+        profile = profiles.get(str(getattr(program, "protocol", "")))
+        found.append(profile.language if profile is not None else DEFAULT)
+    return found
+
+
+def current_language() -> str:
+    """For `<html lang>`: the language the page is written in."""
+    return str(get_locale() or DEFAULT)
+
+
+def wall_clock(local: datetime, fmt: str) -> str:
+    """A wall-clock time as `strftime` writes it, with day and month names ("%a", "%b") in
+    the reader's language: "mar 17 nov 18:30" on a Spanish screen."""
+    if has_request_context() and current_language() != DEFAULT:
+        names = Locale.parse(current_language())
+        day = names.days["format"]["abbreviated"][local.weekday()]
+        month = names.months["format"]["abbreviated"][local.month]
+        fmt = fmt.replace("%a", day).replace("%b", month)
+    return local.strftime(fmt)
+
+
+# Stored values shown in words, in the reader's language (issue 22 item 8: no internal names
+# such as `duty_to_warn` or `no_answer` on a screen). Keys are the vocabulary's values
+# (outreach/domain/vocabulary.py); a value missing here is shown with its underscores as spaces.
+VOCABULARY = {
+    # Why a task is open (TaskReason) and what he did (EventType)
+    "intake": lazy_gettext("intake"),
+    "accepted": lazy_gettext("accepted"),
+    "rejected": lazy_gettext("rejected"),
+    "enrolled": lazy_gettext("enrolled"),
+    "completed": lazy_gettext("completed"),
+    "terminated": lazy_gettext("terminated"),
+    "leave_of_absence": lazy_gettext("leave of absence"),
+    "returned_from_leave": lazy_gettext("returned from leave"),
+    "class_cancelled": lazy_gettext("class cancelled"),
+    "level_change": lazy_gettext("level change"),
+    "before_discharge": lazy_gettext("before discharge"),
+    "discharge_planned": lazy_gettext("discharge planned"),
+    "progress_report_due": lazy_gettext("progress report due"),
+    "progress_report_check_in": lazy_gettext("progress report check-in"),
+    "safety_concern": lazy_gettext("safety concern"),
+    "duty_to_warn": lazy_gettext("duty to warn"),
+    "participant_may_be_victim": lazy_gettext("participant may be a victim"),
+    "resources_only": lazy_gettext("resources only"),
+    "periodic_check_in": lazy_gettext("periodic check-in"),
+    "completion_letter": lazy_gettext("completion letter"),
+    "termination_letter": lazy_gettext("termination letter"),
+    # Task status (TaskStatus)
+    "open": lazy_gettext("open"),
+    "unreachable": lazy_gettext("unreachable"),
+    "cancelled": lazy_gettext("cancelled"),
+    # How an attempt went (Outcome)
+    "no_answer": lazy_gettext("no answer"),
+    "busy": lazy_gettext("busy"),
+    "machine_hung_up": lazy_gettext("answering machine: hung up"),
+    "voicemail_neutral": lazy_gettext("neutral voicemail left"),
+    "reached_safe": lazy_gettext("reached, safe to talk"),
+    "reached_not_safe": lazy_gettext("reached, not safe to talk"),
+    "declined": lazy_gettext("declined all contact"),
+    "wrong_number": lazy_gettext("wrong number"),
+    "text_sent": lazy_gettext("text sent"),
+    # Consent
+    "not_asked": lazy_gettext("not asked"),
+    "consented": lazy_gettext("consented"),
+    # Channels
+    "voice": lazy_gettext("phone"),
+    "sms": lazy_gettext("text"),
+    "mail": lazy_gettext("mail"),
+    "voicemail": lazy_gettext("voicemail"),
+    # Flags of an attempt (AttemptFlag)
+    "before_task_opened": lazy_gettext("before task opened"),
+    "entered_late": lazy_gettext("entered late"),
+    # Where an attempt was entered (EntryPoint)
+    "web": lazy_gettext("these pages"),
+    "api": lazy_gettext("the program's system"),
+    "webhook": lazy_gettext("the phone service"),
+    "import": lazy_gettext("a file import"),
+    "scheduler": lazy_gettext("the service itself"),
+    "unknown": lazy_gettext("unknown"),
+    # Roles
+    "liaison": lazy_gettext("victim liaison"),
+    "supervisor": lazy_gettext("supervisor"),
+    "facilitator": lazy_gettext("facilitator"),
+    "admin": lazy_gettext("administrator"),
+    # Attendance
+    "present": lazy_gettext("present"),
+    "absent": lazy_gettext("absent"),
+    # Window kinds (WindowKind)
+    "group": lazy_gettext("in his group session"),
+    "preferred": lazy_gettext("a time she named as safe"),
+    "immediate": lazy_gettext("an immediate safety concern"),
+    # Her rhythm of check-ins (the profiles' cadence choices, S13)
+    "weekly": lazy_gettext("weekly"),
+    "fortnightly": lazy_gettext("fortnightly"),
+    "monthly": lazy_gettext("monthly"),
+    "quarterly": lazy_gettext("quarterly"),
+    "every_8_to_10_weeks": lazy_gettext("every 8 to 10 weeks"),
+    # The on-call notice of a duty to warn (services/compliance.py NOTICE_WORDS, S8)
+    "not_queued": lazy_gettext("not queued"),
+    "queued": lazy_gettext("queued"),
+    "sending": lazy_gettext("sending"),
+    "sent": lazy_gettext("sent"),
+    "delivered": lazy_gettext("delivered"),
+    # Severity of a program event
+    "routine": lazy_gettext("routine"),
+    "elevated": lazy_gettext("elevated"),
+    "high": lazy_gettext("high"),
+    # Releases of information and compelled disclosures (domain/releases.py, S7)
+    "court": lazy_gettext("court"),
+    "probation": lazy_gettext("probation"),
+    "program_facilitators": lazy_gettext("the program's facilitators"),
+    "victim_services": lazy_gettext("victim services"),
+    "child_welfare": lazy_gettext("child welfare"),
+    "other": lazy_gettext("other"),
+    "progress_report": lazy_gettext("progress report"),
+    "group_work": lazy_gettext("work in group"),
+    "safety_planning": lazy_gettext("safety planning"),
+    "court_proceeding": lazy_gettext("court proceeding"),
+    "services_referral": lazy_gettext("referral to services"),
+    "contact_made": lazy_gettext("contact made"),
+    "statement": lazy_gettext("statement"),
+    "signed_form": lazy_gettext("signed form"),
+    "signed_electronically": lazy_gettext("signed electronically"),
+    "oral": lazy_gettext("said aloud"),
+    "written": lazy_gettext("in writing"),
+    "program": lazy_gettext("by the program"),
+    "court_order": lazy_gettext("court order"),
+    "subpoena": lazy_gettext("subpoena"),
+    "statute": lazy_gettext("statute"),
+    "contact_details": lazy_gettext("contact details"),
+    "attempt_log": lazy_gettext("attempt log"),
+    "notes": lazy_gettext("notes"),
+    "releases": lazy_gettext("releases"),
+    # Who recorded a version of her preferences (ContactPreferences.source)
+    "create": lazy_gettext("first record"),
+    "carrier_opt_out": lazy_gettext("her phone company's opt-out"),
+    "opt_back_in": lazy_gettext("her opting back in"),
+    "demo": lazy_gettext("demo data"),
+    "sms_stop": lazy_gettext("her STOP text"),
+    # Languages
+    "en": lazy_gettext("English"),
+    "es": lazy_gettext("Spanish"),
+}
+
+
+def words(value: object) -> str:
+    """Show a stored value ("reached_not_safe") in words, translated ("reached, not safe to
+    talk"; "contactada, no es seguro hablar")."""
+    text = str(value)
+    found = VOCABULARY.get(text)
+    return str(found) if found is not None else text.replace("_", " ")
+
+
+# Sentences the services write for the screen, in English, each with its translation. The keys
+# are the services' own text (tests/functional/test_staff_language.py checks each service table
+# is covered); a rule code such as "(S1)" is left out of what the screen shows.
+PHRASES = {
+    # Signing in (services/auth.py REFUSED, services/second_factor.py BAD_CODE)
+    "That username and password do not match an active account.": lazy_gettext(
+        "That username and password do not match an active account."
+    ),
+    "That code is not valid. Use the newest code your authenticator app shows.": lazy_gettext(
+        "That code is not valid. Use the newest code your authenticator app shows."
+    ),
+    # Tonight's group (services/queue.py, services/task_page.py)
+    "not checked in yet": lazy_gettext("not checked in yet"),
+    "checked in": lazy_gettext("checked in"),
+    "absent": lazy_gettext("absent"),
+    "no group tonight": lazy_gettext("no group tonight"),
+    "no group": lazy_gettext("no group"),
+    # Where he stands in the program (services/task_page.py STATUS_WORDS)
+    "enrolled": lazy_gettext("enrolled"),
+    "accepted into the program": lazy_gettext("accepted into the program"),
+    "not accepted into the program": lazy_gettext("not accepted into the program"),
+    "finished the program": lazy_gettext("finished the program"),
+    "discharged without finishing the program": lazy_gettext(
+        "discharged without finishing the program"
+    ),
+    "on a leave of absence": lazy_gettext("on a leave of absence"),
+    "back in the program after a leave of absence": lazy_gettext(
+        "back in the program after a leave of absence"
+    ),
+    "moved to a different level of the program": lazy_gettext(
+        "moved to a different level of the program"
+    ),
+    "not known: no enrolment or other status event is recorded": lazy_gettext(
+        "not known: no enrolment or other status event is recorded"
+    ),
+    # Refusals the services give a liaison most often (services/queue.py, tasks.py,
+    # deliveries.py, web/common.py)
+    "another liaison is working this task; it returns to the queue when their claim ends": (
+        lazy_gettext(
+            "another liaison is working this task; it returns to the queue when their claim ends"
+        )
+    ),
+    "claim the task first; the claim may have run out": lazy_gettext(
+        "claim the task first; the claim may have run out"
+    ),
+    "the task is closed; a correction goes on a new entry by a supervisor": lazy_gettext(
+        "the task is closed; a correction goes on a new entry by a supervisor"
+    ),
+    "the task is already closed": lazy_gettext("the task is already closed"),
+    "the task is closed": lazy_gettext("the task is closed"),
+    "this task does not allow that channel": lazy_gettext("this task does not allow that channel"),
+    "an attempt cannot be recorded in the future": lazy_gettext(
+        "an attempt cannot be recorded in the future"
+    ),
+    "a callback time must come after the attempt": lazy_gettext(
+        "a callback time must come after the attempt"
+    ),
+    "a person answered a call on this task: record how it went before closing": lazy_gettext(
+        "a person answered a call on this task: record how it went before closing"
+    ),
+    "that call has no outcome to record": lazy_gettext("that call has no outcome to record"),
+    "not sent: outside calling hours in the contact's time zone": lazy_gettext(
+        "not sent: outside calling hours in the contact's time zone"
+    ),
+    "add your own phone number first: a bridged call rings you before the contact": lazy_gettext(
+        "add your own phone number first: a bridged call rings you before the contact"
+    ),
+    "choose English or Spanish": lazy_gettext("choose English or Spanish"),
+    "give the time as YYYY-MM-DD HH:MM": lazy_gettext("give the time as YYYY-MM-DD HH:MM"),
+    # Her script could not be read (services/task_page.py)
+    "The approved script could not be loaded. Do not call; ask a supervisor.": lazy_gettext(
+        "The approved script could not be loaded. Do not call; ask a supervisor."
+    ),
+    # Why her preferences refuse a call (services/task_page.py REFUSALS)
+    "She declined all contact: no call may be made.": lazy_gettext(
+        "She declined all contact: no call may be made."
+    ),
+    "She has not allowed phone calls: no call may be made.": lazy_gettext(
+        "She has not allowed phone calls: no call may be made."
+    ),
+    # Why the on-call supervisor's phone was not told (services/on_call_notice.py, S8)
+    "no on-call supervisor is set for the program": lazy_gettext(
+        "no on-call supervisor is set for the program"
+    ),
+    "the on-call supervisor has no phone of their own on file": lazy_gettext(
+        "the on-call supervisor has no phone of their own on file"
+    ),
+    "the notice's text failed the safety check": lazy_gettext(
+        "the notice's text failed the safety check"
+    ),
+    "the text could not be delivered": lazy_gettext("the text could not be delivered"),
+    "no notice was queued yet; the scheduler queues one within a minute": lazy_gettext(
+        "no notice was queued yet; the scheduler queues one within a minute"
+    ),
+    # Why a close is refused (services/task_page.py, domain/attempt_rules.py)
+    "A person answered a call: record how it went first.": lazy_gettext(
+        "A person answered a call: record how it went first."
+    ),
+    "A task is completed only after a conversation that was safe to have.": lazy_gettext(
+        "A task is completed only after a conversation that was safe to have."
+    ),
+    "The contact person asked to be called back and no call has been made at or after that "
+    "time; call then before closing as unreachable.": lazy_gettext(
+        "The contact person asked to be called back and no call has been made at or after "
+        "that time; call then before closing as unreachable."
+    ),
+    # Why the planner proposes what it does (domain/plan_words.py)
+    "She declined all contact: nothing is proposed (S1).": lazy_gettext(
+        "She declined all contact: nothing is proposed."
+    ),
+    "She turned calls off: no call window is proposed (S1).": lazy_gettext(
+        "She turned calls off: no call window is proposed."
+    ),
+    # The call, followed (services/call_progress.py WORDS)
+    "Placing the call…": lazy_gettext("Placing the call…"),
+    "Your phone is ringing. Answer it.": lazy_gettext("Your phone is ringing. Answer it."),
+    "Your phone answered. Press 1 on it to have her number dialled.": lazy_gettext(
+        "Your phone answered. Press 1 on it to have her number dialled."
+    ),
+    "You pressed 1. Her phone is ringing; she sees the neutral number.": lazy_gettext(
+        "You pressed 1. Her phone is ringing; she sees the neutral number."
+    ),
+    "Her phone answered. She is asked to press a key before you are put through, so a "
+    "voicemail never hears you.": lazy_gettext(
+        "Her phone answered. She is asked to press a key before you are put through, so a "
+        "voicemail never hears you."
+    ),
+    "A person answered and you are put through. Safe to talk first; then record how it went.": (
+        lazy_gettext(
+            "A person answered and you are put through. Safe to talk first; then record how "
+            "it went."
+        )
+    ),
+    "A person answered. Its outcome is recorded.": lazy_gettext(
+        "A person answered. Its outcome is recorded."
+    ),
+    "A machine or no one pressed a key: the call was ended in silence. It goes in the attempts "
+    'as "machine, hung up".': lazy_gettext(
+        "A machine or no one pressed a key: the call was ended in silence. It goes in the "
+        'attempts as "answering machine: hung up".'
+    ),
+    "A machine answered: the neutral message she allowed was left. It goes in the attempts "
+    'as "voicemail".': lazy_gettext(
+        "A machine answered: the neutral message she allowed was left. It goes in the "
+        'attempts as "neutral voicemail left".'
+    ),
+    'Her phone was not answered. It goes in the attempts as "no answer".': lazy_gettext(
+        'Her phone was not answered. It goes in the attempts as "no answer".'
+    ),
+    'Her line was busy. It goes in the attempts as "busy".': lazy_gettext(
+        'Her line was busy. It goes in the attempts as "busy".'
+    ),
+    "The call did not go ahead: her number was never dialled (your phone was not answered, "
+    "1 was not pressed, or the task changed meanwhile). Nothing is logged about her.": (
+        lazy_gettext(
+            "The call did not go ahead: her number was never dialled (your phone was not "
+            "answered, 1 was not pressed, or the task changed meanwhile). Nothing is logged "
+            "about her."
+        )
+    ),
+    "The phone company could not tell us how the call ended. If you spoke with her, record "
+    "the outcome below.": lazy_gettext(
+        "The phone company could not tell us how the call ended. If you spoke with her, "
+        "record the outcome below."
+    ),
+}
+
+# Sentences with a number or a day in them: the English pattern, and its translation with the
+# same named parts.
+PATTERNS = (
+    (
+        re.compile(
+            r"Unreachable needs (?P<needed>\d+) attempts in different windows; "
+            r"(?P<made>\d+) so far\."
+        ),
+        lazy_gettext(
+            "Unreachable needs %(needed)s attempts in different windows; %(made)s so far."
+        ),
+    ),
+    (
+        re.compile(r"He completed the program on (?P<day>[^:;]+): group time is no longer safe"),
+        lazy_gettext("He completed the program on %(day)s: group time is no longer safe"),
+    ),
+    (
+        re.compile(
+            r"He left the program \(terminated\) on (?P<day>[^:;]+): group time is no "
+            r"longer safe"
+        ),
+        lazy_gettext("He left the program (terminated) on %(day)s: group time is no longer safe"),
+    ),
+    (
+        re.compile(
+            r"His application was rejected on (?P<day>[^:;]+): group time is no longer "
+            r"safe"
+        ),
+        lazy_gettext("His application was rejected on %(day)s: group time is no longer safe"),
+    ),
+    (
+        re.compile(r"He has been on leave since (?P<day>[^:;]+): group time is not safe"),
+        lazy_gettext("He has been on leave since %(day)s: group time is not safe"),
+    ),
+)
+# Parts of the planner's sentences that hold no number (domain/plan_words.py).
+PARTS = {
+    "He is not enrolled yet: no group time before he starts": lazy_gettext(
+        "He is not enrolled yet: no group time before he starts"
+    ),
+    "This contact follows his leaving group: group time is never used for it": lazy_gettext(
+        "This contact follows his leaving group: group time is never used for it"
+    ),
+    "He is not in group at some sessions (before enrolment, after leaving, or on leave)": (
+        lazy_gettext(
+            "He is not in group at some sessions (before enrolment, after leaving, or on leave)"
+        )
+    ),
+    "only the times she named": lazy_gettext("only the times she named"),
+    "she has named no safe time, so no window is proposed: ask her for one": lazy_gettext(
+        "she has named no safe time, so no window is proposed: ask her for one"
+    ),
+    "his record's start": lazy_gettext("his record's start"),
+}
+RULE_CODE = re.compile(r"\s*\(S\d+(?:\s*[-\u2013,]\s*S?\d+)*\)")
+
+
+def say(text: object) -> str:
+    """A service's sentence in the reader's language; a rule code never reaches the screen
+    (issue 22 item 8). A sentence no table knows is shown as written, without its codes."""
+    if text is None:
+        return ""
+    sentence = str(text)
+    found = PHRASES.get(sentence)
+    if found is not None:
+        return str(found)
+    whole = _pattern(sentence)
+    if whole is not None:
+        return whole
+    if sentence and not sentence.endswith("."):
+        # A refusal quoted inside a sentence of ours: "the task is still open: <why>."
+        quoted = say(sentence[:1].upper() + sentence[1:] + ".")
+        if quoted != sentence[:1].upper() + sentence[1:] + ".":
+            return quoted[:1].lower() + quoted[1:-1]
+    if sentence.endswith(".") and "; " in sentence:
+        # The planner's "<why group time is refused>; <what is left>." (domain/plan_words.py)
+        head, _, tail = sentence[:-1].partition("; ")
+        return f"{_part(head)}; {_part(tail)}."
+    return _part(sentence)
+
+
+def _part(text: str) -> str:
+    if text in PARTS:
+        return str(PARTS[text])
+    found = _pattern(text)
+    return RULE_CODE.sub("", text) if found is None else found
+
+
+def _pattern(text: str) -> str | None:
+    for pattern, translated in PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            return str(translated) % {k: _day(_part(v)) for k, v in match.groupdict().items()}
+    return None
+
+
+ENGLISH_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+DAY_OF_MONTH = re.compile(r"(\d{1,2}) (" + "|".join(ENGLISH_MONTHS) + ")")
+
+
+def _day(text: str) -> str:
+    """The planner's "3 Dec" with the month in the reader's language ("3 dic")."""
+    match = DAY_OF_MONTH.fullmatch(text)
+    if match is None or not has_request_context() or current_language() == DEFAULT:
+        return text
+    month = Locale.parse(current_language()).months["format"]["abbreviated"]
+    return f"{match[1]} {month[ENGLISH_MONTHS.index(match[2]) + 1]}"
+
+
+HTTP_TITLES = {
+    400: lazy_gettext("Bad request"),
+    401: lazy_gettext("Not signed in"),
+    403: lazy_gettext("Not allowed"),
+    404: lazy_gettext("Not found"),
+    405: lazy_gettext("Not possible on this page"),
+    409: lazy_gettext("Not possible now"),
+    413: lazy_gettext("Too much was sent"),
+    422: lazy_gettext("Please check what you entered"),
+    429: lazy_gettext("Too many tries: wait a moment"),
+}
+
+
+def http_title(exc: HTTPException) -> str:
+    """An HTTP error page's title in the reader's language; Werkzeug's English name else."""
+    found = HTTP_TITLES.get(exc.code or 500)
+    return str(found) if found is not None else str(exc.name)

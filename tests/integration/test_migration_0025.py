@@ -1,0 +1,25 @@
+"""Migration 0025 goes down and up again on the real schema: a staff user's own choice of
+language for their screens (issue 22 item 8, S12)."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import Connection, Engine, inspect
+
+from outreach.db import alembic_config, migrate, schema_change
+
+
+def _columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("app_user")}
+
+
+def test_the_users_language_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
+    with schema_change(own_engine) as connection:
+        assert "language" in _columns(connection)
+        command.downgrade(alembic_config(connection), "0023")
+        assert "language" not in _columns(connection)
+
+    migrate(own_engine)
+
+    with own_engine.begin() as connection:
+        assert "language" in _columns(connection)
