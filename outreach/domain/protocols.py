@@ -107,6 +107,12 @@ class Profile:
     # Consented reminders (PRODUCT.md): one discreet heads-up text before a window in which
     # she may be called, for a contact who consented to texts; a program may turn them off.
     reminders: bool = True
+    # seeds/004 (PCADV) item 2: "Informing battered partners of their right to be free of
+    # violence and to access legal protections": the intake script's [rights] section is read.
+    rights_statement: bool = False
+    # seeds/000 (NY OPDV): safety concerns are handled "in conjunction with a victim services
+    # program": the referral there (outcome referred_to_victim_services) handles the task.
+    victim_services_referral: bool = False
 
     @property
     def cadence_choices(self) -> tuple[str, ...]:
@@ -390,6 +396,8 @@ class _Reader:
             "cadence",
             "planner",
             "reminders",
+            "rights_statement",
+            "victim_services_referral",
         ]
     )
     RULE = frozenset(
@@ -435,6 +443,10 @@ class _Reader:
             cadence=self._cadence(data["cadence"]) if "cadence" in data else None,
             planning=self._planning(self._table(data, "planner", ())),
             reminders=self._bool(data, "reminders", (), default=True),
+            rights_statement=self._bool(data, "rights_statement", (), default=False),
+            victim_services_referral=self._bool(
+                data, "victim_services_referral", (), default=False
+            ),
         )
 
     # --- sections

@@ -112,6 +112,10 @@ class Outcome(StrEnum):
     # reminders": "a consented, check-in-style text where she chose texts over calls").
     # Only the service records it, as it sends the text; no person types it.
     TEXT_SENT = "text_sent"
+    # NY OPDV (seeds/000): a safety concern is "handled with great care, and in conjunction
+    # with a victim services program": its referral there, recorded by the liaison, handles the
+    # safety_concern task of a profile that says so (`victim_services_referral`).
+    REFERRED_TO_VICTIM_SERVICES = "referred_to_victim_services"
 
 
 # The outcomes a liaison or a program system may record; the service records the others.

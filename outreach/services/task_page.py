@@ -22,8 +22,9 @@ from outreach.domain import attempt_rules, plan_words, protocols, scripts
 from outreach.domain.calling import calling_hours_apply, contact_zones, within_calling_hours
 from outreach.domain.participation import StatusAt
 from outreach.domain.planner import CallWindow, Plan, group_sessions
+from outreach.domain.referrals import ReferralError
 from outreach.domain.scripts import CALL_OPENING
-from outreach.domain.vocabulary import TaskStatus
+from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason, TaskStatus
 from outreach.models import (
     Attempt,
     ContactPerson,
@@ -40,7 +41,15 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, holds, opt_back_in, participant_status, queue, tasks
+from outreach.services import (
+    contacts,
+    holds,
+    opt_back_in,
+    participant_status,
+    queue,
+    referrals,
+    tasks,
+)
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import NotFound
@@ -48,6 +57,8 @@ from outreach.services.planning import plan_open_tasks
 from outreach.settings import PROJECT_ROOT
 
 CALL_VALUES = PROJECT_ROOT / "config" / "call_values.toml"
+# seeds/004 (PCADV) item 2: her rights, read only where the profile asks (`rights_statement`).
+RIGHTS_SECTION = "rights"
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,9 @@ class TaskPage:
     # S13: the rhythms her program offers ("none" first) and the one used until she chooses.
     rhythms: tuple[str, ...] = ()
     rhythm_default: str | None = None
+    # The outcomes the liaison may record here: a referral to the victim services program only
+    # on a safety concern of a protocol that hands those over (NY OPDV, seeds/000).
+    outcomes: tuple[Outcome, ...] = STAFF_OUTCOMES
     # S1: her request to opt back in, held until a supervisor confirms it; her words are
     # opened (audited) only for a supervisor who may confirm them.
     opt_back_in: OptBackIn | None = None
@@ -184,7 +198,8 @@ def task_page(
     participant = _participant(session, task.contact_id)
     # S13: what she is told is his real current status, from the events.
     status = participant_status.timeline_of(session, participant).status_at(now)
-    script, problem = _script(task, history[0], contact, program, actor, session, status)
+    profile = profiles.get(program.protocol)
+    script, problem = _script(task, history[0], contact, program, actor, session, status, profile)
     plan = _plan(session, profiles, task, now, calling_hours)
     week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
     windows = sorted(plan.windows, key=lambda w: w.start)
@@ -220,7 +235,17 @@ def task_page(
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
+        outcomes=_outcomes(task, program),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
+    )
+
+
+def _outcomes(task: OutreachTask, program: Program) -> tuple[Outcome, ...]:
+    referral = task.reason == TaskReason.SAFETY_CONCERN and referrals.refers_safety_concerns(
+        program
+    )
+    return tuple(
+        o for o in STAFF_OUTCOMES if referral or o is not Outcome.REFERRED_TO_VICTIM_SERVICES
     )
 
 
@@ -402,17 +427,23 @@ def _script(
     actor: Actor,
     session: Session,
     status: StatusAt,
+    profile: protocols.Profile | None,
 ) -> tuple[list[tuple[str, str]], str | None]:
     if contact is None:
         return [], None
     liaison = _liaison_name(session, actor)
-    values = _script_values(prefs.language, contact, program, liaison, status)
     try:
+        values = _script_values(prefs.language, contact, program, liaison, status)
         text = scripts.render(_library(), "call", task.script, prefs.language, values)
-    except scripts.RenderError:
-        # Never improvise a call: an unapproved script means no script on screen at all.
+    except (scripts.RenderError, ReferralError):
+        # Never improvise a call: an unapproved script, or no referral list to name places
+        # from (PRODUCT.md "Referrals are data"), means no script on screen at all.
         return [], "The approved script could not be loaded. Do not call; ask a supervisor."
-    found = [(name, body.strip()) for name, _, body in scripts.sections(text)]
+    found = [
+        (name, body.strip())
+        for name, _, body in scripts.sections(text)
+        if name != RIGHTS_SECTION or (profile is not None and profile.rights_statement)
+    ]
     # S6: the safe-to-talk check is read first, whatever order the file has.
     found.sort(
         key=lambda s: CALL_OPENING.index(s[0]) if s[0] in CALL_OPENING else len(CALL_OPENING)
@@ -427,13 +458,13 @@ def _script_values(
     liaison: str,
     status: StatusAt,
 ) -> dict[str, str]:
-    words = _call_values().get(language, {})
     return {
         "first_name": contact.name.split()[0],
         "liaison_first_name": liaison,
         "program_name": program.name,
         "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
-        "resources": words.get("resources", "-"),
+        # {resources}, {dv_program}, ...: the program's own list (config/referrals/).
+        **referrals.script_values(program, language),
     }
 
 

@@ -45,7 +45,14 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, event_dates, holds, on_call_notice, participant_status
+from outreach.services import (
+    contacts,
+    event_dates,
+    holds,
+    on_call_notice,
+    participant_status,
+    referrals,
+)
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -571,6 +578,7 @@ def append_attempt(
         refuse_what_she_refused(session, task, channel, outcome)
         if outcome == Outcome.TEXT_SENT:  # only the service says a text of its went out
             raise Invalid("a text sent is recorded by the service", {"outcome": "invalid"})
+    refuse_referral_outside_its_protocol(session, task, outcome)
     flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
     reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)
     attempt = Attempt(
@@ -695,6 +703,27 @@ def _settle_answered_call(
         )
     if call is not None:
         call.attempt_id = attempt.id
+
+
+def refuse_referral_outside_its_protocol(
+    session: Session, task: OutreachTask, outcome: str
+) -> None:
+    """A referral to the victim services program handles only a safety concern, and only
+    where the program's protocol says so (NY OPDV, seeds/000): elsewhere it would close a
+    contact nobody made."""
+    if outcome != Outcome.REFERRED_TO_VICTIM_SERVICES:
+        return
+    program = session.get(Program, task.program_id)
+    if task.reason != TaskReason.SAFETY_CONCERN or program is None:
+        raise Invalid(
+            "only a safety concern is referred to the victim services program",
+            {"outcome": "only for a safety concern"},
+        )
+    if not referrals.refers_safety_concerns(program):
+        raise Invalid(
+            "this program's protocol does not hand safety concerns to a victim services program",
+            {"outcome": "not in this program's protocol"},
+        )
 
 
 def _check_attempt(

@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason
+from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services import (
     call_progress,
     claimed_work,
@@ -105,7 +105,7 @@ def task(task_id: uuid.UUID) -> ResponseReturnValue:
         "task.html",
         page=found,
         picture=picture,
-        outcomes=list(STAFF_OUTCOMES),
+        outcomes=list(found.outcomes),
         offset=offset,
         now=now(),
         late_entry_hours=rt().settings.late_entry_hours,
