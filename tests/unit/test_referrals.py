@@ -64,7 +64,9 @@ def test_the_list_is_read_in_her_language(
     assert set(values) == {"resources", *referrals.KINDS}
     lines = values["resources"].splitlines()
     assert len(lines) == len(referrals.KINDS) + 1
-    assert lines[1].startswith(f"- {label}: Sample River County Legal Aid (example), (412) 555-0142")
+    assert lines[1].startswith(
+        f"- {label}: Sample River County Legal Aid (example), (412) 555-0142"
+    )
     assert emergency in lines[-1]
     assert HOTLINE in values["hotline"]
     assert spoken in values["dv_program"]
