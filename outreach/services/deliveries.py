@@ -35,11 +35,12 @@ from outreach.domain.calling import (
     within_calling_hours,
 )
 from outreach.domain.phones import may_receive_sms
+from outreach.domain.referrals import ReferralError
 from outreach.domain.script_library import RenderError
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, place
-from outreach.services import contacts, holds, tasks, users
+from outreach.services import contacts, holds, referrals, tasks, users
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, NotFound, ServiceError
 from outreach.services.outward import Outward
@@ -163,7 +164,11 @@ def produce_letter(
     """Write the completion or termination letter where mail is allowed; printing is the
     program's. The envelope carries only the neutral sender line."""
     target = _target(session, out, task_id, "letter", now, actor=actor, hours=False)
-    values = {"date": now.date().isoformat(), "program_name": target.program.name, "resources": ""}
+    values = {
+        "date": now.date().isoformat(),
+        "program_name": target.program.name,
+        "resources": _resources(target),
+    }
     body = _render(out, target, "mail", target.task.script, values)
     envelope = _render(out, target, "mail", "envelope")
     delivery = _new_delivery(session, target, "letter", target.task.script, actor, now)
@@ -283,6 +288,15 @@ def _load_target(session: Session, out: Outward, task: OutreachTask) -> _Target:
         zones,
         out.vault.cipher_for(session, contact.id),
     )
+
+
+def _resources(target: _Target) -> str:
+    """The program's referrals in her language (PRODUCT.md "Referrals are data": letters name
+    them, never invent them); no list means no letter rather than one naming nothing."""
+    try:
+        return referrals.script_values(target.program, target.language)["resources"]
+    except ReferralError as exc:
+        raise Conflict(f"not sent: {exc}") from None
 
 
 def _render(

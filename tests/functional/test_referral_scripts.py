@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain.vocabulary import Role
-from outreach.models import OutreachTask
+from outreach.models import OutboxMessage, OutreachTask
 from outreach.runtime import runtime
-from outreach.security.vault import Vault
-from outreach.services import contacts, programs, users
+from outreach.security.vault import Vault, place
+from outreach.services import contacts, deliveries, programs, users
 from outreach.services.audit import SYSTEM
+from outreach.services.outward import Outward
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_contact, make_user, report_case_event
 from tests.functional.web import log_in, post
@@ -154,3 +156,27 @@ def test_a_spanish_first_program_made_through_the_api_starts_its_contacts_in_spa
     assert (
         contacts.current_preferences(db, uuid.UUID(stated["id"])).language == "en"
     )  # her own word
+
+
+def test_an_emerge_letter_in_spanish_names_the_programs_referrals(
+    app: Flask, db: Session, vault: Vault, out: Outward
+) -> None:
+    # PRODUCT.md: referrals "scripts name them, never invent them"; Emerge's letter within
+    # 10 days of completion (seeds/001 "Massachusetts"); S12: in her language.
+    case = build_case(db, vault, now=NOW, protocol="emerge")
+    rosa = make_contact(
+        db, vault, case.participant, now=NOW, name="Rosa Ejemplo", phone="404-555-0192",
+        consent="consented", mail=True, language="es",
+    )  # fmt: skip
+    opened = report_case_event(db, runtime(app).profiles, case, "completed", at=NOW, now=NOW)
+    [letter] = [t for t in opened if t.contact_id == rosa.id]
+
+    made = deliveries.produce_letter(db, out, task_id=letter.id, now=NOW, actor=case.liaison)
+
+    sealed = db.scalar(select(OutboxMessage).where(OutboxMessage.delivery_id == made.id))
+    assert sealed is not None
+    text = vault.cipher_for(db, rosa.id).open(
+        place("outbox_message", "text", made.id), sealed.text_sealed
+    )
+    assert "Programa local contra la violencia doméstica: Example Harbor" in text
+    assert "1-800-799-7233" in text
