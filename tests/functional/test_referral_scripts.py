@@ -180,3 +180,20 @@ def test_an_emerge_letter_in_spanish_names_the_programs_referrals(
     )
     assert "Programa local contra la violencia doméstica: Example Harbor" in text
     assert "1-800-799-7233" in text
+
+
+def test_an_admin_makes_a_spanish_first_program_on_the_programs_page(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    # S12: Caminar Latino (seeds/001) is Spanish-first on the Georgia profile.
+    log_in(client, world.users["admin"])
+    form = {"name": "Caminar", "protocol": "georgia_fvip", "timezone": "America/New_York"}
+    made = post(client, "/admin/programs", {**form, "key": "caminar", "language": "es"})
+    plain = post(client, "/admin/programs", {**form, "key": "north", "language": ""})
+
+    assert (made.status_code, plain.status_code) == (302, 302)  # type: ignore[attr-defined]
+    assert programs.program_by_key(db, "caminar").language == "es"
+    assert programs.program_by_key(db, "north").language is None
+    page = client.get("/admin/programs").get_data(as_text=True)
+    row = page.split("<td>caminar</td>")[1].split("</tr>")[0]
+    assert row.endswith("<td>Spanish</td>")
