@@ -137,6 +137,10 @@ def _work_one(browser: Browser, task_id: str, rng: random.Random) -> None:
     )
 
 
+# A supervisor signs out and in again about once a minute (40 pages at 1.5 s).
+RETURNS_EVERY = 40
+
+
 def supervisor(base: str, staff: Staff, recorder: Recorder, stop: threading.Event) -> None:
     browser = Browser(base, recorder)
     if not browser.sign_in(staff, stop):
@@ -149,6 +153,11 @@ def supervisor(base: str, staff: Staff, recorder: Recorder, stop: threading.Even
         if answer is not None and answer.status_code == 302:
             browser.sign_in(staff, stop)
         n += 1
+        if n % RETURNS_EVERY == 0:
+            # Back from a meeting: signed out, then in again, so sign-in is measured while
+            # the scheduler sends, not only in the opening minute when all staff arrive.
+            browser.post("/logout", "POST /logout", {})
+            browser.sign_in(staff, stop)
         stop.wait(1.5)
 
 

@@ -142,7 +142,20 @@ def _calm(r: Request, faults: list[Fault]) -> bool:
     return not any(_overlaps(r, f.start, f.end + AFTER_FAULT) for f in faults)
 
 
-def endpoint_lines(run: Run, sending: list[float]) -> tuple[list[str], float, str]:
+@dataclass(frozen=True)
+class Worst:
+    """The slowest endpoint's p99, and which endpoint it was."""
+
+    ms: float = 0.0
+    label: str = ""
+
+    def over(self, ms: float, label: str) -> Worst:
+        return Worst(ms, label) if ms > self.ms else self
+
+
+def endpoint_lines(run: Run, sending: list[float]) -> tuple[list[str], Worst, Worst]:
+    """The table of endpoints, the worst p99 outside faults ("calm"), and the worst p99 of
+    requests made while the scheduler sent (the target's own words)."""
     by_label: dict[str, list[Request]] = {}
     for r in run.recorder.requests:
         by_label.setdefault(r.label, []).append(r)
@@ -150,7 +163,7 @@ def endpoint_lines(run: Run, sending: list[float]) -> tuple[list[str], float, st
         f"{'endpoint':44} {'count':>6} {'5xx/0':>5} {'4xx':>5} {'p50':>7} {'p95':>7} {'p99':>7}"
         f" | calm p99 {'sending p99':>11}"
     ]
-    worst, worst_label = 0.0, ""
+    worst_calm, worst_sending = Worst(), Worst()
     for label in sorted(by_label):
         found = by_label[label]
         ms = [(r.end - r.start) * 1000 for r in found]
@@ -163,14 +176,16 @@ def endpoint_lines(run: Run, sending: list[float]) -> tuple[list[str], float, st
         failed = sum(r.failed for r in found)
         client = sum(400 <= r.status < 500 for r in found)
         calm99 = percentile(calm, 0.99)
-        if calm and calm99 > worst:
-            worst, worst_label = calm99, label
+        if calm:
+            worst_calm = worst_calm.over(calm99, label)
+        if during:
+            worst_sending = worst_sending.over(percentile(during, 0.99), label)
         lines.append(
             f"{label:44} {len(found):6d} {failed:5d} {client:5d} {percentile(ms, 0.5):5.0f}ms"
             f" {percentile(ms, 0.95):5.0f}ms {percentile(ms, 0.99):5.0f}ms |"
             f" {calm99:6.0f}ms {percentile(during, 0.99):9.0f}ms"
         )
-    return lines, worst, worst_label
+    return lines, worst_calm, worst_sending
 
 
 # --- faults ------------------------------------------------------------------------------
@@ -383,7 +398,7 @@ def sending_moments(run: Run) -> list[float]:
 
 def report(run: Run) -> None:
     sending = sending_moments(run)
-    lines, worst, worst_label = endpoint_lines(run, sending)
+    lines, worst_calm, worst_sending = endpoint_lines(run, sending)
     total = len(run.recorder.requests)
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     idle = run.cpu_idle_share
@@ -433,8 +448,15 @@ def report(run: Run) -> None:
     )
     print(
         f"  p99 of every page and webhook under {P99_TARGET_MS:.0f} ms while the scheduler sends: "
-        + ("met" if worst < P99_TARGET_MS else "NOT MET")
-        + f" (worst calm p99 {worst:.0f} ms, {worst_label})"
+        + ("met" if worst_sending.ms < P99_TARGET_MS else "NOT MET")
+        + f" (worst p99 while sending {worst_sending.ms:.0f} ms, {worst_sending.label})"
+    )
+    # Stricter than the target: every request outside the faults, the opening minute included,
+    # when every member of staff signs in at once (argon2id is deliberately slow, S10).
+    print(
+        "  the same at any calm moment, the opening sign-ins included: "
+        + ("met" if worst_calm.ms < P99_TARGET_MS else "NOT MET")
+        + f" (worst calm p99 {worst_calm.ms:.0f} ms, {worst_calm.label})"
     )
     for f in figures:
         verdict = "met" if f.later == 0 else f"NOT MET: {f.later} failed after it"

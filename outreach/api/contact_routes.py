@@ -57,7 +57,11 @@ def change_preferences(contact_id: str) -> ResponseReturnValue:
         # S1: held until a supervisor confirms it; she stays declined until then.
         return jsonify(id=str(row.contact_id), held=True, request_id=str(row.id)), 202
     answer = jsonify(
-        id=str(row.contact_id), version=row.version, consent=row.consent, cadence=row.cadence
+        id=str(row.contact_id),
+        version=row.version,
+        consent=row.consent,
+        cadence=row.cadence,
+        updates=row.updates,
     )
     return answer, 200
 

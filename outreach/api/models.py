@@ -156,6 +156,9 @@ class Preferences(Closed):
     timezone: TimeZone | None = None
     # S13: one of her program profile's rhythms or "none"; another answers 422 listing them.
     cadence: Annotated[str, Text(40, "^[\\s\\S]+$")] | None = None
+    # Issue 20 item 8: she asks for status updates on his attendance and progress; true
+    # where her program offers none answers 422 naming `updates`.
+    updates: Flag = UNSTATED
 
 
 class PreferenceChanges(Preferences):
@@ -217,6 +220,7 @@ class PreferencesAnswer(Answer):
     version: int
     consent: str
     cadence: str | None = None
+    updates: bool = False
 
 
 class HeldAnswer(Answer):

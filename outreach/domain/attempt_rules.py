@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
-from outreach.domain.vocabulary import Channel, Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import TEXTED_REASONS, Channel, Outcome, TaskReason, TaskStatus
 
 REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
 LETTER_REASONS = frozenset({TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER})
@@ -120,10 +120,11 @@ class Refusal:
 
 def why_not_completed(reason: str, attempts: Iterable[Made]) -> Refusal | None:
     """None when the attempts bear "completed": a conversation that was safe to have (S6), or,
-    for a letter task, the letter sent; for a check-in, the text she chose over calls sent
-    (services/check_ins); for a safety concern, its referral to the victim services program."""
+    for a letter task, the letter sent; for a check-in or a status update, the text she chose
+    over calls sent (services/check_ins); for a safety concern, its referral to the victim
+    services program."""
     letter = reason in LETTER_REASONS
-    texted = reason == TaskReason.PERIODIC_CHECK_IN
+    texted = reason in TEXTED_REASONS
     # NY OPDV (seeds/000): a safety concern referred to the victim services program is
     # handled; the outcome is only accepted where the profile says so (services/tasks).
     referred = reason == TaskReason.SAFETY_CONCERN

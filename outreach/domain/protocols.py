@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from outreach.domain.planner import PlanningRules
 from outreach.domain.vocabulary import (
     DATED_EVENTS,
+    UPDATE_EVENTS,
     Channel,
     Consent,
     EventType,
@@ -92,6 +93,24 @@ class Cadence:
 
 
 @dataclass(frozen=True, slots=True)
+class Updates:
+    """Status updates a program offers to a contact who asks for them (issue 20 item 8):
+    which events of his open one, on which channels, due how soon."""
+
+    on: frozenset[EventType]
+    channels: tuple[Channel, ...]
+    # Used when she allows none of `channels`: ["sms"] makes the update a discreet text
+    # inviting a call, where she chose texts over calls. Never a word about him in a text.
+    fallback_channels: tuple[Channel, ...] = ()
+    due_within: timedelta = timedelta(days=7)
+
+    def channels_for(self, permissions: Permissions) -> tuple[Channel, ...]:
+        """The update's channels: the offer's she allows, else its fallback's (S1)."""
+        found = tuple(c for c in self.channels if permissions.allowed(c))
+        return found or tuple(c for c in self.fallback_channels if permissions.allowed(c))
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """A program's protocol, typed and checked."""
 
@@ -113,6 +132,8 @@ class Profile:
     # seeds/000 (NY OPDV): safety concerns are handled "in conjunction with a victim services
     # program": the referral there (outcome referred_to_victim_services) handles the task.
     victim_services_referral: bool = False
+    # Issue 20 item 8: None where the program offers no status updates.
+    updates: Updates | None = None
 
     @property
     def cadence_choices(self) -> tuple[str, ...]:
@@ -227,6 +248,41 @@ def cadence_due(
     )  # fmt: skip
 
 
+def update_due(
+    profile: Profile,
+    event: EventType,
+    *,
+    at: datetime,
+    permissions: Permissions,
+    wants_updates: bool,
+    participant_may_be_victim: bool = False,
+) -> TaskSpec | None:
+    """Answer the status update an event of his opens for one contact, if any (issue 20
+    item 8): only where her program offers updates on this event and she asked for them,
+    consenting (S1: victim-driven; a declined contact gets nothing), never once he may be
+    the victim (S11), and only on a channel she allows."""
+    _require_aware(at)
+    updates = profile.updates
+    if updates is None or event not in updates.on or not wants_updates:
+        return None
+    if permissions.consent is not Consent.CONSENTED or participant_may_be_victim:
+        return None
+    if not profile.partner_contact:
+        return None
+    channels = updates.channels_for(permissions)
+    if not channels:
+        return None
+    return TaskSpec(
+        TaskReason.STATUS_UPDATE, at, at + updates.due_within, False, PRIORITY_ROUTINE,
+        channels, profile.attempts[Severity.ROUTINE], False,
+    )  # fmt: skip
+
+
+def offers_updates(profile: Profile) -> bool:
+    """Tell whether her program offers status updates at all (issue 20 item 8)."""
+    return profile.updates is not None and bool(profile.updates.on)
+
+
 def channels_for(
     profile: Profile, reason: TaskReason, permissions: Permissions
 ) -> tuple[Channel, ...]:
@@ -240,6 +296,8 @@ def channels_for(
         return (Channel.VOICE,) if permissions.allowed(Channel.VOICE) else ()
     if reason is TaskReason.PERIODIC_CHECK_IN and profile.cadence is not None:
         return profile.cadence.channels_for(permissions)
+    if reason is TaskReason.STATUS_UPDATE:
+        return () if profile.updates is None else profile.updates.channels_for(permissions)
     for rules in profile.events.values():
         for rule in rules:
             if rule.reason is reason:
@@ -398,6 +456,7 @@ class _Reader:
             "reminders",
             "rights_statement",
             "victim_services_referral",
+            "updates",
         ]
     )
     RULE = frozenset(
@@ -447,6 +506,7 @@ class _Reader:
             victim_services_referral=self._bool(
                 data, "victim_services_referral", (), default=False
             ),
+            updates=self._updates(data["updates"]) if "updates" in data else None,
         )
 
     # --- sections
@@ -568,6 +628,30 @@ class _Reader:
                 (*path, "fallback_channels"), "a check-in falls back to a text or a call"
             )
         return Cadence(choices, default, channels, fallback)
+
+    def _updates(self, raw: Any) -> Updates | None:
+        path: _Path = ("updates",)
+        table = self._as_table(raw, path)
+        known = {"offered", "on", "channels", "fallback_channels", "due_within_days"}
+        self._known(table, frozenset(known), path)
+        if not self._bool(table, "offered", path, default=True):
+            return None
+        on = table.get("on")
+        if not isinstance(on, list) or not on:
+            raise _Invalid((*path, "on"), 'on must list events such as ["absent"]')
+        events = frozenset(self._enum(EventType, e, (*path, "on", i)) for i, e in enumerate(on))
+        outside = sorted(e.value for e in events - UPDATE_EVENTS)
+        if outside:
+            allowed = ", ".join(sorted(e.value for e in UPDATE_EVENTS))
+            raise _Invalid(
+                (*path, "on"), f"updates follow only {allowed}; not {', '.join(outside)}"
+            )
+        channels = self._channels(table, "channels", path, required=False) or (Channel.VOICE,)
+        fallback = self._channels(table, "fallback_channels", path, required=False)
+        if Channel.MAIL in (*channels, *fallback):
+            raise _Invalid((*path, "channels"), "an update is a call or a text inviting one")
+        due = self._int(table, "due_within_days", path, low=1, high=90, default=7)
+        return Updates(events, channels, fallback, timedelta(days=due))
 
     def _choice(self, raw: Any, path: _Path) -> CadenceChoice:
         table = self._as_table(raw, path)

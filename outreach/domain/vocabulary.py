@@ -41,6 +41,11 @@ class EventType(StrEnum):
     SAFETY_CONCERN = "safety_concern"
     DUTY_TO_WARN = "duty_to_warn"
     PARTICIPANT_MAY_BE_VICTIM = "participant_may_be_victim"
+    # Issue 20 item 8: what a status update she asked for is about. He missed a session
+    # (attendance; his status does not change), and the program's periodic progress summary
+    # (seeds/001, Emerge: "monthly participant progress reports").
+    ABSENT = "absent"
+    PROGRESS_SUMMARY = "progress_summary"
 
 
 # The events that begin and end a participant's time in the program; the latest of them says
@@ -88,6 +93,27 @@ class TaskReason(StrEnum):
     PERIODIC_CHECK_IN = "periodic_check_in"
     COMPLETION_LETTER = "completion_letter"
     TERMINATION_LETTER = "termination_letter"
+    # Issue 20 item 8: an update on his attendance and progress she asked for (seeds/001,
+    # Caminar Latino: "general updates on the abusive partner's attendance and progress").
+    STATUS_UPDATE = "status_update"
+
+
+# The events a status update she asked for may follow: changes in his attendance (a missed
+# session, a leave, his return) and a progress summary (seeds/001 Caminar Latino and Emerge;
+# seeds/004 PCADV item 4 "attendance"). Nothing else: a discharge or a duty to warn has its
+# own contact in every profile.
+UPDATE_EVENTS = frozenset(
+    {
+        EventType.ABSENT,
+        EventType.LEAVE_OF_ABSENCE,
+        EventType.RETURNED_FROM_LEAVE,
+        EventType.PROGRESS_SUMMARY,
+    }
+)
+
+# Tasks that, where she chose texts over calls, are one discreet text inviting her to reply or
+# ask for a call; the text sent is the contact made (services/check_ins.py).
+TEXTED_REASONS = frozenset({TaskReason.PERIODIC_CHECK_IN, TaskReason.STATUS_UPDATE})
 
 
 class TaskStatus(StrEnum):

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.models.base import Base, HasId
@@ -67,6 +67,9 @@ class ContactPreferences(HasId, Base):
     # S13: how often she wants a check-in, one of her program profile's choices or "none";
     # NULL until she chooses (the profile's default, if any, applies).
     cadence: Mapped[str | None] = mapped_column(String(40))
+    # Issue 20 item 8: she asked for status updates on his attendance and progress, where
+    # her program offers them (seeds/001 Caminar Latino, Emerge; seeds/004 PCADV).
+    updates: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Why this version exists: "liaison", "api", "import", "sms_keyword", "demo".
     source: Mapped[str] = mapped_column(String(20))
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))

@@ -159,27 +159,32 @@ def reminder_candidates(session: Session, profiles: Mapping[str, Profile]) -> li
     """The open tasks whose contact may get a heads-up text before a call (consented
     reminders, PRODUCT.md): a call among the task's channels, never a duty to warn, in a
     program whose profile keeps reminders on, and a contact whose newest preferences allow
-    texts and calls (S1, S2: never not yet asked, never after STOP). Two queries, however
-    many tasks."""
+    texts and calls (S1, S2: never not yet asked, never after STOP). One query, however many
+    tasks."""
     reminding = [key for key, profile in profiles.items() if profile.reminders]
-    called = [
-        (task_id, contact_id)
-        for task_id, contact_id, channels in session.execute(
-            select(OutreachTask.id, OutreachTask.contact_id, OutreachTask.channels)
-            .join(Program, Program.id == OutreachTask.program_id)
-            .where(
-                OutreachTask.status == TaskStatus.OPEN.value,
-                OutreachTask.reason != TaskReason.DUTY_TO_WARN.value,
-                Program.protocol.in_(reminding),
-                _may_list_voice(),
-            )
-        )
-        if "voice" in channels  # the rule, as _schedule_one has it
-    ]
-    if not called:
+    if not reminding:
         return []
-    prefs = contacts.current_preferences_of(session, {contact_id for _, contact_id in called})
-    return [task_id for task_id, contact_id in called if _may_remind(prefs.get(contact_id))]
+    rows = session.execute(
+        select(OutreachTask.id, OutreachTask.channels, ContactPreferences)
+        .join(Program, Program.id == OutreachTask.program_id)
+        .join(ContactPreferences, ContactPreferences.contact_id == OutreachTask.contact_id)
+        .where(
+            OutreachTask.status == TaskStatus.OPEN.value,
+            OutreachTask.reason != TaskReason.DUTY_TO_WARN.value,
+            Program.protocol.in_(reminding),
+            _may_list_voice(),
+            contacts.newest_version(),
+            # Only narrows what is read (most contacts never allow texts): _may_remind below
+            # is the rule, on every row that remains.
+            ContactPreferences.sms.is_(True),
+            ContactPreferences.voice.is_(True),
+        )
+    )
+    return [
+        task_id
+        for task_id, channels, prefs in rows
+        if "voice" in channels and _may_remind(prefs)  # the rule, as _schedule_one has it
+    ]
 
 
 def _may_list_voice() -> ColumnElement[bool]:

@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     ATTEMPT_RECORDED = "task.attempt_recorded"
     TASK_CLOSED = "task.closed"
     TASK_RESCHEDULED = "task.rescheduled"
+    # Issue 20 item 8: a new event of his recorded on a status update already open for her.
+    TASK_EVENT_NOTED = "task.event_noted"
     CONTACT_DECLINED = "contact.declined"
     SMS_REVOKED = "contact.sms_revoked"
     SMS_RESTORED = "contact.sms_restored"

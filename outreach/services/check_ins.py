@@ -26,7 +26,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from outreach.domain.planner import CallWindow
-from outreach.domain.vocabulary import EntryPoint, Outcome, TaskReason, TaskStatus, WindowKind
+from outreach.domain.vocabulary import TEXTED_REASONS, EntryPoint, Outcome, TaskStatus, WindowKind
 from outreach.models import Delivery, OutreachTask
 from outreach.services import contacts, planning, tasks
 from outreach.services.audit import SYSTEM
@@ -66,7 +66,9 @@ def texted_check_ins(session: Session) -> list[uuid.UUID]:
     rows = session.execute(
         select(OutreachTask.id, OutreachTask.channels).where(
             OutreachTask.status == TaskStatus.OPEN.value,
-            OutreachTask.reason == TaskReason.PERIODIC_CHECK_IN.value,
+            # Issue 20 item 8: a status update where she chose texts over calls is the same
+            # discreet text inviting her to reply or ask for a call; never a word about him.
+            OutreachTask.reason.in_([r.value for r in TEXTED_REASONS]),
             cast(OutreachTask.channels, String).like('%"sms"%'),
             OutreachTask.id.not_in(live),
         )

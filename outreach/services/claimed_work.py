@@ -177,6 +177,21 @@ def change_rhythm(
     _her_word(session, vault, profiles, actor, task_id, {"cadence": cadence}, now)
 
 
+def change_updates(
+    session: Session,
+    vault: Vault,
+    profiles: Mapping[str, protocols.Profile],
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    wanted: bool,
+    now: datetime,
+) -> None:
+    """Issue 20 item 8: record, after a conversation, whether she wants status updates on his
+    attendance and progress, on a task the actor holds (audited as any preference change)."""
+    _her_word(session, vault, profiles, actor, task_id, {"updates": wanted}, now)
+
+
 def change_channels(
     session: Session,
     vault: Vault,

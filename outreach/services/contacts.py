@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from outreach.domain import validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols import Profile, offers_updates
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant, Program
 from outreach.security.permissions import Permission
@@ -54,6 +54,8 @@ class Preferences:
     timezone: str | None = None
     # S13: her rhythm, one of her program profile's choices or "none"; None until she chooses.
     cadence: str | None = None
+    # Issue 20 item 8: she asked for status updates, where her program offers them.
+    updates: bool = False
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base: Preferences | None = None) -> Preferences:
@@ -109,6 +111,8 @@ def add_contact(
         # before what is wrong with her preferences.
         preferences = Preferences.from_mapping(preferences)
     check_rhythm(session, profiles, participant.program_id, preferences.cadence)  # S13
+    if preferences.updates:
+        check_updates_offered(session, profiles, participant.program_id)
     if not language_stated:
         language = _program_language(session, profiles, participant.program_id)
         preferences = dataclasses.replace(preferences, language=language)
@@ -231,6 +235,16 @@ def contact_zone(prefs: ContactPreferences, program: Program) -> ZoneInfo:
     return ZoneInfo(prefs.timezone or program.timezone)
 
 
+def newest_version() -> ColumnElement[bool]:
+    """True of a preferences row no later version of the same contact replaces: a query that
+    joins preferences reads each contact's current choices (S1) without loading the rest."""
+    newer = aliased(ContactPreferences)
+    return ~exists().where(
+        newer.contact_id == ContactPreferences.contact_id,
+        newer.version > ContactPreferences.version,
+    )
+
+
 def current_preferences_of(
     session: Session, contact_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, ContactPreferences]:
@@ -307,6 +321,8 @@ def record_preferences(
     _refuse_undoing_her_word(session, current, updated)
     if updated.cadence != current.cadence:
         check_rhythm(session, profiles, contact.program_id, updated.cadence)
+    if updated.updates and not current.updates:
+        check_updates_offered(session, profiles, contact.program_id)
     row = _preferences_row(contact_id, current.version + 1, updated, actor, now, source=source)
     session.add(row)
     record(
@@ -319,6 +335,7 @@ def record_preferences(
         program_id=contact.program_id,
         consent=updated.consent,
         cadence=updated.cadence,
+        updates=updated.updates,
         version=row.version,
     )
     return row
@@ -339,6 +356,22 @@ def check_rhythm(
         offered = ", ".join(profile.cadence_choices)
         raise Invalid(
             f"her program offers these rhythms: {offered}", {"cadence": f"must be one of {offered}"}
+        )
+
+
+def check_updates_offered(
+    session: Session, profiles: Profiles | None, program_id: uuid.UUID
+) -> None:
+    """Issue 20 item 8: she may ask for status updates only where her program's profile
+    offers them (seeds/001 Caminar Latino and Emerge, seeds/004 PCADV); otherwise 422 naming
+    `updates`."""
+    program = session.get(Program, program_id)
+    profile = None if profiles is None or program is None else profiles.get(program.protocol)
+    if profile is None:
+        raise Conflict("the program's protocol is not loaded: updates cannot be checked")
+    if not offers_updates(profile):
+        raise Invalid(
+            "her program does not offer status updates", {"updates": "not offered by her program"}
         )
 
 
@@ -392,6 +425,11 @@ def _refuse_undoing_her_word(
             "duty to warn, confirmed by a supervisor, may still reach her",
             {"consent": "declined stays"},
         )
+    if updated.updates and not current.updates and updated.consent == Consent.DECLINED:
+        # Issue 20 item 8 and S1: updates are contact; a declined contact gets none.
+        raise Conflict(
+            "she declined: no status updates either (S1)", {"updates": "she declined contact"}
+        )
     if updated.sms and not current.sms and sms_stopped(session, current.contact_id):
         raise Conflict(
             "she texted STOP: texts stay off until she texts START herself (S2)",
@@ -405,7 +443,14 @@ def record_decline(
     """S1: the contact declined; a new version says so, in the caller's transaction."""
     current = _newest_to_change(session, contact_id)
     declined = Preferences.from_mapping(
-        {"consent": Consent.DECLINED.value, "sms": False, "voicemail": False, "mail": False},
+        # Issue 20 item 8: no updates either; she asks for them again if she opts back in.
+        {
+            "consent": Consent.DECLINED.value,
+            "sms": False,
+            "voicemail": False,
+            "mail": False,
+            "updates": False,
+        },
         base=preferences_of(current),
     )
     row = _preferences_row(contact_id, current.version + 1, declined, actor, now, source="declined")
@@ -536,6 +581,7 @@ def preferences_of(row: ContactPreferences) -> Preferences:
         language=row.language,
         timezone=row.timezone,
         cadence=row.cadence,
+        updates=row.updates,
     )
 
 
@@ -589,12 +635,13 @@ def _as_dict(prefs: Preferences) -> dict[str, Any]:
         "language": prefs.language,
         "timezone": prefs.timezone,
         "cadence": prefs.cadence,
+        "updates": prefs.updates,
     }
 
 
 def _validated(data: Mapping[str, Any]) -> Preferences:
     fields: dict[str, str] = {}
-    for flag in ("voice", "sms", "voicemail", "mail", "only_during_group"):
+    for flag in ("voice", "sms", "voicemail", "mail", "only_during_group", "updates"):
         if not isinstance(data[flag], bool):
             fields[flag] = "must be true or false"
     # Text first: a list or an object from JSON is not hashable.
@@ -662,6 +709,7 @@ def _preferences_row(
         language=prefs.language,
         timezone=prefs.timezone,
         cadence=prefs.cadence,
+        updates=prefs.updates,
         source=source,
         recorded_by=actor.user_id,
         recorded_at=now,

@@ -43,7 +43,7 @@ def change_preferences(
     current = contacts.current_preferences(session, contact_id)
     if current.consent == Consent.DECLINED and changes.get("consent") == Consent.CONSENTED:
         return _hold(session, vault, actor, contact_id, changes, now)
-    rhythm_before = current.cadence
+    rhythm_before, updates_before = current.cadence, current.updates
     row = contacts.record_preferences(
         session,
         actor=actor,
@@ -56,6 +56,8 @@ def change_preferences(
     if row.cadence != rhythm_before:
         session.flush()  # her new rhythm is what the check-ins read
         _follow_rhythm(session, profiles, contact_id, actor, now)
+    if updates_before and not row.updates:
+        tasks.withdraw_updates(session, actor, contact_id, now)  # issue 20 item 8
     session.flush()
     # S1: her open tasks use only the channels she allows now, both ways, audited.
     her_channels.rederive(session, profiles, actor=actor, contact_id=contact_id, now=now)

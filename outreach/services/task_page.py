@@ -24,7 +24,13 @@ from outreach.domain.participation import StatusAt
 from outreach.domain.planner import CallWindow, Plan, group_sessions
 from outreach.domain.referrals import ReferralError
 from outreach.domain.scripts import CALL_OPENING
-from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import (
+    STAFF_OUTCOMES,
+    UPDATE_EVENTS,
+    Outcome,
+    TaskReason,
+    TaskStatus,
+)
 from outreach.models import (
     Attempt,
     ContactPerson,
@@ -155,6 +161,10 @@ class TaskPage:
     # The outcomes the liaison may record here: a referral to the victim services program only
     # on a safety concern of a protocol that hands those over (NY OPDV, seeds/000).
     outcomes: tuple[Outcome, ...] = STAFF_OUTCOMES
+    # Issue 20 item 8: whether her program offers status updates (she may ask for them), and
+    # for an update, what of his happened since it opened (type, when), for the liaison to tell.
+    updates_offered: bool = False
+    update_news: list[tuple[str, datetime]] = field(default_factory=list)
     # S1: her request to opt back in, held until a supervisor confirms it; her words are
     # opened (audited) only for a supervisor who may confirm them.
     opt_back_in: OptBackIn | None = None
@@ -236,6 +246,8 @@ def task_page(
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
         outcomes=_outcomes(task, program),
+        updates_offered=_updates_offered(profiles, program),
+        update_news=_update_news(session, task, participant),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
     )
 
@@ -377,6 +389,34 @@ def _rhythms(profiles: Mapping[str, protocols.Profile], program: Program) -> tup
 def _rhythm_default(profiles: Mapping[str, protocols.Profile], program: Program) -> str | None:
     profile = profiles.get(program.protocol)
     return None if profile is None or profile.cadence is None else profile.cadence.default
+
+
+def _updates_offered(profiles: Mapping[str, protocols.Profile], program: Program) -> bool:
+    profile = profiles.get(program.protocol)
+    return profile is not None and protocols.offers_updates(profile)
+
+
+def _update_news(
+    session: Session, task: OutreachTask, participant: Participant
+) -> list[tuple[str, datetime]]:
+    """Issue 20 item 8: the attendance and progress events of his recorded from when her
+    update opened until it closed (the one that opened it, and any recorded on it since), so
+    the call tells her the latest, not only the first."""
+    if task.reason != TaskReason.STATUS_UPDATE:
+        return []
+    recorded = ProgramEvent.created_at >= task.created_at
+    if task.closed_at is not None:
+        recorded = recorded & (ProgramEvent.created_at <= task.closed_at)
+    rows = session.execute(
+        select(ProgramEvent.type, ProgramEvent.at)
+        .where(
+            ProgramEvent.participant_id == participant.id,
+            ProgramEvent.type.in_([e.value for e in UPDATE_EVENTS]),
+            recorded,
+        )
+        .order_by(ProgramEvent.at, ProgramEvent.created_at)
+    )
+    return [(kind, at) for kind, at in rows]
 
 
 def _reveal(

@@ -189,6 +189,10 @@ def call(task_id: uuid.UUID) -> ResponseReturnValue:
 
 
 CLOSED = "{reference} is closed as {resolution}. It has left the queue."
+UPDATES_ON = (
+    "She gets status updates: his absences, leave, return and progress summaries each open one."
+)
+UPDATES_OFF = "No status updates for her; any still open are cancelled."
 
 
 @bp.post("/tasks/<uuid:task_id>/close")
@@ -230,6 +234,24 @@ def rhythm(task_id: uuid.UUID) -> ResponseReturnValue:
         now=now(),
     )
     flash("Her rhythm is recorded; her check-ins follow it.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/updates")
+@staff
+def updates(task_id: uuid.UUID) -> ResponseReturnValue:
+    """Issue 20 item 8: whether she wants status updates, as she said it on the call."""
+    wanted = request.form.get("updates") == "yes"
+    claimed_work.change_updates(
+        db(),
+        rt().vault,
+        rt().profiles,
+        actor=actor(),
+        task_id=task_id,
+        wanted=wanted,
+        now=now(),
+    )
+    flash(UPDATES_ON if wanted else UPDATES_OFF)
     return redirect(url_for("liaison.task", task_id=task_id))
 
 

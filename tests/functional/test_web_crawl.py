@@ -36,6 +36,7 @@ CONTACT_ROUTES = {
     ("GET", "/tasks/<uuid:task_id>/calls/<uuid:call_id>/progress"),
     ("POST", "/tasks/<uuid:task_id>/confirm"),
     ("POST", "/tasks/<uuid:task_id>/rhythm"),
+    ("POST", "/tasks/<uuid:task_id>/updates"),
     ("POST", "/tasks/<uuid:task_id>/channels"),
     ("POST", "/tasks/<uuid:task_id>/opt-back-in"),
     ("POST", "/tasks/<uuid:task_id>/opt-back-in/<uuid:request_id>/confirm"),

@@ -15,7 +15,7 @@ def _columns(connection: Connection) -> set[str]:
 def test_a_programs_language_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
     with schema_change(own_engine) as connection:
         assert "language" in _columns(connection)
-        command.downgrade(alembic_config(connection), "0021")
+        command.downgrade(alembic_config(connection), "0024")
         assert "language" not in _columns(connection)
 
     migrate(own_engine)

@@ -3,7 +3,7 @@ for its contacts and its staff screens"): Caminar Latino runs the Georgia profil
 while other Georgia programs run it in English (issue 20 item 9).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0024
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0024"  # re-chained after main's 0024 (status updates)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
