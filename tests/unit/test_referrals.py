@@ -164,3 +164,20 @@ def test_a_referral_handles_a_safety_concern_and_nothing_else() -> None:
     referred = [_Made(Outcome.REFERRED_TO_VICTIM_SERVICES)]
     assert why_not_completed(TaskReason.SAFETY_CONCERN, referred) is None  # type: ignore[arg-type]
     assert why_not_completed(TaskReason.INTAKE, referred) is not None  # type: ignore[arg-type]
+
+
+def test_start_up_stops_while_a_profile_has_no_referral_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check at start: no program runs with scripts that would name nobody.
+    from outreach import _load_profiles
+    from outreach.settings import SettingsError
+
+    for path in SHIPPED.glob("*.toml"):
+        if path.stem != "pcadv":
+            shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setattr(referral_service, "REFERRALS_DIR", tmp_path)
+
+    with pytest.raises(SettingsError) as refused:
+        _load_profiles()
+    assert "pcadv.toml: missing-referrals" in str(refused.value)
