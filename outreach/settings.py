@@ -77,6 +77,9 @@ class Settings:
     generated_secrets: tuple[str, ...] = ()
     # S14: an attempt entered more than this many hours after it happened needs a reason.
     late_entry_hours: int = 24
+    # The neutral return address printed on letters, one line per item (seeds/001
+    # "Massachusetts": the letter is mailed; S9: nothing on the envelope names the program).
+    letter_return_address: tuple[str, ...] = ()
 
     @property
     def late_entry(self) -> timedelta:
@@ -132,6 +135,9 @@ def load_settings(
         generated_secrets=generated,
         late_entry_hours=_int(
             "late_entry_hours", value("late_entry_hours") or "24", low=1, high=720
+        ),
+        letter_return_address=_address_lines(
+            "letter_return_address", value("letter_return_address")
         ),
     )
     _check_consistency(settings)
@@ -216,6 +222,17 @@ def _first_name(name: str, value: str) -> str:
     if not re.fullmatch(r"[A-Za-zÀ-ÿ]{2,20}", value):
         raise SettingsError(f"OUTREACH_{name.upper()} must be one first name of 2 to 20 letters")
     return value
+
+
+def _address_lines(name: str, value: str) -> tuple[str, ...]:
+    """A postal address written on one line, its lines parted by "|"."""
+    lines = tuple(line.strip() for line in value.split("|") if line.strip())
+    if len(lines) > 5 or any(len(line) > 60 or not line.isprintable() for line in lines):
+        raise SettingsError(
+            f"OUTREACH_{name.upper()} must be at most 5 printable lines of 60 characters, "
+            'parted by "|"'
+        )
+    return lines
 
 
 def _messaging_service(value: str) -> str:

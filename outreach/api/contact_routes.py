@@ -5,7 +5,7 @@ Admins and facilitators are refused: neither role holds a contact permission.
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from outreach.api import actor, bp, db, now
@@ -13,7 +13,7 @@ from outreach.api import models as m
 from outreach.api import parse as p
 from outreach.models import OptBackIn
 from outreach.runtime import runtime
-from outreach.services import contacts, opt_back_in, preference_changes
+from outreach.services import contacts, letters, opt_back_in, preference_changes
 
 
 @bp.post("/contacts")
@@ -73,3 +73,24 @@ def confirm_opt_back_in(request_id: str) -> ResponseReturnValue:
         db(), actor=actor(), request_id=p.identifier(request_id, "request_id"), now=now()
     )
     return jsonify(id=str(row.contact_id), version=row.version, consent=row.consent), 200
+
+
+@bp.route("/contacts/<contact_id>/mailing-address", methods=["PUT", "DELETE"])
+def mailing_address(contact_id: str) -> ResponseReturnValue:
+    """seeds/001 "Massachusetts": PUT the address she named as safe for letters (sealed);
+    DELETE it, and no letter can go: the protocol's call applies instead."""
+    address = p.read(m.MailingAddress)[0].mailing_address if request.method == "PUT" else None
+    return _mailing_address(contact_id, address)
+
+
+def _mailing_address(contact_id: str, address: str | None) -> ResponseReturnValue:
+    on_file = letters.set_mailing_address(
+        db(),
+        runtime().vault,
+        runtime().profiles,
+        actor=actor(),
+        contact_id=p.identifier(contact_id, "contact_id"),
+        address=address,
+        now=now(),
+    )
+    return jsonify(id=contact_id, mailing_address_on_file=on_file), 200

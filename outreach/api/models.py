@@ -179,6 +179,12 @@ class NewContact(Body):
     preferences: Preferences = UNSTATED
 
 
+class MailingAddress(Body):
+    # seeds/001 "Massachusetts": the address she named as safe for letters, sealed at rest;
+    # its lines parted by line breaks (at most 6 of 80 characters, 422 otherwise).
+    mailing_address: Annotated[str, Text(1000, description="her safe address, one line a line")]
+
+
 # --- tasks and attempts (S5, S14) ---------------------------------------------------------
 
 
@@ -221,6 +227,12 @@ class PreferencesAnswer(Answer):
     consent: str
     cadence: str | None = None
     updates: bool = False
+
+
+class MailingAddressAnswer(Answer):
+    id: UUID
+    # Whether one is on file; the address itself is never answered.
+    mailing_address_on_file: bool
 
 
 class HeldAnswer(Answer):

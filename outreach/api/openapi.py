@@ -102,6 +102,23 @@ ROUTES = (
         held=True,
     ),
     Operation(
+        "put",
+        "/contacts/{contact_id}/mailing-address",
+        "Record the mailing address she named as safe for letters (sealed at rest)",
+        m.MailingAddressAnswer,
+        "200",
+        body=m.MailingAddress,
+        description="Her open letter tasks follow at once: with an address and her mail"
+        " permission a letter may go; the address is never answered or logged.",
+    ),
+    Operation(
+        "delete",
+        "/contacts/{contact_id}/mailing-address",
+        "Remove her safe mailing address: no letter can go, she is called instead",
+        m.MailingAddressAnswer,
+        "200",
+    ),
+    Operation(
         "post",
         "/opt-back-in/{request_id}/confirm",
         "A supervisor confirms a declined contact's request to consent again (S1)",
@@ -148,6 +165,16 @@ ROUTES = (
         body=m.Closing,
         description="Refused (409) while a call a person answered on the task has no"
         " recorded outcome (S14)." + UNDER_CLAIM,
+    ),
+    Operation(
+        "post",
+        "/tasks/{task_id}/letter",
+        "Record the completion or termination letter as printed and mailed",
+        m.Created,
+        description="Records the letter from the approved template in her language and a"
+        " `letter_sent` attempt on the mail channel, which completes the letter task. Refused"
+        " (422 naming `mail` or `mailing_address`, nothing written) when she has not allowed"
+        " mail or named no safe address: she is called instead." + UNDER_CLAIM,
     ),
     Operation(
         "post",

@@ -15,7 +15,16 @@ from outreach.domain.planner import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import claimed_work, duty_to_warn, event_dates, holds, planning, queue, tasks
+from outreach.services import (
+    claimed_work,
+    duty_to_warn,
+    event_dates,
+    holds,
+    letters,
+    planning,
+    queue,
+    tasks,
+)
 from outreach.services.access import require
 from outreach.services.errors import Invalid
 
@@ -157,3 +166,16 @@ def confirm_task(task_id: str) -> ResponseReturnValue:
         db(), actor=actor(), task_id=p.identifier(task_id, "task_id"), now=now()
     )
     return jsonify(id=str(task.id), status=task.status, held=False), 200
+
+
+@bp.post("/tasks/<task_id>/letter")
+def record_letter(task_id: str) -> ResponseReturnValue:
+    """seeds/001 "Massachusetts": the letter printed and mailed; 422 naming why not."""
+    delivery = letters.mailed_for_caller(
+        db(),
+        runtime().outward(),
+        actor=actor(),
+        task_id=p.identifier(task_id, "task_id"),
+        now=now(),
+    )
+    return jsonify(id=str(delivery.id)), 201

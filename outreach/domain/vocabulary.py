@@ -142,10 +142,17 @@ class Outcome(StrEnum):
     # with a victim services program": its referral there, recorded by the liaison, handles the
     # safety_concern task of a profile that says so (`victim_services_referral`).
     REFERRED_TO_VICTIM_SERVICES = "referred_to_victim_services"
+    # The letter she allowed went out: the liaison printed it from the approved template to
+    # the address she named as safe and confirmed mailing it (seeds/001 "Massachusetts":
+    # "the victim advocate sends a letter"). Only the service records it, on that
+    # confirmation, so no letter is logged that was never produced.
+    LETTER_SENT = "letter_sent"
 
 
+# What only the service records, as it sends or produces it; nobody types these.
+SERVICE_OUTCOMES = frozenset({Outcome.TEXT_SENT, Outcome.LETTER_SENT})
 # The outcomes a liaison or a program system may record; the service records the others.
-STAFF_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.TEXT_SENT)
+STAFF_OUTCOMES = tuple(o for o in Outcome if o not in SERVICE_OUTCOMES)
 
 
 class EntryPoint(StrEnum):

@@ -30,6 +30,9 @@ class ContactPerson(HasId, Base):
     # the sealed number. Comma-separated IANA names; empty when the number says nothing.
     phone_zones: Mapped[str] = mapped_column(String(400), default="")
     relationship_to_participant: Mapped[str] = mapped_column(String(40))
+    # A mailing address she named as safe for letters (seeds/001 "Massachusetts"), sealed
+    # under her own key like her phone (S10); NULL until she names one, or once removed.
+    address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime]
 
 

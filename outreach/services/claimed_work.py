@@ -105,7 +105,7 @@ def record_attempt_for_caller(
             entry=tasks.Entry(EntryPoint.API, reason, late_after),
         )
     except ServiceError:
-        _give_back(session, actor, task_id, took)
+        give_back(session, actor, task_id, took)
         raise
 
 
@@ -119,7 +119,7 @@ def close_for_caller(
             session, actor=actor, task_id=task_id, resolution=resolution, now=now
         )
     except ServiceError:
-        _give_back(session, actor, task_id, took)
+        give_back(session, actor, task_id, took)
         raise
 
 
@@ -138,7 +138,7 @@ def claim_unless_held(session: Session, actor: Actor, task_id: uuid.UUID, now: d
     return not held
 
 
-def _give_back(session: Session, actor: Actor, task_id: uuid.UUID, took: bool) -> None:
+def give_back(session: Session, actor: Actor, task_id: uuid.UUID, took: bool) -> None:
     """A write the claim was taken for was refused: the task goes back to the queue at once
     rather than stay held for half an hour by a write that never happened."""
     session.rollback()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from outreach.domain import validation
+from outreach.domain import protocols, validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
 from outreach.domain.protocols import Profile, offers_updates
@@ -567,6 +567,19 @@ def _new_sms_version(
 def permission_of(row: ContactPreferences) -> ChannelPermission:
     """What the channel layer may do for this contact, read from a preferences version."""
     return ChannelPermission(Consent(row.consent), row.voice, row.sms, row.voicemail, row.mail)
+
+
+def channel_permissions(row: ContactPreferences, contact: ContactPerson) -> protocols.Permissions:
+    """What the protocol may plan a task on for her (S1). A letter needs her permission and a
+    mailing address she named as safe (seeds/001 "Massachusetts"): without one, the letter
+    task falls back to the protocol's fallback channel (a call) instead of waiting for mail
+    that cannot go."""
+    return protocols.Permissions(
+        consent=Consent(row.consent),
+        voice=row.voice,
+        sms=row.sms,
+        mail=row.mail and contact.address_sealed is not None,
+    )
 
 
 def preferences_of(row: ContactPreferences) -> Preferences:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from outreach.channels.base import (
     Sms,
 )
 from outreach.domain import scripts
+from outreach.domain.attempt_rules import LETTER_REASONS
 from outreach.domain.calling import (
     Permission,
     calling_hours_apply,
@@ -37,12 +39,12 @@ from outreach.domain.calling import (
 from outreach.domain.phones import may_receive_sms
 from outreach.domain.referrals import ReferralError
 from outreach.domain.script_library import RenderError
-from outreach.domain.vocabulary import TaskStatus
+from outreach.domain.vocabulary import Channel, Consent, EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, place
-from outreach.services import contacts, holds, referrals, tasks, users
+from outreach.services import contacts, holds, referrals, task_page, tasks, users
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
-from outreach.services.errors import Conflict, NotFound, ServiceError
+from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.outward import Outward
 
 log = logging.getLogger("outreach.deliveries")
@@ -67,6 +69,12 @@ class _Target:
         return self.cipher.open(
             place("contact_person", "phone", self.contact.id), self.contact.phone_sealed
         )
+
+    def address(self) -> tuple[str, ...]:
+        sealed = self.contact.address_sealed
+        assert sealed is not None  # _letter_target refused a contact without one
+        text = self.cipher.open(place("contact_person", "address", self.contact.id), sealed)
+        return tuple(text.splitlines())
 
     def first_name(self) -> str:
         name = self.cipher.open(
@@ -158,36 +166,165 @@ def send_sms(
     )
 
 
-def produce_letter(
+@dataclass(frozen=True)
+class Letter:
+    """A letter as printed: the approved text in her language, and its envelope (S9, S12)."""
+
+    language: str
+    body: str
+    # The envelope's sender line (the approved `mail/envelope` text) and the neutral return
+    # address from the settings: nothing on the outside names the program.
+    sender: str
+    return_address: tuple[str, ...]
+    to_name: str
+    to_address: tuple[str, ...]
+
+    def as_text(self) -> str:
+        outside = [self.sender, *self.return_address, "", self.to_name, *self.to_address]
+        return "\n".join([*outside, "", self.body])
+
+
+def compose_letter(
     session: Session, out: Outward, *, task_id: uuid.UUID, now: datetime, actor: Actor
-) -> Delivery:
-    """Write the completion or termination letter where mail is allowed; printing is the
-    program's. The envelope carries only the neutral sender line."""
-    target = _target(session, out, task_id, "letter", now, actor=actor, hours=False)
+) -> Letter:
+    """Write the completion or termination letter, for a contact who allowed mail and named a
+    safe address (seeds/001 "Massachusetts"; S1). Opening her name and address is audited in
+    the caller's transaction; nothing else is written."""
+    target = _letter_target(session, out, task_id, now, actor)
     values = {
-        "date": now.date().isoformat(),
+        "date": _letter_date(now, target),
         "program_name": target.program.name,
+        # The program's referrals in her language, as its call scripts read them.
         "resources": _resources(target),
     }
     body = _render(out, target, "mail", target.task.script, values)
-    envelope = _render(out, target, "mail", "envelope")
-    delivery = _new_delivery(session, target, "letter", target.task.script, actor, now)
-    delivery.status, delivery.sent_at = "sent", now
+    sender = _render(out, target, "mail", "envelope")
+    return_address = _return_address(out, target)
+    record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="contact",
+        object_id=target.contact.id,
+        program_id=target.contact.program_id,
+        purpose="letter",
+    )
+    name = target.cipher.open(
+        place("contact_person", "name", target.contact.id), target.contact.name_sealed
+    )
+    return Letter(target.language, body, sender, return_address, name, target.address())
+
+
+def produce_letter(
+    session: Session,
+    out: Outward,
+    *,
+    task_id: uuid.UUID,
+    now: datetime,
+    actor: Actor,
+    via: EntryPoint = EntryPoint.WEB,
+) -> Delivery:
+    """Record the letter the liaison printed and mailed: the delivery, a sealed copy of what
+    was printed, and a `letter_sent` attempt on the mail channel that completes the letter
+    task (attempt_rules). All in one transaction; refused, nothing is written."""
+    letter = compose_letter(session, out, task_id=task_id, now=now, actor=actor)
+    task = session.get(OutreachTask, task_id)
+    assert task is not None  # compose_letter found it
+    if any(a.outcome == Outcome.LETTER_SENT for a in tasks.standing_attempts(session, task_id)):
+        # A double click or a second tab: one letter went, and the log says one.
+        raise Conflict("the letter is already recorded as mailed; close the task")
+    target_contact = task.contact_id
+    delivery = Delivery(
+        task_id=task_id,
+        contact_id=target_contact,
+        kind="letter",
+        script=task.script,
+        language=letter.language,
+        status="sent",
+        code=secrets.token_urlsafe(32),
+        requested_by=actor.user_id,
+        due_at=now,
+        created_at=now,
+        sent_at=now,
+    )
+    delivery.ensure_id()
+    session.add(delivery)
+    session.flush()
+    cipher = out.vault.cipher_for(session, target_contact)
     session.add(
         OutboxMessage(
             delivery_id=delivery.id,
-            contact_id=target.contact.id,
+            contact_id=target_contact,
             channel="mail",
             kind="letter",
-            script=target.task.script,
-            text_sealed=target.cipher.seal(
-                place("outbox_message", "text", delivery.id), f"{envelope}\n\n{body}"
-            ),
+            script=task.script,
+            text_sealed=cipher.seal(place("outbox_message", "text", delivery.id), letter.as_text()),
             at=now,
         )
     )
+    attempt = tasks.append_attempt(
+        session,
+        out.vault,
+        actor=actor,
+        task_id=task_id,
+        channel=Channel.MAIL.value,
+        at=now,
+        outcome=Outcome.LETTER_SENT.value,
+        now=now,
+        entry=tasks.Entry(via),
+        by_service=True,
+    )
+    delivery.attempt_id = attempt.id
     session.commit()
+    log.info("delivery %s produced kind=letter", delivery.id)
     return delivery
+
+
+def _letter_target(
+    session: Session, out: Outward, task_id: uuid.UUID, now: datetime, actor: Actor
+) -> _Target:
+    """The letter's contact, or the reason there is none: 422 naming the field where she has
+    not allowed mail or named no safe address, so the liaison calls instead (S1)."""
+    task = tasks.task_to_work(session, actor, task_id, now)
+    prefs = contacts.current_preferences(session, task.contact_id)
+    if prefs.consent == Consent.CONSENTED and not prefs.mail:
+        raise Invalid(
+            "she has not allowed letters: no letter may be sent; the liaison calls instead",
+            {"mail": "preference mail is off"},
+        )
+    # S1/S8: declined or never asked: refused as every outward action is.
+    target = _target(session, out, task_id, "letter", now, actor=actor, hours=False)
+    if target.contact.address_sealed is None:
+        raise Invalid(
+            "she has named no safe mailing address: no letter may be sent; record the address "
+            "she names, or call her instead",
+            {"mailing_address": "none on file"},
+        )
+    if task.reason not in LETTER_REASONS or Channel.MAIL.value not in task.channels:
+        raise Invalid("this task is not a letter", {"task": "not a letter"})
+    return target
+
+
+def _letter_date(now: datetime, target: _Target) -> str:
+    day = now.astimezone(ZoneInfo(target.program.timezone)).date()
+    return task_page.long_date(day, target.language)
+
+
+def _return_address(out: Outward, target: _Target) -> tuple[str, ...]:
+    """S9: the envelope's return address names nothing; checked against the program's name
+    and the identifying words, as a neutral text is (digits are an address's, not a number)."""
+    lines = out.settings.letter_return_address
+    if not lines:
+        raise Conflict("not sent: no return address is set for letters (letter_return_address)")
+    found = scripts.check_neutral_text(
+        "\n".join(lines),
+        kind="mail",
+        extra_terms=(*out.library.extra_terms, target.program.name, target.program.key),
+    )
+    if any(f.rule != "phone-number" for f in found):
+        raise Conflict("not sent: the letters' return address names the program or a service")
+    return lines
 
 
 def spoken_text(

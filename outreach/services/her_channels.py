@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import protocols
-from outreach.domain.vocabulary import Consent, TaskReason, TaskStatus
+from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import ContactPerson, ContactPreferences, OutreachTask, Program
 from outreach.services import contacts
 from outreach.services.audit import Actor, AuditAction, record
@@ -57,9 +57,8 @@ def rederive(
     if profile is None:
         return 0
     prefs = contacts.current_preferences(session, contact_id)
-    permissions = protocols.Permissions(
-        consent=Consent(prefs.consent), voice=prefs.voice, sms=prefs.sms, mail=prefs.mail
-    )
+    assert contact is not None  # her program was found through her
+    permissions = contacts.channel_permissions(prefs, contact)
     changed = 0
     for task in session.scalars(
         select(OutreachTask).where(

@@ -10,7 +10,7 @@ import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -170,6 +170,9 @@ class TaskPage:
     opt_back_in: OptBackIn | None = None
     opt_back_in_words: str | None = None
     may_confirm_opt_back_in: bool = False
+    # seeds/001 "Massachusetts": whether she named a safe mailing address for letters (read
+    # without opening it; only the letter page opens it, audited).
+    mailing_address_on_file: bool = False
 
 
 def task_page(
@@ -242,6 +245,7 @@ def task_page(
         participant_status=status,
         held=held,
         panel=panel,
+        mailing_address_on_file=_address_on_file(session, task.contact_id),
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
@@ -259,6 +263,11 @@ def _outcomes(task: OutreachTask, program: Program) -> tuple[Outcome, ...]:
     return tuple(
         o for o in STAFF_OUTCOMES if referral or o is not Outcome.REFERRED_TO_VICTIM_SERVICES
     )
+
+
+def _address_on_file(session: Session, contact_id: uuid.UUID) -> bool:
+    person = session.get(ContactPerson, contact_id)
+    return person is not None and person.address_sealed is not None
 
 
 def close_refusals(
@@ -474,7 +483,7 @@ def _script(
     liaison = _liaison_name(session, actor)
     try:
         values = _script_values(prefs.language, contact, program, liaison, status)
-        text = scripts.render(_library(), "call", task.script, prefs.language, values)
+        text = scripts.render(_library(), "call", _call_script(task), prefs.language, values)
     except (scripts.RenderError, ReferralError):
         # Never improvise a call: an unapproved script, or no referral list to name places
         # from (PRODUCT.md "Referrals are data"), means no script on screen at all.
@@ -489,6 +498,16 @@ def _script(
         key=lambda s: CALL_OPENING.index(s[0]) if s[0] in CALL_OPENING else len(CALL_OPENING)
     )
     return found, None
+
+
+# The Emerge profile's fallback_channels: where no letter can go (no mail permission, no safe
+# address), the liaison tells her by phone what the letter says (seeds/001 "Massachusetts"),
+# from the approved call script for the same news.
+LETTER_CALLS = {"completion_letter": "completed", "termination_letter": "terminated"}
+
+
+def _call_script(task: OutreachTask) -> str:
+    return LETTER_CALLS.get(task.script, task.script)
 
 
 def _script_values(
@@ -506,6 +525,14 @@ def _script_values(
         # {resources}, {dv_program}, ...: the program's own list (config/referrals/).
         **referrals.script_values(program, language),
     }
+
+
+def long_date(day: date, language: str) -> str:
+    """A day written out in her language ("November 20, 2026", "20 de noviembre de 2026")."""
+    words = _call_values()[language]
+    return str(
+        words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
+    )
 
 
 def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:

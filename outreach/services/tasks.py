@@ -23,6 +23,7 @@ from outreach.domain.planner import GroupSchedule, group_sessions
 from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
     PARTICIPATION_STARTS,
+    SERVICE_OUTCOMES,
     AttemptFlag,
     Channel,
     Consent,
@@ -531,9 +532,7 @@ def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | No
 def _permissions(session: Session, contact: ContactPerson) -> protocols.Permissions:
     # S1: a task only uses channels both the protocol and her current permissions allow.
     prefs = contacts.current_preferences(session, contact.id)
-    return protocols.Permissions(
-        consent=Consent(prefs.consent), voice=prefs.voice, sms=prefs.sms, mail=prefs.mail
-    )
+    return contacts.channel_permissions(prefs, contact)
 
 
 def _may_be_victim(session: Session, participant_id: uuid.UUID) -> bool:
@@ -613,6 +612,7 @@ class AttemptAsEntered(TypedDict, total=False):
     answers_our_text: bool
     entry: Entry
     answered_call: uuid.UUID | None
+    by_service: bool
 
 
 def record_attempt(
@@ -640,6 +640,7 @@ def append_attempt(
     answers_our_text: bool = False,
     entry: Entry = Entry(),
     answered_call: uuid.UUID | None = None,
+    by_service: bool = False,
 ) -> Attempt:
     """The body of record_attempt, inside the caller's transaction (webhooks settle with it).
 
@@ -649,14 +650,17 @@ def append_attempt(
     lists only calls: consent let the text go (S2), and her "not now" must reach the log.
     `entry` says through what it was entered and, for an odd time, why (S14).
     `answered_call` names the call a person answered whose outcome this is (S14).
+    `by_service` is the service recording an outcome of its own for the person who acted (the
+    letter a liaison printed and confirmed mailing: services/letters).
     """
     task = task_to_work(session, actor, task_id, now)
     refuse_if_taken(task, actor, now)
     _check_attempt(task, channel, at, outcome, callback_at, now, answers_our_text)
     if actor.user_id is not None and not answers_our_text:
         refuse_what_she_refused(session, task, channel, outcome)
-        if outcome == Outcome.TEXT_SENT:  # only the service says a text of its went out
-            raise Invalid("a text sent is recorded by the service", {"outcome": "invalid"})
+        if outcome in SERVICE_OUTCOMES and not by_service:
+            # Only the service says a text of its went out, or a letter was produced.
+            raise Invalid(f"a {outcome} is recorded by the service", {"outcome": "invalid"})
     refuse_referral_outside_its_protocol(session, task, outcome)
     flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
     reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)

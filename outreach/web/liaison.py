@@ -13,11 +13,12 @@ from outreach.services import (
     claimed_work,
     duty_to_warn,
     languages,
+    letters,
     opt_back_in,
     queue,
     task_page,
 )
-from outreach.services.errors import Conflict, Invalid
+from outreach.services.errors import Conflict, Invalid, ServiceError
 from outreach.web import pictures
 from outreach.web.common import (
     actor,
@@ -304,4 +305,50 @@ def confirm(task_id: uuid.UUID) -> ResponseReturnValue:
     """S1/S8: a supervisor confirms a duty to warn that reaches a contact who declined."""
     duty_to_warn.confirm(db(), actor=actor(), task_id=task_id, now=now())
     flash("Confirmed: the duty to warn is in the queue and may be called now.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.post("/tasks/<uuid:task_id>/mailing-address")
+@staff
+def mailing_address(task_id: uuid.UUID) -> ResponseReturnValue:
+    """The safe mailing address she named on the call, or its removal (seeds/001
+    "Massachusetts": the letter goes only where she said it is safe)."""
+    remove = request.form.get("remove") == "yes"
+    on_file = letters.set_on_task(
+        db(),
+        rt().vault,
+        rt().profiles,
+        actor=actor(),
+        task_id=task_id,
+        address=None if remove else request.form.get("mailing_address", "")[:1000],
+        now=now(),
+    )
+    if on_file:
+        flash("Her safe mailing address is recorded (encrypted); letters may go there.")
+    else:
+        flash("No mailing address is on file: no letter can be sent; she is called instead.")
+    return redirect(url_for("liaison.task", task_id=task_id))
+
+
+@bp.get("/tasks/<uuid:task_id>/letter")
+@staff
+def letter(task_id: uuid.UUID) -> ResponseReturnValue:
+    """The printable letter and envelope, for the liaison holding the claim (opening it is
+    audited); refused with the reason when she has not allowed mail or named no address."""
+    found = letters.letter_page(db(), rt().outward(), actor=actor(), task_id=task_id, now=now())
+    return render_template("letter.html", task_id=task_id, page=found), found.status
+
+
+@bp.post("/tasks/<uuid:task_id>/letter/mailed")
+@staff
+def letter_mailed(task_id: uuid.UUID) -> ResponseReturnValue:
+    """The liaison's "I printed and mailed it": the letter is recorded as sent by mail."""
+    try:
+        letters.mailed(db(), rt().outward(), actor=actor(), task_id=task_id, now=now())
+    except ServiceError as refused:
+        if refused.status not in (409, 422):
+            raise
+        flash(f"The letter is not recorded: {refused.message}.", "error")
+    else:
+        flash("The letter is recorded as mailed. You can close the task as completed.", "success")
     return redirect(url_for("liaison.task", task_id=task_id))

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain.vocabulary import Role
-from outreach.models import OutboxMessage, OutreachTask
+from outreach.models import OutreachTask
 from outreach.runtime import runtime
-from outreach.security.vault import Vault, place
-from outreach.services import contacts, deliveries, programs, users
+from outreach.security.vault import Vault
+from outreach.services import contacts, letters, preference_changes, programs, queue, users
 from outreach.services.audit import SYSTEM
 from outreach.services.outward import Outward
 from tests.conftest import NOW
@@ -163,23 +162,27 @@ def test_an_emerge_letter_in_spanish_names_the_programs_referrals(
 ) -> None:
     # PRODUCT.md: referrals "scripts name them, never invent them"; Emerge's letter within
     # 10 days of completion (seeds/001 "Massachusetts"); S12: in her language.
+    profiles = runtime(app).profiles
     case = build_case(db, vault, now=NOW, protocol="emerge")
-    rosa = make_contact(
-        db, vault, case.participant, now=NOW, name="Rosa Ejemplo", phone="404-555-0192",
-        consent="consented", mail=True, language="es",
+    preference_changes.change_preferences(
+        db, vault, profiles, actor=case.liaison, contact_id=case.contact.id,
+        changes={"mail": True, "language": "es"}, now=NOW, source="liaison",
     )  # fmt: skip
-    opened = report_case_event(db, runtime(app).profiles, case, "completed", at=NOW, now=NOW)
-    [letter] = [t for t in opened if t.contact_id == rosa.id]
+    letters.set_mailing_address(
+        db, vault, profiles, actor=case.liaison, contact_id=case.contact.id,
+        address="12 Quiet Lane\nSomerville, MA 02143", now=NOW,
+    )  # fmt: skip
+    report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
+    opened = report_case_event(db, profiles, case, "completed", at=NOW, now=NOW)
+    [task] = [t for t in opened if t.reason == "completion_letter"]
+    queue.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
 
-    made = deliveries.produce_letter(db, out, task_id=letter.id, now=NOW, actor=case.liaison)
+    letter = letters.letter_page(db, out, actor=case.liaison, task_id=task.id, now=NOW).letter
 
-    sealed = db.scalar(select(OutboxMessage).where(OutboxMessage.delivery_id == made.id))
-    assert sealed is not None
-    text = vault.cipher_for(db, rosa.id).open(
-        place("outbox_message", "text", made.id), sealed.text_sealed
-    )
-    assert "Programa local contra la violencia doméstica: Example Harbor" in text
-    assert "1-800-799-7233" in text
+    assert letter is not None
+    assert "Programa local contra la violencia doméstica: Example Harbor" in letter.body
+    assert "Servicios legales: Example Harbor Legal Aid (example), (617) 555-0142" in letter.body
+    assert "1-800-799-7233" in letter.body
 
 
 def test_an_admin_makes_a_spanish_first_program_on_the_programs_page(

@@ -40,6 +40,10 @@ CONTACT_ROUTES = {
     ("POST", "/tasks/<uuid:task_id>/channels"),
     ("POST", "/tasks/<uuid:task_id>/opt-back-in"),
     ("POST", "/tasks/<uuid:task_id>/opt-back-in/<uuid:request_id>/confirm"),
+    # seeds/001 "Massachusetts": her safe mailing address and the letter printed to it.
+    ("POST", "/tasks/<uuid:task_id>/mailing-address"),
+    ("GET", "/tasks/<uuid:task_id>/letter"),
+    ("POST", "/tasks/<uuid:task_id>/letter/mailed"),
     ("GET", "/review/attempts"),
     ("GET", "/review/attempts.csv"),
     ("GET", "/review/compliance"),

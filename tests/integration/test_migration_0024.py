@@ -16,7 +16,7 @@ def _columns(connection: Connection) -> dict[str, dict[str, object]]:
 def test_her_wish_for_updates_comes_and_goes_with_its_migration(own_engine: Engine) -> None:
     with schema_change(own_engine) as connection:
         assert "updates" in _columns(connection)
-        command.downgrade(alembic_config(connection), "0021")
+        command.downgrade(alembic_config(connection), "0022")
         assert "updates" not in _columns(connection)
 
     migrate(own_engine)
