@@ -86,6 +86,7 @@ def record_attendance() -> ResponseReturnValue:
     body, _ = p.read(m.Attendance)
     row = programs.record_attendance(
         db(),
+        runtime().profiles,
         participant_id=body.participant_id,
         session_date=body.date,
         status=body.status,

@@ -220,7 +220,7 @@ def seed(
     for number, spec in enumerate(GROUPS):
         group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
-            _participant_with_contact(session, vault, rng, group, spec, number, seat, now)
+            _participant_with_contact(session, vault, profiles, rng, group, spec, number, seat, now)
     _staff(session, vault, now)
     _events(session, profiles, rng, now)
     _callable_now(session, vault, profiles, keyed[CALLABLE.program], now, calling_hours)
@@ -519,6 +519,7 @@ def _group(
 def _participant_with_contact(
     session: Session,
     vault: Vault,
+    profiles: Profiles,
     rng: random.Random,
     group: Group,
     spec: tuple[Any, ...],
@@ -541,6 +542,7 @@ def _participant_with_contact(
         status = "present" if rng.random() < 0.85 else "absent"
         programs.record_attendance(
             session,
+            profiles,
             participant_id=participant.id,
             session_date=day,
             status=status,

@@ -173,11 +173,12 @@ def _contacts(session: Session, vault: Vault, profiles: Profiles, row: Row, now:
 
 
 def _attendance(
-    session: Session, _vault: Vault, _profiles: Profiles, row: Row, now: datetime
+    session: Session, _vault: Vault, profiles: Profiles, row: Row, now: datetime
 ) -> None:
     checked = row.get("checked_in_at") or ""
     programs.record_attendance(
         session,
+        profiles,
         participant_id=_participant(session, row).id,
         session_date=_date(row, "date"),
         status=row["status"],

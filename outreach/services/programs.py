@@ -16,7 +16,7 @@ from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import LANGUAGES, AttendanceStatus
 from outreach.models import Attendance, Group, Participant, Program, SessionCancellation, User
 from outreach.security.permissions import Permission
-from outreach.services import tasks
+from outreach.services import absences, tasks
 from outreach.services.access import require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -211,6 +211,7 @@ def add_participant(
 
 def record_attendance(
     session: Session,
+    profiles: tasks.Profiles,
     *,
     participant_id: uuid.UUID,
     session_date: date,
@@ -219,7 +220,8 @@ def record_attendance(
     now: datetime,
     actor: Actor,
 ) -> Attendance:
-    """Record or update whether the participant is in group on that date."""
+    """Record or update whether the participant is in group on that date; a new absence is
+    news for the contacts who asked for updates on his attendance (services/absences)."""
     participant = _get(session, Participant, participant_id, "participant")
     require(
         session,
@@ -239,8 +241,13 @@ def record_attendance(
     if row is None:
         row = Attendance(participant_id=participant_id, session_date=session_date, recorded_at=now)
         session.add(row)
+    newly_absent = value == AttendanceStatus.ABSENT.value and row.status != value
     row.status, row.checked_in_at = value, checked_in_at
     row.recorded_by, row.recorded_at = actor.user_id, now
+    if newly_absent:
+        absences.marked_absent(
+            session, profiles, actor=actor, participant=participant, day=session_date, now=now
+        )
     session.commit()
     return row
 

@@ -100,6 +100,36 @@ def report_event(
         object_type="participant",
         object_id=participant_id,
     )
+    found = record_event(
+        session,
+        profiles,
+        actor=actor,
+        participant=participant,
+        event_type=event_type,
+        at=at,
+        severity=severity,
+        now=now,
+        days=days,
+    )
+    session.commit()
+    return found
+
+
+def record_event(
+    session: Session,
+    profiles: Profiles,
+    *,
+    actor: Actor,
+    participant: Participant,
+    event_type: str,
+    at: datetime,
+    severity: str,
+    now: datetime,
+    days: Mapping[str, date | None] | None = None,
+) -> tuple[ProgramEvent, list[OutreachTask]]:
+    """report_event's work in the caller's transaction, for a service that has checked the
+    actor's right to write what brings the event (an absence marked on the attendance)."""
+    participant_id = participant.id
     kind, level = _event_type(event_type), _severity(severity)
     recorded = participant_status.recording_time(session, participant.id, now)
     _check_history(session, participant, kind, at, recorded)
@@ -134,7 +164,6 @@ def report_event(
     on_call_notice.event_recorded(session, actor, event, participant.program_id, opened, now)
     if kind is EventType.PARTICIPANT_MAY_BE_VICTIM and not flagged:
         _stand_down(session, actor, participant_id, opened, now)
-    session.commit()
     return event, opened
 
 

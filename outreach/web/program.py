@@ -57,6 +57,7 @@ def attendance(participant_id: uuid.UUID) -> ResponseReturnValue:
     status = form_text("status", 10)
     row = programs.record_attendance(
         db(),
+        rt().profiles,
         participant_id=participant_id,
         session_date=_form_date("date"),
         status=status,

@@ -101,6 +101,7 @@ def _cancel(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None
 def _absent(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None:
     programs.record_attendance(
         db,
+        PROFILES,
         participant_id=world.participant.id,
         session_date=_session_dates(world, NOW)[0],
         status="absent",
@@ -228,6 +229,7 @@ class _Story:
     def attendance(self, now: datetime, which: int, status: str) -> None:
         programs.record_attendance(
             self.db,
+            PROFILES,
             participant_id=self.world.participant.id,
             session_date=_session_dates(self.world, now)[which],
             status=status,

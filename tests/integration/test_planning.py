@@ -54,6 +54,7 @@ def test_a_session_the_participant_missed_is_not_proposed(
 ) -> None:
     programs.record_attendance(
         db,
+        profiles,
         participant_id=world.participant.id,
         session_date=TUESDAY,
         status="absent",
@@ -74,6 +75,7 @@ def test_a_checked_in_participant_is_shown_present(
 ) -> None:
     programs.record_attendance(
         db,
+        profiles,
         participant_id=world.participant.id,
         session_date=TUESDAY,
         status="present",

@@ -28,7 +28,7 @@ from outreach.clock import FixedClock
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services import tasks
+from outreach.services import contacts, tasks
 from outreach.services.audit import SYSTEM, AuditAction, record
 from outreach.services.deliveries import Outward
 from tests.conftest import NOW
@@ -200,13 +200,22 @@ def test_a_reminder_reached_after_calling_hours_end_is_not_sent(
 ) -> None:
     """S4: the contact's calling hours are judged when the text leaves, not at the tick."""
     rt = runtime(app)
+    # She named Tuesday evenings until ten as safe: the window runs to the calling hours' end,
+    # and a reminder is planned in it (the tick's send checks the window still stands, S4).
+    contacts.change_preferences(
+        db, actor=SYSTEM, contact_id=world.contact.id, now=NOW,
+        changes={"safe_times": [{"days": "TU", "start": "20:30", "end": "22:00"}]},
+    )  # fmt: skip
     [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
     _reminders(db, task, CALLING_HOURS_END - timedelta(minutes=4), None, 2)
     clock.at = CALLING_HOURS_END - timedelta(minutes=3)
     jobs.tick(rt, clock.now())
     assert len(slow.sent) == 1
+    # The second reaches the provider's turn at 21:02: her window ended with the calling
+    # hours, so it is missed, as any text whose window closed (the window is judged as the
+    # text leaves, on the clock of that moment).
     statuses = sorted(db.scalars(select(Delivery.status)).all())
-    assert statuses == ["refused", "sent"]
+    assert statuses == ["missed", "sent"]
 
 
 @dataclass

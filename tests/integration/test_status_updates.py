@@ -22,7 +22,7 @@ from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import EntryPoint
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import check_ins, contacts, preference_changes, tasks
+from outreach.services import check_ins, contacts, preference_changes, programs, tasks
 from outreach.services.audit import SYSTEM
 from outreach.services.errors import Invalid
 from outreach.services.programs import PROTOCOLS_DIR
@@ -275,3 +275,63 @@ def test_a_program_without_updates_refuses_them_naming_the_field(
     assert "updates" in refused.value.fields
     db.rollback()
     assert contacts.current_preferences(db, case.contact.id).version == before
+
+
+# --- an absence marked on the attendance --------------------------------------------------
+
+
+def _mark(db: Session, profiles: dict[str, Profile], case: Case, day: int, status: str) -> None:
+    """The facilitator marks him on the group's attendance, the day after the session."""
+    programs.record_attendance(
+        db, profiles, participant_id=case.participant.id,
+        session_date=(NOW + day * DAY).date(), status=status, checked_in_at=None,
+        now=NOW + (day + 1) * DAY, actor=case.facilitator,
+    )  # fmt: skip
+
+
+def test_an_absence_the_facilitator_marks_reaches_her_as_the_absent_event_does(
+    db: Session, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    """seeds/001 Caminar Latino: "general updates on the abusive partner's attendance": the
+    facilitator marks attendance on the group's page, not through an events API, so his
+    missed session on that page is what opens her update. Marking it again, or marking him
+    present, opens nothing more; the facilitator's answer is the attendance row alone (S7)."""
+    case = _case(db, vault, profiles, "georgia_fvip")
+    _her_word(db, vault, profiles, case, {"updates": True}, NOW + DAY)
+
+    _mark(db, profiles, case, 7, "present")
+    assert _updates(db, case) == []
+
+    _mark(db, profiles, case, 14, "absent")
+    [update] = _updates(db, case)
+    assert update.script == "status_update"
+    assert update.opens_at == NOW + 15 * DAY  # due from the news, not from the session
+
+    _mark(db, profiles, case, 14, "absent")  # the same mark saved again: nothing new
+    assert _audits(db, "task.event_noted", update) == []
+    _mark(db, profiles, case, 21, "absent")  # a second missed session, noted on the open one
+    [noted] = _audits(db, "task.event_noted", update)
+    assert noted.detail["type"] == "absent"
+    assert _updates(db, case) == [update]
+
+
+def test_a_marked_absence_opens_nothing_for_a_contact_who_did_not_ask(
+    db: Session, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    """Consenting is not asking (S1): his absences stay attendance, for the plan only (S4)."""
+    case = _case(db, vault, profiles, "georgia_fvip")
+    _mark(db, profiles, case, 7, "absent")
+    assert _updates(db, case) == []
+    updates = select(OutreachTask).where(OutreachTask.reason == "status_update")
+    assert db.scalars(updates).all() == []
+
+
+def test_an_absence_from_before_his_record_is_history_not_news(
+    db: Session, vault: Vault, profiles: dict[str, Profile]
+) -> None:
+    """A past roster brought in marks sessions from before his record existed: no event can be
+    dated before his record (issue 19), so the mark is kept and no update opens."""
+    case = _case(db, vault, profiles, "georgia_fvip")
+    _her_word(db, vault, profiles, case, {"updates": True}, NOW)
+    _mark(db, profiles, case, -30, "absent")
+    assert _updates(db, case) == []
