@@ -26,7 +26,14 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from outreach.domain.planner import CallWindow
-from outreach.domain.vocabulary import TEXTED_REASONS, EntryPoint, Outcome, TaskStatus, WindowKind
+from outreach.domain.vocabulary import (
+    INVITED_BY_TEXT,
+    TEXTED_REASONS,
+    EntryPoint,
+    Outcome,
+    TaskStatus,
+    WindowKind,
+)
 from outreach.models import Delivery, OutreachTask
 from outreach.services import contacts, planning, tasks
 from outreach.services.audit import SYSTEM
@@ -68,7 +75,7 @@ def texted_check_ins(session: Session) -> list[uuid.UUID]:
             OutreachTask.status == TaskStatus.OPEN.value,
             # Issue 20 item 8: a status update where she chose texts over calls is the same
             # discreet text inviting her to reply or ask for a call; never a word about him.
-            OutreachTask.reason.in_([r.value for r in TEXTED_REASONS]),
+            OutreachTask.reason.in_([r.value for r in TEXTED_REASONS | INVITED_BY_TEXT]),
             cast(OutreachTask.channels, String).like('%"sms"%'),
             OutreachTask.id.not_in(live),
         )
@@ -113,7 +120,9 @@ def _plan_one(session: Session, window: CallWindow, now: datetime) -> int:
 
 
 def made(session: Session, delivery: Delivery, now: datetime) -> None:
-    """Record a check-in text that went out as the check-in made, and close its task.
+    """Record a check-in text that went out as the check-in made, and close its task; for a
+    task the text only invites her on (INVITED_BY_TEXT: a safety concern), record it and leave
+    the task open for the liaison, who must still reach her.
 
     Left to the liaison, with the text's record kept, if the task changed meanwhile (she
     turned texts off, a liaison closed it): the text itself has already gone."""
@@ -126,9 +135,11 @@ def made(session: Session, delivery: Delivery, now: datetime) -> None:
             entry=tasks.Entry(EntryPoint.SCHEDULER),
         )  # fmt: skip
         delivery.attempt_id = attempt.id
-        tasks.close_task(
-            session, actor=SYSTEM, task_id=delivery.task_id, resolution="completed", now=now
-        )
+        task = session.get(OutreachTask, delivery.task_id)
+        if task is not None and task.reason in TEXTED_REASONS:
+            tasks.close_task(
+                session, actor=SYSTEM, task_id=delivery.task_id, resolution="completed", now=now
+            )
     except ServiceError as exc:
         session.rollback()
         log.info("check-in text %s sent, task left open: %s", delivery.id, exc.message)

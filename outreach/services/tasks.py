@@ -24,6 +24,7 @@ from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
     PARTICIPATION_STARTS,
     SERVICE_OUTCOMES,
+    TEXTED_REASONS,
     AttemptFlag,
     Channel,
     Consent,
@@ -550,11 +551,19 @@ def _has_open(session: Session, contact_id: uuid.UUID, reason: TaskReason) -> bo
 
 
 def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | None:
-    reached = (Outcome.REACHED_SAFE.value, Outcome.TEXT_SENT.value)  # S13, and check_ins
+    # S13: a safe conversation, or the check-in text she chose over calls (check_ins); a text
+    # that only invited her to reply (INVITED_BY_TEXT) did not reach her.
+    texted = and_(
+        Attempt.outcome == Outcome.TEXT_SENT.value,
+        OutreachTask.reason.in_([r.value for r in TEXTED_REASONS]),
+    )
     return session.scalar(
         select(func.max(Attempt.at))
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
-        .where(OutreachTask.contact_id == contact_id, Attempt.outcome.in_(reached))
+        .where(
+            OutreachTask.contact_id == contact_id,
+            or_(Attempt.outcome == Outcome.REACHED_SAFE.value, texted),
+        )
     )
 
 

@@ -54,7 +54,7 @@ def test_a_program_system_records_her_rhythm_and_a_rhythm_not_offered_is_refused
 def test_a_program_without_rhythms_offers_only_none(
     app: Flask, client: FlaskClient, db: Session, vault: Vault
 ) -> None:
-    case, liaison = _case(app, db, vault, "georgia_fvip")
+    case, liaison = _case(app, db, vault, "pcadv")
     refused = _patch(client, db, liaison, case, {"cadence": "monthly"})
     assert refused.status_code == 422
     assert refused.get_json()["fields"] == {"cadence": "must be one of none"}

@@ -130,7 +130,8 @@ class Story:
         """He marks the participant present or absent at that night's session."""
         at = self._at(ny(session_date, "18:40"))
         programs.record_attendance(
-            self.db, participant_id=self.participant.id, session_date=session_date,
+            self.db, self.rt.profiles, participant_id=self.participant.id,
+            session_date=session_date,
             status=status, checked_in_at=at if status == "present" else None, now=at,
             actor=self.facilitator,
         )  # fmt: skip

@@ -14,9 +14,13 @@ terminated, and she has named no safe mailing address, so the coordinator calls 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.models import Attempt
 from outreach.runtime import Runtime
 from outreach.security.vault import Vault
 from outreach.services.errors import Conflict
@@ -101,21 +105,13 @@ def test_thirteen_weeks_of_an_emerge_case(story: Story) -> None:
     assert s.calls() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Finding: every shipped profile's safety_concern rule lists voice only, with no "
-        "fallback, so for a contact who said 'no calls, texts are fine' (S1) an explicit threat "
-        "opens no task at all and the coordinator is never told; seeds/001 (Massachusetts) asks "
-        "for immediate contact. Needs a decision on how it reaches her (an SMS fallback with a "
-        "neutral 'reply or ask for a call' text the liaison can send, or a task held for a "
-        "supervisor as a duty to warn is when she refused every channel)."
-    ),
-)
 def test_an_explicit_threat_reaches_her_when_she_said_no_calls_texts_are_fine(
     story: Story,
 ) -> None:
+    """Found by this scenario: every profile's safety concern was calls only, so for her an
+    explicit threat opened nothing and no one was told. Now it opens on the text she allows:
+    one discreet invitation in a safe window (S4), and the task stays the liaison's until she
+    is reached (vocabulary.INVITED_BY_TEXT)."""
     s = story
     [intake] = s.event("enrolled", ny(week(0), "09:00"))
     s.live_until(ny(week(0, 3), "11:00"))
@@ -127,3 +123,21 @@ def test_an_explicit_threat_reaches_her_when_she_said_no_calls_texts_are_fine(
     # them or their children." She allows texts: the contact must open on them.
     opened = s.event("safety_concern", ny(week(3, 3), "10:00"), severity="high")
     assert [(t.reason, t.channels) for t in opened] == [("safety_concern", ["sms"])]
+    [concern] = opened
+    s.live_until(ny(week(3, 4), "21:00"))
+    # One discreet text, the check-in's: it invites her to reply or ask for a call and says
+    # nothing of the threat, the program or him (S2); no call she turned off (S1).
+    [(_, text)] = s.texts()
+    assert "CALL" in text.body
+    assert "Emerge" not in text.body
+    assert s.calls() == []
+    # The text only invited her: the task stays open until a liaison reaches her.
+    assert s.open_task("safety_concern").id == concern.id
+    [invited] = s.db.scalars(select(Attempt).where(Attempt.task_id == concern.id))
+    assert (invited.outcome, invited.channel) == ("text_sent", "sms")
+    # She replies CALL; the liaison reaches her, and only then is the threat's contact made.
+    replied = s.now + timedelta(minutes=5)
+    s.she_texts("CALL", replied)
+    s.her_word(replied + timedelta(minutes=10), voice=True)
+    s.reach(s.open_task("safety_concern"), replied + timedelta(minutes=20))
+    assert [t.status for t in s.tasks("safety_concern")] == ["completed"]

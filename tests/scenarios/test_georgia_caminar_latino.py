@@ -219,20 +219,13 @@ def test_no_heads_up_text_once_she_said_no_more_calls_that_afternoon(
     assert s.texts() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Invalid,
-    reason=(
-        "Finding: seeds/001 (Caminar Latino) says that, aside from the required contacts, "
-        "'contact is guided by victims; some want frequent contact and others do not want "
-        "any', but the Georgia profile offers no rhythm (S13 names only Colorado, Emerge and "
-        "Caring Dads), so her wish for regular check-ins is refused (422 on cadence). Needs "
-        "the program's choices for a Georgia [cadence] (no default) in georgia_fvip.toml."
-    ),
-)
 def test_a_caminar_latino_victim_who_wants_frequent_contact_gets_check_ins(
     db: Session, vault: Vault, rt: Runtime, channel: RecordingChannel
 ) -> None:
+    """seeds/001 Caminar Latino: "contact is guided by victims; some want frequent contact and
+    others do not want any" (S13). Found by this scenario: the Georgia profile offered no
+    rhythm, so her wish was refused (422 on cadence); it now offers weekly to quarterly, with
+    no default."""
     s = begin(db, vault, rt, channel, protocol="georgia_fvip")
     [intake] = s.event("enrolled", ny(week(0), "09:00"))
     s.live_until(ny(week(0, 3), "11:00"))
