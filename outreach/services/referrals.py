@@ -15,7 +15,7 @@ from typing import Any
 
 from outreach.domain import referrals
 from outreach.domain.protocols import Profile, load_profile
-from outreach.domain.vocabulary import LANGUAGES
+from outreach.domain.vocabulary import LANGUAGES, TaskReason
 from outreach.models import Program
 from outreach.settings import PROJECT_ROOT
 
@@ -52,11 +52,18 @@ def program_language(program: Program, profiles: Mapping[str, Profile] | None = 
     return profile.language if profile is not None else "en"
 
 
-def refers_safety_concerns(program: Program) -> bool:
-    """NY OPDV (seeds/000): whether the program's protocol hands a safety concern to the
-    victim services program, its referral recorded as the task's outcome."""
+def referral_on(program: Program, reason: str) -> bool:
+    """Whether a referral to the victim services program may be recorded on a task for
+    `reason`, where the program's protocol says so (`victim_services_referral`): on a safety
+    concern, which it handles (NY OPDV, seeds/000 "in conjunction with a victim services
+    program"); in a no-contact program, on the duty to warn, the one call there is (ADA,
+    seeds/004 "offer her the resource of the local Battered Women's Service Organization")."""
     profile = _profile(program.protocol)
-    return profile is not None and profile.victim_services_referral
+    if profile is None or not profile.victim_services_referral:
+        return False
+    if reason == TaskReason.SAFETY_CONCERN:
+        return True
+    return reason == TaskReason.DUTY_TO_WARN and not profile.partner_contact
 
 
 @lru_cache(maxsize=32)

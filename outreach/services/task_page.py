@@ -159,7 +159,7 @@ class TaskPage:
     rhythms: tuple[str, ...] = ()
     rhythm_default: str | None = None
     # The outcomes the liaison may record here: a referral to the victim services program only
-    # on a safety concern of a protocol that hands those over (NY OPDV, seeds/000).
+    # where the protocol records one on this task (NY OPDV, ADA: services/referrals).
     outcomes: tuple[Outcome, ...] = STAFF_OUTCOMES
     # Issue 20 item 8: whether her program offers status updates (she may ask for them), and
     # for an update, what of his happened since it opened (type, when), for the liaison to tell.
@@ -257,9 +257,7 @@ def task_page(
 
 
 def _outcomes(task: OutreachTask, program: Program) -> tuple[Outcome, ...]:
-    referral = task.reason == TaskReason.SAFETY_CONCERN and referrals.refers_safety_concerns(
-        program
-    )
+    referral = referrals.referral_on(program, task.reason)
     return tuple(
         o for o in STAFF_OUTCOMES if referral or o is not Outcome.REFERRED_TO_VICTIM_SERVICES
     )

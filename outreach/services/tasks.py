@@ -829,21 +829,24 @@ def _settle_answered_call(
 def refuse_referral_outside_its_protocol(
     session: Session, task: OutreachTask, outcome: str
 ) -> None:
-    """A referral to the victim services program handles only a safety concern, and only
-    where the program's protocol says so (NY OPDV, seeds/000): elsewhere it would close a
-    contact nobody made."""
+    """A referral to the victim services program is recorded only where the program's
+    protocol says so (services/referrals.referral_on): elsewhere it would close a contact
+    nobody made. On an ADA duty to warn it is offered in the warning call, so only once she
+    was reached safely: it never stands in for the warning (S8) nor counts toward giving up."""
     if outcome != Outcome.REFERRED_TO_VICTIM_SERVICES:
         return
     program = session.get(Program, task.program_id)
-    if task.reason != TaskReason.SAFETY_CONCERN or program is None:
+    if program is None or not referrals.referral_on(program, task.reason):
         raise Invalid(
-            "only a safety concern is referred to the victim services program",
-            {"outcome": "only for a safety concern"},
+            "this program's protocol records no referral to victim services on this task",
+            {"outcome": "not for this task in this program's protocol"},
         )
-    if not referrals.refers_safety_concerns(program):
+    if task.reason == TaskReason.DUTY_TO_WARN and not any(
+        a.outcome == Outcome.REACHED_SAFE for a in standing_attempts(session, task.id)
+    ):
         raise Invalid(
-            "this program's protocol does not hand safety concerns to a victim services program",
-            {"outcome": "not in this program's protocol"},
+            "the referral is offered in the warning call: record reaching her first",
+            {"outcome": "she was not reached yet"},
         )
 
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from outreach.domain import attempt_rules
 from outreach.domain.protocols import load_profiles
-from outreach.domain.vocabulary import Outcome, TaskStatus
+from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Program
 from outreach.security.vault import Vault
 from outreach.services import contacts, programs, referrals, tasks
@@ -114,4 +115,51 @@ def test_a_referral_never_closes_an_ny_opdv_intake(db: Session, vault: Vault) ->
             db, vault, actor=case.liaison, task_id=opened[0].id, channel="voice", at=NOW,
             outcome=Outcome.REFERRED_TO_VICTIM_SERVICES.value, now=NOW,
         )  # fmt: skip
-    assert refused.value.fields == {"outcome": "only for a safety concern"}
+    assert refused.value.fields == {"outcome": "not for this task in this program's protocol"}
+
+
+def test_ada_records_the_referral_on_the_warning_only_once_she_was_reached(
+    db: Session, vault: Vault
+) -> None:
+    # seeds/004 (ADA): no partner contact "unless ... we believed we had a duty to warn/
+    # protect", then "offer her the resource of the local Battered Women's Service
+    # Organization"; PRODUCT.md: "referral to the local victim service organization recorded".
+    case = build_case(db, vault, now=NOW, protocol="no_contact")
+    _, opened = tasks.report_event(
+        db, PROFILES, actor=case.facilitator, participant_id=case.participant.id,
+        event_type="duty_to_warn", at=NOW, severity="high", now=NOW,
+    )  # fmt: skip
+    [warning] = opened
+    referral = {
+        "actor": case.liaison, "task_id": warning.id, "channel": "voice",
+        "outcome": Outcome.REFERRED_TO_VICTIM_SERVICES.value,
+    }  # fmt: skip
+
+    with pytest.raises(Invalid) as before:
+        tasks.record_attempt(db, vault, at=NOW, now=NOW, **referral)  # type: ignore[arg-type]
+    assert before.value.fields == {"outcome": "she was not reached yet"}
+    later = NOW + timedelta(minutes=5)
+    tasks.record_attempt(
+        db, vault, actor=case.liaison, task_id=warning.id, channel="voice", at=later,
+        outcome=Outcome.REACHED_SAFE.value, now=later,
+    )  # fmt: skip
+    tasks.record_attempt(db, vault, at=later, now=later, **referral)  # type: ignore[arg-type]
+
+    outcomes = [a.outcome for a in tasks.standing_attempts(db, warning.id)]
+    assert outcomes == ["reached_safe", "referred_to_victim_services"]
+
+
+def test_a_referral_alone_never_completes_a_warning(db: Session, vault: Vault) -> None:
+    # S8: the warning is made by reaching her; a referral never stands in for it.
+    assert (
+        attempt_rules.why_not_completed(
+            TaskReason.DUTY_TO_WARN,
+            [_Made(Outcome.REFERRED_TO_VICTIM_SERVICES)],  # type: ignore[list-item]
+        )
+        is not None
+    )
+
+
+class _Made:
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome, self.channel = outcome.value, "voice"

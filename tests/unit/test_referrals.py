@@ -149,6 +149,8 @@ def test_pcadv_reads_her_rights_and_ny_opdv_hands_safety_concerns_to_victim_serv
     pcadv = load_profile(PROTOCOLS_DIR / "pcadv.toml")
     ny = load_profile(PROTOCOLS_DIR / "ny_opdv.toml")
     georgia = load_profile(PROTOCOLS_DIR / "georgia_fvip.toml")
+    ada = load_profile(PROTOCOLS_DIR / "no_contact.toml")
+    assert (ada.partner_contact, ada.victim_services_referral) == (False, True)
     assert (pcadv.rights_statement, pcadv.victim_services_referral) == (True, False)
     assert (ny.rights_statement, ny.victim_services_referral) == (False, True)
     assert (georgia.rights_statement, georgia.victim_services_referral) == (False, False)
