@@ -73,13 +73,21 @@ def watch_sessions(sessions: sessionmaker[Session]) -> None:
 
 
 def _load_profiles() -> dict[str, Profile]:
-    """Load every protocol profile; a malformed one stops start-up naming file and line."""
+    """Load every protocol profile; a malformed one, or one without its referral list, stops
+    start-up naming the file (and line)."""
+    from outreach.services import referrals
     from outreach.services.programs import PROTOCOLS_DIR
 
     try:
-        return load_profiles(PROTOCOLS_DIR)
+        profiles = load_profiles(PROTOCOLS_DIR)
     except ProfileError as exc:
         raise SettingsError(f"protocol profile {exc}") from None
+    # PRODUCT.md "Referrals are data": scripts name them, never invent them; a profile
+    # without its list stops start-up naming the file it needs.
+    missing = referrals.check_profiles(list(profiles))
+    if missing:
+        raise SettingsError(f"referral list {missing[0]}")
+    return profiles
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:

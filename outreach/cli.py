@@ -469,13 +469,17 @@ def scheduler_command() -> None:
     help="Record the current texts as approved (refused while any rule fails).",
 )
 def lint_scripts_command(approve: bool) -> None:
-    """Check every text in scripts_text/ against the safety rules (S2, S3, S9, S12)."""
+    """Check every text in scripts_text/ against the safety rules (S2, S3, S9, S12), and that
+    every protocol profile has the referral list its scripts name (config/referrals/)."""
     from outreach.domain.scripts import approve_library, default_root, lint_library
+    from outreach.services import referrals
 
     root = default_root()
-    findings = approve_library(root) if approve else lint_library(root)
+    findings = [str(f) for f in (approve_library(root) if approve else lint_library(root))]
+    # PRODUCT.md "Referrals are data": scripts name them, never invent them.
+    findings += referrals.check_profiles()
     for finding in findings:
-        click.echo(str(finding), err=True)
+        click.echo(finding, err=True)
     if findings:
         raise click.ClickException(f"{len(findings)} finding(s); nothing is sent until fixed")
     click.echo("scripts approved" if approve else "all scripts pass the safety rules")

@@ -79,6 +79,9 @@ class NewProgram(Body):
     name: Name
     protocol: Annotated[str, OneOf.of(_protocols(), "a protocol profile in config/protocols/")]
     timezone: TimeZone
+    # S12: a Spanish-first program (Caminar Latino on the Georgia profile); without it, the
+    # profile's language.
+    language: Language | None = None
 
 
 class NewGroup(Body):

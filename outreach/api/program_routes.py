@@ -24,6 +24,7 @@ def create_program() -> ResponseReturnValue:
         name=body.name,
         protocol=body.protocol,
         timezone=body.timezone,
+        language=body.language,
         now=now(),
         actor=actor(),
     )

@@ -121,13 +121,18 @@ class Refusal:
 def why_not_completed(reason: str, attempts: Iterable[Made]) -> Refusal | None:
     """None when the attempts bear "completed": a conversation that was safe to have (S6), or,
     for a letter task, the letter sent; for a check-in or a status update, the text she chose
-    over calls sent (services/check_ins)."""
+    over calls sent (services/check_ins); for a safety concern, its referral to the victim
+    services program."""
     letter = reason in LETTER_REASONS
     texted = reason in TEXTED_REASONS
+    # NY OPDV (seeds/000): a safety concern referred to the victim services program is
+    # handled; the outcome is only accepted where the profile says so (services/tasks).
+    referred = reason == TaskReason.SAFETY_CONCERN
     done = any(
         a.outcome == Outcome.REACHED_SAFE
         or (letter and a.channel == Channel.MAIL)
         or (texted and a.outcome == Outcome.TEXT_SENT)
+        or (referred and a.outcome == Outcome.REFERRED_TO_VICTIM_SERVICES)
         for a in attempts
     )
     if done:

@@ -126,6 +126,12 @@ class Profile:
     # Consented reminders (PRODUCT.md): one discreet heads-up text before a window in which
     # she may be called, for a contact who consented to texts; a program may turn them off.
     reminders: bool = True
+    # seeds/004 (PCADV) item 2: "Informing battered partners of their right to be free of
+    # violence and to access legal protections": the intake script's [rights] section is read.
+    rights_statement: bool = False
+    # seeds/000 (NY OPDV): safety concerns are handled "in conjunction with a victim services
+    # program": the referral there (outcome referred_to_victim_services) handles the task.
+    victim_services_referral: bool = False
     # Issue 20 item 8: None where the program offers no status updates.
     updates: Updates | None = None
 
@@ -448,6 +454,8 @@ class _Reader:
             "cadence",
             "planner",
             "reminders",
+            "rights_statement",
+            "victim_services_referral",
             "updates",
         ]
     )
@@ -494,6 +502,10 @@ class _Reader:
             cadence=self._cadence(data["cadence"]) if "cadence" in data else None,
             planning=self._planning(self._table(data, "planner", ())),
             reminders=self._bool(data, "reminders", (), default=True),
+            rights_statement=self._bool(data, "rights_statement", (), default=False),
+            victim_services_referral=self._bool(
+                data, "victim_services_referral", (), default=False
+            ),
             updates=self._updates(data["updates"]) if "updates" in data else None,
         )
 

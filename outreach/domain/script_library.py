@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from outreach.domain.referrals import KINDS as REFERRAL_KINDS
 from outreach.domain.vocabulary import LANGUAGES, TaskReason
 
 MANIFEST = "manifest.toml"
@@ -28,7 +29,11 @@ BEFORE_A_KEY = frozenset(
 
 NEUTRAL_PLACEHOLDERS = frozenset({"first_name", "liaison_first_name"})
 KIND_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    "call": NEUTRAL_PLACEHOLDERS | {"program_name", "participant_status", "resources"},
+    # The program's referrals by name (config/referrals/, domain/referrals.py): "scripts name
+    # them, never invent them" (PRODUCT.md).
+    "call": NEUTRAL_PLACEHOLDERS
+    | {"program_name", "participant_status", "resources"}
+    | frozenset(REFERRAL_KINDS),
     "mail": NEUTRAL_PLACEHOLDERS | {"program_name", "date", "resources"},
     "sms": NEUTRAL_PLACEHOLDERS,
     "voicemail": NEUTRAL_PLACEHOLDERS,

@@ -144,6 +144,10 @@ class Outcome(StrEnum):
     # reminders": "a consented, check-in-style text where she chose texts over calls").
     # Only the service records it, as it sends the text; no person types it.
     TEXT_SENT = "text_sent"
+    # NY OPDV (seeds/000): a safety concern is "handled with great care, and in conjunction
+    # with a victim services program": its referral there, recorded by the liaison, handles the
+    # safety_concern task of a profile that says so (`victim_services_referral`).
+    REFERRED_TO_VICTIM_SERVICES = "referred_to_victim_services"
     # The letter she allowed went out: the liaison printed it from the approved template to
     # the address she named as safe and confirmed mailing it (seeds/001 "Massachusetts":
     # "the victim advocate sends a letter"). Only the service records it, on that

@@ -23,6 +23,9 @@ class Program(HasId, Base):
     on_call_supervisor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     # S8: the response (raised -> first attempt) a duty to warn is measured against.
     duty_to_warn_target_minutes: Mapped[int] = mapped_column(default=60, server_default="60")
+    # S12: "a Spanish-first program makes Spanish the default for its contacts and its staff
+    # screens": "es" for Caminar Latino on the Georgia profile; None keeps the profile's.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     groups: Mapped[list[Group]] = relationship(back_populates="program")
 

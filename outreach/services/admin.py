@@ -104,10 +104,12 @@ def create_program(
     protocol: str,
     timezone: str,
     now: datetime,
+    language: str | None = None,
 ) -> Program:
     return programs.create_program(
-        session, key=key, name=name, protocol=protocol, timezone=timezone, now=now, actor=actor
-    )
+        session, key=key, name=name, protocol=protocol, timezone=timezone, now=now, actor=actor,
+        language=language,
+    )  # fmt: skip
 
 
 def _user_within(

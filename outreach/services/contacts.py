@@ -22,6 +22,7 @@ from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant, Program
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
+from outreach.services import referrals
 from outreach.services.access import require
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -375,9 +376,9 @@ def check_updates_offered(
 
 
 def _program_language(session: Session, profiles: Profiles | None, program_id: uuid.UUID) -> str:
+    # S12: the program's own language (Caminar Latino), else its profile's.
     program = session.get(Program, program_id)
-    profile = None if profiles is None or program is None else profiles.get(program.protocol)
-    return "en" if profile is None else profile.language
+    return "en" if program is None else referrals.program_language(program, profiles)
 
 
 def consented_since(session: Session, contact_id: uuid.UUID) -> datetime | None:

@@ -37,11 +37,12 @@ from outreach.domain.calling import (
     within_calling_hours,
 )
 from outreach.domain.phones import may_receive_sms
+from outreach.domain.referrals import ReferralError
 from outreach.domain.script_library import RenderError
 from outreach.domain.vocabulary import Channel, Consent, EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, place
-from outreach.services import contacts, holds, task_page, tasks, users
+from outreach.services import contacts, holds, referrals, task_page, tasks, users
 from outreach.services.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.outward import Outward
@@ -193,8 +194,8 @@ def compose_letter(
     values = {
         "date": _letter_date(now, target),
         "program_name": target.program.name,
-        # The resources the call scripts read her, from the same place (task_page).
-        "resources": task_page.call_resources(target.language),
+        # The program's referrals in her language, as its call scripts read them.
+        "resources": _resources(target),
     }
     body = _render(out, target, "mail", target.task.script, values)
     sender = _render(out, target, "mail", "envelope")
@@ -424,6 +425,15 @@ def _load_target(session: Session, out: Outward, task: OutreachTask) -> _Target:
         zones,
         out.vault.cipher_for(session, contact.id),
     )
+
+
+def _resources(target: _Target) -> str:
+    """The program's referrals in her language (PRODUCT.md "Referrals are data": letters name
+    them, never invent them); no list means no letter rather than one naming nothing."""
+    try:
+        return referrals.script_values(target.program, target.language)["resources"]
+    except ReferralError as exc:
+        raise Conflict(f"not sent: {exc}") from None
 
 
 def _render(

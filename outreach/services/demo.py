@@ -103,13 +103,42 @@ GROUPS = (
 # Thanksgiving: the program cancelled this session, so it must never be proposed.
 CANCELLED = ("Thursday fathers", date(2026, 11, 26), "Holiday closure")
 
+
+@dataclass(frozen=True)
+class SpanishFirst:
+    """S12: a Spanish-first program on the Georgia profile, as Caminar Latino is (seeds/001):
+    its contacts, added without a language, start in Spanish."""
+
+    key: str = "camino-nuevo"
+    name: str = "Camino Nuevo (example)"
+    protocol: str = "georgia_fvip"
+    zone: str = "America/New_York"
+    group: tuple[Any, ...] = (
+        "camino-nuevo",
+        "Grupo del miércoles",
+        "America/New_York",
+        "FREQ=WEEKLY;BYDAY=WE",
+        "19:00",
+        120,
+        "470",
+    )
+    contacts: int = 4
+
+
+SPANISH_FIRST = SpanishFirst()
+
 # Usernames are "first.last": the call script greets the contact with the liaison's first
 # name, and a role word such as "liaison" would fail the script lint.
-ALL_PROGRAMS = tuple(p[0] for p in PROGRAMS)
+ALL_PROGRAMS = (*(p[0] for p in PROGRAMS), SPANISH_FIRST.key)
 LOGINS = (
     DemoLogin("morgan.admin", Role.ADMIN, "admin-demo-password", ALL_PROGRAMS),
     DemoLogin("robin.diaz", Role.SUPERVISOR, "supervisor-demo-password", ALL_PROGRAMS),
-    DemoLogin("sam.rivera", Role.LIAISON, "liaison-demo-password", ("north-metro", "front-range")),
+    DemoLogin(
+        "sam.rivera",
+        Role.LIAISON,
+        "liaison-demo-password",
+        ("north-metro", "front-range", SPANISH_FIRST.key),
+    ),
     DemoLogin("alex.moreno", Role.LIAISON, "liaison2-demo-password", ("lakeside-dads",)),
     DemoLogin("jordan.lee", Role.FACILITATOR, "facilitator-demo-password", ("north-metro",)),
 )
@@ -184,6 +213,10 @@ def seed(
         )
         for key, name, protocol, tz in PROGRAMS
     }
+    keyed[SPANISH_FIRST.key] = programs.create_program(
+        session, key=SPANISH_FIRST.key, name=SPANISH_FIRST.name, protocol=SPANISH_FIRST.protocol,
+        timezone=SPANISH_FIRST.zone, now=now, actor=SYSTEM, language="es",
+    )  # fmt: skip
     for number, spec in enumerate(GROUPS):
         group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
@@ -191,6 +224,7 @@ def seed(
     _staff(session, vault, now)
     _events(session, profiles, rng, now)
     _callable_now(session, vault, profiles, keyed[CALLABLE.program], now, calling_hours)
+    _spanish_first(session, vault, profiles, keyed[SPANISH_FIRST.key], now)
     record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
     session.commit()
 
@@ -306,6 +340,33 @@ def _callable_now(
         severity="routine",
         now=now,
     )
+
+
+def _spanish_first(
+    session: Session, vault: Vault, profiles: Profiles, program: Program, now: datetime
+) -> None:
+    """S12: the Spanish-first program's contacts are added with no language stated, so they
+    start in its Spanish; one was just enrolled, so its Spanish intake is in the queue. Its own
+    generator: the other programs' picture stays as it was."""
+    rng = random.Random(SEED + 1)  # noqa: S311  # reproducible fake data, not a secret
+    group = _group(session, profiles, program, SPANISH_FIRST.group, now)
+    for seat in range(SPANISH_FIRST.contacts):
+        participant = programs.add_participant(
+            session, program_id=program.id, group_id=group.id, reference=f"CN-{seat + 1:03d}",
+            now=now - timedelta(days=1), actor=SYSTEM,
+        )  # fmt: skip
+        contacts.add_contact(
+            session, vault, actor=SYSTEM, participant_id=participant.id,
+            name=_name(rng, spanish=True), phone=f"+1{SPANISH_FIRST.group[6]}55501{seat:02d}",
+            relationship=rng.choice(("partner", "ex_partner", "spouse", "co_parent")),
+            preferences=contacts.Preferences(), now=now, profiles=profiles,
+            language_stated=False,
+        )  # fmt: skip
+        if seat == 0:
+            tasks.report_event(
+                session, profiles, actor=SYSTEM, participant_id=participant.id,
+                event_type="enrolled", at=now - timedelta(hours=2), severity="routine", now=now,
+            )  # fmt: skip
 
 
 def callable_reference(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.domain import validation
 from outreach.domain.protocols import Profile
-from outreach.domain.vocabulary import AttendanceStatus
+from outreach.domain.vocabulary import LANGUAGES, AttendanceStatus
 from outreach.models import Attendance, Group, Participant, Program, SessionCancellation, User
 from outreach.security.permissions import Permission
 from outreach.services import absences, tasks
@@ -37,15 +37,21 @@ def create_program(
     now: datetime,
     actor: Actor,
     protocols_dir: Path = PROTOCOLS_DIR,
+    language: str | None = None,
 ) -> Program:
-    """Create a program run by one of the protocol profiles in config/protocols/."""
+    """Create a program run by one of the protocol profiles in config/protocols/; `language`
+    (S12) makes it, say, Spanish-first on a profile others run in English."""
     require(session, actor, Permission.ADMIN_PROGRAMS, None, now=now, object_type="program")
     tz = _checked(validation.timezone_name, "timezone", timezone)
     if not (protocols_dir / f"{protocol}.toml").is_file():
         raise Invalid(f"no protocol profile named {protocol!r}", {"protocol": "unknown"})
     if session.scalar(select(Program.id).where(Program.key == key)) is not None:
         raise Conflict(f"a program with key {key!r} already exists", {"key": "taken"})
-    program = Program(key=key, name=name, protocol=protocol, timezone=tz, created_at=now)
+    if language is not None and language not in LANGUAGES:
+        raise Invalid("no scripts in that language", {"language": f"must be one of {LANGUAGES}"})
+    program = Program(
+        key=key, name=name, protocol=protocol, timezone=tz, language=language, created_at=now
+    )
     program.ensure_id()
     session.add(program)
     _scope_creator(session, actor, program)

@@ -429,6 +429,7 @@ def correct_attempt(
     )
     if outcome not in {o.value for o in STAFF_OUTCOMES}:  # a text sent is the service's word
         raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
+    tasks.refuse_referral_outside_its_protocol(session, task, outcome)  # NY OPDV, seeds/000
     stood = tasks.closure_stands(task, tasks.standing_attempts(session, task.id))
     fixed = Attempt(
         task_id=old.task_id,

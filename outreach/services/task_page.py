@@ -22,8 +22,15 @@ from outreach.domain import attempt_rules, plan_words, protocols, scripts
 from outreach.domain.calling import calling_hours_apply, contact_zones, within_calling_hours
 from outreach.domain.participation import StatusAt
 from outreach.domain.planner import CallWindow, Plan, group_sessions
+from outreach.domain.referrals import ReferralError
 from outreach.domain.scripts import CALL_OPENING
-from outreach.domain.vocabulary import UPDATE_EVENTS, TaskReason, TaskStatus
+from outreach.domain.vocabulary import (
+    STAFF_OUTCOMES,
+    UPDATE_EVENTS,
+    Outcome,
+    TaskReason,
+    TaskStatus,
+)
 from outreach.models import (
     Attempt,
     ContactPerson,
@@ -40,7 +47,15 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, holds, opt_back_in, participant_status, queue, tasks
+from outreach.services import (
+    contacts,
+    holds,
+    opt_back_in,
+    participant_status,
+    queue,
+    referrals,
+    tasks,
+)
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import NotFound
@@ -48,6 +63,8 @@ from outreach.services.planning import plan_open_tasks
 from outreach.settings import PROJECT_ROOT
 
 CALL_VALUES = PROJECT_ROOT / "config" / "call_values.toml"
+# seeds/004 (PCADV) item 2: her rights, read only where the profile asks (`rights_statement`).
+RIGHTS_SECTION = "rights"
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,9 @@ class TaskPage:
     # S13: the rhythms her program offers ("none" first) and the one used until she chooses.
     rhythms: tuple[str, ...] = ()
     rhythm_default: str | None = None
+    # The outcomes the liaison may record here: a referral to the victim services program only
+    # where the protocol records one on this task (NY OPDV, ADA: services/referrals).
+    outcomes: tuple[Outcome, ...] = STAFF_OUTCOMES
     # Issue 20 item 8: whether her program offers status updates (she may ask for them), and
     # for an update, what of his happened since it opened (type, when), for the liaison to tell.
     updates_offered: bool = False
@@ -191,7 +211,8 @@ def task_page(
     participant = _participant(session, task.contact_id)
     # S13: what she is told is his real current status, from the events.
     status = participant_status.timeline_of(session, participant).status_at(now)
-    script, problem = _script(task, history[0], contact, program, actor, session, status)
+    profile = profiles.get(program.protocol)
+    script, problem = _script(task, history[0], contact, program, actor, session, status, profile)
     plan = _plan(session, profiles, task, now, calling_hours)
     week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
     windows = sorted(plan.windows, key=lambda w: w.start)
@@ -228,9 +249,17 @@ def task_page(
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
+        outcomes=_outcomes(task, program),
         updates_offered=_updates_offered(profiles, program),
         update_news=_update_news(session, task, participant),
         **_opt_back_in(session, vault, actor, task.contact_id, now),
+    )
+
+
+def _outcomes(task: OutreachTask, program: Program) -> tuple[Outcome, ...]:
+    referral = referrals.referral_on(program, task.reason)
+    return tuple(
+        o for o in STAFF_OUTCOMES if referral or o is not Outcome.REFERRED_TO_VICTIM_SERVICES
     )
 
 
@@ -445,17 +474,23 @@ def _script(
     actor: Actor,
     session: Session,
     status: StatusAt,
+    profile: protocols.Profile | None,
 ) -> tuple[list[tuple[str, str]], str | None]:
     if contact is None:
         return [], None
     liaison = _liaison_name(session, actor)
-    values = _script_values(prefs.language, contact, program, liaison, status)
     try:
+        values = _script_values(prefs.language, contact, program, liaison, status)
         text = scripts.render(_library(), "call", _call_script(task), prefs.language, values)
-    except scripts.RenderError:
-        # Never improvise a call: an unapproved script means no script on screen at all.
+    except (scripts.RenderError, ReferralError):
+        # Never improvise a call: an unapproved script, or no referral list to name places
+        # from (PRODUCT.md "Referrals are data"), means no script on screen at all.
         return [], "The approved script could not be loaded. Do not call; ask a supervisor."
-    found = [(name, body.strip()) for name, _, body in scripts.sections(text)]
+    found = [
+        (name, body.strip())
+        for name, _, body in scripts.sections(text)
+        if name != RIGHTS_SECTION or (profile is not None and profile.rights_statement)
+    ]
     # S6: the safe-to-talk check is read first, whatever order the file has.
     found.sort(
         key=lambda s: CALL_OPENING.index(s[0]) if s[0] in CALL_OPENING else len(CALL_OPENING)
@@ -485,7 +520,8 @@ def _script_values(
         "liaison_first_name": liaison,
         "program_name": program.name,
         "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
-        "resources": call_resources(language),
+        # {resources}, {dv_program}, ...: the program's own list (config/referrals/).
+        **referrals.script_values(program, language),
     }
 
 
@@ -495,11 +531,6 @@ def long_date(day: date, language: str) -> str:
     return str(
         words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
     )
-
-
-def call_resources(language: str) -> str:
-    """The resources the call scripts read her, in her language; letters carry the same."""
-    return str(_call_values().get(language, {}).get("resources", "-"))
 
 
 def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:

@@ -47,7 +47,14 @@ from outreach.models import (
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, event_dates, holds, on_call_notice, participant_status
+from outreach.services import (
+    contacts,
+    event_dates,
+    holds,
+    on_call_notice,
+    participant_status,
+    referrals,
+)
 from outreach.services.access import allowed, require
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Conflict, Invalid, NotFound
@@ -692,6 +699,7 @@ def append_attempt(
         if outcome in SERVICE_OUTCOMES and not by_service:
             # Only the service says a text of its went out, or a letter was produced.
             raise Invalid(f"a {outcome} is recorded by the service", {"outcome": "invalid"})
+    refuse_referral_outside_its_protocol(session, task, outcome)
     flags = attempt_flags(at, opened=task.opens_at, entered=now, late_after=entry.late_after)
     reason = _reason(entry, flags, typed=entry.via in TYPED and actor.user_id is not None)
     attempt = Attempt(
@@ -816,6 +824,30 @@ def _settle_answered_call(
         )
     if call is not None:
         call.attempt_id = attempt.id
+
+
+def refuse_referral_outside_its_protocol(
+    session: Session, task: OutreachTask, outcome: str
+) -> None:
+    """A referral to the victim services program is recorded only where the program's
+    protocol says so (services/referrals.referral_on): elsewhere it would close a contact
+    nobody made. On an ADA duty to warn it is offered in the warning call, so only once she
+    was reached safely: it never stands in for the warning (S8) nor counts toward giving up."""
+    if outcome != Outcome.REFERRED_TO_VICTIM_SERVICES:
+        return
+    program = session.get(Program, task.program_id)
+    if program is None or not referrals.referral_on(program, task.reason):
+        raise Invalid(
+            "this program's protocol records no referral to victim services on this task",
+            {"outcome": "not for this task in this program's protocol"},
+        )
+    if task.reason == TaskReason.DUTY_TO_WARN and not any(
+        a.outcome == Outcome.REACHED_SAFE for a in standing_attempts(session, task.id)
+    ):
+        raise Invalid(
+            "the referral is offered in the warning call: record reaching her first",
+            {"outcome": "she was not reached yet"},
+        )
 
 
 def _check_attempt(

@@ -80,6 +80,7 @@ def create_program() -> ResponseReturnValue:
         name=form_text("name"),
         protocol=form_text("protocol", 60),
         timezone=form_text("timezone", 64),
+        language=form_text("language", 5) or None,  # S12: empty keeps the protocol's
         now=now(),
     )
     flash(gettext("The program is created."), "success")

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from flask import Flask, g, has_request_context, request
@@ -20,6 +21,10 @@ from flask_babel import Babel, get_locale, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from outreach.runtime import runtime
+from outreach.services import referrals
+
+if TYPE_CHECKING:
+    from outreach.models import Program
 
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
@@ -55,13 +60,11 @@ def user_language(chosen: str | None, program_languages: Iterable[str]) -> str:
     return found.pop() if len(found) == 1 else DEFAULT
 
 
-def _program_languages(programs: Iterable[object]) -> list[str]:
+def _program_languages(programs: Iterable[Program]) -> list[str]:
+    # S12: a program's own setting (Caminar Latino's Spanish on the Georgia profile), else its
+    # profile's, as for its contacts and letters.
     profiles = runtime().profiles
-    found = []
-    for program in programs:
-        profile = profiles.get(str(getattr(program, "protocol", "")))
-        found.append(profile.language if profile is not None else DEFAULT)
-    return found
+    return [referrals.program_language(program, profiles) for program in programs]
 
 
 def current_language() -> str:

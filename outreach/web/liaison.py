@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
-from outreach.domain.vocabulary import STAFF_OUTCOMES, Outcome, TaskReason
+from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services import (
     call_progress,
     claimed_work,
@@ -109,7 +109,7 @@ def task(task_id: uuid.UUID) -> ResponseReturnValue:
         "task.html",
         page=found,
         picture=picture,
-        outcomes=list(STAFF_OUTCOMES),
+        outcomes=list(found.outcomes),
         offset=offset,
         now=now(),
         late_entry_hours=rt().settings.late_entry_hours,
@@ -353,7 +353,8 @@ def letter_mailed(task_id: uuid.UUID) -> ResponseReturnValue:
     except ServiceError as refused:
         if refused.status not in (409, 422):
             raise
-        flash(gettext("The letter is not recorded: %(why)s.", why=i18n.say(refused.message)), "error")
+        why = i18n.say(refused.message)
+        flash(gettext("The letter is not recorded: %(why)s.", why=why), "error")
     else:
         flash(
             gettext("The letter is recorded as mailed. You can close the task as completed."),

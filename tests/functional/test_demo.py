@@ -56,7 +56,8 @@ def _seeded_people(instance: Path) -> tuple[list[str], list[str]]:
 
 def test_no_seeded_name_or_number_is_in_the_database_files(seeded: Path) -> None:
     names, phones = _seeded_people(seeded)
-    assert len(phones) == 61  # 60 in groups, and the one callable now (issue 22 item 7)
+    # 60 in groups, the one callable now (issue 22 item 7), and the Spanish-first program's 4.
+    assert len(phones) == 65
     files = [p for p in seeded.iterdir() if p.name.startswith("outreach.db")]
     assert files, "the demo database exists"
     content = b"".join(p.read_bytes() for p in files)
@@ -69,11 +70,11 @@ def test_no_seeded_name_or_number_is_in_the_database_files(seeded: Path) -> None
 def test_the_demo_data_has_the_variety_the_product_needs(seeded: Path) -> None:
     db = sqlite3.connect(seeded / "outreach.db")
     count = lambda table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731,S608
-    assert count("program") == 3
+    assert count("program") == 4
     assert len({r[0] for r in db.execute("SELECT protocol FROM program")}) == 3
-    assert count("program_group") == 6
-    assert count("participant") == 61
-    assert count("contact_person") == 61
+    assert count("program_group") == 7
+    assert count("participant") == 65
+    assert count("contact_person") == 65
     assert count("session_cancellation") >= 1
     assert count("attendance") > 60 * 5
     rules = [r[0] for r in db.execute("SELECT rrule FROM program_group")]
@@ -101,7 +102,28 @@ def test_seeding_twice_changes_nothing(seeded: Path) -> None:
     result = run(seeded, "demo", "--no-serve")
     assert "already present" in result.stdout
     db = sqlite3.connect(seeded / "outreach.db")
-    assert db.execute("SELECT count(*) FROM contact_person").fetchone()[0] == 61
+    assert db.execute("SELECT count(*) FROM contact_person").fetchone()[0] == 65
+
+
+def test_the_demo_shows_a_spanish_first_program(seeded: Path) -> None:
+    # S12: "a Spanish-first program makes Spanish the default for its contacts" (Caminar
+    # Latino, seeds/001, on the Georgia profile); its contacts were added without a language.
+    db = sqlite3.connect(seeded / "outreach.db")
+    [(key, language)] = db.execute("SELECT key, language FROM program WHERE language IS NOT NULL")
+    assert (key, language) == (demo.SPANISH_FIRST.key, "es")
+    spoken = db.execute(
+        "SELECT DISTINCT p.language FROM contact_preferences p "
+        "JOIN contact_person c ON c.id = p.contact_id JOIN program g ON g.id = c.program_id "
+        "WHERE g.key = ?",
+        (key,),
+    ).fetchall()
+    assert spoken == [("es",)]
+    intake = db.execute(
+        "SELECT count(*) FROM outreach_task t JOIN program g ON g.id = t.program_id "
+        "WHERE g.key = ? AND t.reason = 'intake'",
+        (key,),
+    )
+    assert intake.fetchone()[0] >= 1
 
 
 def test_the_demo_logins_cover_every_role() -> None:

@@ -175,11 +175,12 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     marker = f"holiday closure {secrets.token_hex(8)}"
     rt = runtime(_app(instance, worked_at))
     people = _people(rt)
-    # Sixty, and the contact who is callable now, when some zone was inside calling hours at
-    # the hour the demo was seeded (services/demo.py, CALLABLE).
+    # Sixty, the Spanish-first program's few (S12), and the contact who is callable now, when
+    # some zone was inside calling hours at the hour the demo was seeded (services/demo.py).
     callable_now = sum(p.name == demo.CALLABLE.name for p in people)
     assert callable_now <= 1
-    assert len(people) == 60 + callable_now
+    seeded_contacts = 60 + demo.SPANISH_FIRST.contacts + callable_now
+    assert len(people) == seeded_contacts
     _work_every_task(rt, worked_at)
     with rt.session() as session:
         group = session.scalars(select(Group)).first()
@@ -206,10 +207,10 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     with app.app_context():  # the `outreach` entry point pushes one; the bare group does not
         counted = app.test_cli_runner().invoke(args=["purge", "--dry-run"])
         assert "dry run: nothing was deleted" in counted.output
-        assert _count(instance, "contact_person") == 60 + callable_now
+        assert _count(instance, "contact_person") == seeded_contacts
         purged = app.test_cli_runner().invoke(args=["purge"])
     assert purged.exit_code == 0, purged.output
-    assert f"purged {60 + callable_now} contact record(s)" in purged.output
+    assert f"purged {seeded_contacts} contact record(s)" in purged.output
     assert "write-ahead log emptied" in purged.output
     # The simulator's calls and texts were queued for erasure like Twilio's, and its own
     # record of them (the sealed outbox) went with the rows.
@@ -229,7 +230,7 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     assert _count(instance, "contact_person") == 0
     assert _count(instance, "contact_key") == 0
     assert _count(instance, "attempt") == 0
-    assert _count(instance, "audit_event WHERE action = 'contact.purged'") == 60 + callable_now
+    assert _count(instance, "audit_event WHERE action = 'contact.purged'") == seeded_contacts
     assert _found(instance, needles) == set()
     assert _found(instance, [marker.encode()]) == {marker.encode()}
 

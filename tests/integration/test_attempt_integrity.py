@@ -317,8 +317,12 @@ def test_a_correction_keeps_the_flags_and_reason_of_the_call_it_corrects(
 
 
 # Calls she allowed: a voicemail she never allowed is refused before it is logged (S1, S3).
+# A referral to victim services is refused on this Georgia intake (only an NY OPDV safety
+# concern takes it, seeds/000).
 OUTCOMES = [
-    o.value for o in STAFF_OUTCOMES if o not in (Outcome.DECLINED, Outcome.VOICEMAIL_NEUTRAL)
+    o.value
+    for o in STAFF_OUTCOMES
+    if o not in (Outcome.DECLINED, Outcome.VOICEMAIL_NEUTRAL, Outcome.REFERRED_TO_VICTIM_SERVICES)
 ]
 
 

@@ -47,9 +47,15 @@ def test_thirteen_weeks_with_nothing_but_a_duty_to_warn(story: Story) -> None:
     assert (first.kind, first.start) == ("duty_to_warn", ny(week(9), "23:10"))
     # Not yet asked: the warning is a call, never a text (S1).
     assert warning.channels == ["voice"]
-    s.reach(warning, ny(week(9), "23:15"))
-    # Added when referrals land: the referral to the local victim service organization is
-    # recorded as the warning's outcome (seeds/004).
+    # seeds/004: "we should offer her the resource of the local Battered Women's Service
+    # Organization and the police": the warning call names it (config/referrals/no_contact.toml)
+    # and, once she was reached, the referral is recorded on the warning.
+    said = s.script(warning, ny(week(9), "23:12"))
+    assert "Shelter: Sample Lake County Safe House (example)" in said["resources"]
+    assert "call 911" in said["resources"]
+    s.attempt(warning, ny(week(9), "23:15"), "reached_safe")
+    s.attempt(warning, ny(week(9), "23:20"), "referred_to_victim_services")
+    s.close_completed(warning, ny(week(9), "23:25"))
     s.live_until(ny(week(12), "09:30"))
     assert s.event("terminated", ny(week(12), "10:00")) == []
     s.live_until(ny(week(14, 0), "09:30"))

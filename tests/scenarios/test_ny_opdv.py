@@ -51,9 +51,12 @@ def test_thirteen_weeks_without_a_progress_contact(story: Story) -> None:
     s.live_until(ny(week(9, 2), "09:30"))
     [concern] = s.event("safety_concern", ny(week(9, 2), "10:00"), severity="elevated")
     assert (concern.reason, concern.channels) == ("safety_concern", ["voice"])
-    s.reach(concern, ny(week(9, 2), "10:30"))
-    # Added when referrals land: the safety concern is referred to and recorded with the
-    # victim services program (seeds/000, PRODUCT.md protocol table).
+    # "in conjunction with a victim services program": the script names the program's own
+    # (config/referrals/ny_opdv.toml), and the liaison records the referral, which handles it.
+    said = s.script(concern, ny(week(9, 2), "10:25"))
+    assert "Example Hudson County Domestic Violence Program (example)" in said["resources"]
+    s.attempt(concern, ny(week(9, 2), "10:30"), "referred_to_victim_services")
+    s.close_completed(concern, ny(week(9, 2), "10:35"))
 
     # His completion measures his progress: nothing opens for it either.
     s.live_until(ny(week(12), "09:30"))

@@ -34,9 +34,15 @@ def test_thirteen_weeks_of_status_advice(story: Story) -> None:
     [intake] = s.event("enrolled", ny(week(0), "09:00"))
     assert intake.due_by == ny(week(0), "09:00") + 7 * DAY
     s.live_until(ny(week(0, 3), "11:00"))
+    # seeds/004 item 2: "Informing battered partners of their right to be free of violence
+    # and to access legal protections"; item 3: "informed referrals to partners to domestic
+    # violence programs, victim-witness assistance and legal services" (config/referrals/).
+    said = s.script(intake, ny(week(0, 3), "11:55"))
+    assert "You have the right to be free of violence" in said["rights"]
+    assert "ask the courts and the police for protection" in said["rights"]
+    for place in ("Domestic Violence Program", "Legal Aid", "Victim-Witness Assistance"):
+        assert f"Sample River County {place} (example)" in said["resources"]
     s.reach(intake, ny(week(0, 3), "12:00"))
-    # Added when referrals land: the intake offers her rights and legal protections and
-    # referrals (domestic violence program, victim-witness, legal services), seeds/004.
     s.her_word(ny(week(0, 3), "12:05"), consent="consented", sms=True)
     # "rejection or acceptance".
     s.live_until(ny(week(1, 0), "09:30"))

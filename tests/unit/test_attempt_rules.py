@@ -115,13 +115,17 @@ def test_only_a_safe_conversation_or_a_sent_letter_completes(
     history: list[Made], reason: TaskReason
 ) -> None:
     """S6: a call where it was not safe to talk never completes a contact. A check-in is also
-    completed by the text she chose over calls (services/check_ins), and nothing else is."""
+    completed by the text she chose over calls (services/check_ins), and so is a status update
+    (issue 20 item 8); a safety concern by its referral to the victim services program (NY
+    OPDV, seeds/000); nothing else is."""
     letter = reason in attempt_rules.LETTER_REASONS
-    texted = reason is TaskReason.PERIODIC_CHECK_IN
+    texted = reason in (TaskReason.PERIODIC_CHECK_IN, TaskReason.STATUS_UPDATE)
+    referred = reason is TaskReason.SAFETY_CONCERN
     bears = any(
         a.outcome == Outcome.REACHED_SAFE
         or (letter and a.channel == Channel.MAIL)
         or (texted and a.outcome == Outcome.TEXT_SENT)
+        or (referred and a.outcome == Outcome.REFERRED_TO_VICTIM_SERVICES)
         for a in history
     )
     refused = attempt_rules.why_not_completed(reason, history)

@@ -26,6 +26,12 @@ CALL_VALUES = {
     "program_name": "Northside Program",
     "participant_status": "attending",
     "resources": "Local support line\nLegal help desk",
+    # The program's referrals by name (config/referrals/, PRODUCT.md "Referrals are data").
+    "dv_program": "Local support line",
+    "legal_services": "Legal help desk",
+    "victim_witness": "Court help desk",
+    "shelter": "Safe house",
+    "hotline": "National line",
 }
 LETTER_REASONS = {TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER}
 CALL_REASONS = [reason for reason in TaskReason if reason not in LETTER_REASONS]
