@@ -158,6 +158,8 @@ class TaskPage:
     # S13: the rhythms her program offers ("none" first) and the one used until she chooses.
     rhythms: tuple[str, ...] = ()
     rhythm_default: str | None = None
+    # S13: when her rhythm opens her next check-in; None while one is open or none can open.
+    next_check_in: datetime | None = None
     # The outcomes the liaison may record here: a referral to the victim services program only
     # where the protocol records one on this task (NY OPDV, ADA: services/referrals).
     outcomes: tuple[Outcome, ...] = STAFF_OUTCOMES
@@ -249,6 +251,7 @@ def task_page(
         close_refusals=close_refusals(task, standing, bool(awaiting)),
         rhythms=_rhythms(profiles, program),
         rhythm_default=_rhythm_default(profiles, program),
+        next_check_in=_next_check_in(session, profile, task.contact_id, now),
         outcomes=_outcomes(task, program),
         updates_offered=_updates_offered(profiles, program),
         update_news=_update_news(session, task, participant),
@@ -391,6 +394,15 @@ def _program_of(session: Session, contact_id: uuid.UUID) -> uuid.UUID:
 def _rhythms(profiles: Mapping[str, protocols.Profile], program: Program) -> tuple[str, ...]:
     profile = profiles.get(program.protocol)
     return () if profile is None or profile.cadence is None else profile.cadence_choices
+
+
+def _next_check_in(
+    session: Session, profile: protocols.Profile | None, contact_id: uuid.UUID, now: datetime
+) -> datetime | None:
+    contact = session.get(ContactPerson, contact_id)
+    if profile is None or profile.cadence is None or contact is None:
+        return None
+    return tasks.next_check_in(session, profile, contact, now)
 
 
 def _rhythm_default(profiles: Mapping[str, protocols.Profile], program: Program) -> str | None:

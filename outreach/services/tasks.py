@@ -71,6 +71,8 @@ MAX_REASON = 200
 # service's own entries (a call's outcome from the provider's callbacks) carry the provider's
 # times: flagged if odd, never refused, or the outcome of a real call would be lost.
 TYPED = frozenset({EntryPoint.WEB, EntryPoint.API, EntryPoint.IMPORT})
+# Further than any rhythm a profile offers (quarterly is 91 days): how far next_check_in looks.
+CHECK_IN_HORIZON = timedelta(days=400)
 TAKEN = "another liaison is working this task; it returns to the queue when their claim ends"
 
 
@@ -436,6 +438,23 @@ def check_in_due(
         now=now,
         participant_may_be_victim=_may_be_victim(session, contact.participant_id),
     )
+
+
+def next_check_in(
+    session: Session, profile: protocols.Profile, contact: ContactPerson, now: datetime
+) -> datetime | None:
+    """S13: when her rhythm opens her next check-in (`now` if it opens at the next run), for
+    the liaison who talks with her about it; None while one is open, and when none can open
+    (no rhythm, not consenting, no channel she allows, he has left the program)."""
+    if _has_open(session, contact.id, TaskReason.PERIODIC_CHECK_IN) or _out_of(
+        session, contact, now
+    ):
+        return None
+    horizon = now + CHECK_IN_HORIZON
+    spec = check_in_due(session, profile, contact, horizon)
+    if spec is None:
+        return None
+    return now if spec.opens_at >= horizon else max(spec.opens_at, now)
 
 
 def follow_rhythm(

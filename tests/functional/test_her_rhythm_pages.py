@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -189,3 +190,31 @@ def test_a_program_system_adds_a_contact_to_a_spanish_first_program_in_spanish(
     assert answer.status_code == 201
     prefs = contacts.current_preferences(db, uuid.UUID(answer.get_json()["id"]))
     assert prefs.language == "es"
+
+
+def test_the_task_page_says_when_her_rhythm_opens_her_next_check_in(
+    app: Flask, client: FlaskClient, db: Session, vault: Vault
+) -> None:
+    """S13, seeds/001 "Colorado": "frequency ... depends on the victim's comfort (e.g., once a
+    month ...)". Reached on the intake call, she asks for a monthly call: the liaison sees
+    when it will open (a month after she was reached), and that none opens once she says none."""
+    case, liaison = _case(app, db, vault, "colorado_dvomb")
+    profiles = runtime(app).profiles
+    [intake] = report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
+    log_in(client, liaison)
+    post(client, f"/tasks/{intake.id}/claim")
+    tasks.record_attempt(
+        db, vault, actor=case.liaison, task_id=intake.id, channel="voice", at=NOW,
+        outcome="reached_safe", now=NOW,
+    )  # fmt: skip
+    before = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
+    assert "her next check-in opens" not in before  # no rhythm chosen, none by default
+    post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "monthly"})
+    assert tasks.next_check_in(db, profiles["colorado_dvomb"], case.contact, NOW) == NOW + (
+        timedelta(days=30)
+    )
+    page = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
+    assert "her next check-in opens" in page
+    post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "none"})
+    assert tasks.next_check_in(db, profiles["colorado_dvomb"], case.contact, NOW) is None
+    assert "her next check-in opens" not in client.get(f"/tasks/{intake.id}").get_data(as_text=True)
