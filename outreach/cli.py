@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup
 
 from outreach.runtime import Runtime, runtime
 from outreach.services import demo as demo_seed
+from outreach.services import demo_practice
 from outreach.services import users as user_service
 from outreach.services.audit import SYSTEM
 from outreach.services.errors import ServiceError
@@ -118,7 +119,12 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
             click.echo("seeding demo data (synthetic, fictional people) ...")
             demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now(), calling_hours=hours)
         callable_now = demo_seed.callable_reference(session, rt.clock.now(), hours)
+        practice = demo_practice.banner(session)
     _print_logins()
+    click.echo("Cases to look at (each program's practice):")
+    for line in practice:
+        click.echo(f"  {line}")
+    click.echo("")
     if callable_now:
         # Issue 22 item 7: one contact named a safe time that is now, where it is calling hours.
         click.echo(

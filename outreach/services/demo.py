@@ -20,7 +20,7 @@ from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import DATED_EVENTS, Consent, EventType, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services import contacts, on_call, programs, queue, tasks, users
+from outreach.services import contacts, demo_practice, on_call, programs, queue, tasks, users
 from outreach.services.audit import SYSTEM, AuditAction, record
 
 Profiles = Mapping[str, Profile]
@@ -129,7 +129,7 @@ SPANISH_FIRST = SpanishFirst()
 
 # Usernames are "first.last": the call script greets the contact with the liaison's first
 # name, and a role word such as "liaison" would fail the script lint.
-ALL_PROGRAMS = (*(p[0] for p in PROGRAMS), SPANISH_FIRST.key)
+ALL_PROGRAMS = (*(p[0] for p in PROGRAMS), SPANISH_FIRST.key, demo_practice.LETTERS.key)
 LOGINS = (
     DemoLogin("morgan.admin", Role.ADMIN, "admin-demo-password", ALL_PROGRAMS),
     DemoLogin("robin.diaz", Role.SUPERVISOR, "supervisor-demo-password", ALL_PROGRAMS),
@@ -137,7 +137,7 @@ LOGINS = (
         "sam.rivera",
         Role.LIAISON,
         "liaison-demo-password",
-        ("north-metro", "front-range", SPANISH_FIRST.key),
+        ("north-metro", "front-range", SPANISH_FIRST.key, demo_practice.LETTERS.key),
     ),
     DemoLogin("alex.moreno", Role.LIAISON, "liaison2-demo-password", ("lakeside-dads",)),
     DemoLogin("jordan.lee", Role.FACILITATOR, "facilitator-demo-password", ("north-metro",)),
@@ -217,6 +217,7 @@ def seed(
         session, key=SPANISH_FIRST.key, name=SPANISH_FIRST.name, protocol=SPANISH_FIRST.protocol,
         timezone=SPANISH_FIRST.zone, now=now, actor=SYSTEM, language="es",
     )  # fmt: skip
+    keyed[demo_practice.LETTERS.key] = demo_practice.letters_program(session, now)
     for number, spec in enumerate(GROUPS):
         group = _group(session, profiles, keyed[spec[0]], spec, now)
         for seat in range(PARTICIPANTS_PER_GROUP):
@@ -225,6 +226,7 @@ def seed(
     _events(session, profiles, rng, now)
     _callable_now(session, vault, profiles, keyed[CALLABLE.program], now, calling_hours)
     _spanish_first(session, vault, profiles, keyed[SPANISH_FIRST.key], now)
+    demo_practice.show(session, vault, profiles, now=now, calling_hours=calling_hours)
     record(session, now=now, actor=SYSTEM, action=AuditAction.DEMO_SEEDED)
     session.commit()
 

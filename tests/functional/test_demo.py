@@ -56,8 +56,9 @@ def _seeded_people(instance: Path) -> tuple[list[str], list[str]]:
 
 def test_no_seeded_name_or_number_is_in_the_database_files(seeded: Path) -> None:
     names, phones = _seeded_people(seeded)
-    # 60 in groups, the one callable now (issue 22 item 7), and the Spanish-first program's 4.
-    assert len(phones) == 65
+    # 60 in groups, the one callable now (issue 22 item 7), the Spanish-first program's 4 and
+    # the two Emerge contacts whose letters wait to be printed.
+    assert len(phones) == 67
     files = [p for p in seeded.iterdir() if p.name.startswith("outreach.db")]
     assert files, "the demo database exists"
     content = b"".join(p.read_bytes() for p in files)
@@ -70,11 +71,11 @@ def test_no_seeded_name_or_number_is_in_the_database_files(seeded: Path) -> None
 def test_the_demo_data_has_the_variety_the_product_needs(seeded: Path) -> None:
     db = sqlite3.connect(seeded / "outreach.db")
     count = lambda table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: E731,S608
-    assert count("program") == 4
-    assert len({r[0] for r in db.execute("SELECT protocol FROM program")}) == 3
-    assert count("program_group") == 7
-    assert count("participant") == 65
-    assert count("contact_person") == 65
+    assert count("program") == 5
+    assert len({r[0] for r in db.execute("SELECT protocol FROM program")}) == 4
+    assert count("program_group") == 8
+    assert count("participant") == 67
+    assert count("contact_person") == 67
     assert count("session_cancellation") >= 1
     assert count("attendance") > 60 * 5
     rules = [r[0] for r in db.execute("SELECT rrule FROM program_group")]
@@ -102,7 +103,7 @@ def test_seeding_twice_changes_nothing(seeded: Path) -> None:
     result = run(seeded, "demo", "--no-serve")
     assert "already present" in result.stdout
     db = sqlite3.connect(seeded / "outreach.db")
-    assert db.execute("SELECT count(*) FROM contact_person").fetchone()[0] == 65
+    assert db.execute("SELECT count(*) FROM contact_person").fetchone()[0] == 67
 
 
 def test_the_demo_shows_a_spanish_first_program(seeded: Path) -> None:
@@ -197,3 +198,32 @@ def _csrf(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found
     return found.group(1)
+
+
+def test_the_demo_shows_each_programs_victim_driven_practice(seeded: Path) -> None:
+    """Issue 20's demo: her rhythm (S13: a Colorado contact monthly, a Caring Dads mother
+    fortnightly), a cancelled Georgia class with its calls (seeds/001 "the program cancels class
+    for any reason"), and an Emerge letter to print in English and in Spanish (seeds/001
+    "Massachusetts"), each where the printed lines say."""
+    db = sqlite3.connect(seeded / "outreach.db")
+    rhythms = db.execute(
+        "SELECT p.key, cp.cadence FROM contact_preferences cp "
+        "JOIN contact_person c ON c.id = cp.contact_id JOIN program p ON p.id = c.program_id "
+        "WHERE cp.cadence IS NOT NULL"
+    ).fetchall()
+    assert sorted(rhythms) == [("front-range", "monthly"), ("lakeside-dads", "fortnightly")]
+    cancelled = db.execute(
+        "SELECT count(*) FROM outreach_task t JOIN program p ON p.id = t.program_id "
+        "WHERE p.key = 'north-metro' AND t.reason = 'class_cancelled' AND t.status = 'open'"
+    ).fetchone()[0]
+    assert cancelled >= 1
+    letters = db.execute(
+        "SELECT t.channels, cp.language FROM outreach_task t "
+        "JOIN contact_preferences cp ON cp.contact_id = t.contact_id "
+        "WHERE t.reason = 'completion_letter' AND t.status = 'open' AND cp.version = "
+        "(SELECT max(version) FROM contact_preferences WHERE contact_id = t.contact_id)"
+    ).fetchall()
+    assert sorted(letters) == [('["mail"]', "en"), ('["mail"]', "es")]
+    printed = run(seeded, "demo", "--no-serve").stdout
+    assert "chose a monthly rhythm" in printed
+    assert "two completion letters to print" in printed

@@ -25,7 +25,8 @@ from outreach.domain.calling import within_calling_hours
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, demo
+from outreach.scheduler import jobs
+from outreach.services import contacts, demo, demo_practice, queue
 from tests.functional.web import csrf, post
 
 HOURS = (time(8), time(21))
@@ -78,11 +79,12 @@ def test_a_demo_started_again_later_moves_her_safe_time_to_now_in_her_history(
 ) -> None:
     then = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
     demo.seed(db, vault, runtime(app).profiles, now=then, calling_hours=HOURS)
+    seeded = list(db.scalars(select(ContactPreferences.source))).count("demo")
     later = then + timedelta(hours=9)
     assert demo.callable_reference(db, later, HOURS) is not None
     assert demo.callable_reference(db, later, HOURS) is not None  # unchanged the second time
     sources = list(db.scalars(select(ContactPreferences.source)))
-    assert sources.count("demo") == 1
+    assert sources.count("demo") == seeded + 1
 
 
 @given(
@@ -118,3 +120,29 @@ def test_the_demo_safe_time_never_leaves_calling_hours(
     assert found is not None
     _, safe = found
     assert hours[0] <= time.fromisoformat(safe.start) < time.fromisoformat(safe.end) <= hours[1]
+
+
+@pytest.mark.parametrize("hour", [1, 15])
+def test_the_demos_consented_heads_up_goes_out_minutes_after_it_starts(
+    app: Flask, db: Session, vault: Vault, clock: FixedClock, hour: int
+) -> None:
+    """PRODUCT.md "Consented reminders", in the demo: a contact who allows texts named a safe
+    time starting about ten minutes after the demo starts, in a zone where that is inside
+    calling hours (S4); the running scheduler sends her one heads-up at its start, and only
+    one however often it runs."""
+    clock.at = datetime(2026, 11, 17, hour, 2, tzinfo=UTC)
+    demo.seed(db, vault, runtime(app).profiles, now=clock.at, calling_hours=HOURS)
+    for minutes in (0, 3, 8, 13, 16, 25):
+        clock.at = datetime(2026, 11, 17, hour, 2, tzinfo=UTC) + timedelta(minutes=minutes)
+        jobs.tick(runtime(app), clock.at)
+    db.expire_all()
+    reminders = list(db.scalars(select(Delivery).where(Delivery.script == "reminder")))
+    [sent] = [d for d in reminders if d.status in ("sent", "settled")]
+    assert demo_practice.banner(db)[-1].startswith(f"north-metro: {_reference(sent)}")
+    assert sent.sent_at is not None
+    assert timedelta(minutes=5) <= sent.sent_at - datetime(2026, 11, 17, hour, 2, tzinfo=UTC)
+    assert sent.sent_at - datetime(2026, 11, 17, hour, 2, tzinfo=UTC) <= timedelta(minutes=15)
+
+
+def _reference(delivery: Delivery) -> str:
+    return queue.reference(delivery.contact_id)

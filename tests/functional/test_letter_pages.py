@@ -75,7 +75,7 @@ def test_the_liaison_records_her_address_prints_the_letter_and_confirms_mailing_
     answer = post(client, f"/tasks/{task.id}/mailing-address", {"mailing_address": ADDRESS})
     assert answer.status_code == 302  # type: ignore[attr-defined]
     page = _text(client.get(f"/tasks/{task.id}"))
-    assert "safe mailing address on file" in page
+    assert "safe mailing address: on file" in page
     assert "Quiet Lane" not in page  # the task page never opens it
     assert "Print letter" in page
 
