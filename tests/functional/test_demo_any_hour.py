@@ -24,8 +24,8 @@ from outreach.clock import FixedClock
 from outreach.domain.calling import within_calling_hours
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import runtime
-from outreach.security.vault import Vault
 from outreach.scheduler import jobs
+from outreach.security.vault import Vault
 from outreach.services import contacts, demo, demo_practice, queue
 from tests.functional.web import csrf, post
 
