@@ -179,11 +179,12 @@ def _letters(session: Session, vault: Vault, profiles: Profiles, now: datetime) 
 def _completed(
     session: Session, profiles: Profiles, participant: Participant, now: datetime
 ) -> None:
-    for kind, at in (("enrolled", now - 84 * DAY), ("completed", now - 2 * DAY)):
-        tasks.report_event(
-            session, profiles, actor=SYSTEM, participant_id=participant.id, event_type=kind,
-            at=at, severity="routine", now=now,
-        )  # fmt: skip
+    """He has been on the roster since his record was made (his intake long done, so none
+    waits in the queue); he completed two days ago."""
+    tasks.report_event(
+        session, profiles, actor=SYSTEM, participant_id=participant.id, event_type="completed",
+        at=now - 2 * DAY, severity="routine", now=now,
+    )  # fmt: skip
 
 
 # --- a consented heads-up text, minutes from now -------------------------------------------

@@ -343,11 +343,11 @@ STATUS_WORDS = {
     "enrolled": "enrolled",
     "accepted": "accepted into the program",
     "rejected": "not accepted into the program",
-    "completed": "finished the program",
+    "completed": "finished with the program",
     "terminated": "discharged without finishing the program",
     "leave_of_absence": "on a leave of absence",
     "returned_from_leave": "back in the program after a leave of absence",
-    "level_change": "moved to a different level of the program",
+    "level_change": "at a different level of the program",
 }
 
 

@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
     common.init_app(app)
     i18n.init_app(app)  # issue 22 item 8: each user's screens in their language (S12)
     app.jinja_env.filters["local"] = local_time
+    app.jinja_env.globals["window_end"] = window_end
     app.jinja_env.filters["words"] = i18n.words
     app.jinja_env.filters["say"] = i18n.say
     app.jinja_env.filters["zone"] = ZoneInfo
@@ -84,6 +85,14 @@ def init_app(app: Flask) -> None:
 def local_time(moment: datetime | None, zone: tzinfo, fmt: str = "%a %d %b %H:%M") -> str:
     """Show a stored UTC time as wall-clock time in the zone that matters to the reader."""
     return "" if moment is None else i18n.wall_clock(moment.astimezone(zone), fmt)
+
+
+def window_end(start: datetime, end: datetime, zone: tzinfo) -> str:
+    """A window's end for "start to end": its time alone on the day it began, its day too when it
+    runs on (a duty to warn is callable until the task is done, days later, S8): never a
+    week-long window shown as "07:21 to 07:21"."""
+    same_day = start.astimezone(zone).date() == end.astimezone(zone).date()
+    return local_time(end, zone, "%H:%M" if same_day else "%a %d %b %H:%M")
 
 
 SECTION_MARK = re.compile(r"\[([a-z][a-z-]*)\]")

@@ -236,7 +236,7 @@ PHRASES = {
     "enrolled": lazy_gettext("enrolled"),
     "accepted into the program": lazy_gettext("accepted into the program"),
     "not accepted into the program": lazy_gettext("not accepted into the program"),
-    "finished the program": lazy_gettext("finished the program"),
+    "finished with the program": lazy_gettext("finished with the program"),
     "discharged without finishing the program": lazy_gettext(
         "discharged without finishing the program"
     ),
@@ -244,9 +244,7 @@ PHRASES = {
     "back in the program after a leave of absence": lazy_gettext(
         "back in the program after a leave of absence"
     ),
-    "moved to a different level of the program": lazy_gettext(
-        "moved to a different level of the program"
-    ),
+    "at a different level of the program": lazy_gettext("at a different level of the program"),
     "not known: no enrolment or other status event is recorded": lazy_gettext(
         "not known: no enrolment or other status event is recorded"
     ),

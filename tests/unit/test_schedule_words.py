@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from outreach.web import window_end
 from outreach.web.schedules import DAYS, in_words
 
 
@@ -73,3 +75,12 @@ def test_every_weekly_day_is_named_once_and_no_rule_text_is_left(
         assert said.count(name) == (1 if code in days else 0)
     assert "FREQ" not in said
     assert "BYDAY" not in said
+
+
+def test_a_window_that_runs_on_past_its_day_shows_its_end_day() -> None:
+    """S8: a duty to warn is callable from now until the task is done, a week of plan later;
+    its window must never read "07:21 to 07:21" as if it were a moment."""
+    denver = ZoneInfo("America/Denver")
+    start = datetime(2026, 12, 6, 14, 21, tzinfo=UTC)
+    assert window_end(start, start + timedelta(hours=2), denver) == "09:21"
+    assert window_end(start, start + timedelta(days=7), denver).endswith("13 Dec 07:21")
