@@ -92,6 +92,7 @@ def request_bridged_call(
     """Ring the liaison's phone; once they press 1 the contact is dialled from the neutral
     number."""
     target = _target(session, out, task_id, "bridged_call", now, actor=actor)
+    _by_call(target.task)
     liaison_phone = _liaison_phone(session, out, actor)
     # Refuse before ringing anyone: without this prompt the contact could never be dialled.
     _confirm_prompt(out, target.program, target.language)
@@ -122,6 +123,7 @@ def place_safe_check_call(
 ) -> Delivery:
     """An automated call asking the contact to press 1 (talk now) or 2 (later)."""
     target = _target(session, out, task_id, "safe_check_call", now, actor=actor)
+    _by_call(target.task)
     prompt = _render(out, target, "voice", "safe_check_prompt")  # refuse before dialling
     delivery = _new_delivery(session, target, "safe_check_call", "safe_check_prompt", actor, now)
     _keep_outbox(session, out, delivery, target, "voice", prompt, now)
@@ -407,6 +409,14 @@ def _target(
     ):
         raise Conflict("not sent: outside calling hours in the contact's time zone")  # S4
     return target
+
+
+def _by_call(task: OutreachTask) -> None:
+    """S1: a task uses only the channels its protocol and her permissions both allow; a letter
+    task (she allowed mail and named a safe address) is not a call, and a call made on it could
+    never have its outcome recorded."""
+    if Channel.VOICE not in task.channels:
+        raise Conflict("not sent: this task is not made by call")
 
 
 def _load_target(session: Session, out: Outward, task: OutreachTask) -> _Target:

@@ -71,6 +71,7 @@ def test_the_liaison_records_her_address_prints_the_letter_and_confirms_mailing_
     # No safe address yet: no letter offered, she is called instead (the profile's fallback).
     assert "She has named no safe mailing address" in page
     assert "Print letter" not in page
+    assert f'action="/tasks/{task.id}/call"' in page  # the fallback: a call
 
     answer = post(client, f"/tasks/{task.id}/mailing-address", {"mailing_address": ADDRESS})
     assert answer.status_code == 302  # type: ignore[attr-defined]
@@ -78,6 +79,10 @@ def test_the_liaison_records_her_address_prints_the_letter_and_confirms_mailing_
     assert "safe mailing address: on file" in page
     assert "Quiet Lane" not in page  # the task page never opens it
     assert "Print letter" in page
+    # The contact is the letter now: no Call button is offered on its task (S1: a task uses
+    # only the channels its protocol and her permissions both allow).
+    assert f'action="/tasks/{task.id}/call"' not in page
+    assert "This contact is a letter" in page
 
     letter = client.get(f"/tasks/{task.id}/letter")
     assert letter.status_code == 200

@@ -20,7 +20,16 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, User
 from outreach.runtime import Runtime, runtime
-from outreach.services import contacts, deliveries, demo, duty_to_warn, holds, programs, tasks
+from outreach.services import (
+    contacts,
+    deliveries,
+    demo,
+    demo_practice,
+    duty_to_warn,
+    holds,
+    programs,
+    tasks,
+)
 from outreach.services.audit import SYSTEM, Actor
 from outreach.services.errors import Conflict
 from tests.functional.test_cli import run
@@ -102,7 +111,9 @@ def _work_every_task(rt: Runtime, at: datetime) -> None:
                     session.rollback()  # the safety rules refused this one (S1, S2): fine
             rt.channel.run_pending()  # type: ignore[union-attr]
             if task.status == "open":
-                channel = task.channels[0]
+                # A call she answered is the one to record (S14); else the task's own channel.
+                answered = tasks.calls_awaiting_outcome(session, task.id)
+                channel = "voice" if answered else task.channels[0]
                 tasks.record_attempt(
                     session, rt.vault, actor=liaison, task_id=task.id, channel=channel, at=at,
                     outcome="reached_safe", now=at, notes="Safety plan reviewed; prefers mornings",
@@ -175,11 +186,13 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     marker = f"holiday closure {secrets.token_hex(8)}"
     rt = runtime(_app(instance, worked_at))
     people = _people(rt)
-    # Sixty, the Spanish-first program's few (S12), and the contact who is callable now, when
-    # some zone was inside calling hours at the hour the demo was seeded (services/demo.py).
+    # Sixty, the Spanish-first program's few (S12), the Emerge contacts whose letters wait
+    # (services/demo_practice.py), and the contact who is callable now, when some zone was
+    # inside calling hours at the hour the demo was seeded (services/demo.py).
     callable_now = sum(p.name == demo.CALLABLE.name for p in people)
     assert callable_now <= 1
-    seeded_contacts = 60 + demo.SPANISH_FIRST.contacts + callable_now
+    letters = len(demo_practice.LETTERS.people)
+    seeded_contacts = 60 + demo.SPANISH_FIRST.contacts + letters + callable_now
     assert len(people) == seeded_contacts
     _work_every_task(rt, worked_at)
     with rt.session() as session:

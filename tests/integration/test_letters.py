@@ -18,7 +18,7 @@ from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Attempt, AuditEvent, ContactPerson, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import letters, preference_changes, queue, tasks
+from outreach.services import deliveries, letters, preference_changes, queue, tasks
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.outward import Outward
 from outreach.services.programs import PROTOCOLS_DIR
@@ -283,3 +283,24 @@ def test_a_letter_is_recorded_as_mailed_once(
     with pytest.raises(Conflict, match="already recorded"):
         letters.mailed(db, out, actor=case.liaison, task_id=task.id, now=NOW)
     assert _written(db) == (1, 1)
+
+
+def test_a_letter_task_is_not_called_and_a_call_is_made_once_it_falls_back(
+    db: Session, vault: Vault, profiles: dict[str, Profile], out: Outward
+) -> None:
+    """S1: a task uses only the channels its protocol and her permissions both allow. While the
+    contact is the letter, no call is placed on its task (its outcome could never be recorded:
+    attempts by voice are refused there); once she removes her address it is a call again."""
+    case = _emerge(db, vault, profiles, mail=True)
+    _address(db, vault, profiles, case, ADDRESS)
+    task = _completed(db, profiles, case)
+    before = _written(db)
+    with pytest.raises(Conflict, match="not made by call"):
+        deliveries.request_bridged_call(db, out, actor=case.liaison, task_id=task.id, now=NOW)
+    with pytest.raises(Conflict, match="not made by call"):
+        deliveries.place_safe_check_call(db, out, actor=case.liaison, task_id=task.id, now=NOW)
+    db.rollback()
+    assert _written(db) == before
+    _address(db, vault, profiles, case, None)
+    db.refresh(task)
+    assert "voice" in task.channels

@@ -143,7 +143,10 @@ def test_ada_records_the_referral_on_the_warning_only_once_she_was_reached(
         db, vault, actor=case.liaison, task_id=warning.id, channel="voice", at=later,
         outcome=Outcome.REACHED_SAFE.value, now=later,
     )  # fmt: skip
-    tasks.record_attempt(db, vault, at=later, now=later, **referral)  # type: ignore[arg-type]
+    # She is told of the local victim service organization once the warning is given: the
+    # referral is entered a minute later (two entries of one instant have no order).
+    referred = later + timedelta(minutes=1)
+    tasks.record_attempt(db, vault, at=referred, now=referred, **referral)  # type: ignore[arg-type]
 
     outcomes = [a.outcome for a in tasks.standing_attempts(db, warning.id)]
     assert outcomes == ["reached_safe", "referred_to_victim_services"]
