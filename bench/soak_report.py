@@ -153,6 +153,15 @@ class Worst:
         return Worst(ms, label) if ms > self.ms else self
 
 
+def _sending_verdict(worst: Worst) -> str:
+    if not worst.label:
+        # Nothing was sent (every reminder missed or refused), so nothing ran beside a send:
+        # the target is not shown either way.
+        return "NOT SHOWN: no request was made while the scheduler sent a text"
+    verdict = "met" if worst.ms < P99_TARGET_MS else "NOT MET"
+    return f"{verdict} (worst p99 while sending {worst.ms:.0f} ms, {worst.label})"
+
+
 def endpoint_lines(run: Run, sending: list[float]) -> tuple[list[str], Worst, Worst]:
     """The table of endpoints, the worst p99 outside faults ("calm"), and the worst p99 of
     requests made while the scheduler sent (the target's own words)."""
@@ -448,8 +457,7 @@ def report(run: Run) -> None:
     )
     print(
         f"  p99 of every page and webhook under {P99_TARGET_MS:.0f} ms while the scheduler sends: "
-        + ("met" if worst_sending.ms < P99_TARGET_MS else "NOT MET")
-        + f" (worst p99 while sending {worst_sending.ms:.0f} ms, {worst_sending.label})"
+        + _sending_verdict(worst_sending)
     )
     # Stricter than the target: every request outside the faults, the opening minute included,
     # when every member of staff signs in at once (argon2id is deliberately slow, S10).

@@ -22,7 +22,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime
 from outreach.security import totp
-from outreach.services import contacts, programs, second_factor, tasks, users
+from outreach.services import contacts, demo, programs, second_factor, tasks, users
 from outreach.services.audit import SYSTEM
 
 PASSWORD = "soak-run correct horse battery"  # noqa: S105 - a throwaway database's staff
@@ -138,7 +138,7 @@ def _open_tasks(
             name=f"Sample Person {prefix}{n}",
             phone=f"+1{area}55501{n % 100:02d}",
             relationship="partner",
-            preferences=contacts.Preferences(consent="consented", sms=sms and n % 2 == 0),
+            preferences=_preferences(rt, sms and n % 2 == 0, now),
             now=now,
         )
         _, found = tasks.report_event(
@@ -155,6 +155,19 @@ def _open_tasks(
         opened += [task for task in found if (sms and n % 2 == 0) or not sms]
     session.flush()
     return participants, opened
+
+
+def _preferences(rt: Runtime, texts: bool, now: datetime) -> contacts.Preferences:
+    """A contact who allows texts named a safe time covering the run, in a zone where the run
+    is inside calling hours: the scheduler sends her heads-up only inside a window she has
+    (S4), so the reminders the run sends must fall in one. When no zone fits the hour the run
+    starts at, her reminders are missed, and the report says none were sent."""
+    hours = (rt.settings.calling_start, rt.settings.calling_end)
+    found = demo.callable_safe_time(now - timedelta(minutes=5), hours, hours=2)
+    if not texts or found is None:
+        return contacts.Preferences(consent="consented", sms=texts)
+    zone, safe = found
+    return contacts.Preferences(consent="consented", sms=True, safe_times=(safe,), timezone=zone)
 
 
 def _sent_calls(
