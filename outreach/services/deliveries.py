@@ -237,22 +237,9 @@ def produce_letter(
         # A double click or a second tab: one letter went, and the log says one.
         raise Conflict("the letter is already recorded as mailed; close the task")
     target_contact = task.contact_id
-    delivery = Delivery(
-        task_id=task_id,
-        contact_id=target_contact,
-        kind="letter",
-        script=task.script,
-        language=letter.language,
-        status="sent",
-        code=secrets.token_urlsafe(32),
-        requested_by=actor.user_id,
-        due_at=now,
-        created_at=now,
-        sent_at=now,
+    delivery = _delivery_row(
+        session, task, "letter", task.script, letter.language, actor, now, sent=True
     )
-    delivery.ensure_id()
-    session.add(delivery)
-    session.flush()
     cipher = out.vault.cipher_for(session, target_contact)
     session.add(
         OutboxMessage(
@@ -507,18 +494,37 @@ def _new_delivery(
     *,
     expires_at: datetime | None = None,
 ) -> Delivery:
+    return _delivery_row(
+        session, target.task, kind, script, target.language, actor, now, expires_at=expires_at
+    )
+
+
+def _delivery_row(
+    session: Session,
+    task: OutreachTask,
+    kind: str,
+    script: str,
+    language: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    expires_at: datetime | None = None,
+    sent: bool = False,
+) -> Delivery:
+    """A delivery a person asked for, pending, or already `sent` (a letter they mailed)."""
     delivery = Delivery(
-        task_id=target.task.id,
-        contact_id=target.contact.id,
+        task_id=task.id,
+        contact_id=task.contact_id,
         kind=kind,
         script=script,
-        language=target.language,
-        status="pending",
+        language=language,
+        status="sent" if sent else "pending",
         code=secrets.token_urlsafe(32),
         requested_by=actor.user_id,
         due_at=now,
         expires_at=expires_at,
         created_at=now,
+        sent_at=now if sent else None,
     )
     delivery.ensure_id()
     session.add(delivery)
