@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
@@ -170,10 +170,11 @@ def program_system(
     http.headers["Authorization"] = f"Bearer {world.api_token}"
     while not stop.is_set():
         start = time.time()
-        body = {
+        now = datetime.now(UTC)
+        body = {  # the court report's date is part of the event (vocabulary.DATED_EVENTS)
             "type": "progress_report_due",
-            "at": datetime.now(UTC).isoformat(),
-            "severity": "routine",
+            "at": now.isoformat(),
+            "report_date": (now + timedelta(days=rng.randint(7, 28))).date().isoformat(),
         }
         path = f"/api/v1/participants/{rng.choice(world.participants)}/events"
         try:

@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 
 from outreach.models import SignInFailure, User, WebSession
 from outreach.security.crypto import Keyring
-from outreach.security.passwords import WeakPassword, hash_password, verify_password
+from outreach.security.passwords import (
+    WeakPassword,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from outreach.services import second_factor
 from outreach.services.audit import Actor, AuditAction, record
 from outreach.services.errors import Forbidden, Invalid
@@ -126,6 +131,8 @@ def _checked_user(
     if not verify_password(user.password_hash, password):
         _count_failure(user, now)
         _refuse(session, user, now, address=address)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     return user
 
 

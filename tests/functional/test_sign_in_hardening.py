@@ -107,6 +107,9 @@ class CountingHasher:
     def hash(self, password: str) -> str:
         return str(self.real.hash(password))
 
+    def check_needs_rehash(self, stored: str) -> bool:
+        return bool(self.real.check_needs_rehash(stored))
+
 
 def _locked(db: Session, world: World) -> str:
     user = world.users["supervisor"]

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -428,3 +429,20 @@ def test_a_token_id_that_names_no_single_live_token_is_refused_and_changes_nothi
     assert _token_revocations(db) == []
     if error is Invalid:
         assert token_id not in str(refused.value), "what was given may be the token itself"
+
+
+def test_a_password_kept_under_older_hash_settings_is_hashed_again_at_sign_in(
+    db: Session, world: World
+) -> None:
+    # The same memory and passes in two lanes: a sign-in waits half as long on two cores and a
+    # guess costs an attacker what it did (RFC 9106 section 4 recommends lanes). Hashes made
+    # before still open, and are made again the first time their owner signs in.
+    user = world.users["liaison"]
+    user.password_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1).hash(
+        PASSWORD
+    )
+    db.commit()
+    assert auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW) == user
+    db.commit()
+    assert "m=65536,t=3,p=2" in user.password_hash
+    assert auth.authenticate(db, username=user.username, password=PASSWORD, now=NOW) == user
