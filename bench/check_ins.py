@@ -43,7 +43,8 @@ from outreach.domain.vocabulary import TaskReason
 from outreach.models import ContactPreferences, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services import check_ins, contacts
+from outreach.services.contact_persons import contacts
+from outreach.services.intake import check_ins
 from outreach.settings import load_settings
 
 NOW = bench_plan.NOW

@@ -39,7 +39,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -69,7 +69,8 @@ from outreach.models import (
 )
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services import planning, programs
+from outreach.services.intake import programs
+from outreach.services.scheduling import planning
 from outreach.settings import load_settings
 
 NOW = datetime(2026, 2, 20, 15, 0, tzinfo=UTC)  # the horizon spans the 2026-03-08 DST change

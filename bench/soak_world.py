@@ -22,8 +22,12 @@ from outreach.domain.vocabulary import Role
 from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime
 from outreach.security import totp
-from outreach.services import contacts, demo, programs, second_factor, tasks, users
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.demo_data import demo
+from outreach.services.intake import programs
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import second_factor, users
 
 PASSWORD = "soak-run correct horse battery"  # noqa: S105 - a throwaway database's staff
 AREA_CODES = ("404", "678", "770", "470", "762", "706")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,7 +48,8 @@ from outreach.models import (  # noqa: E402
     user_program,
 )
 from outreach.security.passwords import hash_password  # noqa: E402
-from outreach.services import call_windows, queue, review  # noqa: E402
+from outreach.services.scheduling import call_windows, queue  # noqa: E402
+from outreach.services.supervision import review  # noqa: E402
 from outreach.settings import load_settings  # noqa: E402
 
 NOW = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)

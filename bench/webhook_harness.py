@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -79,7 +79,9 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     from outreach.db import migrate
     from outreach.models import Delivery
     from outreach.runtime import runtime
-    from outreach.services import contacts, programs, tasks
+    from outreach.services.attempts import tasks
+    from outreach.services.contact_persons import contacts
+    from outreach.services.intake import programs
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings(env))

@@ -67,7 +67,7 @@ def watch_sessions(sessions: sessionmaker[Session]) -> None:
     """Hang the services' hooks on the sessions every entry point shares: a write that may move
     a task's call windows drops its stored plan (services/call_windows). Registered here, not in
     `outreach.db`, so the database layer imports nothing above it."""
-    from outreach.services import call_windows
+    from outreach.services.scheduling import call_windows
 
     call_windows.watch(sessions)
 
@@ -75,8 +75,8 @@ def watch_sessions(sessions: sessionmaker[Session]) -> None:
 def _load_profiles() -> dict[str, Profile]:
     """Load every protocol profile; a malformed one, or one without its referral list, stops
     start-up naming the file (and line)."""
-    from outreach.services import referrals
-    from outreach.services.programs import PROTOCOLS_DIR
+    from outreach.services.intake import referrals
+    from outreach.services.intake.programs import PROTOCOLS_DIR
 
     try:
         profiles = load_profiles(PROTOCOLS_DIR)

@@ -13,18 +13,18 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from outreach.runtime import Runtime, runtime
-from outreach.services import demo as demo_seed
-from outreach.services import demo_practice
-from outreach.services import users as user_service
-from outreach.services.audit import SYSTEM
+from outreach.services.demo_data import demo as demo_seed
+from outreach.services.demo_data import demo_practice
 from outreach.services.errors import ServiceError
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users as user_service
 from outreach.settings import MAX_API_TOKEN_DAYS, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from outreach.services import key_rotation
-    from outreach.services.audit_chain import ChainHead
+    from outreach.services.records import key_rotation
+    from outreach.services.records.audit_chain import ChainHead
 
 
 def register(app: Flask) -> None:
@@ -367,7 +367,7 @@ def plan_command(start: str | None, days: int, as_json: bool) -> None:
     import json
     from datetime import timedelta
 
-    from outreach.services.planning import plan_open_tasks
+    from outreach.services.scheduling.planning import plan_open_tasks
 
     rt = _rt()
     begin = _instant(start) if start else rt.clock.now()
@@ -421,7 +421,7 @@ def outbox_command(as_json: bool) -> None:
     """Show what the console/simulator channel sent, oldest first (refused with twilio)."""
     import json
 
-    from outreach.services.outbox import read_outbox
+    from outreach.services.delivery.outbox import read_outbox
 
     rt = _rt()
     if rt.settings.channel == "twilio":
@@ -478,7 +478,7 @@ def lint_scripts_command(approve: bool) -> None:
     """Check every text in scripts_text/ against the safety rules (S2, S3, S9, S12), and that
     every protocol profile has the referral list its scripts name (config/referrals/)."""
     from outreach.domain.scripts import approve_library, default_root, lint_library
-    from outreach.services import referrals
+    from outreach.services.intake import referrals
 
     root = default_root()
     findings = [str(f) for f in (approve_library(root) if approve else lint_library(root))]
@@ -505,7 +505,7 @@ def audit_group() -> None:
 )
 def audit_verify(kept_head: str | None) -> None:
     """Walk the audit chain, recompute every MAC and report the first break (S10)."""
-    from outreach.services.audit_chain import verify_chain
+    from outreach.services.records.audit_chain import verify_chain
 
     rt = _rt()
     anchor = _kept_head(kept_head) if kept_head else None
@@ -531,7 +531,7 @@ def audit_verify(kept_head: str | None) -> None:
 def _kept_head(text: str) -> ChainHead:
     import re
 
-    from outreach.services.audit_chain import ChainHead
+    from outreach.services.records.audit_chain import ChainHead
 
     seq, sep, mac = text.partition(":")
     if not (sep and seq.isdigit() and re.fullmatch(r"[0-9a-fA-F]{64}", mac)):
@@ -569,7 +569,7 @@ def keys_rotate(newest: str | None, newest_index: str | None) -> None:
     printed before and after: remove an old key only once nothing is left under it.
     See docs/security/keys.md.
     """
-    from outreach.services import key_rotation
+    from outreach.services.records import key_rotation
 
     rt = _rt()
     with rt.session() as session:
@@ -586,7 +586,7 @@ def keys_rotate(newest: str | None, newest_index: str | None) -> None:
 
 
 def _rotate_sealed(rt: Runtime, session: Session, todo: int) -> None:
-    from outreach.services import key_rotation
+    from outreach.services.records import key_rotation
 
     keyring = rt.vault.keyring
     with click.progressbar(length=todo, label=f"sealing under {keyring.primary.key_id}") as bar:
@@ -596,7 +596,7 @@ def _rotate_sealed(rt: Runtime, session: Session, todo: int) -> None:
 
 
 def _rotate_indexes(rt: Runtime, session: Session, todo: int) -> None:
-    from outreach.services import key_rotation
+    from outreach.services.records import key_rotation
 
     newest = key_rotation.index_key_name(rt.vault.index_keys.primary.key_id)
     with click.progressbar(length=todo, label=f"indexing under {newest}") as bar:
@@ -605,7 +605,7 @@ def _rotate_indexes(rt: Runtime, session: Session, todo: int) -> None:
 
 
 def _print_key_counts(when: str, counts: key_rotation.KeyCounts) -> None:
-    from outreach.services.key_rotation import index_key_name
+    from outreach.services.records.key_rotation import index_key_name
 
     for name, counter in (
         ("contact keys", counts.contact_keys),

@@ -9,8 +9,8 @@ from flask import current_app
 
 from outreach.runtime import runtime
 from outreach.security.crypto import SealError
-from outreach.services import backup
 from outreach.services.errors import ServiceError
+from outreach.services.records import backup
 
 
 @click.group("backup")

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 
 from outreach.runtime import runtime
-from outreach.services import imports
+from outreach.services.intake import imports
 
 MAX_ROWS = 200_000
 

@@ -12,9 +12,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services import on_call
-from outreach.services.audit import SYSTEM
 from outreach.services.errors import ServiceError
+from outreach.services.records.audit import SYSTEM
+from outreach.services.supervision import on_call
 
 Answer = TypeVar("Answer")
 

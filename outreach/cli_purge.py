@@ -11,8 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from outreach.runtime import Runtime, runtime
-from outreach.services import provider_records, purge, retention
+from outreach.services.delivery import provider_records
 from outreach.services.errors import NotFound, ServiceError
+from outreach.services.records import purge, retention
 
 # PostgreSQL's "insufficient privilege": the role is not the tables' owner.
 NOT_OWNER = "42501"

@@ -9,9 +9,10 @@ from outreach.channels import twilio_account
 from outreach.domain import scripts
 from outreach.domain.phones import normalize_phone
 from outreach.runtime import runtime
-from outreach.services import inbox
+from outreach.services.delivery import inbox
 
-# The Advanced Opt-Out lists the product counts on (services/inbound.py): set by hand in the
+# The Advanced Opt-Out lists the product counts on (services/delivery/inbound.py): set by hand in
+# the
 # Messaging Service, since Twilio's REST API does not show them (docs/operations.md).
 BY_HAND = """\
 Set by hand in the Messaging Service's Advanced Opt-Out (Twilio shows it to no API):

@@ -19,7 +19,7 @@ from outreach.security.vault import Vault
 from outreach.settings import Settings
 
 if TYPE_CHECKING:
-    from outreach.services.outward import Outward
+    from outreach.services.delivery.outward import Outward
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Runtime:
         return bound
 
     def outward(self) -> Outward:
-        from outreach.services.outward import Outward
+        from outreach.services.delivery.outward import Outward
 
         assert self.channel is not None, "create_app builds the channel"
         return Outward(self.channel, self.vault, self.library, self.settings)

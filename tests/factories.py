@@ -37,8 +37,11 @@ from outreach.models import (
 from outreach.security import totp
 from outreach.security.passwords import hash_password
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, programs, releases, second_factor, tasks
-from outreach.services.audit import SYSTEM, Actor
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts, releases
+from outreach.services.intake import programs
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.staff import second_factor
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run

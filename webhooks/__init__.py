@@ -4,7 +4,7 @@ Handlers stay thin: verify (here, for every route), store the callback once, cal
 service, answer TwiML built with the SDK as text/xml. They answer in milliseconds: the only
 provider call allowed in a handler is the hang-up of a machine-answered call. Status
 callbacks are only stored, in one statement; the inbox applier applies them
-(outreach/services/inbox.py).
+(outreach/services/delivery/inbox.py).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from flask import Response, g, request
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services import inbox
-from outreach.services.outward import Outward
+from outreach.services.delivery import inbox
+from outreach.services.delivery.outward import Outward
 
 
 def db() -> Session:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from outreach.services import provider_failures
+from outreach.services.delivery import provider_failures
 from webhooks import bp
 from webhooks.common import db, form, now, twiml
 

@@ -7,7 +7,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from outreach.channels.base import Callbacks
 from outreach.domain import scripts
-from outreach.services import callbacks, inbound, inbox
+from outreach.services.delivery import callbacks, inbound, inbox
 from webhooks import bp
 from webhooks.common import code, db, form, now, outward, stored, twiml
 

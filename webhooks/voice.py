@@ -9,9 +9,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from outreach.channels.base import Callbacks
 from outreach.domain import scripts
 from outreach.models import Delivery
-from outreach.services import answered_calls, callbacks, inbox
-from outreach.services.callbacks import Answer, BridgeTarget, Screen
-from outreach.services.deliveries import liaison_prompt, screen_prompt, spoken_text
+from outreach.services.attempts import answered_calls
+from outreach.services.delivery import callbacks, inbox
+from outreach.services.delivery.callbacks import Answer, BridgeTarget, Screen
+from outreach.services.delivery.deliveries import liaison_prompt, screen_prompt, spoken_text
 from webhooks import bp
 from webhooks.common import (
     code,

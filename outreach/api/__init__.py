@@ -12,9 +12,9 @@ from werkzeug.exceptions import HTTPException
 from outreach.logs import request_refused, security_event
 from outreach.models import User
 from outreach.runtime import runtime
-from outreach.services.audit import Actor
 from outreach.services.errors import ServiceError
-from outreach.services.users import token_user
+from outreach.services.records.audit import Actor
+from outreach.services.staff.users import token_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -13,7 +13,8 @@ from outreach.api import models as m
 from outreach.api import parse as p
 from outreach.models import OptBackIn
 from outreach.runtime import runtime
-from outreach.services import contacts, letters, opt_back_in, preference_changes
+from outreach.services.attempts import letters
+from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
 
 
 @bp.post("/contacts")

@@ -42,10 +42,10 @@ from outreach.domain.vocabulary import (
     Severity,
     WindowKind,
 )
-from outreach.services.contacts import MAX_NAME, RELATIONSHIPS
-from outreach.services.opt_back_in import MAX_WORDS
-from outreach.services.programs import PROTOCOLS_DIR
-from outreach.services.tasks import MAX_REASON
+from outreach.services.attempts.tasks import MAX_REASON
+from outreach.services.contact_persons.contacts import MAX_NAME, RELATIONSHIPS
+from outreach.services.contact_persons.opt_back_in import MAX_WORDS
+from outreach.services.intake.programs import PROTOCOLS_DIR
 
 
 def _protocols() -> list[str]:
@@ -128,7 +128,7 @@ class ProgramEvent(Body):
     at: Instant
     severity: Annotated[str, OneOf.of(Severity)] = "routine"
     # Each dated event's own day: required with its event type, refused with any other, and
-    # never past (422; services/event_dates.py says so in words).
+    # never past (422; services/intake/event_dates.py says so in words).
     discharge_on: Annotated[Day | None, Field(description="with discharge_planned only")] = None
     report_date: Annotated[Day | None, Field(description="with progress_report_due only")] = None
 

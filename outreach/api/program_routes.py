@@ -12,7 +12,7 @@ from outreach.api import actor, bp, db, now
 from outreach.api import models as m
 from outreach.api import parse as p
 from outreach.runtime import runtime
-from outreach.services import programs
+from outreach.services.intake import programs
 
 
 @bp.post("/programs")

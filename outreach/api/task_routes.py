@@ -15,18 +15,12 @@ from outreach.domain.planner import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services import (
-    claimed_work,
-    duty_to_warn,
-    event_dates,
-    holds,
-    letters,
-    planning,
-    queue,
-    tasks,
-)
-from outreach.services.access import require
+from outreach.services.attempts import claimed_work, letters, tasks
 from outreach.services.errors import Invalid
+from outreach.services.intake import event_dates
+from outreach.services.scheduling import planning, queue
+from outreach.services.staff.access import require
+from outreach.services.supervision import duty_to_warn, holds
 
 PLAN_DAYS = 14
 

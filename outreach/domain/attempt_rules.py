@@ -1,7 +1,8 @@
 """What a task's attempts add up to, and whether they bear its closure: pure rules over
 attempts already read (S5, S6, S14), tested without a database.
 
-The services read the attempts and act on the answers (services/tasks.py); the queue's count
+The services read the attempts and act on the answers (services/attempts/tasks.py); the queue's
+count
 done by the database (`tasks.windows_counted`) is held equal to `distinct_windows` by a test.
 """
 

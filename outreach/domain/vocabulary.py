@@ -112,7 +112,7 @@ UPDATE_EVENTS = frozenset(
 )
 
 # Tasks that, where she chose texts over calls, are one discreet text inviting her to reply or
-# ask for a call; the text sent is the contact made (services/check_ins.py).
+# ask for a call; the text sent is the contact made (services/intake/check_ins.py).
 TEXTED_REASONS = frozenset({TaskReason.PERIODIC_CHECK_IN, TaskReason.STATUS_UPDATE})
 # Tasks that, where she chose texts over calls, send the same discreet text at once, but that
 # text is only an invitation: the task stays open for the liaison until she is reached. An

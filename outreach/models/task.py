@@ -51,7 +51,8 @@ class OutreachTask(HasId, Base):
 
 
 class TaskPlan(Base):
-    """When a task's windows were last planned, and under which rules (services/call_windows.py).
+    """When a task's windows were last planned, and under which rules
+    (services/scheduling/call_windows.py).
 
     No row means stale: any write that can move a window deletes the row, and the queue and the
     scheduler re-plan such tasks before ordering by their windows. Kept off `outreach_task` so

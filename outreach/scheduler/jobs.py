@@ -21,19 +21,14 @@ from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime
-from outreach.services import (
-    call_windows,
-    check_ins,
-    contacts,
-    deliveries,
-    inbox,
-    on_call_notice,
-    planning,
-    reconcile,
-    tasks,
-)
-from outreach.services.audit import SYSTEM, AuditAction, record
-from outreach.services.outward import Outward
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries, inbox, reconcile
+from outreach.services.delivery.outward import Outward
+from outreach.services.intake import check_ins
+from outreach.services.records.audit import SYSTEM, AuditAction, record
+from outreach.services.scheduling import call_windows, planning
+from outreach.services.supervision import on_call_notice
 
 REMINDER_LOOKAHEAD = timedelta(hours=24)
 # The texts the scheduler plans at the start of a window (a heads-up, a texted check-in).

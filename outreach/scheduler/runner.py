@@ -34,7 +34,7 @@ TICK_SECONDS = 30
 APPLY_SECONDS = 2
 LOCK_KEY = 0x6F757472  # "outr": the advisory lock every scheduler process competes for
 # In the two-int key space, with the schema's hash beside it as the audit chain's lock has
-# (services/audit_chain.py, another class): deployments or test runs sharing one server each
+# (services/records/audit_chain.py, another class): deployments or test runs sharing one server each
 # elect their own leader. pg_locks shows such a key as classid, objid and objsubid 2.
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(CAST(:k AS integer), hashtext(current_schema()))")
 _UNLOCK = text("SELECT pg_advisory_unlock(CAST(:k AS integer), hashtext(current_schema()))")

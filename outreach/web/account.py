@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, gettext
 
-from outreach.services import auth, second_factor, users
+from outreach.services.staff import auth, second_factor, users
 from outreach.web import i18n
 from outreach.web.common import db, now, rt, staff
 

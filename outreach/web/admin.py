@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from outreach.domain.vocabulary import Role
-from outreach.services import admin, on_call
+from outreach.services.staff import admin
+from outreach.services.supervision import on_call
 from outreach.web.common import actor, db, form_text, now, rt, staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

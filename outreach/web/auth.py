@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from outreach.models import User
 from outreach.runtime import runtime
-from outreach.services import auth, second_factor
 from outreach.services.errors import Forbidden
+from outreach.services.staff import auth, second_factor
 from outreach.web import i18n
 
 bp = Blueprint("auth", __name__)

@@ -12,7 +12,7 @@ import uuid
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from outreach.services import call_progress, claimed_work
+from outreach.services.attempts import call_progress, claimed_work
 from outreach.web import i18n
 from outreach.web.common import actor, db, now, staff
 

@@ -14,9 +14,10 @@ from flask_babel import gettext
 from outreach.domain.vocabulary import Role
 from outreach.logs import request_refused
 from outreach.runtime import Runtime, runtime
-from outreach.services import on_call_notice, second_factor
-from outreach.services.audit import Actor
 from outreach.services.errors import Invalid, ServiceError
+from outreach.services.records.audit import Actor
+from outreach.services.staff import second_factor
+from outreach.services.supervision import on_call_notice
 from outreach.web.auth import current_user, db
 
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])

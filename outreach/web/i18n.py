@@ -21,7 +21,7 @@ from flask_babel import Babel, get_locale, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from outreach.runtime import runtime
-from outreach.services import referrals
+from outreach.services.intake import referrals
 
 if TYPE_CHECKING:
     from outreach.models import Program
@@ -159,7 +159,7 @@ VOCABULARY = {
     "monthly": lazy_gettext("monthly"),
     "quarterly": lazy_gettext("quarterly"),
     "every_8_to_10_weeks": lazy_gettext("every 8 to 10 weeks"),
-    # The on-call notice of a duty to warn (services/compliance.py NOTICE_WORDS, S8)
+    # The on-call notice of a duty to warn (services/supervision/compliance.py NOTICE_WORDS, S8)
     "not_queued": lazy_gettext("not queued"),
     "queued": lazy_gettext("queued"),
     "sending": lazy_gettext("sending"),
@@ -219,20 +219,20 @@ def words(value: object) -> str:
 # are the services' own text (tests/functional/test_staff_language.py checks each service table
 # is covered); a rule code such as "(S1)" is left out of what the screen shows.
 PHRASES = {
-    # Signing in (services/auth.py REFUSED, services/second_factor.py BAD_CODE)
+    # Signing in (services/staff/auth.py REFUSED, services/staff/second_factor.py BAD_CODE)
     "That username and password do not match an active account.": lazy_gettext(
         "That username and password do not match an active account."
     ),
     "That code is not valid. Use the newest code your authenticator app shows.": lazy_gettext(
         "That code is not valid. Use the newest code your authenticator app shows."
     ),
-    # Tonight's group (services/queue.py, services/task_page.py)
+    # Tonight's group (services/scheduling/queue.py, services/attempts/task_page.py)
     "not checked in yet": lazy_gettext("not checked in yet"),
     "checked in": lazy_gettext("checked in"),
     "absent": lazy_gettext("absent"),
     "no group tonight": lazy_gettext("no group tonight"),
     "no group": lazy_gettext("no group"),
-    # Where he stands in the program (services/task_page.py STATUS_WORDS)
+    # Where he stands in the program (services/attempts/task_page.py STATUS_WORDS)
     "enrolled": lazy_gettext("enrolled"),
     "accepted into the program": lazy_gettext("accepted into the program"),
     "not accepted into the program": lazy_gettext("not accepted into the program"),
@@ -248,7 +248,7 @@ PHRASES = {
     "not known: no enrolment or other status event is recorded": lazy_gettext(
         "not known: no enrolment or other status event is recorded"
     ),
-    # Refusals the services give a liaison most often (services/queue.py, tasks.py,
+    # Refusals the services give a liaison most often (services/scheduling/queue.py, tasks.py,
     # deliveries.py, web/common.py)
     "another liaison is working this task; it returns to the queue when their claim ends": (
         lazy_gettext(
@@ -282,18 +282,18 @@ PHRASES = {
     ),
     "choose English or Spanish": lazy_gettext("choose English or Spanish"),
     "give the time as YYYY-MM-DD HH:MM": lazy_gettext("give the time as YYYY-MM-DD HH:MM"),
-    # Her script could not be read (services/task_page.py)
+    # Her script could not be read (services/attempts/task_page.py)
     "The approved script could not be loaded. Do not call; ask a supervisor.": lazy_gettext(
         "The approved script could not be loaded. Do not call; ask a supervisor."
     ),
-    # Why her preferences refuse a call (services/task_page.py REFUSALS)
+    # Why her preferences refuse a call (services/attempts/task_page.py REFUSALS)
     "She declined all contact: no call may be made.": lazy_gettext(
         "She declined all contact: no call may be made."
     ),
     "She has not allowed phone calls: no call may be made.": lazy_gettext(
         "She has not allowed phone calls: no call may be made."
     ),
-    # Why the on-call supervisor's phone was not told (services/on_call_notice.py, S8)
+    # Why the on-call supervisor's phone was not told (services/supervision/on_call_notice.py, S8)
     "no on-call supervisor is set for the program": lazy_gettext(
         "no on-call supervisor is set for the program"
     ),
@@ -307,7 +307,7 @@ PHRASES = {
     "no notice was queued yet; the scheduler queues one within a minute": lazy_gettext(
         "no notice was queued yet; the scheduler queues one within a minute"
     ),
-    # Why a close is refused (services/task_page.py, domain/attempt_rules.py)
+    # Why a close is refused (services/attempts/task_page.py, domain/attempt_rules.py)
     "A person answered a call: record how it went first.": lazy_gettext(
         "A person answered a call: record how it went first."
     ),
@@ -326,7 +326,7 @@ PHRASES = {
     "She turned calls off: no call window is proposed (S1).": lazy_gettext(
         "She turned calls off: no call window is proposed."
     ),
-    # The call, followed (services/call_progress.py WORDS)
+    # The call, followed (services/attempts/call_progress.py WORDS)
     "Placing the call…": lazy_gettext("Placing the call…"),
     "Your phone is ringing. Answer it.": lazy_gettext("Your phone is ringing. Answer it."),
     "Your phone answered. Press 1 on it to have her number dialled.": lazy_gettext(

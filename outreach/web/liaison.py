@@ -9,17 +9,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
 from outreach.domain.vocabulary import Outcome, TaskReason
-from outreach.services import (
-    call_progress,
-    claimed_work,
-    duty_to_warn,
-    languages,
-    letters,
-    opt_back_in,
-    queue,
-    task_page,
-)
+from outreach.services.attempts import call_progress, claimed_work, letters, task_page
+from outreach.services.contact_persons import opt_back_in
 from outreach.services.errors import Conflict, Invalid, ServiceError
+from outreach.services.scheduling import languages, queue
+from outreach.services.supervision import duty_to_warn
 from outreach.web import i18n, pictures
 from outreach.web.common import (
     actor,

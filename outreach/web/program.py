@@ -13,8 +13,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Severity
-from outreach.services import programs, roster, tasks
+from outreach.services.attempts import tasks
 from outreach.services.errors import Invalid
+from outreach.services.intake import programs, roster
 from outreach.web.common import actor, arg_date, db, form_text, now, rt, staff
 
 bp = Blueprint("program", __name__)

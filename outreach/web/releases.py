@@ -19,9 +19,9 @@ from outreach.domain.releases import (
     RevokedHow,
     ScopeItem,
 )
-from outreach.services import disclosures, release_pages, releases, sharing
+from outreach.services.contact_persons import disclosures, release_pages, releases, sharing
 from outreach.services.errors import Invalid, ServiceError
-from outreach.services.queue import reference
+from outreach.services.scheduling.queue import reference
 from outreach.web import common
 from outreach.web.common import actor, db, form_local_time, form_text, now, rt, staff
 

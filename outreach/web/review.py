@@ -20,7 +20,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
 from outreach.domain.vocabulary import Outcome, TaskReason
-from outreach.services import compliance, program_time, review, signed_off
+from outreach.services.scheduling import program_time
+from outreach.services.supervision import compliance, review, signed_off
 from outreach.web import pictures
 from outreach.web.common import actor, db, form_text, now, page_number, rt, staff
 
@@ -152,6 +153,6 @@ def _rates(
 
 
 def _reference(contact_id: uuid.UUID) -> str:
-    from outreach.services.queue import reference
+    from outreach.services.scheduling.queue import reference
 
     return reference(contact_id)

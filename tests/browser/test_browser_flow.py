@@ -25,8 +25,8 @@ from outreach.db import migrate
 from outreach.domain.vocabulary import Role
 from outreach.models import Participant
 from outreach.runtime import runtime
-from outreach.services import tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.records.audit import SYSTEM
 from outreach.settings import load_settings
 from tests.browser.axe_check import load_axe, small_targets, violations
 from tests.factories import PASSWORD, make_contact, make_group, make_program, make_user

@@ -17,8 +17,8 @@ from outreach import create_app
 from outreach.db import migrate
 from outreach.domain.vocabulary import Role
 from outreach.runtime import runtime
-from outreach.services import tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.records.audit import SYSTEM
 from outreach.settings import load_settings
 from tests.browser.test_browser_flow import (  # noqa: F401 - `browser` is a fixture
     ARTIFACTS,

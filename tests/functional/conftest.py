@@ -16,9 +16,9 @@ from outreach.clock import FixedClock
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.security.vault import Vault
-from outreach.services import users
-from outreach.services.audit import SYSTEM
-from outreach.services.deliveries import Outward
+from outreach.services.delivery.deliveries import Outward
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from outreach.settings import load_settings
 from tests.conftest import NOW, engine_url
 from tests.factories import World, report_event

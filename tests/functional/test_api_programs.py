@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, ContactPerson
-from outreach.services import contacts, users
-from outreach.services.audit import SYSTEM
+from outreach.services.contact_persons import contacts
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World
 

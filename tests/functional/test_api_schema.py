@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from outreach.api import fields
 from outreach.api.openapi import ROUTES, document
 from outreach.domain import validation
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World
 

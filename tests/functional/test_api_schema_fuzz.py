@@ -35,8 +35,8 @@ from schemathesis.schemas import BaseSchema
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, report_event
 

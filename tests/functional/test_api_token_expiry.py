@@ -23,8 +23,8 @@ from outreach.clock import FixedClock
 from outreach.logs import SECURITY
 from outreach.models import ApiToken, User
 from outreach.runtime import runtime
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import csrf, log_in

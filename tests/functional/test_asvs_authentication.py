@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.models import User
-from outreach.services import users
-from outreach.services.audit import SYSTEM
-from outreach.services.auth import CLIENT_FAILURES
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
+from outreach.services.staff.auth import CLIENT_FAILURES
 from outreach.settings import Settings, load_settings
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from outreach.logs import MaskingFilter
 from outreach.models import AuditEvent
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import csrf, log_in

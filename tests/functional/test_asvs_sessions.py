@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.models import WebSession
-from outreach.services import admin, auth, users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import admin, auth, users
 from outreach.web import SessionCookies
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World

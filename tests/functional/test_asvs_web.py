@@ -18,8 +18,9 @@ from werkzeug.test import TestResponse
 
 from outreach import create_app
 from outreach.clock import FixedClock
-from outreach.services import programs, users
-from outreach.services.audit import SYSTEM
+from outreach.services.intake import programs
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from outreach.settings import Settings, load_settings
 from tests.conftest import NOW
 from tests.factories import World

@@ -20,10 +20,13 @@ from outreach.clock import FixedClock
 from outreach.models import Attempt, AuditEvent, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import deliveries, inbox, queue, tasks, users
-from outreach.services.audit import SYSTEM, AuditAction
-from outreach.services.deliveries import Outward
+from outreach.services.attempts import tasks
+from outreach.services.delivery import deliveries, inbox
+from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import SYSTEM, AuditAction
+from outreach.services.scheduling import queue
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, build_world
 from tests.functional.web import log_in, open_tasks, post

@@ -23,8 +23,8 @@ from werkzeug.test import TestResponse
 
 from outreach.channels.base import Callbacks
 from outreach.runtime import runtime
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from outreach.web.input_guard import MAX_QUERY_BYTES
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery, report_event

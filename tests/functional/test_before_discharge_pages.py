@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, ProgramEvent
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, make_user
 from tests.functional.web import log_in, post

@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import Callbacks
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
-from outreach.services import contacts, deliveries, inbox, users
-from outreach.services.audit import SYSTEM
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries, inbox
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery
 from tests.fakes import RecordingChannel

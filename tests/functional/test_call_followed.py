@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import contacts, inbox
-from outreach.services.deliveries import Outward
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import inbox
+from outreach.services.delivery.deliveries import Outward
 from tests.conftest import NOW
 from tests.factories import World, build_world
 from tests.functional.conftest import LIAISON_PHONE

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, make_group, make_participant
 from tests.functional.web import log_in, post

@@ -17,10 +17,12 @@ from outreach.domain import scripts
 from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, deliveries, inbox, tasks
-from outreach.services.audit import SYSTEM
-from outreach.services.deliveries import Outward
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries, inbox
+from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_contact, report_event
 from tests.fakes import FailingChannel
@@ -435,7 +437,7 @@ def test_the_outbox_lists_what_was_sent_oldest_first(
     intake: OutreachTask,
     clock: FixedClock,
 ) -> None:
-    from outreach.services.outbox import read_outbox
+    from outreach.services.delivery.outbox import read_outbox
 
     deliveries.place_safe_check_call(
         db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")

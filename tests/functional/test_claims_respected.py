@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.security.vault import Vault
-from outreach.services import queue, tasks, users
-from outreach.services.audit import SYSTEM, Actor
+from outreach.services.attempts import tasks
 from outreach.services.errors import Conflict
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.scheduling import queue
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 

@@ -23,8 +23,8 @@ from outreach.clock import FixedClock
 from outreach.models import ApiToken, AuditEvent, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World, enrol_second_factor
 from tests.functional.web import csrf, log_in

@@ -20,8 +20,8 @@ from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.models import Delivery, InboundMessage, WebhookEvent
 from outreach.runtime import Runtime, runtime
-from outreach.services import tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.records.audit import SYSTEM
 from outreach.settings import load_settings
 from tests.conftest import DATABASES, NOW, engine_url
 from tests.factories import (

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.services import demo
-from outreach.services.audit import SYSTEM
+from outreach.services.demo_data import demo
+from outreach.services.records.audit import SYSTEM
 from tests.functional.test_cli import run
 
 
@@ -31,8 +31,8 @@ def _seeded_people(instance: Path) -> tuple[list[str], list[str]]:
     from outreach import create_app
     from outreach.models import ContactPerson
     from outreach.runtime import runtime
-    from outreach.services.audit import SYSTEM
-    from outreach.services.contacts import reveal_contact
+    from outreach.services.contact_persons.contacts import reveal_contact
+    from outreach.services.records.audit import SYSTEM
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings({"OUTREACH_INSTANCE_PATH": str(instance)}))
@@ -144,7 +144,7 @@ def test_the_demo_shows_each_case_of_safe_timing_and_emergencies_on_its_pages(
     declined contact on the supervisor's page, with the on-call banner (S4, S8, S1)."""
     from outreach import create_app
     from outreach.runtime import runtime
-    from outreach.services import users
+    from outreach.services.staff import users
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings({"OUTREACH_INSTANCE_PATH": str(seeded)}))

@@ -26,7 +26,9 @@ from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTa
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import contacts, demo, demo_practice, queue
+from outreach.services.contact_persons import contacts
+from outreach.services.demo_data import demo, demo_practice
+from outreach.services.scheduling import queue
 from tests.functional.web import csrf, post
 
 HOURS = (time(8), time(21))

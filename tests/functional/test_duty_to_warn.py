@@ -21,10 +21,15 @@ from outreach.domain.vocabulary import WindowKind
 from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import compliance, contacts, deliveries, planning, queue, tasks, users
-from outreach.services.audit import SYSTEM, AuditAction
-from outreach.services.deliveries import Outward
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries
+from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import SYSTEM, AuditAction
+from outreach.services.scheduling import planning, queue
+from outreach.services.staff import users
+from outreach.services.supervision import compliance
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, report_event
 

@@ -17,7 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from outreach.runtime import Runtime, runtime
-from outreach.services import contacts, review, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.supervision import review
 from tests.conftest import NOW
 from tests.factories import World, build_world, report_event
 from tests.functional.committed import nothing_left_open

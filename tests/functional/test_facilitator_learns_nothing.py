@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.models import Participant
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, make_group, make_participant
 from tests.functional.web import csrf, log_in

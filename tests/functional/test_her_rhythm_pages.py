@@ -15,8 +15,10 @@ from outreach.domain.vocabulary import Role
 from outreach.models import User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, opt_back_in, tasks, users
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts, opt_back_in
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, InboundMessage
 from outreach.security.vault import Vault
-from outreach.services import contacts, inbound
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import inbound
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant
 from tests.functional.test_webhooks import _inbound

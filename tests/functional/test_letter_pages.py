@@ -19,8 +19,9 @@ from outreach.domain.vocabulary import Role
 from outreach.models import Attempt, AuditEvent, ContactPerson, Delivery, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import preference_changes, users
-from outreach.services.audit import SYSTEM
+from outreach.services.contact_persons import preference_changes
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, build_world, make_safe_check_delivery
 from tests.functional.committed import nothing_left_open

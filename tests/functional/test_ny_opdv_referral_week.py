@@ -15,8 +15,8 @@ from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts
-from outreach.services.audit import AuditAction
+from outreach.services.contact_persons import contacts
+from outreach.services.records.audit import AuditAction
 from tests.conftest import NOW
 from tests.factories import build_case, make_user, report_case_event
 from tests.functional.web import log_in, post

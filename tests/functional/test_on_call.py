@@ -31,9 +31,13 @@ from outreach.models import AuditEvent, Delivery, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import compliance, contacts, on_call, reconcile, tasks, users
-from outreach.services.audit import SYSTEM
-from outreach.services.outbox import read_outbox
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import reconcile
+from outreach.services.delivery.outbox import read_outbox
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
+from outreach.services.supervision import compliance, on_call
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_user, report_event
 from tests.fakes import RecordingChannel

@@ -17,7 +17,7 @@ from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChann
 from outreach.channels.twilio import TwilioChannel, make_client
 from outreach.models import InboundMessage, OutreachTask
 from outreach.runtime import runtime
-from outreach.services import contacts
+from outreach.services.contact_persons import contacts
 from outreach.settings import SettingsError, load_settings
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery

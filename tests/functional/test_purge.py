@@ -20,18 +20,14 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, User
 from outreach.runtime import Runtime, runtime
-from outreach.services import (
-    contacts,
-    deliveries,
-    demo,
-    demo_practice,
-    duty_to_warn,
-    holds,
-    programs,
-    tasks,
-)
-from outreach.services.audit import SYSTEM, Actor
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries
+from outreach.services.demo_data import demo, demo_practice
 from outreach.services.errors import Conflict
+from outreach.services.intake import programs
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.supervision import duty_to_warn, holds
 from tests.functional.test_cli import run
 
 RETENTION_YEARS = 3  # every demo program's profile keeps contact records three years
@@ -187,8 +183,8 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     rt = runtime(_app(instance, worked_at))
     people = _people(rt)
     # Sixty, the Spanish-first program's few (S12), the Emerge contacts whose letters wait
-    # (services/demo_practice.py), and the contact who is callable now, when some zone was
-    # inside calling hours at the hour the demo was seeded (services/demo.py).
+    # (services/demo_data/demo_practice.py), and the contact who is callable now, when some zone was
+    # inside calling hours at the hour the demo was seeded (services/demo_data/demo.py).
     callable_now = sum(p.name == demo.CALLABLE.name for p in people)
     assert callable_now <= 1
     letters = len(demo_practice.LETTERS.people)

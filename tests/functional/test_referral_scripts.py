@@ -18,9 +18,13 @@ from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, letters, preference_changes, programs, queue, users
-from outreach.services.audit import SYSTEM
-from outreach.services.outward import Outward
+from outreach.services.attempts import letters
+from outreach.services.contact_persons import contacts, preference_changes
+from outreach.services.delivery.outward import Outward
+from outreach.services.intake import programs
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling import queue
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_contact, make_user, report_case_event
 from tests.functional.web import log_in, post

@@ -21,8 +21,8 @@ from outreach.domain.vocabulary import Role
 from outreach.models import User
 from outreach.security import passwords, totp
 from outreach.security.vault import Vault
-from outreach.services import auth
 from outreach.services.errors import Forbidden
+from outreach.services.staff import auth
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World, enrol_second_factor, make_user
 from tests.functional.web import csrf

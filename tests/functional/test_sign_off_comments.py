@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
-from outreach.services import queue, review, tasks
+from outreach.services.attempts import tasks
+from outreach.services.scheduling import queue
+from outreach.services.supervision import review
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, open_tasks, post

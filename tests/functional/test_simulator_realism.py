@@ -27,8 +27,9 @@ from outreach.channels.simulator import (
 )
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
-from outreach.services import contacts, deliveries, inbox
-from outreach.services.deliveries import Outward
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries, inbox
+from outreach.services.delivery.deliveries import Outward
 from tests.conftest import NOW
 from tests.factories import World
 

@@ -35,7 +35,7 @@ from outreach.domain.planner import Skipped, SkipReason
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime
-from outreach.services import contacts
+from outreach.services.contact_persons import contacts
 from outreach.web import i18n
 from tests.conftest import NOW
 from tests.factories import World, make_program, make_user, report_event
@@ -187,9 +187,9 @@ def test_signing_in_speaks_the_browsers_language_before_anyone_is_known(
 
 
 def test_the_call_followed_on_the_page_is_told_in_the_liaisons_language() -> None:
-    """The live call's words (services/call_progress.py) each have their translation, as do
+    """The live call's words (services/attempts/call_progress.py) each have their translation, as do
     the other sentences the services write for the task page and the queue."""
-    from outreach.services import call_progress, task_page
+    from outreach.services.attempts import call_progress, task_page
 
     written = [
         *call_progress.WORDS.values(),
@@ -458,7 +458,7 @@ def test_why_the_planner_refuses_group_time_is_said_in_spanish(
 
 
 def test_the_live_call_is_followed_in_spanish(app: Flask) -> None:
-    from outreach.services import call_progress
+    from outreach.services.attempts import call_progress
 
     with app.test_request_context(), force_locale("es"):
         said = {i18n.say(words) for words in call_progress.WORDS.values()}

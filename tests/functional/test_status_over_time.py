@@ -20,8 +20,11 @@ from outreach.domain.vocabulary import Role, WindowKind
 from outreach.models import AuditEvent, OutreachTask, ProgramEvent
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, planning, queue, task_page, users
-from outreach.services.audit import SYSTEM, Actor
+from outreach.services.attempts import task_page
+from outreach.services.contact_persons import contacts
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.scheduling import planning, queue
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bench import webhook_harness as h
 from outreach.domain.vocabulary import Role
 from outreach.runtime import Runtime
-from outreach.services.auth import CLIENT_FAILURES
+from outreach.services.staff.auth import CLIENT_FAILURES
 from tests.conftest import NOW, engine_url
 from tests.factories import PASSWORD, make_program, make_user
 

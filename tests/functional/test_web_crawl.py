@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services import contacts, disclosures, opt_back_in, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts, disclosures, opt_back_in
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_release
 from tests.functional.web import csrf, log_in, open_tasks

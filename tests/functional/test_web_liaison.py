@@ -14,9 +14,9 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import Attempt, AuditEvent, ContactPreferences, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import contacts
-from outreach.services.audit import SYSTEM
-from outreach.services.queue import reference
+from outreach.services.contact_persons import contacts
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_user
 from tests.functional.web import log_in, open_tasks, post
@@ -187,7 +187,7 @@ def test_the_call_button_rings_the_liaison_then_the_contact_through_the_channel_
     app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault, clock: FixedClock
 ) -> None:
     from outreach.runtime import runtime
-    from outreach.services import users
+    from outreach.services.staff import users
 
     task = open_tasks(app, db, world, NOW)[0]
     clock.at = IN_TONIGHTS_WINDOW
@@ -221,7 +221,7 @@ def _actions(db: Session, action: str) -> list[AuditEvent]:
 def test_a_call_outside_a_proposed_window_is_asked_about_first_and_audited(
     app: Flask, client: FlaskClient, db: Session, world: World, vault: Vault
 ) -> None:
-    from outreach.services import users
+    from outreach.services.staff import users
 
     # 15:00 in New York: tonight's group meets at 18:30; he may be at home now (S4).
     task = open_tasks(app, db, world, NOW)[0]

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import contacts, tasks
-from outreach.services.audit import SYSTEM
-from outreach.services.queue import reference
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant
 from tests.functional.web import csrf, open_tasks, post

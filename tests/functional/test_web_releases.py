@@ -14,8 +14,8 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, CompelledDisclosure, ContactRelease
 from outreach.runtime import runtime
-from outreach.services import disclosures
-from outreach.services.queue import reference
+from outreach.services.contact_persons import disclosures
+from outreach.services.scheduling.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_release, make_user
 from tests.functional.web import csrf, log_in, open_tasks

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Attempt, AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
-from outreach.services import review, tasks
-from outreach.services.queue import reference
+from outreach.services.attempts import tasks
+from outreach.services.scheduling.queue import reference
+from outreach.services.supervision import review
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, open_tasks, post

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Attempt
 from outreach.runtime import runtime
-from outreach.services import tasks
+from outreach.services.attempts import tasks
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, open_tasks, post

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from outreach.services.auth import CLIENT_FAILURES
+from outreach.services.staff.auth import CLIENT_FAILURES
 from tests.factories import PASSWORD, World
 from tests.functional.web import csrf
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent
-from outreach.services import provider_failures
+from outreach.services.delivery import provider_failures
 from tests.functional.test_webhooks import signed_post
 
 FAILED = {

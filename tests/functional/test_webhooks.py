@@ -34,9 +34,10 @@ from outreach.models import (
 )
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, deliveries, inbox
-from outreach.services.audit import SYSTEM
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import deliveries, inbox
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant, make_safe_check_delivery
 from tests.fakes import RecordingChannel

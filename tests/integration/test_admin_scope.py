@@ -18,9 +18,12 @@ from outreach.domain.vocabulary import Role
 from outreach.models import ApiToken, AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import admin, contacts, queue, task_page, users
-from outreach.services.audit import SYSTEM, Actor
+from outreach.services.attempts import task_page
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Forbidden
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.scheduling import queue
+from outreach.services.staff import admin, users
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 

@@ -17,10 +17,13 @@ from outreach.domain.protocols import load_profiles
 from outreach.domain.vocabulary import STAFF_OUTCOMES, AttemptFlag, EntryPoint, Outcome, TaskStatus
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import compliance, contacts, queue, review, tasks
-from outreach.services.audit import SYSTEM, AuditAction
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Invalid, ServiceError
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM, AuditAction
+from outreach.services.scheduling import queue
+from outreach.services.supervision import compliance, review
 from tests.conftest import NOW
 from tests.factories import World, build_world, report_event
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.db import alembic_config, make_engine, migrate, schema_change
 from outreach.models import AuditEvent
 from outreach.security.vault import Vault
-from outreach.services import contacts, users
-from outreach.services.audit import SYSTEM, AuditAction, record
-from outreach.services.audit_chain import (
+from outreach.services.contact_persons import contacts
+from outreach.services.records.audit import SYSTEM, AuditAction, record
+from outreach.services.records.audit_chain import (
     GENESIS,
     AuditKeyMissing,
     BreakKind,
@@ -31,6 +31,7 @@ from outreach.services.audit_chain import (
     ChainReport,
     verify_chain,
 )
+from outreach.services.staff import users
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, make_contact

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.security.vault import Vault
-from outreach.services import tasks
+from outreach.services.attempts import tasks
 from outreach.services.errors import Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import (
     Case,

@@ -16,11 +16,14 @@ from outreach.domain.planner import group_sessions
 from outreach.domain.protocols import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, TaskPlan
 from outreach.security.vault import Vault
-from outreach.services import call_windows, contacts, programs, queue, tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Invalid
-from outreach.services.planning import plan_open_tasks
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake import programs
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling import call_windows, queue
+from outreach.services.scheduling.planning import plan_open_tasks
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, report_event, rolled_back

@@ -20,10 +20,11 @@ from outreach.domain.protocols import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, SessionCancellation
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services import call_windows, tasks
-from outreach.services.audit import SYSTEM
-from outreach.services.planning import plan_open_tasks
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling import call_windows
+from outreach.services.scheduling.planning import plan_open_tasks
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program

@@ -14,9 +14,10 @@ from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault
-from outreach.services import programs, tasks
-from outreach.services.audit import Actor
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.intake import programs
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import Actor
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
 

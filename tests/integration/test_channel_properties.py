@@ -16,11 +16,11 @@ from outreach.domain.protocols import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.domain.vocabulary import Consent
 from outreach.security.vault import Vault
-from outreach.services import deliveries
-from outreach.services.audit import SYSTEM
-from outreach.services.deliveries import Outward
+from outreach.services.delivery import deliveries
+from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, make_contact, report_event

@@ -22,10 +22,11 @@ from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services import queue, tasks
-from outreach.services.audit import SYSTEM, Actor
+from outreach.services.attempts import tasks
 from outreach.services.errors import Conflict
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.scheduling import queue
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user

@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 
 from outreach.domain.protocols import load_profiles
 from outreach.security.vault import Vault
-from outreach.services import compliance, queue, tasks
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.scheduling import queue
+from outreach.services.supervision import compliance
 from tests.conftest import NOW
 from tests.factories import World, report_event
 

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from outreach.models import ContactPerson
 from outreach.security.vault import Vault
-from outreach.services import contacts, inbound
-from outreach.services.audit import Actor
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import inbound
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import Actor
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 

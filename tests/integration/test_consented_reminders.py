@@ -21,7 +21,9 @@ from outreach.models import ContactPerson, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import contacts, inbound, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import inbound
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant, report_event
 from tests.fakes import RecordingChannel

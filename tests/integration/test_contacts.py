@@ -12,10 +12,10 @@ from outreach.domain.protocols import load_profiles
 from outreach.models import AuditEvent, ContactKey, ContactPerson, ContactPreferences
 from outreach.security.crypto import SealError
 from outreach.security.vault import ContactErased, Vault
-from outreach.services import contacts
-from outreach.services.audit import SYSTEM
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Forbidden, Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 

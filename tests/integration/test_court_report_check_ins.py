@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.models import Attempt, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault
-from outreach.services import releases, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import releases
 from outreach.services.errors import Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_release
 

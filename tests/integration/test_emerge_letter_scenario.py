@@ -18,9 +18,11 @@ from outreach.domain.protocols import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Delivery, OutboxMessage
 from outreach.security.vault import Vault, place
-from outreach.services import letters, preference_changes, queue, tasks
-from outreach.services.outward import Outward
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import letters, tasks
+from outreach.services.contact_persons import preference_changes
+from outreach.services.delivery.outward import Outward
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.scheduling import queue
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import build_case, report_case_event

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import Channel, Outcome
 from outreach.security.vault import Vault
-from outreach.services import her_channels, holds, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import her_channels
 from outreach.services.errors import Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.supervision import holds
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant
 

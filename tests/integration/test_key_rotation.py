@@ -21,10 +21,11 @@ from outreach.models import AuditEvent, ContactKey, ContactPerson, InboundMessag
 from outreach.security import totp
 from outreach.security.crypto import IndexKeyring, Keyring, SealError, index_key_id_of, key_id_of
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, inbound, second_factor, users
-from outreach.services.audit import SYSTEM
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import inbound
 from outreach.services.errors import Invalid
-from outreach.services.key_rotation import (
+from outreach.services.records.audit import SYSTEM
+from outreach.services.records.key_rotation import (
     check_index_keys,
     check_keyring,
     key_counts,
@@ -32,6 +33,7 @@ from outreach.services.key_rotation import (
     rotate_phone_indexes,
     rotate_staff_secrets,
 )
+from outreach.services.staff import second_factor, users
 from outreach.settings import DataKey, Settings
 from tests.conftest import NOW
 from tests.factories import World, make_contact, rolled_back

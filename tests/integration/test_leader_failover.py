@@ -22,8 +22,8 @@ from sqlalchemy import Engine, select, text
 from outreach.models import Delivery
 from outreach.runtime import Runtime
 from outreach.scheduler.runner import LOCK_KEY
-from outreach.services import tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import DATABASES, NOW, engine_url
 from tests.factories import make_contact, make_group, make_participant, make_program
 
@@ -43,7 +43,7 @@ from outreach.channels.base import Sent
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.scheduler.runner import Leadership
-from outreach.services.deliveries import Outward
+from outreach.services.delivery.deliveries import Outward
 from outreach.settings import load_settings
 
 class Printing:

@@ -15,8 +15,9 @@ from sqlalchemy import Engine, text
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.scheduler.runner import LOCK_KEY, Leadership
-from outreach.services import inbox, tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.delivery import inbox
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import (
     make_contact,

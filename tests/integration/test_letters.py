@@ -18,10 +18,13 @@ from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Attempt, AuditEvent, ContactPerson, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import deliveries, letters, preference_changes, queue, tasks
+from outreach.services.attempts import letters, tasks
+from outreach.services.contact_persons import preference_changes
+from outreach.services.delivery import deliveries
+from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid
-from outreach.services.outward import Outward
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.scheduling import queue
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import Case, build_case, report_case_event

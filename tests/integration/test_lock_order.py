@@ -37,10 +37,13 @@ from outreach.models import (
 )
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
-from outreach.services import call_windows, contacts, inbox, queue, tasks
-from outreach.services.audit import SYSTEM, Actor
-from outreach.services.deliveries import Outward
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery import inbox
+from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.scheduling import call_windows, queue
 from tests.conftest import DATABASES, NOW
 from tests.factories import (
     make_contact,

@@ -18,8 +18,9 @@ from outreach.db import alembic_config, migrate, schema_change
 from outreach.domain.protocols import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services import contacts, tasks
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import build_world, make_contact, report_event

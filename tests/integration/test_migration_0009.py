@@ -12,8 +12,8 @@ from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 
 from outreach.db import alembic_config, migrate, schema_change
-from outreach.services import users
-from outreach.services.audit import SYSTEM
+from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.sessions import app_sessions
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from outreach.models import Attempt, AuditEvent, Base, OutreachTask
-from outreach.services.audit import SYSTEM, AuditAction, record
+from outreach.services.records.audit import SYSTEM, AuditAction, record
 from tests.conftest import NOW
 from tests.factories import World
 

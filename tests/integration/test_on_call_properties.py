@@ -16,10 +16,12 @@ from outreach.domain.script_library import default_root, load_library
 from outreach.models import Delivery, OutreachTask
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import on_call, on_call_notice, queue, users
-from outreach.services.audit import SYSTEM
-from outreach.services.deliveries import Outward
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.delivery.deliveries import Outward
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling import queue
+from outreach.services.staff import users
+from outreach.services.supervision import on_call, on_call_notice
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, report_event

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.models import AuditEvent, ContactPerson, OptBackIn, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import contacts, inbound, opt_back_in, preference_changes, tasks
-from outreach.services.audit import Actor
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
+from outreach.services.delivery import inbound
 from outreach.services.errors import Conflict, Forbidden, Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import Actor
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 

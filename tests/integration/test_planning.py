@@ -12,9 +12,13 @@ from sqlalchemy.orm import Session
 from outreach.domain.planner import Plan
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.security.vault import Vault
-from outreach.services import contacts, planning, programs, tasks, users
-from outreach.services.audit import SYSTEM
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.intake import programs
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
+from outreach.services.scheduling import planning
+from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import World, report_event
 

@@ -15,8 +15,10 @@ from outreach.channels.base import ChannelError
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.models import AuditEvent, InboundMessage, ProviderErasure
 from outreach.security.vault import Vault, place
-from outreach.services import provider_records, purge, retention, tasks
-from outreach.services.audit_chain import verify_chain
+from outreach.services.attempts import tasks
+from outreach.services.delivery import provider_records
+from outreach.services.records import purge, retention
+from outreach.services.records.audit_chain import verify_chain
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, leave_provider_trail, make_contact, make_participant
@@ -28,7 +30,7 @@ REFUSAL = ChannelError("Twilio answered 503", permanent=False, code="20503")
 
 @pytest.fixture
 def profiles() -> dict[str, Profile]:
-    from outreach.services.programs import PROTOCOLS_DIR
+    from outreach.services.intake.programs import PROTOCOLS_DIR
 
     return load_profiles(PROTOCOLS_DIR)
 
@@ -43,7 +45,8 @@ def _queued(db: Session) -> set[str]:
 
 
 def _text_from_a_shared_number(db: Session, vault: Vault, contact_id: uuid.UUID, sid: str) -> None:
-    """A text from a number two contacts share is kept once for each (services/inbound.py)."""
+    """A text from a number two contacts share is kept once for each
+    (services/delivery/inbound.py)."""
     row_id = uuid.uuid4()
     body = vault.cipher_for(db, contact_id).seal(place("inbound_message", "body", row_id), "ok")
     db.add(

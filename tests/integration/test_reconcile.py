@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import ProviderRecord
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
-from outreach.services import inbox, reconcile
+from outreach.services.delivery import inbox, reconcile
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery, report_event
 from tests.fakes import RecordingChannel

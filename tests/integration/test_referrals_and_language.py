@@ -14,10 +14,12 @@ from outreach.domain.protocols import load_profiles
 from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Program
 from outreach.security.vault import Vault
-from outreach.services import contacts, programs, referrals, tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake import programs, referrals
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import build_case, make_group, make_participant
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from outreach.models import ContactPerson, ContactRelease
 from outreach.security.vault import Vault
-from outreach.services import releases
-from outreach.services.audit import Actor
+from outreach.services.contact_persons import releases
 from outreach.services.errors import Conflict
+from outreach.services.records.audit import Actor
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 

@@ -15,11 +15,13 @@ from outreach.domain.protocols import load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, CompelledDisclosure, ContactRelease
 from outreach.security.vault import Vault
-from outreach.services import disclosures, purge, releases, sharing, tasks
-from outreach.services.audit import Actor
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import disclosures, releases, sharing
 from outreach.services.errors import Conflict, Forbidden, Invalid, NotFound
-from outreach.services.programs import PROTOCOLS_DIR
-from outreach.services.queue import reference
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records import purge
+from outreach.services.records.audit import Actor
+from outreach.services.scheduling.queue import reference
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_release, make_user, report_event
 

@@ -23,7 +23,9 @@ from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import contacts, planning, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.scheduling import planning
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_group, make_participant, rolled_back
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import load_profiles
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services import compliance, review, tasks
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.supervision import compliance, review
 from tests.conftest import NOW
 from tests.factories import World, make_release, report_event
 from tests.functional.web import log_in

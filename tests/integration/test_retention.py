@@ -33,11 +33,14 @@ from outreach.models import (
 )
 from outreach.security.crypto import SealError, open_sealed
 from outreach.security.vault import ContactErased, Vault, place
-from outreach.services import contacts, purge, retention, review, tasks
-from outreach.services.audit import Actor
-from outreach.services.audit_chain import verify_chain
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Conflict, NotFound
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records import purge, retention
+from outreach.services.records.audit import Actor
+from outreach.services.records.audit_chain import verify_chain
+from outreach.services.supervision import review
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import (

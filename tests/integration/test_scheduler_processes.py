@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from outreach.models import Delivery
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
-from outreach.services import tasks
+from outreach.services.attempts import tasks
 from tests.conftest import NOW, engine_url
 from tests.factories import make_contact, make_group, make_participant, make_program
 
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from outreach import create_app
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
-from outreach.services.deliveries import Outward
+from outreach.services.delivery.deliveries import Outward
 from outreach.settings import load_settings
 import os
 

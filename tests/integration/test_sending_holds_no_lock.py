@@ -28,9 +28,10 @@ from outreach.clock import FixedClock
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services import contacts, tasks
-from outreach.services.audit import SYSTEM, AuditAction, record
-from outreach.services.deliveries import Outward
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
+from outreach.services.delivery.deliveries import Outward
+from outreach.services.records.audit import SYSTEM, AuditAction, record
 from tests.conftest import NOW
 from tests.factories import (
     World,

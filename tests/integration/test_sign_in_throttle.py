@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.models import SignInFailure
-from outreach.services import auth
 from outreach.services.errors import Forbidden
+from outreach.services.staff import auth
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World
 

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import contacts, preference_changes, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts, preference_changes
 from outreach.services.errors import ServiceError
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import Case, build_case, report_case_event
 

@@ -22,10 +22,12 @@ from outreach.domain.protocols import Profile, load_profiles
 from outreach.domain.vocabulary import EntryPoint
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services import check_ins, contacts, preference_changes, programs, tasks
-from outreach.services.audit import SYSTEM
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts, preference_changes
 from outreach.services.errors import Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake import check_ins, programs
+from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import Case, build_case, report_case_event
 

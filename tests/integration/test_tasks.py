@@ -14,8 +14,11 @@ from outreach.domain import attempt_rules
 from outreach.domain.protocols import Profile
 from outreach.models import Attempt, AuditEvent, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault, place
-from outreach.services import contacts, holds, participant_status, review, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import contacts
 from outreach.services.errors import Conflict, Forbidden
+from outreach.services.intake import participant_status
+from outreach.services.supervision import holds, review
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 
@@ -27,7 +30,7 @@ NEXT_WEEK = TONIGHT + timedelta(days=7)
 @pytest.fixture
 def profiles() -> dict[str, Profile]:
     from outreach.domain.protocols import load_profiles
-    from outreach.services.programs import PROTOCOLS_DIR
+    from outreach.services.intake.programs import PROTOCOLS_DIR
 
     return load_profiles(PROTOCOLS_DIR)
 

@@ -26,8 +26,11 @@ from outreach.models import Attempt, Delivery, InboundMessage, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import check_ins, inbound, preference_changes, tasks
+from outreach.services.attempts import tasks
+from outreach.services.contact_persons import preference_changes
+from outreach.services.delivery import inbound
 from outreach.services.errors import Invalid
+from outreach.services.intake import check_ins
 from tests.conftest import NOW
 from tests.factories import Case, build_case, report_case_event
 from tests.fakes import RecordingChannel

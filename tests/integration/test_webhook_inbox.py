@@ -27,8 +27,9 @@ from outreach.db import make_engine
 from outreach.models import Attempt, AuditEvent, Delivery, WebhookEvent
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs, runner
-from outreach.services import inbox, tasks
-from outreach.services.audit import SYSTEM, AuditAction
+from outreach.services.attempts import tasks
+from outreach.services.delivery import inbox
+from outreach.services.records.audit import SYSTEM, AuditAction
 from tests import databases
 from tests.conftest import DATABASES, NOW
 from tests.factories import (

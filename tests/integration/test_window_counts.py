@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from outreach.domain import attempt_rules
 from outreach.domain.protocols import load_profiles
 from outreach.models import Attempt
-from outreach.services import tasks
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.attempts import tasks
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import World, report_event
 

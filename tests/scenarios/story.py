@@ -35,19 +35,13 @@ from outreach.models import (
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services import (
-    contacts,
-    duty_to_warn,
-    inbound,
-    opt_back_in,
-    planning,
-    preference_changes,
-    programs,
-    queue,
-    task_page,
-    tasks,
-)
-from outreach.services.audit import Actor
+from outreach.services.attempts import task_page, tasks
+from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
+from outreach.services.delivery import inbound
+from outreach.services.intake import programs
+from outreach.services.records.audit import Actor
+from outreach.services.scheduling import planning, queue
+from outreach.services.supervision import duty_to_warn
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
 from tests.fakes import RecordingChannel
 

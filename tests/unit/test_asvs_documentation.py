@@ -18,7 +18,8 @@ from outreach.domain.vocabulary import Role
 from outreach.models import Base
 from outreach.security.passwords import MAX_LENGTH, MIN_LENGTH
 from outreach.security.permissions import ROLE_PERMISSIONS, Permission
-from outreach.services import auth, queue
+from outreach.services.scheduling import queue
+from outreach.services.staff import auth
 from outreach.settings import load_settings
 from outreach.web.auth import SECOND_STEP_LIMIT
 

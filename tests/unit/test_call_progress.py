@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outreach.models import Delivery
-from outreach.services.call_progress import Event, Stage, stage_of
+from outreach.services.attempts.call_progress import Event, Stage, stage_of
 
 AT = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
 
@@ -21,7 +21,7 @@ def _event(route: str, key: str = "", leg: str = "", status: str = "") -> Event:
     return Event(route, key, leg, status, AT)
 
 
-# Every callback a bridged call may store, as services/inbox.py keeps them.
+# Every callback a bridged call may store, as services/delivery/inbox.py keeps them.
 ALL = [
     _event("status", "status:liaison:CA1:ringing", "liaison", "ringing"),
     _event("bridge", "bridge:CA1"),

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from outreach.services import review
+from outreach.services.supervision import review
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

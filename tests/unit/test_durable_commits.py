@@ -126,7 +126,7 @@ def test_a_callback_that_stores_nothing_is_answered_only_after_a_sync(
     """Its answer may rest on another connection's commit (the stored original of a duplicate)
     whose own sync is still under way."""
     from outreach.db import migrate
-    from outreach.services import inbox
+    from outreach.services.delivery import inbox
 
     engine = make_engine(f"sqlite:///{database}")
     try:

@@ -1,5 +1,5 @@
 """Fail closed (issue 23 item 5): no service takes the system actor by default. The system
-may do everything (services/access.py), so a forgotten `actor=` must be an error at the call,
+may do everything (services/staff/access.py), so a forgotten `actor=` must be an error at the call,
 never a call made with every permission."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.services import inbound
+from outreach.services.delivery import inbound
 
 # What people put around and inside a one-word reply.
 noise = st.text(alphabet=" .,!?¡¿'\"-\t*():;", max_size=4)

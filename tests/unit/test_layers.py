@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import event
 
 from outreach import create_app
-from outreach.services import call_windows
+from outreach.services.scheduling import call_windows
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("outreach", "webhooks")

@@ -35,10 +35,10 @@ from outreach.domain.script_rules import (
     fold,
     sms_size,
 )
-from outreach.services import imports
-from outreach.services.contacts import Preferences
+from outreach.services.contact_persons.contacts import Preferences
 from outreach.services.errors import Invalid
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake import imports
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from webhooks.signature import signature_is_valid
 
 # Anything JSON can carry, as a parser of a request body may be handed it.
@@ -383,7 +383,7 @@ def test_preferences_from_json_are_built_or_invalid(data: dict[str, Any]) -> Non
     assert Preferences.from_mapping({}, base=prefs) == prefs
 
 
-# --- CSV import rows (services/imports.py) -----------------------------------------------
+# --- CSV import rows (services/intake/imports.py) -----------------------------------------------
 
 
 @given(

@@ -17,8 +17,8 @@ from outreach.domain import referrals
 from outreach.domain.attempt_rules import why_not_completed
 from outreach.domain.protocols import load_profile, load_profiles
 from outreach.domain.vocabulary import Outcome, TaskReason
-from outreach.services import referrals as referral_service
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake import referrals as referral_service
+from outreach.services.intake.programs import PROTOCOLS_DIR
 
 SHIPPED = referral_service.REFERRALS_DIR
 WORDS = tomllib.loads(referral_service.CALL_VALUES.read_text(encoding="utf-8"))

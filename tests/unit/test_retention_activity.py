@@ -8,7 +8,7 @@ from sqlalchemy import Table
 
 from outreach.models import Base
 from outreach.models.base import UTCDateTime
-from outreach.services import purge, retention
+from outreach.services.records import purge, retention
 
 
 def _record_tables() -> set[Table]:

@@ -26,7 +26,7 @@ from outreach.domain.protocols import (
     update_due,
 )
 from outreach.domain.vocabulary import Channel, Consent, EventType, TaskReason
-from outreach.services.programs import PROTOCOLS_DIR
+from outreach.services.intake.programs import PROTOCOLS_DIR
 
 AT = datetime(2026, 11, 17, 20, 0, tzinfo=UTC)
 PROFILES = load_profiles(PROTOCOLS_DIR)

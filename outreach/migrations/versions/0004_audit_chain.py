@@ -1,7 +1,7 @@
 """The audit chain: each audit event carries the MAC of the one before it and its own (S10).
 
 Events written before this migration keep NULL in both columns; the first chained event
-seals them by chaining over their contents (see outreach/services/audit_chain.py).
+seals them by chaining over their contents (see outreach/services/records/audit_chain.py).
 
 Revision ID: 0004
 Revises: 0003

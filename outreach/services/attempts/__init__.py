@@ -1,0 +1,3 @@
+"""Working a task: the attempt log, closing and corrections, recording under the claim, the task
+page, the live call's progress, answered calls and letters.
+"""

@@ -1,0 +1,1 @@
+"""Synthetic demo data: fictional people in the real shapes of the seed programs' practice."""
