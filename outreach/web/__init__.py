@@ -66,8 +66,6 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)  # issue 22 item 8: each user's screens in their language (S12)
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.globals["window_end"] = window_end
-    app.jinja_env.filters["words"] = i18n.words
-    app.jinja_env.filters["say"] = i18n.say
     app.jinja_env.filters["zone"] = ZoneInfo
     app.jinja_env.filters["city"] = city
     app.jinja_env.filters["script_links"] = script_links

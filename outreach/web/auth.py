@@ -22,7 +22,7 @@ from outreach.models import User
 from outreach.runtime import runtime
 from outreach.services.errors import Forbidden
 from outreach.services.staff import auth, second_factor
-from outreach.web import i18n
+from outreach.web import service_sentences
 
 bp = Blueprint("auth", __name__)
 SECOND_STEP_LIMIT = timedelta(minutes=5)
@@ -75,7 +75,7 @@ def login() -> ResponseReturnValue:
             address=request.remote_addr or "",
         )
     except Forbidden as exc:
-        flash(i18n.say(exc.message), "error")
+        flash(service_sentences.say(exc.message), "error")
         return render_template("login.html"), 401
     _end_server_session(now)  # signing in again ends the session this browser had
     session.clear()  # a fresh cookie at login: no session fixation
@@ -105,7 +105,7 @@ def second_step() -> ResponseReturnValue:
             address=request.remote_addr or "",
         )
     except Forbidden:
-        flash(i18n.say(second_factor.BAD_CODE), "error")
+        flash(service_sentences.say(second_factor.BAD_CODE), "error")
         return render_template("login_code.html"), 401
     session.clear()
     session["sid"] = auth.open_session(db(), user, now)

@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.services.attempts import call_progress, claimed_work
-from outreach.web import i18n
+from outreach.web import service_sentences
 from outreach.web.common import actor, db, now, staff
 
 bp = Blueprint("call_following", __name__)
@@ -24,7 +24,9 @@ bp = Blueprint("call_following", __name__)
 def progress(task_id: uuid.UUID, call_id: uuid.UUID) -> ResponseReturnValue:
     found = call_progress.call_progress(db(), actor(), task_id=task_id, call_id=call_id, now=now())
     answer = found.as_json(claimed_work.task_zone(db(), task_id))
-    answer["words"] = i18n.say(answer["words"])  # in the liaison's language (issue 22 item 8)
+    answer["words"] = service_sentences.say(
+        answer["words"]
+    )  # in the liaison's language (issue 22 item 8)
     response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     return response

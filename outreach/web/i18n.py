@@ -9,19 +9,24 @@ fails when a string is left unmarked or untranslated.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from babel import Locale
+from babel.support import NullTranslations
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, get_locale, lazy_gettext
+from flask_babel import Babel, get_locale, get_translations, lazy_gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from werkzeug.exceptions import HTTPException
 
 from outreach.runtime import runtime
 from outreach.services.intake import referrals
+from outreach.web.service_sentences import say
+from outreach.web.stored_words import words
 
 if TYPE_CHECKING:
     from outreach.models import Program
@@ -39,6 +44,74 @@ def init_app(app: Flask) -> None:
         default_timezone="UTC",
     )
     app.jinja_env.globals["current_language"] = current_language
+    # One lookup of the reader's catalogue per page, not one per word: the queue page asks for
+    # some 700 words, and Flask-Babel's own callables look the catalogue up each time (a fifth
+    # of the page's work in bench/web). The catalogue is taken when the page is rendered, so a
+    # language changed earlier in the request (the Language page) is the one shown.
+    app.context_processor(
+        lambda: {PAGE_CATALOGUE: get_translations(), PAGE_LANGUAGE: current_language()}
+    )
+    app.jinja_env.filters["words"] = _page_words
+    app.jinja_env.filters["say"] = _page_say
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_page_gettext,
+        ngettext=_page_ngettext,
+        newstyle=True,
+        pgettext=_page_pgettext,
+        npgettext=_page_npgettext,
+    )
+
+
+PAGE_CATALOGUE = "_page_catalogue"
+PAGE_LANGUAGE = "_page_language"
+
+
+def _catalogue(context: Context) -> NullTranslations:
+    # A template imported without the page's context falls back to Flask-Babel's lookup.
+    found: NullTranslations | None = context.get(PAGE_CATALOGUE)
+    return found if found is not None else get_translations()
+
+
+@pass_context
+def _page_words(context: Context, value: object) -> str:
+    language = context.get(PAGE_LANGUAGE)
+    return words(value) if language is None else _remembered(language, "words", str(value))
+
+
+@pass_context
+def _page_say(context: Context, text: object) -> str:
+    language = context.get(PAGE_LANGUAGE)
+    if language is None or not isinstance(text, str):
+        return say(text)
+    return _remembered(language, "say", text)
+
+
+@lru_cache(maxsize=4096)
+def _remembered(language: str, how: str, text: str) -> str:
+    # What a stored value or a service's sentence reads as depends on the language alone, and
+    # the attempt log shows the same few hundred on every page. Called while a page in
+    # `language` renders, so the first answer is already in that language.
+    return words(text) if how == "words" else say(text)
+
+
+@pass_context
+def _page_gettext(context: Context, message: str) -> str:
+    return _catalogue(context).ugettext(message)
+
+
+@pass_context
+def _page_ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).ungettext(singular, plural, n)
+
+
+@pass_context
+def _page_pgettext(context: Context, where: str, message: str) -> str:
+    return _catalogue(context).upgettext(where, message)
+
+
+@pass_context
+def _page_npgettext(context: Context, where: str, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).unpgettext(where, singular, plural, n)
 
 
 def staff_language() -> str:
@@ -81,425 +154,6 @@ def wall_clock(local: datetime, fmt: str) -> str:
         month = names.months["format"]["abbreviated"][local.month]
         fmt = fmt.replace("%a", day).replace("%b", month)
     return local.strftime(fmt)
-
-
-# Stored values shown in words, in the reader's language (issue 22 item 8: no internal names
-# such as `duty_to_warn` or `no_answer` on a screen). Keys are the vocabulary's values
-# (outreach/domain/vocabulary.py); a value missing here is shown with its underscores as spaces.
-VOCABULARY = {
-    # Why a task is open (TaskReason) and what he did (EventType)
-    "intake": lazy_gettext("intake"),
-    "accepted": lazy_gettext("accepted"),
-    "rejected": lazy_gettext("rejected"),
-    "enrolled": lazy_gettext("enrolled"),
-    "completed": lazy_gettext("completed"),
-    "terminated": lazy_gettext("terminated"),
-    "leave_of_absence": lazy_gettext("leave of absence"),
-    "returned_from_leave": lazy_gettext("returned from leave"),
-    "class_cancelled": lazy_gettext("class cancelled"),
-    "level_change": lazy_gettext("level change"),
-    "before_discharge": lazy_gettext("before discharge"),
-    "discharge_planned": lazy_gettext("discharge planned"),
-    "progress_report_due": lazy_gettext("progress report due"),
-    "progress_report_check_in": lazy_gettext("progress report check-in"),
-    "safety_concern": lazy_gettext("safety concern"),
-    "duty_to_warn": lazy_gettext("duty to warn"),
-    "participant_may_be_victim": lazy_gettext("participant may be a victim"),
-    "resources_only": lazy_gettext("resources only"),
-    "periodic_check_in": lazy_gettext("periodic check-in"),
-    "completion_letter": lazy_gettext("completion letter"),
-    "termination_letter": lazy_gettext("termination letter"),
-    # Task status (TaskStatus)
-    "open": lazy_gettext("open"),
-    "unreachable": lazy_gettext("unreachable"),
-    "cancelled": lazy_gettext("cancelled"),
-    # How an attempt went (Outcome)
-    "no_answer": lazy_gettext("no answer"),
-    "busy": lazy_gettext("busy"),
-    "machine_hung_up": lazy_gettext("answering machine: hung up"),
-    "voicemail_neutral": lazy_gettext("neutral voicemail left"),
-    "reached_safe": lazy_gettext("reached, safe to talk"),
-    "reached_not_safe": lazy_gettext("reached, not safe to talk"),
-    "declined": lazy_gettext("declined all contact"),
-    "wrong_number": lazy_gettext("wrong number"),
-    "text_sent": lazy_gettext("text sent"),
-    # Consent
-    "not_asked": lazy_gettext("not asked"),
-    "consented": lazy_gettext("consented"),
-    # Channels
-    "voice": lazy_gettext("phone"),
-    "sms": lazy_gettext("text"),
-    "mail": lazy_gettext("mail"),
-    "voicemail": lazy_gettext("voicemail"),
-    # Flags of an attempt (AttemptFlag)
-    "before_task_opened": lazy_gettext("before task opened"),
-    "entered_late": lazy_gettext("entered late"),
-    # Where an attempt was entered (EntryPoint)
-    "web": lazy_gettext("these pages"),
-    "api": lazy_gettext("the program's system"),
-    "webhook": lazy_gettext("the phone service"),
-    "import": lazy_gettext("a file import"),
-    "scheduler": lazy_gettext("the service itself"),
-    "unknown": lazy_gettext("unknown"),
-    # Roles
-    "liaison": lazy_gettext("victim liaison"),
-    "supervisor": lazy_gettext("supervisor"),
-    "facilitator": lazy_gettext("facilitator"),
-    "admin": lazy_gettext("administrator"),
-    # Attendance
-    "present": lazy_gettext("present"),
-    "absent": lazy_gettext("absent"),
-    # Window kinds (WindowKind)
-    "group": lazy_gettext("in his group session"),
-    "preferred": lazy_gettext("a time she named as safe"),
-    "immediate": lazy_gettext("an immediate safety concern"),
-    # Her rhythm of check-ins (the profiles' cadence choices, S13)
-    "weekly": lazy_gettext("weekly"),
-    "fortnightly": lazy_gettext("fortnightly"),
-    "monthly": lazy_gettext("monthly"),
-    "quarterly": lazy_gettext("quarterly"),
-    "every_8_to_10_weeks": lazy_gettext("every 8 to 10 weeks"),
-    # The on-call notice of a duty to warn (services/supervision/compliance.py NOTICE_WORDS, S8)
-    "not_queued": lazy_gettext("not queued"),
-    "queued": lazy_gettext("queued"),
-    "sending": lazy_gettext("sending"),
-    "sent": lazy_gettext("sent"),
-    "delivered": lazy_gettext("delivered"),
-    # Severity of a program event
-    "routine": lazy_gettext("routine"),
-    "elevated": lazy_gettext("elevated"),
-    "high": lazy_gettext("high"),
-    # Releases of information and compelled disclosures (domain/releases.py, S7)
-    "court": lazy_gettext("court"),
-    "probation": lazy_gettext("probation"),
-    "program_facilitators": lazy_gettext("the program's facilitators"),
-    "victim_services": lazy_gettext("victim services"),
-    "child_welfare": lazy_gettext("child welfare"),
-    "other": lazy_gettext("other"),
-    "progress_report": lazy_gettext("progress report"),
-    "group_work": lazy_gettext("work in group"),
-    "safety_planning": lazy_gettext("safety planning"),
-    "court_proceeding": lazy_gettext("court proceeding"),
-    "services_referral": lazy_gettext("referral to services"),
-    "contact_made": lazy_gettext("contact made"),
-    "statement": lazy_gettext("statement"),
-    "signed_form": lazy_gettext("signed form"),
-    "signed_electronically": lazy_gettext("signed electronically"),
-    "oral": lazy_gettext("said aloud"),
-    "written": lazy_gettext("in writing"),
-    "program": lazy_gettext("by the program"),
-    "court_order": lazy_gettext("court order"),
-    "subpoena": lazy_gettext("subpoena"),
-    "statute": lazy_gettext("statute"),
-    "contact_details": lazy_gettext("contact details"),
-    "attempt_log": lazy_gettext("attempt log"),
-    "notes": lazy_gettext("notes"),
-    "releases": lazy_gettext("releases"),
-    # Who recorded a version of her preferences (ContactPreferences.source)
-    "create": lazy_gettext("first record"),
-    "carrier_opt_out": lazy_gettext("her phone company's opt-out"),
-    "opt_back_in": lazy_gettext("her opting back in"),
-    "demo": lazy_gettext("demo data"),
-    "sms_stop": lazy_gettext("her STOP text"),
-    # Languages
-    "en": lazy_gettext("English"),
-    "es": lazy_gettext("Spanish"),
-}
-
-
-def words(value: object) -> str:
-    """Show a stored value ("reached_not_safe") in words, translated ("reached, not safe to
-    talk"; "contactada, no es seguro hablar")."""
-    text = str(value)
-    found = VOCABULARY.get(text)
-    return str(found) if found is not None else text.replace("_", " ")
-
-
-# Sentences the services write for the screen, in English, each with its translation. The keys
-# are the services' own text (tests/functional/test_staff_language.py checks each service table
-# is covered); a rule code such as "(S1)" is left out of what the screen shows.
-PHRASES = {
-    # Signing in (services/staff/auth.py REFUSED, services/staff/second_factor.py BAD_CODE)
-    "That username and password do not match an active account.": lazy_gettext(
-        "That username and password do not match an active account."
-    ),
-    "That code is not valid. Use the newest code your authenticator app shows.": lazy_gettext(
-        "That code is not valid. Use the newest code your authenticator app shows."
-    ),
-    # Tonight's group (services/scheduling/queue.py, services/attempts/task_page.py)
-    "not checked in yet": lazy_gettext("not checked in yet"),
-    "checked in": lazy_gettext("checked in"),
-    "absent": lazy_gettext("absent"),
-    "no group tonight": lazy_gettext("no group tonight"),
-    "no group": lazy_gettext("no group"),
-    # Where he stands in the program (services/attempts/task_page.py STATUS_WORDS)
-    "enrolled": lazy_gettext("enrolled"),
-    "accepted into the program": lazy_gettext("accepted into the program"),
-    "not accepted into the program": lazy_gettext("not accepted into the program"),
-    "finished with the program": lazy_gettext("finished with the program"),
-    "discharged without finishing the program": lazy_gettext(
-        "discharged without finishing the program"
-    ),
-    "on a leave of absence": lazy_gettext("on a leave of absence"),
-    "back in the program after a leave of absence": lazy_gettext(
-        "back in the program after a leave of absence"
-    ),
-    "at a different level of the program": lazy_gettext("at a different level of the program"),
-    "not known: no enrolment or other status event is recorded": lazy_gettext(
-        "not known: no enrolment or other status event is recorded"
-    ),
-    # Refusals the services give a liaison most often (services/scheduling/queue.py, tasks.py,
-    # deliveries.py, web/common.py)
-    "another liaison is working this task; it returns to the queue when their claim ends": (
-        lazy_gettext(
-            "another liaison is working this task; it returns to the queue when their claim ends"
-        )
-    ),
-    "claim the task first; the claim may have run out": lazy_gettext(
-        "claim the task first; the claim may have run out"
-    ),
-    "the task is closed; a correction goes on a new entry by a supervisor": lazy_gettext(
-        "the task is closed; a correction goes on a new entry by a supervisor"
-    ),
-    "the task is already closed": lazy_gettext("the task is already closed"),
-    "the task is closed": lazy_gettext("the task is closed"),
-    "this task does not allow that channel": lazy_gettext("this task does not allow that channel"),
-    "an attempt cannot be recorded in the future": lazy_gettext(
-        "an attempt cannot be recorded in the future"
-    ),
-    "a callback time must come after the attempt": lazy_gettext(
-        "a callback time must come after the attempt"
-    ),
-    "a person answered a call on this task: record how it went before closing": lazy_gettext(
-        "a person answered a call on this task: record how it went before closing"
-    ),
-    "that call has no outcome to record": lazy_gettext("that call has no outcome to record"),
-    "not sent: outside calling hours in the contact's time zone": lazy_gettext(
-        "not sent: outside calling hours in the contact's time zone"
-    ),
-    "add your own phone number first: a bridged call rings you before the contact": lazy_gettext(
-        "add your own phone number first: a bridged call rings you before the contact"
-    ),
-    "choose English or Spanish": lazy_gettext("choose English or Spanish"),
-    "give the time as YYYY-MM-DD HH:MM": lazy_gettext("give the time as YYYY-MM-DD HH:MM"),
-    # Her script could not be read (services/attempts/task_page.py)
-    "The approved script could not be loaded. Do not call; ask a supervisor.": lazy_gettext(
-        "The approved script could not be loaded. Do not call; ask a supervisor."
-    ),
-    # Why her preferences refuse a call (services/attempts/task_page.py REFUSALS)
-    "She declined all contact: no call may be made.": lazy_gettext(
-        "She declined all contact: no call may be made."
-    ),
-    "She has not allowed phone calls: no call may be made.": lazy_gettext(
-        "She has not allowed phone calls: no call may be made."
-    ),
-    # Why the on-call supervisor's phone was not told (services/supervision/on_call_notice.py, S8)
-    "no on-call supervisor is set for the program": lazy_gettext(
-        "no on-call supervisor is set for the program"
-    ),
-    "the on-call supervisor has no phone of their own on file": lazy_gettext(
-        "the on-call supervisor has no phone of their own on file"
-    ),
-    "the notice's text failed the safety check": lazy_gettext(
-        "the notice's text failed the safety check"
-    ),
-    "the text could not be delivered": lazy_gettext("the text could not be delivered"),
-    "no notice was queued yet; the scheduler queues one within a minute": lazy_gettext(
-        "no notice was queued yet; the scheduler queues one within a minute"
-    ),
-    # Why a close is refused (services/attempts/task_page.py, domain/attempt_rules.py)
-    "A person answered a call: record how it went first.": lazy_gettext(
-        "A person answered a call: record how it went first."
-    ),
-    "A task is completed only after a conversation that was safe to have.": lazy_gettext(
-        "A task is completed only after a conversation that was safe to have."
-    ),
-    "The contact person asked to be called back and no call has been made at or after that "
-    "time; call then before closing as unreachable.": lazy_gettext(
-        "The contact person asked to be called back and no call has been made at or after "
-        "that time; call then before closing as unreachable."
-    ),
-    # Why the planner proposes what it does (domain/plan_words.py)
-    "She declined all contact: nothing is proposed (S1).": lazy_gettext(
-        "She declined all contact: nothing is proposed."
-    ),
-    "She turned calls off: no call window is proposed (S1).": lazy_gettext(
-        "She turned calls off: no call window is proposed."
-    ),
-    # The call, followed (services/attempts/call_progress.py WORDS)
-    "Placing the call…": lazy_gettext("Placing the call…"),
-    "Your phone is ringing. Answer it.": lazy_gettext("Your phone is ringing. Answer it."),
-    "Your phone answered. Press 1 on it to have her number dialled.": lazy_gettext(
-        "Your phone answered. Press 1 on it to have her number dialled."
-    ),
-    "You pressed 1. Her phone is ringing; she sees the neutral number.": lazy_gettext(
-        "You pressed 1. Her phone is ringing; she sees the neutral number."
-    ),
-    "Her phone answered. She is asked to press a key before you are put through, so a "
-    "voicemail never hears you.": lazy_gettext(
-        "Her phone answered. She is asked to press a key before you are put through, so a "
-        "voicemail never hears you."
-    ),
-    "A person answered and you are put through. Safe to talk first; then record how it went.": (
-        lazy_gettext(
-            "A person answered and you are put through. Safe to talk first; then record how "
-            "it went."
-        )
-    ),
-    "A person answered. Its outcome is recorded.": lazy_gettext(
-        "A person answered. Its outcome is recorded."
-    ),
-    "A machine or no one pressed a key: the call was ended in silence. It goes in the attempts "
-    'as "machine, hung up".': lazy_gettext(
-        "A machine or no one pressed a key: the call was ended in silence. It goes in the "
-        'attempts as "answering machine: hung up".'
-    ),
-    "A machine answered: the neutral message she allowed was left. It goes in the attempts "
-    'as "voicemail".': lazy_gettext(
-        "A machine answered: the neutral message she allowed was left. It goes in the "
-        'attempts as "neutral voicemail left".'
-    ),
-    'Her phone was not answered. It goes in the attempts as "no answer".': lazy_gettext(
-        'Her phone was not answered. It goes in the attempts as "no answer".'
-    ),
-    'Her line was busy. It goes in the attempts as "busy".': lazy_gettext(
-        'Her line was busy. It goes in the attempts as "busy".'
-    ),
-    "The call did not go ahead: her number was never dialled (your phone was not answered, "
-    "1 was not pressed, or the task changed meanwhile). Nothing is logged about her.": (
-        lazy_gettext(
-            "The call did not go ahead: her number was never dialled (your phone was not "
-            "answered, 1 was not pressed, or the task changed meanwhile). Nothing is logged "
-            "about her."
-        )
-    ),
-    "The phone company could not tell us how the call ended. If you spoke with her, record "
-    "the outcome below.": lazy_gettext(
-        "The phone company could not tell us how the call ended. If you spoke with her, "
-        "record the outcome below."
-    ),
-}
-
-# Sentences with a number or a day in them: the English pattern, and its translation with the
-# same named parts.
-PATTERNS = (
-    (
-        re.compile(
-            r"Unreachable needs (?P<needed>\d+) attempts in different windows; "
-            r"(?P<made>\d+) so far\."
-        ),
-        lazy_gettext(
-            "Unreachable needs %(needed)s attempts in different windows; %(made)s so far."
-        ),
-    ),
-    (
-        re.compile(r"He completed the program on (?P<day>[^:;]+): group time is no longer safe"),
-        lazy_gettext("He completed the program on %(day)s: group time is no longer safe"),
-    ),
-    (
-        re.compile(
-            r"He left the program \(terminated\) on (?P<day>[^:;]+): group time is no "
-            r"longer safe"
-        ),
-        lazy_gettext("He left the program (terminated) on %(day)s: group time is no longer safe"),
-    ),
-    (
-        re.compile(
-            r"His application was rejected on (?P<day>[^:;]+): group time is no longer "
-            r"safe"
-        ),
-        lazy_gettext("His application was rejected on %(day)s: group time is no longer safe"),
-    ),
-    (
-        re.compile(r"He has been on leave since (?P<day>[^:;]+): group time is not safe"),
-        lazy_gettext("He has been on leave since %(day)s: group time is not safe"),
-    ),
-)
-# Parts of the planner's sentences that hold no number (domain/plan_words.py).
-PARTS = {
-    "He is not enrolled yet: no group time before he starts": lazy_gettext(
-        "He is not enrolled yet: no group time before he starts"
-    ),
-    "This contact follows his leaving group: group time is never used for it": lazy_gettext(
-        "This contact follows his leaving group: group time is never used for it"
-    ),
-    "He is not in group at some sessions (before enrolment, after leaving, or on leave)": (
-        lazy_gettext(
-            "He is not in group at some sessions (before enrolment, after leaving, or on leave)"
-        )
-    ),
-    "only the times she named": lazy_gettext("only the times she named"),
-    "she has named no safe time, so no window is proposed: ask her for one": lazy_gettext(
-        "she has named no safe time, so no window is proposed: ask her for one"
-    ),
-    "his record's start": lazy_gettext("his record's start"),
-}
-RULE_CODE = re.compile(r"\s*\(S\d+(?:\s*[-\u2013,]\s*S?\d+)*\)")
-
-
-def say(text: object) -> str:
-    """A service's sentence in the reader's language; a rule code never reaches the screen
-    (issue 22 item 8). A sentence no table knows is shown as written, without its codes."""
-    if text is None:
-        return ""
-    sentence = str(text)
-    found = PHRASES.get(sentence)
-    if found is not None:
-        return str(found)
-    whole = _pattern(sentence)
-    if whole is not None:
-        return whole
-    if sentence and not sentence.endswith("."):
-        # A refusal quoted inside a sentence of ours: "the task is still open: <why>."
-        quoted = say(sentence[:1].upper() + sentence[1:] + ".")
-        if quoted != sentence[:1].upper() + sentence[1:] + ".":
-            return quoted[:1].lower() + quoted[1:-1]
-    if sentence.endswith(".") and "; " in sentence:
-        # The planner's "<why group time is refused>; <what is left>." (domain/plan_words.py)
-        head, _, tail = sentence[:-1].partition("; ")
-        return f"{_part(head)}; {_part(tail)}."
-    return _part(sentence)
-
-
-def _part(text: str) -> str:
-    if text in PARTS:
-        return str(PARTS[text])
-    found = _pattern(text)
-    return RULE_CODE.sub("", text) if found is None else found
-
-
-def _pattern(text: str) -> str | None:
-    for pattern, translated in PATTERNS:
-        match = pattern.fullmatch(text)
-        if match:
-            return str(translated) % {k: _day(_part(v)) for k, v in match.groupdict().items()}
-    return None
-
-
-ENGLISH_MONTHS = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
-DAY_OF_MONTH = re.compile(r"(\d{1,2}) (" + "|".join(ENGLISH_MONTHS) + ")")
-
-
-def _day(text: str) -> str:
-    """The planner's "3 Dec" with the month in the reader's language ("3 dic")."""
-    match = DAY_OF_MONTH.fullmatch(text)
-    if match is None or not has_request_context() or current_language() == DEFAULT:
-        return text
-    month = Locale.parse(current_language()).months["format"]["abbreviated"]
-    return f"{match[1]} {month[ENGLISH_MONTHS.index(match[2]) + 1]}"
 
 
 HTTP_TITLES = {

@@ -14,7 +14,7 @@ from outreach.services.contact_persons import opt_back_in
 from outreach.services.errors import Conflict, Invalid, ServiceError
 from outreach.services.scheduling import languages, queue
 from outreach.services.supervision import duty_to_warn
-from outreach.web import i18n, pictures
+from outreach.web import pictures, service_sentences, stored_words
 from outreach.web.common import (
     actor,
     calling_hours,
@@ -180,7 +180,12 @@ def call(task_id: uuid.UUID) -> ResponseReturnValue:
         )
     except Conflict as refused:
         # e.g. outside calling hours, or no phone of your own on file
-        flash(gettext("The call was not placed: %(why)s.", why=i18n.say(refused.message)), "error")
+        flash(
+            gettext(
+                "The call was not placed: %(why)s.", why=service_sentences.say(refused.message)
+            ),
+            "error",
+        )
     else:
         flash(str(CALL_PLACED), "success")
     return redirect(url_for("liaison.task", task_id=task_id))
@@ -211,10 +216,16 @@ def close(task_id: uuid.UUID) -> ResponseReturnValue:
             db(), actor=actor(), task_id=task_id, resolution=resolution, now=now()
         )
     except Conflict as refused:
-        flash(gettext("The task is still open: %(why)s.", why=i18n.say(refused.message)), "error")
+        flash(
+            gettext("The task is still open: %(why)s.", why=service_sentences.say(refused.message)),
+            "error",
+        )
         return redirect(url_for("liaison.task", task_id=task_id))
     reference = queue.reference(closed.contact_id)
-    flash(str(CLOSED) % {"reference": reference, "resolution": i18n.words(resolution)}, "success")
+    flash(
+        str(CLOSED) % {"reference": reference, "resolution": stored_words.words(resolution)},
+        "success",
+    )
     return redirect(url_for("liaison.call_queue"))
 
 
@@ -347,7 +358,7 @@ def letter_mailed(task_id: uuid.UUID) -> ResponseReturnValue:
     except ServiceError as refused:
         if refused.status not in (409, 422):
             raise
-        why = i18n.say(refused.message)
+        why = service_sentences.say(refused.message)
         flash(gettext("The letter is not recorded: %(why)s.", why=why), "error")
     else:
         flash(

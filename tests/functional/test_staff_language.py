@@ -36,7 +36,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime
 from outreach.services.contact_persons import contacts
-from outreach.web import i18n
+from outreach.web import i18n, service_sentences
 from tests.conftest import NOW
 from tests.factories import World, make_program, make_user, report_event
 from tests.functional.web import log_in, open_tasks, post
@@ -199,7 +199,7 @@ def test_the_call_followed_on_the_page_is_told_in_the_liaisons_language() -> Non
         "checked in",
         "no group tonight",
     ]
-    assert [text for text in written if text not in i18n.PHRASES] == []
+    assert [text for text in written if text not in service_sentences.PHRASES] == []
 
 
 # --- no internal names on any screen ---------------------------------------------------------
@@ -303,7 +303,7 @@ def _english_sentences() -> list[str]:
     """Our English of three words or more whose Spanish differs: the catalogue's and the
     services' sentences (PHRASES) alike."""
     texts = [m.id for m in _catalogue() if isinstance(m.id, str) and m.string != m.id]
-    texts += list(i18n.PHRASES)
+    texts += list(service_sentences.PHRASES)
     return [t for t in texts if len(t.split()) >= 3 and "%(" not in t]
 
 
@@ -447,9 +447,9 @@ def test_why_the_planner_refuses_group_time_is_said_in_spanish(
     )
     assert any(english_part in s for s in sentences)
     with app.test_request_context(), force_locale("es"):
-        spanish = [i18n.say(s) for s in sentences]
+        spanish = [service_sentences.say(s) for s in sentences]
     with app.test_request_context(), force_locale("en"):
-        english = [i18n.say(s) for s in sentences]
+        english = [service_sentences.say(s) for s in sentences]
     assert not any(english_part in s for s in spanish)
     assert all(s.startswith("Él") or s.startswith("Su ") or s.startswith("Ella") for s in spanish)
     assert not any("(S1)" in s for s in english + spanish)
@@ -461,7 +461,7 @@ def test_the_live_call_is_followed_in_spanish(app: Flask) -> None:
     from outreach.services.attempts import call_progress
 
     with app.test_request_context(), force_locale("es"):
-        said = {i18n.say(words) for words in call_progress.WORDS.values()}
+        said = {service_sentences.say(words) for words in call_progress.WORDS.values()}
     assert said.isdisjoint(call_progress.WORDS.values())
 
 
