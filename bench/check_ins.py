@@ -38,7 +38,7 @@ from bench import plan as bench_plan
 from bench import webhook_harness as harness
 from outreach import create_app
 from outreach.db import migrate
-from outreach.domain import planner as planner_module
+from outreach.domain.planning import group_sessions as group_sessions_module
 from outreach.domain.vocabulary import TaskReason
 from outreach.models import ContactPreferences, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
@@ -103,7 +103,7 @@ class Timing:
 def timed(rt: Runtime, step: Step, repeats: int) -> Timing:
     walls, cpus, made = [], [], 0
     for _ in range(repeats):
-        planner_module._rule.cache_clear()
+        group_sessions_module._rule.cache_clear()
         gc.collect()
         with rt.session() as session:
             started, cpu_started = clock.perf_counter(), clock.process_time()

@@ -46,18 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import webhook_harness as harness
 from outreach import create_app
 from outreach.db import migrate
-from outreach.domain import planner as planner_module
 from outreach.domain.participation import Mark, Timeline
-from outreach.domain.planner import (
-    DAY_CODES,
-    ContactSchedule,
-    GroupSchedule,
-    PlanItem,
-    PlanningRules,
-    SafeTime,
-    TaskToPlan,
-    plan,
-)
+from outreach.domain.planning import group_sessions as group_sessions_module
+from outreach.domain.planning.group_sessions import GroupSchedule
+from outreach.domain.planning.inputs import ContactSchedule, PlanItem, PlanningRules, TaskToPlan
+from outreach.domain.planning.planner import plan
+from outreach.domain.planning.safe_times import DAY_CODES, SafeTime
 from outreach.domain.vocabulary import Consent, EventType, Severity, TaskReason
 from outreach.models import (
     ContactPerson,
@@ -180,7 +174,7 @@ def expand_per_contact(items: list[PlanItem]) -> int:
 def timed(fn: Callable[[], object], repeats: int) -> float:
     samples = []
     for _ in range(repeats):
-        planner_module._rule.cache_clear()  # no head start from an earlier run
+        group_sessions_module._rule.cache_clear()  # no head start from an earlier run
         gc.collect()
         started = clock.perf_counter()
         fn()
@@ -189,7 +183,7 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
 
 
 def peak_memory(fn: Callable[[], object]) -> int:
-    planner_module._rule.cache_clear()
+    group_sessions_module._rule.cache_clear()
     gc.collect()
     tracemalloc.start()
     fn()
@@ -375,7 +369,7 @@ def timed_step(
     """Median time of one reminder step; the reminders it made are deleted between runs."""
     samples, made = [], 0
     for _ in range(repeats):
-        planner_module._rule.cache_clear()
+        group_sessions_module._rule.cache_clear()
         gc.collect()
         with rt.session() as session:
             started = clock.perf_counter()

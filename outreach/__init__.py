@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.clock import Clock, SystemClock
 from outreach.db import make_engine, make_session_factory
-from outreach.domain.protocols import Profile, ProfileError, load_profiles
+from outreach.domain.protocols.loading import ProfileError, load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.security.vault import Vault
 from outreach.settings import Settings, SettingsError, load_settings
 

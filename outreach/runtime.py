@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.channels.base import Channel
 from outreach.clock import Clock
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.script_library import ScriptLibrary
 from outreach.security.vault import Vault
 from outreach.settings import Settings

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Role
 from outreach.models import (
     ContactPerson,

@@ -29,7 +29,7 @@ from outreach.api.fields import (
     WholeNumber,
 )
 from outreach.domain.participation import Status as ParticipantStatus
-from outreach.domain.planner import SkipReason
+from outreach.domain.planning.windows import SkipReason
 from outreach.domain.vocabulary import (
     LANGUAGES,
     STAFF_OUTCOMES,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from outreach.api import actor, bp, db, now
 from outreach.api import models as m
 from outreach.api import parse as p
-from outreach.domain.planner import Plan
+from outreach.domain.planning.windows import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission

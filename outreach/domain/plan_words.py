@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from outreach.domain.participation import Status, StatusAt
-from outreach.domain.planner import Skipped, SkipReason
+from outreach.domain.planning.windows import Skipped, SkipReason
 
 _LEFT = {
     Status.COMPLETED: "he completed the program",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule
 
-from outreach.domain.planner import group_rule
+from outreach.domain.planning.group_sessions import group_rule
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

@@ -16,8 +16,8 @@ from datetime import time as dt_time
 from sqlalchemy import ColumnElement, String, cast, select, update
 from sqlalchemy.orm import Session
 
-from outreach.domain.planner import CallWindow
-from outreach.domain.protocols import Profile
+from outreach.domain.planning.windows import CallWindow
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime

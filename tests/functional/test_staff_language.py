@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from outreach.domain import plan_words
 from outreach.domain.participation import Status, StatusAt
-from outreach.domain.planner import Skipped, SkipReason
+from outreach.domain.planning.windows import Skipped, SkipReason
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import STAFF_OUTCOMES, AttemptFlag, EntryPoint, Outcome, TaskStatus
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault

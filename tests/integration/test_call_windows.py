@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.domain.planner import group_sessions
-from outreach.domain.protocols import load_profiles
+from outreach.domain.planning.group_sessions import group_sessions
+from outreach.domain.protocols.loading import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, TaskPlan
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks

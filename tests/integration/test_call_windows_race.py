@@ -16,7 +16,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, SessionCancellation
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault

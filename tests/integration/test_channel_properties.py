@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import Sms
 from outreach.domain import scripts
 from outreach.domain.calling import Permission
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.domain.vocabulary import Consent
 from outreach.security.vault import Vault

@@ -17,7 +17,8 @@ from collections import Counter
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
 from outreach.security.crypto import IndexKeyring, Keyring

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
 from outreach.services.intake.programs import PROTOCOLS_DIR

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.models import AuditEvent, ContactKey, ContactPerson, ContactPreferences
 from outreach.security.crypto import SealError
 from outreach.security.vault import ContactErased, Vault

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Delivery, OutboxMessage
 from outreach.security.vault import Vault, place

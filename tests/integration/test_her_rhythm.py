@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Attempt, AuditEvent, ContactPerson, Delivery, OutreachTask
 from outreach.security.vault import Vault

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from outreach.db import alembic_config, migrate, schema_change
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Sms
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Delivery, OutreachTask
 from outreach.scheduler import jobs

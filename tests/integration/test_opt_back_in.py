@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.models import AuditEvent, ContactPerson, OptBackIn, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks

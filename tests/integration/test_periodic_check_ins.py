@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks

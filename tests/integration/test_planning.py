@@ -9,8 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from outreach.domain.planner import Plan
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.planning.windows import Plan
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import ChannelError
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.models import AuditEvent, InboundMessage, ProviderErasure
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import tasks

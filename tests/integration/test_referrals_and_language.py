@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Program
 from outreach.security.vault import Vault

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, CompelledDisclosure, ContactRelease
 from outreach.security.vault import Vault

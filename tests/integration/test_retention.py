@@ -17,7 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from outreach.db import make_engine
-from outreach.domain.protocols import Profile, load_profiles
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.models import (
     Attempt,
     AuditEvent,

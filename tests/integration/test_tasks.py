@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.protocols.profile import Profile
 from outreach.models import Attempt, AuditEvent, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import tasks
@@ -29,7 +30,6 @@ NEXT_WEEK = TONIGHT + timedelta(days=7)
 
 @pytest.fixture
 def profiles() -> dict[str, Profile]:
-    from outreach.domain.protocols import load_profiles
     from outreach.services.intake.programs import PROTOCOLS_DIR
 
     return load_profiles(PROTOCOLS_DIR)

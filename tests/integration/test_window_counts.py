@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
-from outreach.domain.protocols import load_profiles
+from outreach.domain.protocols.loading import load_profiles
 from outreach.models import Attempt
 from outreach.services.attempts import tasks
 from outreach.services.intake.programs import PROTOCOLS_DIR

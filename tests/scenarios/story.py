@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import BridgedCall, SafeCheckCall, Sms
-from outreach.domain.planner import CallWindow
+from outreach.domain.planning.windows import CallWindow
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Role
 from outreach.models import (
     Attempt,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import LargeBinary
 
-from outreach.domain.protocols import MIN_ATTEMPTS_FLOOR
+from outreach.domain.protocols.profile import MIN_ATTEMPTS_FLOOR
 from outreach.domain.vocabulary import Role
 from outreach.models import Base
 from outreach.security.passwords import MAX_LENGTH, MIN_LENGTH

@@ -11,13 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.domain.protocols import (
-    Permissions,
-    ProfileError,
-    TaskSpec,
-    load_profile,
-    tasks_for_event,
-)
+from outreach.domain.protocols.engine import tasks_for_event
+from outreach.domain.protocols.loading import ProfileError, load_profile
+from outreach.domain.protocols.profile import Permissions, TaskSpec
 from outreach.domain.vocabulary import Channel, Consent, EventType, Severity, TaskReason
 from tests.unit.test_protocols import PROFILES
 

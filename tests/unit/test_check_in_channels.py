@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.domain.protocols import Permissions, cadence_due, channels_for
+from outreach.domain.protocols.engine import cadence_due, channels_for
+from outreach.domain.protocols.profile import Permissions
 from outreach.domain.vocabulary import Channel, Consent, TaskReason
 from tests.unit.test_protocols import PROFILES
 

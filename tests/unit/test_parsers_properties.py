@@ -26,8 +26,9 @@ from outreach.api import parse
 from outreach.api.fields import Day, Instant, Text, WholeNumber
 from outreach.domain import validation
 from outreach.domain.phones import InvalidPhone, masked, may_receive_sms, normalize_phone
-from outreach.domain.planner import DAY_CODES, GroupSchedule, SafeTime, group_sessions
-from outreach.domain.protocols import ProfileError, load_profile
+from outreach.domain.planning.group_sessions import GroupSchedule, group_sessions
+from outreach.domain.planning.safe_times import DAY_CODES, SafeTime
+from outreach.domain.protocols.loading import ProfileError, load_profile
 from outreach.domain.script_rules import (
     find_digits,
     find_phone_numbers,

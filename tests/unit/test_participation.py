@@ -23,7 +23,7 @@ from outreach.domain.participation import (
     Timeline,
     check_new_event,
 )
-from outreach.domain.planner import plan
+from outreach.domain.planning.planner import plan
 from outreach.domain.vocabulary import EventType, WindowKind
 from tests.unit.test_planner_properties import scenarios
 

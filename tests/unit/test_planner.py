@@ -14,20 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from outreach.domain.participation import Mark, Timeline
-from outreach.domain.planner import (
-    CallWindow,
-    ContactSchedule,
-    GroupSchedule,
-    PlanItem,
-    PlanningRules,
-    SafeTime,
-    SkipReason,
-    TaskToPlan,
-    candidate_zones,
-    group_sessions,
-    plan,
-    plan_task,
-)
+from outreach.domain.planning.group_sessions import GroupSchedule, group_sessions
+from outreach.domain.planning.inputs import ContactSchedule, PlanItem, PlanningRules, TaskToPlan
+from outreach.domain.planning.planner import plan, plan_task
+from outreach.domain.planning.safe_times import SafeTime
+from outreach.domain.planning.time_zones import candidate_zones
+from outreach.domain.planning.windows import CallWindow, SkipReason
 from outreach.domain.vocabulary import Consent, EventType, TaskReason, WindowKind
 
 NY = ZoneInfo("America/New_York")

@@ -16,16 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from outreach.domain.planner import (
-    CallWindow,
-    ContactSchedule,
-    GroupSchedule,
-    PlanItem,
-    PlanningRules,
-    SafeTime,
-    TaskToPlan,
-    plan,
-)
+from outreach.domain.planning.group_sessions import GroupSchedule
+from outreach.domain.planning.inputs import ContactSchedule, PlanItem, PlanningRules, TaskToPlan
+from outreach.domain.planning.planner import plan
+from outreach.domain.planning.safe_times import SafeTime
+from outreach.domain.planning.windows import CallWindow
 from outreach.domain.vocabulary import Consent, TaskReason, WindowKind
 
 ZONES = [

@@ -7,17 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach.domain.protocols import (
-    PRIORITY_DUTY_TO_WARN,
-    Permissions,
-    Profile,
-    ProfileError,
-    TaskSpec,
-    cadence_due,
-    load_profile,
-    load_profiles,
-    tasks_for_event,
-)
+from outreach.domain.protocols.engine import cadence_due, tasks_for_event
+from outreach.domain.protocols.loading import ProfileError, load_profile, load_profiles
+from outreach.domain.protocols.profile import PRIORITY_DUTY_TO_WARN, Permissions, Profile, TaskSpec
 from outreach.domain.vocabulary import (
     DATED_EVENTS,
     Channel,

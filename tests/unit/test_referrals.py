@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from outreach.cli import lint_scripts_command
 from outreach.domain import referrals
 from outreach.domain.attempt_rules import why_not_completed
-from outreach.domain.protocols import load_profile, load_profiles
+from outreach.domain.protocols.loading import load_profile, load_profiles
 from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services.intake import referrals as referral_service
 from outreach.services.intake.programs import PROTOCOLS_DIR

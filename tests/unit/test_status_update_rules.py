@@ -14,17 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach.domain.protocols import (
-    Permissions,
-    Profile,
-    ProfileError,
-    TaskSpec,
-    channels_for,
-    load_profile,
-    load_profiles,
-    offers_updates,
-    update_due,
-)
+from outreach.domain.protocols.engine import channels_for, offers_updates, update_due
+from outreach.domain.protocols.loading import ProfileError, load_profile, load_profiles
+from outreach.domain.protocols.profile import Permissions, Profile, TaskSpec
 from outreach.domain.vocabulary import Channel, Consent, EventType, TaskReason
 from outreach.services.intake.programs import PROTOCOLS_DIR
 

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols, validation
+from outreach.domain import validation
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Channel, EntryPoint, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
@@ -169,7 +170,7 @@ def task_reference(session: Session, actor: Actor, task_id: uuid.UUID, now: date
 def change_rhythm(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     task_id: uuid.UUID,
@@ -183,7 +184,7 @@ def change_rhythm(
 def change_updates(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     task_id: uuid.UUID,
@@ -198,7 +199,7 @@ def change_updates(
 def change_channels(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     task_id: uuid.UUID,
@@ -213,7 +214,7 @@ def change_channels(
 def _her_word(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     actor: Actor,
     task_id: uuid.UUID,
     changes: dict[str, object],
@@ -261,7 +262,7 @@ class NoWindowOpen(Conflict):
 def place_call(
     session: Session,
     out: Outward,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     task_id: uuid.UUID,

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import EntryPoint
 from outreach.models import ContactPerson, Delivery
 from outreach.security.permissions import Permission
@@ -42,7 +42,7 @@ FIELD = "mailing_address"
 def set_mailing_address(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     contact_id: uuid.UUID,
@@ -89,7 +89,7 @@ def set_mailing_address(
 def set_on_task(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     task_id: uuid.UUID,

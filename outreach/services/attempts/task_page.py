@@ -18,10 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain import attempt_rules, plan_words, protocols, scripts
+from outreach.domain import attempt_rules, plan_words, scripts
 from outreach.domain.calling import calling_hours_apply, contact_zones, within_calling_hours
 from outreach.domain.participation import StatusAt
-from outreach.domain.planner import CallWindow, Plan, group_sessions
+from outreach.domain.planning.group_sessions import group_sessions
+from outreach.domain.planning.windows import CallWindow, Plan
+from outreach.domain.protocols.engine import offers_updates
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.referrals import ReferralError
 from outreach.domain.scripts import CALL_OPENING
 from outreach.domain.vocabulary import (
@@ -176,7 +179,7 @@ class TaskPage:
 def task_page(
     session: Session,
     vault: Vault,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     task_id: uuid.UUID,
@@ -387,13 +390,13 @@ def _program_of(session: Session, contact_id: uuid.UUID) -> uuid.UUID:
     return contact.program_id
 
 
-def _rhythms(profiles: Mapping[str, protocols.Profile], program: Program) -> tuple[str, ...]:
+def _rhythms(profiles: Mapping[str, Profile], program: Program) -> tuple[str, ...]:
     profile = profiles.get(program.protocol)
     return () if profile is None or profile.cadence is None else profile.cadence_choices
 
 
 def _next_check_in(
-    session: Session, profile: protocols.Profile | None, contact_id: uuid.UUID, now: datetime
+    session: Session, profile: Profile | None, contact_id: uuid.UUID, now: datetime
 ) -> datetime | None:
     contact = session.get(ContactPerson, contact_id)
     if profile is None or profile.cadence is None or contact is None:
@@ -401,14 +404,14 @@ def _next_check_in(
     return tasks.next_check_in(session, profile, contact, now)
 
 
-def _rhythm_default(profiles: Mapping[str, protocols.Profile], program: Program) -> str | None:
+def _rhythm_default(profiles: Mapping[str, Profile], program: Program) -> str | None:
     profile = profiles.get(program.protocol)
     return None if profile is None or profile.cadence is None else profile.cadence.default
 
 
-def _updates_offered(profiles: Mapping[str, protocols.Profile], program: Program) -> bool:
+def _updates_offered(profiles: Mapping[str, Profile], program: Program) -> bool:
     profile = profiles.get(program.protocol)
-    return profile is not None and protocols.offers_updates(profile)
+    return profile is not None and offers_updates(profile)
 
 
 def _update_news(
@@ -482,7 +485,7 @@ def _script(
     actor: Actor,
     session: Session,
     status: StatusAt,
-    profile: protocols.Profile | None,
+    profile: Profile | None,
 ) -> tuple[list[tuple[str, str]], str | None]:
     if contact is None:
         return [], None
@@ -605,7 +608,7 @@ def _participant(session: Session, contact_id: uuid.UUID) -> Participant:
 
 def _plan(
     session: Session,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     task: OutreachTask,
     now: datetime,
     calling_hours: tuple[time, time],

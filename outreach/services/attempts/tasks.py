@@ -18,8 +18,15 @@ from sqlalchemy import Select, String, and_, case, cast, distinct, exists, func,
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from outreach.domain import attempt_rules, participation, protocols
-from outreach.domain.planner import GroupSchedule, group_sessions
+from outreach.domain import attempt_rules, participation
+from outreach.domain.planning.group_sessions import GroupSchedule, group_sessions
+from outreach.domain.protocols.engine import (
+    cadence_due,
+    tasks_for_event,
+    update_due,
+    wants_check_ins,
+)
+from outreach.domain.protocols.profile import Permissions, Profile, TaskSpec
 from outreach.domain.vocabulary import (
     PARTICIPATION_ENDS,
     PARTICIPATION_STARTS,
@@ -54,7 +61,7 @@ from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.staff.access import allowed, require
 from outreach.services.supervision import holds, on_call_notice
 
-Profiles = Mapping[str, protocols.Profile]
+Profiles = Mapping[str, Profile]
 # An attempt recorded ahead of the clock by more than this is a typing mistake, not a call.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_NOTE = 4000
@@ -148,7 +155,7 @@ def record_event(
     opened = [
         _open_task(session, spec, contact, event, level, now)
         for contact in _contacts_of(session, participant_id)
-        for spec in protocols.tasks_for_event(
+        for spec in tasks_for_event(
             profile,
             kind,
             at=at,
@@ -170,7 +177,7 @@ def record_event(
 
 def _status_updates(
     session: Session,
-    profile: protocols.Profile,
+    profile: Profile,
     actor: Actor,
     event: ProgramEvent,
     kind: EventType,
@@ -192,7 +199,7 @@ def _status_updates(
     for contact in _contacts_of(session, event.participant_id):
         if contact.id in told:
             continue
-        spec = protocols.update_due(
+        spec = update_due(
             profile,
             kind,
             at=event.at,
@@ -212,7 +219,7 @@ def _status_updates(
     return found
 
 
-def _from_now(spec: protocols.TaskSpec, now: datetime) -> protocols.TaskSpec:
+def _from_now(spec: TaskSpec, now: datetime) -> TaskSpec:
     """An update reported late is due from the news, as a cancelled class is: never already
     overdue the moment it opens."""
     if spec.opens_at >= now:
@@ -302,7 +309,7 @@ def _stand_down(
 
 def _open_task(
     session: Session,
-    spec: protocols.TaskSpec,
+    spec: TaskSpec,
     contact: ContactPerson,
     event: ProgramEvent | None,
     severity: Severity,
@@ -331,7 +338,7 @@ def _open_task(
 
 def open_for_cancelled_class(
     session: Session,
-    profile: protocols.Profile,
+    profile: Profile,
     *,
     actor: Actor,
     group: Group,
@@ -356,7 +363,7 @@ def open_for_cancelled_class(
         mine = [
             _open_task(session, spec, contact, event, Severity.ROUTINE, now)
             for contact in _contacts_of(session, participant.id)
-            for spec in protocols.tasks_for_event(
+            for spec in tasks_for_event(
                 profile,
                 EventType.CLASS_CANCELLED,
                 at=now,
@@ -418,14 +425,14 @@ def open_periodic_check_ins(session: Session, profiles: Profiles, *, now: dateti
 
 
 def check_in_due(
-    session: Session, profile: protocols.Profile, contact: ContactPerson, now: datetime
-) -> protocols.TaskSpec | None:
+    session: Session, profile: Profile, contact: ContactPerson, now: datetime
+) -> TaskSpec | None:
     """S13: the check-in her rhythm makes due now, counted from the last time she was
     reached safely or from when she consented, whichever is later."""
     prefs = contacts.current_preferences(session, contact.id)
     marks = [_last_safe_contact(session, contact.id), contacts.consented_since(session, contact.id)]
     known = [mark for mark in marks if mark is not None]
-    return protocols.cadence_due(
+    return cadence_due(
         profile,
         permissions=_permissions(session, contact),
         cadence_choice=prefs.cadence,
@@ -436,7 +443,7 @@ def check_in_due(
 
 
 def next_check_in(
-    session: Session, profile: protocols.Profile, contact: ContactPerson, now: datetime
+    session: Session, profile: Profile, contact: ContactPerson, now: datetime
 ) -> datetime | None:
     """S13: when her rhythm opens her next check-in (`now` if it opens at the next run), for
     the liaison who talks with her about it; None while one is open, and when none can open
@@ -454,7 +461,7 @@ def next_check_in(
 
 def follow_rhythm(
     session: Session,
-    profile: protocols.Profile,
+    profile: Profile,
     contact: ContactPerson,
     actor: Actor,
     now: datetime,
@@ -468,7 +475,7 @@ def follow_rhythm(
     due = None
     if _out_of(session, contact, now):
         rhythm = contacts.current_preferences(session, contact.id).cadence
-        if protocols.wants_check_ins(profile, rhythm):
+        if wants_check_ins(profile, rhythm):
             return
     else:
         due = check_in_due(session, profile, contact, now)
@@ -523,7 +530,7 @@ def _reschedule(
 
 def _cadence_contacts(
     session: Session, profiles: Profiles, now: datetime
-) -> list[tuple[ContactPerson, protocols.Profile]]:
+) -> list[tuple[ContactPerson, Profile]]:
     with_cadence = {key for key, profile in profiles.items() if profile.cadence is not None}
     rows = session.execute(
         select(ContactPerson, Program.protocol)
@@ -581,7 +588,7 @@ def _last_safe_contact(session: Session, contact_id: uuid.UUID) -> datetime | No
     )
 
 
-def _permissions(session: Session, contact: ContactPerson) -> protocols.Permissions:
+def _permissions(session: Session, contact: ContactPerson) -> Permissions:
     # S1: a task only uses channels both the protocol and her current permissions allow.
     prefs = contacts.current_preferences(session, contact.id)
     return contacts.channel_permissions(prefs, contact)
@@ -601,7 +608,7 @@ def _may_be_victim(session: Session, participant_id: uuid.UUID) -> bool:
     )
 
 
-def _profile(session: Session, profiles: Profiles, program_id: uuid.UUID) -> protocols.Profile:
+def _profile(session: Session, profiles: Profiles, program_id: uuid.UUID) -> Profile:
     program = session.get(Program, program_id)
     assert program is not None
     profile = profiles.get(program.protocol)

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from outreach.domain import protocols, validation
+from outreach.domain import validation
 from outreach.domain.calling import Permission as ChannelPermission
 from outreach.domain.phones import InvalidPhone, normalize_phone, zones_for_number
-from outreach.domain.protocols import Profile, offers_updates
+from outreach.domain.protocols.engine import offers_updates
+from outreach.domain.protocols.profile import Permissions, Profile
 from outreach.domain.vocabulary import LANGUAGES, Consent
 from outreach.models import ContactPerson, ContactPreferences, Participant, Program
 from outreach.security.permissions import Permission
@@ -569,12 +570,12 @@ def permission_of(row: ContactPreferences) -> ChannelPermission:
     return ChannelPermission(Consent(row.consent), row.voice, row.sms, row.voicemail, row.mail)
 
 
-def channel_permissions(row: ContactPreferences, contact: ContactPerson) -> protocols.Permissions:
+def channel_permissions(row: ContactPreferences, contact: ContactPerson) -> Permissions:
     """What the protocol may plan a task on for her (S1). A letter needs her permission and a
     mailing address she named as safe (seeds/001 "Massachusetts"): without one, the letter
     task falls back to the protocol's fallback channel (a call) instead of waiting for mail
     that cannot go."""
-    return protocols.Permissions(
+    return Permissions(
         consent=Consent(row.consent),
         voice=row.voice,
         sms=row.sms,

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain import protocols
+from outreach.domain.protocols.engine import channels_for
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import ContactPerson, ContactPreferences, OutreachTask, Program
 from outreach.services.contact_persons import contacts
@@ -26,7 +27,7 @@ from outreach.services.records.audit import Actor, AuditAction, record
 
 def change_preferences(
     session: Session,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     contact_id: uuid.UUID,
@@ -44,7 +45,7 @@ def change_preferences(
 
 def rederive(
     session: Session,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     contact_id: uuid.UUID,
@@ -67,9 +68,7 @@ def rederive(
             OutreachTask.consent_override.is_(False),
         )
     ):
-        found = [
-            c.value for c in protocols.channels_for(profile, TaskReason(task.reason), permissions)
-        ]
+        found = [c.value for c in channels_for(profile, TaskReason(task.reason), permissions)]
         if found != list(task.channels):
             record(
                 session,

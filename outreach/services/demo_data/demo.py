@@ -16,7 +16,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import DATED_EVENTS, Consent, EventType, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault

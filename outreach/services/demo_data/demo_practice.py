@@ -21,7 +21,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Consent, TaskReason, TaskStatus
 from outreach.models import ContactPerson, Group, OutreachTask, Participant, Program
 from outreach.security.vault import Vault

@@ -4,7 +4,7 @@ PRODUCT.md "Consented reminders": "a consented, check-in-style text where she ch
 over calls"; issue 20 item 4: "her check-in is a discreet text inviting her to reply or ask
 for a call. Replies reach the liaison sealed, as today." S13: her rhythm opens the check-in
 (tasks.open_periodic_check_ins); a profile's `[cadence] fallback_channels = ["sms"]` makes it
-a text-only task when she allows texts but not calls (protocols.Cadence.channels_for).
+a text-only task when she allows texts but not calls (protocols.profile.Cadence.channels_for).
 
 The text is planned like a reminder, at the start of the check-in's next window (S4: his
 group time or the times she named as safe, inside calling hours), and sent by the tick's
@@ -25,7 +25,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
-from outreach.domain.planner import CallWindow
+from outreach.domain.planning.windows import CallWindow
 from outreach.domain.vocabulary import (
     INVITED_BY_TEXT,
     TEXTED_REASONS,

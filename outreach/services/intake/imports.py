@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from outreach.db import AUDIT_KEY
 from outreach.domain import validation
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.models import Group, Participant
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import contacts

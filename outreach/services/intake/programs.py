@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.domain import validation
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import LANGUAGES, AttendanceStatus
 from outreach.models import Attendance, Group, Participant, Program, SessionCancellation, User
 from outreach.security.permissions import Permission

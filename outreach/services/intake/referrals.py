@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from outreach.domain import referrals
-from outreach.domain.protocols import Profile, load_profile
+from outreach.domain.protocols.loading import load_profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import LANGUAGES, TaskReason
 from outreach.models import Program
 from outreach.settings import PROJECT_ROOT

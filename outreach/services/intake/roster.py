@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain.planner import Session as GroupSession
-from outreach.domain.planner import group_sessions
+from outreach.domain.planning.group_sessions import Session as GroupSession
+from outreach.domain.planning.group_sessions import group_sessions
 from outreach.models import Attendance, Group, Participant, Program, SessionCancellation
 from outreach.security.permissions import Permission
 from outreach.services.attempts.tasks import schedule_of

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from outreach.domain.protocols import Profile
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import Base, ContactPerson, OutreachTask, Program, ProgramEvent
 from outreach.services.errors import Conflict, NotFound

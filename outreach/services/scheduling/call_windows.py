@@ -39,8 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
-from outreach.domain import planner, protocols
 from outreach.domain.participation import STATUS_EVENTS
+from outreach.domain.planning.windows import CallWindow, Plan
+from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import TaskStatus
 from outreach.models import (
     Attempt,
@@ -72,7 +73,7 @@ _SHARED = text(
 CLAIM_COLUMNS = frozenset({"claimed_by", "claim_expires_at", "claim_version"})
 
 
-def rules_key(profiles: Mapping[str, protocols.Profile], calling_hours: tuple[time, time]) -> str:
+def rules_key(profiles: Mapping[str, Profile], calling_hours: tuple[time, time]) -> str:
     """A digest of everything besides the data that shapes a plan: the protocols' planning
     rules and the calling hours. A plan made under other rules is redone."""
     parts = [f"{name}={profiles[name].planning!r}" for name in sorted(profiles)]
@@ -85,7 +86,7 @@ def rules_key(profiles: Mapping[str, protocols.Profile], calling_hours: tuple[ti
 
 def refresh(
     session: Session,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     now: datetime,
     calling_hours: tuple[time, time],
@@ -119,7 +120,7 @@ def refresh(
 
 def refresh_all(
     session: Session,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     now: datetime,
     calling_hours: tuple[time, time],
@@ -153,7 +154,7 @@ def _stale(scope: list[uuid.UUID] | None, key: str, now: datetime) -> Select[tup
 
 
 def _store(
-    session: Session, task_ids: list[uuid.UUID], plan: planner.Plan, *, now: datetime, key: str
+    session: Session, task_ids: list[uuid.UUID], plan: Plan, *, now: datetime, key: str
 ) -> None:
     session.execute(delete(PlannedWindow).where(PlannedWindow.task_id.in_(task_ids)))
     session.execute(delete(TaskPlan).where(TaskPlan.task_id.in_(task_ids)))
@@ -170,7 +171,7 @@ def _store(
     )
 
 
-def _window_row(window: planner.CallWindow) -> dict[str, Any]:
+def _window_row(window: CallWindow) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "task_id": uuid.UUID(window.task_id),

@@ -16,8 +16,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from outreach.domain import planner, protocols
 from outreach.domain.attempt_rules import pending_callback, standing
+from outreach.domain.planning import planner
+from outreach.domain.planning.group_sessions import GroupSchedule
+from outreach.domain.planning.inputs import ContactSchedule, PlanItem, PlanningRules, TaskToPlan
+from outreach.domain.planning.safe_times import SafeTime
+from outreach.domain.planning.windows import Plan
+from outreach.domain.protocols.profile import PRIORITY_IMMEDIATE, Profile
 from outreach.domain.vocabulary import Consent, Severity, TaskReason, TaskStatus
 from outreach.models import (
     Attempt,
@@ -35,7 +40,7 @@ from outreach.services.attempts.tasks import schedule_of
 from outreach.services.contact_persons import contacts
 from outreach.services.intake import participant_status
 
-Profiles = Mapping[str, protocols.Profile]
+Profiles = Mapping[str, Profile]
 
 
 def plan_open_tasks(
@@ -48,14 +53,14 @@ def plan_open_tasks(
     program_ids: Iterable[uuid.UUID] | None = None,
     task_ids: Iterable[uuid.UUID] | None = None,
     texting: bool = False,
-) -> planner.Plan:
+) -> Plan:
     """Plan the call windows of every open task (of the given programs or ids) from `now`.
 
     `texting` plans the windows in which a text may arrive for a contact who turned calls
     off (check_ins): the same safe times (S4), though no call is made in them."""
     rows = [_Row(*row) for row in session.execute(_open_tasks(program_ids, task_ids))]
     if not rows:
-        return planner.Plan((), ())
+        return Plan((), ())
     end = now + timedelta(days=days)
     context = _Context(session, rows, now=now, end=end, texting=texting)
     items = [context.item(row, profiles, calling_hours) for row in rows]
@@ -122,15 +127,13 @@ class _Context:
             session, {row.participant_id: row.participant_since for row in rows}
         )
 
-    def item(
-        self, row: _Row, profiles: Profiles, calling_hours: tuple[time, time]
-    ) -> planner.PlanItem:
+    def item(self, row: _Row, profiles: Profiles, calling_hours: tuple[time, time]) -> PlanItem:
         task = row.task
         prefs = self.preferences[task.contact_id]
         profile = profiles.get(row.protocol)
-        rules = profile.planning if profile else planner.PlanningRules()
-        return planner.PlanItem(
-            task=planner.TaskToPlan(
+        rules = profile.planning if profile else PlanningRules()
+        return PlanItem(
+            task=TaskToPlan(
                 task_id=str(task.id),
                 contact_id=str(task.contact_id),
                 reason=TaskReason(task.reason),
@@ -143,7 +146,7 @@ class _Context:
                 callback_at=self.callbacks.get(task.id),
                 timeline=self.timelines[row.participant_id],
                 opens_at=task.opens_at,
-                immediate=task.priority == protocols.PRIORITY_IMMEDIATE,
+                immediate=task.priority == PRIORITY_IMMEDIATE,
             ),
             contact=_contact_schedule(
                 task.contact_id, prefs, row.phone_zones, row.program_tz, texting=self.texting
@@ -160,27 +163,25 @@ def _contact_schedule(
     program_tz: str,
     *,
     texting: bool = False,
-) -> planner.ContactSchedule:
+) -> ContactSchedule:
     zones = (
         (prefs.timezone,)
         if prefs.timezone
         else tuple(z for z in phone_zones.split(",") if z) or (program_tz,)
     )
-    return planner.ContactSchedule(
+    return ContactSchedule(
         contact_id=str(contact_id),
         consent=Consent(prefs.consent),
         voice=prefs.voice or (texting and prefs.sms),
         sms=prefs.sms,
         voicemail=prefs.voicemail,
         timezones=zones,
-        safe_times=tuple(
-            planner.SafeTime.parse(t["days"], t["start"], t["end"]) for t in prefs.safe_times
-        ),
+        safe_times=tuple(SafeTime.parse(t["days"], t["start"], t["end"]) for t in prefs.safe_times),
         only_during_group=prefs.only_during_group,
     )
 
 
-def _narrowed(rules: planner.PlanningRules, hours: tuple[time, time]) -> planner.PlanningRules:
+def _narrowed(rules: PlanningRules, hours: tuple[time, time]) -> PlanningRules:
     """The program's calling hours, never wider than the service-wide setting."""
     return replace(
         rules,
@@ -189,7 +190,7 @@ def _narrowed(rules: planner.PlanningRules, hours: tuple[time, time]) -> planner
     )
 
 
-def _groups(session: Session, group_ids: set[uuid.UUID]) -> dict[uuid.UUID, planner.GroupSchedule]:
+def _groups(session: Session, group_ids: set[uuid.UUID]) -> dict[uuid.UUID, GroupSchedule]:
     cancelled: dict[uuid.UUID, set[date]] = defaultdict(set)
     for group_id, day in session.execute(
         select(SessionCancellation.group_id, SessionCancellation.session_date).where(

@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, Select, String, case, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from outreach.domain import plan_words, protocols
-from outreach.domain.planner import CallWindow, Plan, Skipped, group_sessions
-from outreach.domain.protocols import PRIORITY_IMMEDIATE
+from outreach.domain import plan_words
+from outreach.domain.planning.group_sessions import group_sessions
+from outreach.domain.planning.windows import CallWindow, Plan, Skipped
+from outreach.domain.protocols.profile import PRIORITY_IMMEDIATE, Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import (
     Attendance,
@@ -125,7 +126,7 @@ def reference(contact_id: uuid.UUID) -> str:
 
 def call_queue(
     session: Session,
-    profiles: Mapping[str, protocols.Profile],
+    profiles: Mapping[str, Profile],
     *,
     actor: Actor,
     now: datetime,
