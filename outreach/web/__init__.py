@@ -19,8 +19,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from outreach.logs import security_event
 from outreach.runtime import runtime
 from outreach.security.vault import DataKeyMissing
-from outreach.web import i18n, schedules
+from outreach.web import schedules
 from outreach.web.input_guard import refuse_malformed_input
+from outreach.web.language import i18n
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

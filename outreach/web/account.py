@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, gettext
 
 from outreach.services.staff import auth, second_factor, users
-from outreach.web import i18n
 from outreach.web.common import db, now, rt, staff
+from outreach.web.language import i18n
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -22,7 +22,7 @@ from outreach.models import User
 from outreach.runtime import runtime
 from outreach.services.errors import Forbidden
 from outreach.services.staff import auth, second_factor
-from outreach.web import service_sentences
+from outreach.web.language import service_sentences
 
 bp = Blueprint("auth", __name__)
 SECOND_STEP_LIMIT = timedelta(minutes=5)

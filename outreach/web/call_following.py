@@ -13,8 +13,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from outreach.services.attempts import call_progress, claimed_work
-from outreach.web import service_sentences
 from outreach.web.common import actor, db, now, staff
+from outreach.web.language import service_sentences
 
 bp = Blueprint("call_following", __name__)
 

@@ -14,7 +14,7 @@ from outreach.services.contact_persons import opt_back_in
 from outreach.services.errors import Conflict, Invalid, ServiceError
 from outreach.services.scheduling import languages, queue
 from outreach.services.supervision import duty_to_warn
-from outreach.web import pictures, service_sentences, stored_words
+from outreach.web import pictures
 from outreach.web.common import (
     actor,
     calling_hours,
@@ -26,6 +26,7 @@ from outreach.web.common import (
     rt,
     staff,
 )
+from outreach.web.language import service_sentences, stored_words
 
 bp = Blueprint("liaison", __name__)
 # The contact is dialled only once a person presses 1 on the liaison's leg, never a voicemail.

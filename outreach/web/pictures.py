@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from flask_babel import format_date, gettext, lazy_gettext
 
 from outreach.services.attempts.task_page import Week
-from outreach.web.stored_words import words
+from outreach.web.language.stored_words import words
 
 FIRST_HOUR, LAST_HOUR = 6, 23
 HOUR_WIDTH, ROW_HEIGHT, LABEL_WIDTH, TOP = 44, 34, 70, 22

@@ -36,7 +36,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime
 from outreach.services.contact_persons import contacts
-from outreach.web import i18n, service_sentences
+from outreach.web.language import i18n, service_sentences
 from tests.conftest import NOW
 from tests.factories import World, make_program, make_user, report_event
 from tests.functional.web import log_in, open_tasks, post

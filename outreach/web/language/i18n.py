@@ -25,15 +25,15 @@ from werkzeug.exceptions import HTTPException
 
 from outreach.runtime import runtime
 from outreach.services.intake import referrals
-from outreach.web.service_sentences import say
-from outreach.web.stored_words import words
+from outreach.web.language.service_sentences import say
+from outreach.web.language.stored_words import words
 
 if TYPE_CHECKING:
     from outreach.models import Program
 
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
-TRANSLATIONS = Path(__file__).parent / "translations"
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
 
 def init_app(app: Flask) -> None:
