@@ -28,7 +28,7 @@ from outreach import create_app
 from outreach.models import Delivery
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
 from tests.fakes import RecordingChannel
 
