@@ -25,10 +25,11 @@ from sqlalchemy import insert, select
 
 from bench import webhook_harness as h
 from outreach import create_app
+from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
 from outreach.models import Delivery
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
 from tests.fakes import RecordingChannel
 
@@ -49,7 +50,9 @@ def run(size: int, due: int) -> tuple[float, float, int]:
             began = time.perf_counter()
             list(
                 session.scalars(
-                    select(Delivery.id).where(Delivery.status == "pending", Delivery.due_at <= NOW)
+                    select(Delivery.id).where(
+                        Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= NOW
+                    )
                 )
             )
             bare = time.perf_counter() - began
@@ -77,10 +80,10 @@ def _row(n: int, is_due: bool, task_id: uuid.UUID, contact_id: uuid.UUID) -> dic
         "id": uuid.uuid4(),
         "task_id": task_id,
         "contact_id": contact_id,
-        "kind": "sms",
+        "kind": DeliveryKind.SMS,
         "script": "reminder",
         "language": "en",
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "code": secrets.token_urlsafe(24),
         "due_at": due_at,
         "expires_at": due_at + timedelta(hours=2),

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import Role
+from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus, Role
 from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime
 from outreach.security import totp
@@ -183,10 +183,10 @@ def _sent_calls(
         Delivery(
             task_id=call_tasks[n % len(call_tasks)].id,
             contact_id=call_tasks[n % len(call_tasks)].contact_id,
-            kind="safe_check_call",
+            kind=DeliveryKind.SAFE_CHECK_CALL,
             script="safe_check_prompt",
             language="en",
-            status="sent",
+            status=DeliveryStatus.SENT,
             code=code,
             provider_sid=f"CA{code}",
             due_at=now,
@@ -209,7 +209,7 @@ def _reminders_due(
             Delivery(
                 task_id=task.id,
                 contact_id=task.contact_id,
-                kind="sms",
+                kind=DeliveryKind.SMS,
                 script="reminder",
                 language="en",
                 code=f"soak-{uuid.uuid4().hex}",

@@ -77,6 +77,7 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     Answer the webhook token and the deliveries' opaque codes."""
     from outreach import create_app
     from outreach.db import migrate
+    from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
     from outreach.models import Delivery
     from outreach.runtime import runtime
     from outreach.services.attempts import tasks
@@ -131,10 +132,10 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
             Delivery(
                 task_id=task.id,
                 contact_id=task.contact_id,
-                kind="safe_check_call",
+                kind=DeliveryKind.SAFE_CHECK_CALL,
                 script="safe_check_prompt",
                 language="en",
-                status="sent",
+                status=DeliveryStatus.SENT,
                 code=code,
                 provider_sid=f"CA{code}",
                 due_at=NOW,

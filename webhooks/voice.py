@@ -10,9 +10,9 @@ from outreach.channels.base import Callbacks
 from outreach.domain import scripts
 from outreach.models import Delivery
 from outreach.services.attempts import answered_calls
-from outreach.services.delivery import callbacks, inbox
-from outreach.services.delivery.callbacks import Answer, BridgeTarget, Screen
-from outreach.services.delivery.deliveries import liaison_prompt, screen_prompt, spoken_text
+from outreach.services.delivery import call_answers, callbacks, inbox
+from outreach.services.delivery.call_answers import Answer, BridgeTarget, Screen
+from outreach.services.delivery.calls import liaison_prompt, screen_prompt, spoken_text
 from webhooks import bp
 from webhooks.common import (
     code,
@@ -48,7 +48,7 @@ def bridge() -> Response:
     if delivery is None:
         return _hang_up()
     inbox.remember(db(), "bridge", f"bridge:{form('CallSid')}", request.form, now(), delivery)
-    if not callbacks.bridge_answered(db(), delivery, now()):
+    if not call_answers.bridge_answered(db(), delivery, now()):
         return _hang_up()
     prompt = liaison_prompt(db(), outward(), delivery)
     links = Callbacks(outward().settings.public_url, delivery.code)
@@ -128,7 +128,7 @@ def screen_answer() -> Response:
         return _hang_up()
     key = f"screen-digits:{form('CallSid')}:{form('Digits')}"
     inbox.remember(db(), "screen-answer", key, request.form, now(), delivery)
-    decision = callbacks.screened(db(), delivery, form("Digits"), now())
+    decision = call_answers.screened(db(), delivery, form("Digits"), now())
     if decision is Screen.BRIDGE:
         # The end of the `<Number url>` document connects the two legs (docs/voice/twiml/number).
         return twiml(VoiceResponse())
@@ -141,7 +141,7 @@ def _leave_voicemail(delivery: Delivery) -> Response:
     text = spoken_text(db(), outward(), delivery, "voicemail", "neutral", now())
     # Locked again, so that this and the applier never both settle on a stale reading.
     delivery = inbox.delivery_caught_up(db(), code(), now()) or delivery
-    callbacks.voicemail_left(db(), delivery, now())
+    call_answers.voicemail_left(db(), delivery, now())
     response = VoiceResponse()
     response.say(text, language=say_language(delivery.language), voice=say_voice(delivery.language))
     response.hangup()
@@ -176,7 +176,7 @@ def safe_check() -> Response:
     answered_by = form("AnsweredBy") or "unknown"
     # The verdict settles the attempt, stored as the asynchronous one used to be.
     stored("amd", f"amd:{form('CallSid')}:{answered_by}")
-    if callbacks.must_hang_up(answered_by):
+    if call_answers.must_hang_up(answered_by):
         return _hang_up()
     key = f"prompt:{form('CallSid')}"
     inbox.remember_at_once(db(), "safe-check", key, request.form, now(), delivery)
@@ -194,8 +194,8 @@ def safe_check_screened() -> Response:
         return _hang_up()
     key = f"screen-digits:{form('CallSid')}:{form('Digits')}"
     inbox.remember(db(), "screen-answer", key, request.form, now(), delivery)
-    if callbacks.screened(db(), delivery, form("Digits"), now()) is not Screen.BRIDGE:
-        callbacks.safe_check_answer(db(), delivery, "", now())
+    if call_answers.screened(db(), delivery, form("Digits"), now()) is not Screen.BRIDGE:
+        call_answers.safe_check_answer(db(), delivery, "", now())
         return _hang_up()
     prompt = spoken_text(db(), outward(), delivery, "voice", "safe_check_prompt", now())
     links = Callbacks(outward().settings.public_url, delivery.code)
@@ -211,8 +211,8 @@ def safe_check_answer() -> Response:
         return _hang_up()
     key = f"digits:{form('CallSid')}:{form('Digits')}"
     inbox.remember(db(), "answer", key, request.form, now(), delivery)
-    answer = callbacks.safe_check_answer(db(), delivery, form("Digits"), now())
-    liaison = callbacks.liaison_phone_for(db(), outward().vault, delivery)
+    answer = call_answers.safe_check_answer(db(), delivery, form("Digits"), now())
+    liaison = call_answers.liaison_phone_for(db(), outward().vault, delivery)
     if answer is Answer.CONNECT and liaison:
         return _dial_liaison(delivery, liaison)
     return _hang_up()
@@ -258,7 +258,7 @@ def amd() -> Response:
     about the attempt is stored for the inbox applier."""
     answered_by = form("AnsweredBy")
     fresh = stored("amd", f"amd:{form('CallSid')}:{answered_by}")
-    if fresh and callbacks.must_hang_up(answered_by):
+    if fresh and call_answers.must_hang_up(answered_by):
         outward().channel.hang_up(form("CallSid"))
     return twiml(EMPTY)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from outreach.domain.vocabulary import Consent, TaskReason
+from outreach.domain.vocabulary import Consent, DeliveryKind, TaskReason
 
 
 def calling_hours_apply(reason: str) -> bool:
@@ -38,13 +38,13 @@ class Permission:
     voicemail: bool
     mail: bool
 
-    def refusal(self, action: str, *, override: bool = False) -> str | None:
+    def refusal(self, action: DeliveryKind, *, override: bool = False) -> str | None:
         """Answer why `action` is not allowed now, or None when it is."""
-        if override and action == "bridged_call":
+        if override and action == DeliveryKind.BRIDGED_CALL:
             return None  # S1/S8: a person's call on a duty to warn a supervisor confirmed
         if self.consent is Consent.DECLINED:
             return "the contact declined all contact"  # S1 (bar a confirmed duty to warn)
-        if self.consent is Consent.NOT_ASKED and action != "bridged_call":
+        if self.consent is Consent.NOT_ASKED and action != DeliveryKind.BRIDGED_CALL:
             return "consent was not asked yet: only the liaison's own first call is allowed"
         return _channel_refusal(self, action)
 
@@ -54,12 +54,12 @@ class Permission:
         return self.consent is Consent.CONSENTED and self.voicemail
 
 
-def _channel_refusal(permission: Permission, action: str) -> str | None:
+def _channel_refusal(permission: Permission, action: DeliveryKind) -> str | None:
     allowed = {
-        "bridged_call": permission.voice,
-        "safe_check_call": permission.voice,
-        "sms": permission.sms,
-        "letter": permission.mail,
+        DeliveryKind.BRIDGED_CALL: permission.voice,
+        DeliveryKind.SAFE_CHECK_CALL: permission.voice,
+        DeliveryKind.SMS: permission.sms,
+        DeliveryKind.LETTER: permission.mail,
     }
     if action not in allowed:
         raise ValueError(f"unknown outward action {action!r}")

@@ -129,6 +129,34 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class DeliveryKind(StrEnum):
+    """What one outward action is: a delivery row's kind (S1 says which she allowed)."""
+
+    BRIDGED_CALL = "bridged_call"  # the liaison's phone rings first, then hers
+    SAFE_CHECK_CALL = "safe_check_call"  # an automated call asking her to press 1 or 2
+    SMS = "sms"  # an approved neutral text to her (S2)
+    LETTER = "letter"  # the letter the liaison printed and mailed (S9)
+    ON_CALL_SMS = "on_call_sms"  # a notice to a supervisor's own phone, never hers (S8)
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands: pending -> sending -> sent -> (in_progress) -> settled.
+
+    A delivery ends settled, failed (the provider refused it), refused (a safety rule or the
+    liaison's leg stopped it: nothing about her happened), missed (its window closed before it
+    went) or unknown (left to a person: nothing told us how it ended)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed: a crash from here on is reconciled, never sent twice
+    SENT = "sent"
+    IN_PROGRESS = "in_progress"
+    SETTLED = "settled"
+    FAILED = "failed"
+    REFUSED = "refused"
+    MISSED = "missed"
+    UNKNOWN = "unknown"
+
+
 class Outcome(StrEnum):
     """The outcome of one attempt (INTERFACES.md, POST /tasks/{id}/attempts)."""
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from outreach.domain.vocabulary import DeliveryStatus
 from outreach.models.base import Base, HasId
 
 
@@ -36,12 +37,12 @@ class Delivery(HasId, Base):
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
-    # bridged_call | safe_check_call | sms | letter | on_call_sms (to a supervisor, S8)
+    # A DeliveryKind: bridged_call | safe_check_call | sms | letter | on_call_sms (S8)
     kind: Mapped[str] = mapped_column(String(20))
     script: Mapped[str] = mapped_column(String(60))
     language: Mapped[str] = mapped_column(String(8))
-    # pending -> sending -> sent -> (in_progress) -> a final status; or missed / failed.
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # A DeliveryStatus: pending -> sending -> sent -> (in_progress) -> a final status.
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING)
     # The opaque code in every callback URL: unguessable, ASCII, names nothing (S10).
     code: Mapped[str] = mapped_column(String(43), unique=True)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -18,12 +18,18 @@ from sqlalchemy.orm import Session
 
 from outreach.domain.planning.windows import CallWindow
 from outreach.domain.protocols.profile import Profile
-from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
+from outreach.domain.vocabulary import (
+    DeliveryKind,
+    DeliveryStatus,
+    TaskReason,
+    TaskStatus,
+    WindowKind,
+)
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries, inbox, reconcile
+from outreach.services.delivery import inbox, reconcile, sending, texts
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import check_ins
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -201,7 +207,7 @@ def _may_remind(prefs: ContactPreferences | None) -> bool:
     # she allows texts (consented, no STOP standing) and may still be called.
     if prefs is None or not prefs.voice:
         return False
-    return contacts.permission_of(prefs).refusal("sms") is None
+    return contacts.permission_of(prefs).refusal(DeliveryKind.SMS) is None
 
 
 def _next_windows(
@@ -231,10 +237,10 @@ def _schedule_one(
         Delivery(
             task_id=task.id,
             contact_id=task.contact_id,
-            kind="sms",
+            kind=DeliveryKind.SMS,
             script="reminder",
             language=prefs.language,
-            status="pending",
+            status=DeliveryStatus.PENDING,
             code=secrets.token_urlsafe(32),
             due_at=window.start,
             expires_at=window.end,
@@ -265,7 +271,7 @@ def _already_planned(session: Session, task: OutreachTask, window: CallWindow) -
             select(Delivery.id)
             .where(
                 Delivery.task_id == task.id,
-                Delivery.kind == "sms",
+                Delivery.kind == DeliveryKind.SMS,
                 Delivery.script == "reminder",
                 Delivery.due_at >= day_start,
                 Delivery.due_at < day_start + timedelta(days=1),
@@ -277,7 +283,7 @@ def _already_planned(session: Session, task: OutreachTask, window: CallWindow) -
 
 
 # The window check at send time is about his group and her safe times (S4); the calling hours
-# are judged by the send itself, which refuses a text after they end (deliveries._target).
+# are judged by the send itself, which refuses a text after they end (targets.target_for).
 _ANY_HOUR = (dt_time(0, 0), dt_time(23, 59, 59))
 
 
@@ -315,7 +321,7 @@ def send_due(
         if not leading():
             break
         at = read()
-        if not deliveries.claim(session, delivery_id, at):
+        if not sending.claim(session, delivery_id, at):
             continue  # another process took it
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
@@ -323,14 +329,15 @@ def send_due(
         if expired or (windows is not None and not _window_stands(session, windows, delivery, at)):
             # S4: its window closed, or is gone: the text is missed, never sent late or
             # into a window with no call in it.
-            delivery.status, delivery.settled_at = "missed", at
+            delivery.status, delivery.settled_at = DeliveryStatus.MISSED, at
             session.commit()
             missed += 1
             continue
-        deliveries.send_scheduled_sms(session, out, delivery, at)
+        texts.send_scheduled_sms(session, out, delivery, at)
         check_ins.made(session, delivery, at)  # a check-in text she chose is the check-in
         status = session.get(Delivery, delivery_id).status  # type: ignore[union-attr]
-        sent, refused = sent + (status == "sent"), refused + (status == "refused")
+        sent += status == DeliveryStatus.SENT
+        refused += status == DeliveryStatus.REFUSED
     return sent, missed, refused
 
 
@@ -372,7 +379,7 @@ def _all_due_ids(session: Session, now: datetime) -> Iterator[uuid.UUID]:
 def _due_ids(session: Session, now: datetime) -> list[uuid.UUID]:
     query = (
         select(Delivery.id)
-        .where(Delivery.status == "pending", Delivery.due_at <= now)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now)
         .order_by(Delivery.due_at)
         .limit(SEND_BATCH)
     )
@@ -437,8 +444,8 @@ def reconcile_stuck(session: Session, now: datetime) -> int:
     """Claimed sends that never settled are marked for a person to check; never resent."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_at < now - STUCK_AFTER)
-        .values(status="unknown", settled_at=now)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - STUCK_AFTER)
+        .values(status=DeliveryStatus.UNKNOWN, settled_at=now)
     )
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

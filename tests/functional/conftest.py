@@ -16,7 +16,7 @@ from outreach.clock import FixedClock
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.security.vault import Vault
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from outreach.settings import load_settings

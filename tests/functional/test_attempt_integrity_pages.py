@@ -21,8 +21,8 @@ from outreach.models import Attempt, AuditEvent, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
-from outreach.services.delivery import deliveries, inbox
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery import calls, inbox
+from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import queue
@@ -240,7 +240,7 @@ def _answered_call(
     log_in(client, world.users["liaison"])
     post(client, f"/tasks/{intake.id}/claim")
     scenario.calls.append("human")
-    call = deliveries.request_bridged_call(
+    call = calls.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     simulator.run_pending()

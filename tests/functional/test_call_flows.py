@@ -27,7 +27,7 @@ from outreach.channels.base import Callbacks
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries, inbox
+from outreach.services.delivery import calls, inbox
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from tests.conftest import NOW
@@ -45,7 +45,7 @@ def dialled(app: Flask, db: Session, world: World, intake: OutreachTask) -> tupl
     """The liaison clicked Call, their phone rang, they pressed 1: the TwiML dialling her."""
     rt = runtime(app)
     rt.channel = RecordingChannel()
-    delivery = deliveries.request_bridged_call(
+    delivery = calls.request_bridged_call(
         db, rt.outward(), actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     client = app.test_client()

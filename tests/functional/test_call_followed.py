@@ -20,7 +20,7 @@ from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import inbox
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from tests.conftest import NOW
 from tests.factories import World, build_world
 from tests.functional.conftest import LIAISON_PHONE

@@ -19,8 +19,8 @@ from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries, inbox
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery import calls, inbox, mailing, sending, texts
+from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
@@ -57,13 +57,13 @@ def test_a_whole_contact_machine_then_a_person_who_presses_one(
 ) -> None:
     scenario.calls += ["machine", "human"]
     scenario.digits += ["1"]
-    first = deliveries.place_safe_check_call(
+    first = calls.place_safe_check_call(
         db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
     )
     _play(simulator, db)
     assert _attempts(db, intake) == ["machine_hung_up"]
     clock.advance(days=7)
-    second = deliveries.place_safe_check_call(
+    second = calls.place_safe_check_call(
         db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
     )
     _play(simulator, db)
@@ -88,9 +88,7 @@ def test_a_machine_on_a_bridged_call_is_hung_up_on_in_silence(
     app: Flask,
 ) -> None:
     scenario.calls.append("machine")
-    deliveries.request_bridged_call(
-        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
-    )
+    calls.request_bridged_call(db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW)
     _play(simulator, db)
     assert _attempts(db, intake) == ["machine_hung_up"]
     # S5 "who": the webhooks settle it, yet the liaison who pressed Call made the attempt.
@@ -117,9 +115,7 @@ def test_a_neutral_voicemail_is_left_only_where_the_contact_allowed_it(
     scenario.calls.append("machine")
     spoken: list[str] = []
     _capture_twiml(app, spoken)
-    deliveries.request_bridged_call(
-        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
-    )
+    calls.request_bridged_call(db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW)
     _play(simulator, db)
     assert _attempts(db, intake) == ["voicemail_neutral"]
     # The liaison's own prompt to press 1 is said too, on their leg; this is the contact's.
@@ -141,9 +137,7 @@ def test_a_person_answering_a_bridged_call_is_connected_and_the_liaison_records_
     scenario.calls.append("human")
     answers: list[str] = []
     _capture_twiml(app, answers)
-    deliveries.request_bridged_call(
-        db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
-    )
+    calls.request_bridged_call(db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW)
     _play(simulator, db)
     asked = next(t for t in answers if "<Gather" in t)
     bridge = next(t for t in answers if "<Dial" in t)
@@ -172,7 +166,7 @@ def test_a_bridged_call_the_liaison_confirmed_logs_the_contacts_side(
 ) -> None:
     scenario.calls.append(answer)
     scenario.liaison_keys.append("1")
-    delivery = deliveries.request_bridged_call(
+    delivery = calls.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     _play(simulator, db)
@@ -194,7 +188,7 @@ def test_the_liaisons_own_voicemail_is_never_connected_to_the_contact(
     scenario.liaison_keys.append("")  # their voicemail picked up: no key is pressed
     answers: list[str] = []
     _capture_twiml(app, answers)
-    delivery = deliveries.request_bridged_call(
+    delivery = calls.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     _play(simulator, db)
@@ -243,7 +237,7 @@ def test_a_decline_recorded_while_the_liaisons_phone_rings_stops_the_bridge(
     scenario.calls.append("human")
     answers: list[str] = []
     _capture_twiml(app, answers)
-    delivery = deliveries.request_bridged_call(
+    delivery = calls.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     meanwhile(db, world, intake)  # after the click, before the liaison picks up
@@ -307,7 +301,7 @@ def test_nothing_goes_out_outside_calling_hours(
 ) -> None:
     late = datetime(2026, 11, 18, 3, 30, tzinfo=UTC)  # 22:30 in New York
     with pytest.raises(Conflict, match="calling hours"):
-        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=late, actor=SYSTEM)
+        texts.send_sms(db, out, task_id=intake.id, script="reminder", now=late, actor=SYSTEM)
     assert _deliveries(db) == 0
 
 
@@ -333,7 +327,7 @@ def test_a_text_that_would_fail_the_lint_is_refused_and_nothing_is_sent(
     opened = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
     [task] = [t for t in opened if t.contact_id == contact.id]
     with pytest.raises(Conflict, match="safety check"):
-        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
+        texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert simulator.run_pending() == 0
 
 
@@ -346,9 +340,7 @@ def test_an_sms_is_kept_sealed_in_the_outbox_and_settles_on_delivery(
     app: Flask,
 ) -> None:
     [task] = report_event(db, runtime(app).profiles, world, "class_cancelled", now=NOW)
-    delivery = deliveries.send_sms(
-        db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM
-    )
+    delivery = texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     _play(simulator, db)
     db.expire_all()
     assert db.get(Delivery, delivery.id).provider_status == "delivered"  # type: ignore[union-attr]
@@ -375,10 +367,10 @@ def test_a_carrier_opt_out_revokes_sms_consent_and_is_never_retried(
     out = Outward(failing, rt.vault, rt.library, rt.settings)
     [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
     with pytest.raises(Conflict):
-        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
+        texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert contacts.current_preferences(db, world.contact.id).sms is False
     with pytest.raises(Conflict, match="not allowed"):
-        deliveries.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
+        texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert failing.attempts == ["sms"]
     failed = db.scalar(select(Delivery).where(Delivery.status == "failed"))
     assert failed is not None
@@ -403,7 +395,7 @@ def test_a_delivery_is_claimed_once_however_often_it_is_tried(
     )
     db.add(delivery)
     db.commit()
-    assert [deliveries.claim(db, delivery.id, NOW) for _ in range(3)] == [True, False, False]
+    assert [sending.claim(db, delivery.id, NOW) for _ in range(3)] == [True, False, False]
 
 
 def _every_action(
@@ -411,12 +403,10 @@ def _every_action(
 ) -> list[Callable[[], Delivery]]:
     actor = world.actor("liaison")
     return [
-        lambda: deliveries.request_bridged_call(db, out, actor=actor, task_id=task.id, now=NOW),
-        lambda: deliveries.place_safe_check_call(db, out, task_id=task.id, now=NOW, actor=actor),
-        lambda: deliveries.send_sms(
-            db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM
-        ),
-        lambda: deliveries.produce_letter(db, out, task_id=task.id, now=NOW, actor=actor),
+        lambda: calls.request_bridged_call(db, out, actor=actor, task_id=task.id, now=NOW),
+        lambda: calls.place_safe_check_call(db, out, task_id=task.id, now=NOW, actor=actor),
+        lambda: texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM),
+        lambda: mailing.produce_letter(db, out, task_id=task.id, now=NOW, actor=actor),
     ]
 
 
@@ -439,11 +429,11 @@ def test_the_outbox_lists_what_was_sent_oldest_first(
 ) -> None:
     from outreach.services.delivery.outbox import read_outbox
 
-    deliveries.place_safe_check_call(
+    calls.place_safe_check_call(
         db, out, task_id=intake.id, now=clock.now(), actor=world.actor("liaison")
     )
     clock.advance(minutes=5)
-    deliveries.request_bridged_call(
+    calls.request_bridged_call(
         db, out, actor=world.actor("liaison"), task_id=intake.id, now=clock.now()
     )
     entries = read_outbox(db, vault, now=clock.now())

@@ -23,8 +23,8 @@ from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery import calls
+from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import planning, queue
@@ -86,7 +86,7 @@ def test_emerge_duty_to_warn_friday_2330_is_callable_at_once_and_routine_work_wa
 
     # The Call button: the liaison is rung first, then she is dialled from the neutral number.
     scenario.calls += ["human"]
-    call = deliveries.request_bridged_call(
+    call = calls.request_bridged_call(
         db, out, actor=case.liaison, task_id=warning.id, now=FRIDAY_2330
     )
     assert call.kind == "bridged_call"
@@ -94,7 +94,7 @@ def test_emerge_duty_to_warn_friday_2330_is_callable_at_once_and_routine_work_wa
     # The routine intake at the same hour is still refused: calling hours govern it (S4).
     later = FRIDAY_2330 + timedelta(minutes=1)
     with pytest.raises(Conflict, match="calling hours"):
-        deliveries.request_bridged_call(db, out, actor=case.liaison, task_id=intake.id, now=later)
+        calls.request_bridged_call(db, out, actor=case.liaison, task_id=intake.id, now=later)
 
 
 # --- a declined contact: held until a supervisor confirms (S1, S8) ------------------------
@@ -141,7 +141,7 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     assert status == 200
     assert str(warning.id) not in {row["id"] for row in listed}
     with pytest.raises(Conflict, match="supervisor"):
-        deliveries.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
+        calls.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
     with pytest.raises(Conflict, match="supervisor"):
         queue.claim_task(db, actor=liaison, task_id=warning.id, now=NOW)
     for persona in ("liaison", "facilitator"):
@@ -169,7 +169,7 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     [mine] = [r for r in page.rows if r.task_id == warning.id]
     assert mine.next_window is not None
     assert mine.next_window.kind is WindowKind.DUTY_TO_WARN
-    call = deliveries.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
+    call = calls.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
     assert call.kind == "bridged_call"
 
 
@@ -209,7 +209,7 @@ def test_emerge_explicit_threat_friday_2210_is_callable_at_once_within_her_calli
     [row] = [r for r in page.rows if r.task_id == concern.id]
     assert row.section is queue.Section.IMMEDIATE
     assert row.overdue
-    call = deliveries.request_bridged_call(
+    call = calls.request_bridged_call(
         db, out, actor=case.liaison, task_id=concern.id, now=FRIDAY_2210
     )
     assert call.kind == "bridged_call"

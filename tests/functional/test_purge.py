@@ -22,7 +22,7 @@ from outreach.models import ContactPerson, Group, OutreachTask, User
 from outreach.runtime import Runtime, runtime
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries
+from outreach.services.delivery import calls, outward, texts
 from outreach.services.demo_data import demo, demo_practice
 from outreach.services.errors import Conflict
 from outreach.services.intake import programs
@@ -100,7 +100,7 @@ def _work_every_task(rt: Runtime, at: datetime) -> None:
             if holds.is_held(session, task):  # S1/S8: a supervisor confirms it first
                 supervisor = _liaison_of(session, task, Role.SUPERVISOR)
                 duty_to_warn.confirm(session, actor=supervisor, task_id=task.id, now=at)
-            for reach in (deliveries.request_bridged_call, _text):
+            for reach in (calls.request_bridged_call, _text):
                 try:
                     reach(session, out, actor=liaison, task_id=task.id, now=at)
                 except Conflict:
@@ -119,8 +119,8 @@ def _work_every_task(rt: Runtime, at: datetime) -> None:
                 )
 
 
-def _text(session: object, out: deliveries.Outward, **kwargs: object) -> None:
-    deliveries.send_sms(session, out, script="reminder", **kwargs)  # type: ignore[arg-type]
+def _text(session: object, out: outward.Outward, **kwargs: object) -> None:
+    texts.send_sms(session, out, script="reminder", **kwargs)  # type: ignore[arg-type]
 
 
 def _liaison_of(session: object, task: OutreachTask, role: Role = Role.LIAISON) -> Actor:

@@ -28,8 +28,8 @@ from outreach.channels.simulator import (
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries, inbox
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery import calls, inbox
+from outreach.services.delivery.outward import Outward
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -78,7 +78,7 @@ def test_realistic_callbacks_come_out_of_order_and_twice_with_one_sequence_per_c
     for seed in range(8):
         scenario = ScriptedScenario(calls=["machine"])
         channel, recorder = _channel(app, scenario, seed)
-        deliveries.request_bridged_call(
+        calls.request_bridged_call(
             db, runtime(app).outward(), actor=world.actor("liaison"), task_id=intake.id, now=NOW
         )
         channel.run_pending()
@@ -96,7 +96,7 @@ def test_the_dial_action_names_her_leg_as_twilio_does(
     app: Flask, db: Session, world: World, intake: OutreachTask
 ) -> None:
     channel, recorder = _channel(app, ScriptedScenario(calls=["human"]), seed=1)
-    deliveries.request_bridged_call(
+    calls.request_bridged_call(
         db, runtime(app).outward(), actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
     channel.run_pending()
@@ -135,7 +135,7 @@ def test_whatever_order_twilio_posts_in_a_safe_check_ends_the_same(
     """S5, S6: one attempt per call, and the outcome the person on the phone chose."""
     before = len(_outcomes(db, intake))
     channel, _ = _channel(app, ScriptedScenario(calls=[answer], digits=[digits]), seed)
-    delivery = deliveries.place_safe_check_call(
+    delivery = calls.place_safe_check_call(
         db, runtime(app).outward(), task_id=intake.id, now=NOW, actor=world.actor("liaison")
     )
     channel.run_pending()

@@ -35,7 +35,7 @@ from outreach.models import (
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery import deliveries, inbox
+from outreach.services.delivery import calls, inbox, outward, texts
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
@@ -182,16 +182,14 @@ def test_after_stop_no_reminder_reaches_the_contact_through_the_channel_layer(
     client: FlaskClient,
     db: Session,
     world: World,
-    out: deliveries.Outward,
+    out: outward.Outward,
     simulator: Any,
     intake: OutreachTask,
 ) -> None:
     _inbound(app, client, "STOP", "SM1")
     for _ in range(3):
         with pytest.raises(Conflict):
-            deliveries.send_sms(
-                db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM
-            )
+            texts.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM)
     assert simulator.run_pending() == 0
     assert db.scalar(select(func.count()).select_from(Delivery)) == 0
 
@@ -226,7 +224,7 @@ def test_start_never_turns_on_texts_the_contact_did_not_allow(
     client: FlaskClient,
     db: Session,
     world: World,
-    out: deliveries.Outward,
+    out: outward.Outward,
     intake: OutreachTask,
 ) -> None:
     _no_texts_on_her_word(db, world)
@@ -234,7 +232,7 @@ def test_start_never_turns_on_texts_the_contact_did_not_allow(
     assert "<Message" not in answer
     assert contacts.current_preferences(db, world.contact.id).sms is False
     with pytest.raises(Conflict):
-        deliveries.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM)
+        texts.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM)
 
 
 def test_start_after_stop_then_no_texts_on_her_word_stays_off(
@@ -329,10 +327,8 @@ def test_a_retried_inbound_message_is_applied_once(
 # --- replies to a safe-check text (S6) ----------------------------------------------------
 
 
-def _safe_check_text(
-    db: Session, out: deliveries.Outward, world: World, task: OutreachTask
-) -> None:
-    deliveries.send_sms(
+def _safe_check_text(db: Session, out: outward.Outward, world: World, task: OutreachTask) -> None:
+    texts.send_sms(
         db, out, task_id=task.id, script="safe_check", now=NOW, actor=world.actor("liaison")
     )
 
@@ -348,7 +344,7 @@ def test_not_now_to_a_safe_check_text_is_logged_not_safe_and_made_by_its_sender(
     client: FlaskClient,
     db: Session,
     world: World,
-    out: deliveries.Outward,
+    out: outward.Outward,
     intake: OutreachTask,
     reply: str,
 ) -> None:
@@ -367,7 +363,7 @@ def test_yes_to_a_safe_check_text_logs_no_attempt_and_marks_her_callable(
     client: FlaskClient,
     db: Session,
     world: World,
-    out: deliveries.Outward,
+    out: outward.Outward,
     intake: OutreachTask,
 ) -> None:
     _safe_check_text(db, out, world, intake)
@@ -654,15 +650,13 @@ def test_outreach_tick_applies_the_callbacks_the_simulator_just_played(
     runner: FlaskCliRunner,
     db: Session,
     world: World,
-    out: deliveries.Outward,
+    out: outward.Outward,
     simulator: Any,
     scenario: Any,
     intake: OutreachTask,
 ) -> None:
     scenario.calls.append("machine")
-    deliveries.place_safe_check_call(
-        db, out, task_id=intake.id, now=NOW, actor=world.actor("liaison")
-    )
+    calls.place_safe_check_call(db, out, task_id=intake.id, now=NOW, actor=world.actor("liaison"))
     with app.app_context():
         result = runner.invoke(args=["tick", "--now", NOW.isoformat()])
     assert result.exit_code == 0, result.output
@@ -682,7 +676,7 @@ def bridged(app: Flask, db: Session, world: World, intake: OutreachTask) -> Deli
     """The liaison clicked Call: their own phone rings first."""
     rt = runtime(app)
     rt.channel = RecordingChannel()
-    return deliveries.request_bridged_call(
+    return calls.request_bridged_call(
         db, rt.outward(), actor=world.actor("liaison"), task_id=intake.id, now=NOW
     )
 
@@ -727,9 +721,9 @@ def test_no_phone_rings_when_the_prompt_to_press_1_cannot_be_said(
     for language in ("en", "es"):
         (root / language / "voice" / "bridge_confirm_prompt.txt").unlink()
     rt, channel = runtime(app), RecordingChannel()
-    out = deliveries.Outward(channel, rt.vault, load_library(root), rt.settings)
+    out = outward.Outward(channel, rt.vault, load_library(root), rt.settings)
     with pytest.raises(Conflict, match="safety check"):
-        deliveries.request_bridged_call(
+        calls.request_bridged_call(
             db, out, actor=world.actor("liaison"), task_id=intake.id, now=NOW
         )
     assert channel.sent == []

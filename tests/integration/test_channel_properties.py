@@ -16,8 +16,8 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.domain.vocabulary import Consent
 from outreach.security.vault import Vault
-from outreach.services.delivery import deliveries
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery import calls, texts
+from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
@@ -98,7 +98,7 @@ def test_nothing_leaves_that_the_contact_did_not_allow_and_every_text_is_neutral
         assert mine == []  # S1: a declined contact does not even get a task
         return
     send = {
-        "sms": lambda t: deliveries.send_sms(
+        "sms": lambda t: texts.send_sms(
             db,
             out,
             task_id=t.id,
@@ -106,7 +106,7 @@ def test_nothing_leaves_that_the_contact_did_not_allow_and_every_text_is_neutral
             now=NOW + timedelta(minutes=1),
             actor=SYSTEM,
         ),
-        "safe_check_call": lambda t: deliveries.place_safe_check_call(
+        "safe_check_call": lambda t: calls.place_safe_check_call(
             db,
             out,
             task_id=t.id,

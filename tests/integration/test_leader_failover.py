@@ -43,7 +43,7 @@ from outreach.channels.base import Sent
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.scheduler.runner import Leadership
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
 
 class Printing:

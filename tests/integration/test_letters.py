@@ -21,7 +21,7 @@ from outreach.models import Attempt, AuditEvent, ContactPerson, Delivery, Outrea
 from outreach.security.vault import Vault
 from outreach.services.attempts import letters, tasks
 from outreach.services.contact_persons import preference_changes
-from outreach.services.delivery import deliveries
+from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -300,9 +300,9 @@ def test_a_letter_task_is_not_called_and_a_call_is_made_once_it_falls_back(
     task = _completed(db, profiles, case)
     before = _written(db)
     with pytest.raises(Conflict, match="not made by call"):
-        deliveries.request_bridged_call(db, out, actor=case.liaison, task_id=task.id, now=NOW)
+        calls.request_bridged_call(db, out, actor=case.liaison, task_id=task.id, now=NOW)
     with pytest.raises(Conflict, match="not made by call"):
-        deliveries.place_safe_check_call(db, out, actor=case.liaison, task_id=task.id, now=NOW)
+        calls.place_safe_check_call(db, out, actor=case.liaison, task_id=task.id, now=NOW)
     db.rollback()
     assert _written(db) == before
     _address(db, vault, profiles, case, None)

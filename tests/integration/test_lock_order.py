@@ -40,7 +40,7 @@ from outreach.scheduler import jobs
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import inbox
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import call_windows, queue

@@ -16,7 +16,7 @@ from outreach.domain.script_library import default_root, load_library
 from outreach.models import Delivery, OutreachTask
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling import queue

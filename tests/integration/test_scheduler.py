@@ -18,7 +18,7 @@ from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.services.records.audit import Actor
 from tests.conftest import NOW
 from tests.factories import (

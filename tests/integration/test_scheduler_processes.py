@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from outreach import create_app
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
 import os
 

@@ -30,7 +30,7 @@ from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.delivery.deliveries import Outward
+from outreach.services.delivery.outward import Outward
 from outreach.services.records.audit import SYSTEM, AuditAction, record
 from tests.conftest import NOW
 from tests.factories import (

@@ -11,10 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from outreach.domain.vocabulary import DeliveryKind
 from outreach.models import Delivery
 from outreach.security.vault import Vault
-from outreach.services.delivery import callbacks, inbox
-from outreach.services.delivery.callbacks import BridgeTarget
+from outreach.services.delivery import call_answers, callbacks, inbox
+from outreach.services.delivery.call_answers import BridgeTarget
 
 
 def bridge_keypress(
@@ -29,11 +30,11 @@ def bridge_keypress(
     if delivery is None:
         return None
     sid, digits = fields.get("CallSid", "")[:64], fields.get("Digits", "")[:64]
-    key = callbacks.bridge_confirm_key(sid, digits)
+    key = call_answers.bridge_confirm_key(sid, digits)
     if not inbox.remember(session, "bridge-confirm", key, fields, now, delivery):
         session.commit()  # the delivery's lock goes with the transaction
         return None
-    target = callbacks.confirm_bridge(session, vault, delivery, sid, digits, now)
+    target = call_answers.confirm_bridge(session, vault, delivery, sid, digits, now)
     return None if target is None else (delivery, target)
 
 
@@ -43,4 +44,6 @@ def safe_check_call(session: Session, code: str) -> Delivery | None:
     open would hold the write lock that storing waits for."""
     delivery = callbacks.delivery_by_code(session, code)
     session.commit()
-    return delivery if delivery is not None and delivery.kind == "safe_check_call" else None
+    return (
+        delivery if delivery is not None and delivery.kind == DeliveryKind.SAFE_CHECK_CALL else None
+    )

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
 from outreach.models import Delivery, OutreachTask, WebhookEvent
 from outreach.security.permissions import Permission
 from outreach.services.delivery.callbacks import CALL_RANK, FINAL_CALL
@@ -165,7 +166,7 @@ def stage_of(delivery: Delivery, events: Iterable[Event]) -> Stage:
         return Stage.DIALLING_HER
     if any(e.route == "bridge" for e in found):
         return Stage.PRESS_ONE
-    if delivery.status in ("sent", "in_progress"):
+    if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.IN_PROGRESS):
         return Stage.RINGING_YOU
     return Stage.PLACING
 
@@ -174,12 +175,12 @@ def _settled_stage(delivery: Delivery, events: list[Event]) -> Stage | None:
     """What a call that is over (or answered by a person) came to; None while it goes on."""
     if delivery.answered_by == "human":
         return Stage.RECORDED if delivery.attempt_id is not None else Stage.PERSON
-    if delivery.status in ("refused", "failed"):
+    if delivery.status in (DeliveryStatus.REFUSED, DeliveryStatus.FAILED):
         return Stage.NOT_PLACED
     if delivery.digits == "vm":
         return Stage.VOICEMAIL
     if delivery.answered_by is not None and (
-        delivery.status == "settled" or any(e.route == "screen-answer" for e in events)
+        delivery.status == DeliveryStatus.SETTLED or any(e.route == "screen-answer" for e in events)
     ):
         return Stage.MACHINE  # no 1 on her screen: hung up in silence (S3)
     status = _contact_status(delivery, events)
@@ -187,9 +188,9 @@ def _settled_stage(delivery: Delivery, events: list[Event]) -> Stage | None:
         return Stage.BUSY
     if status in FINAL_CALL - {"completed", "busy"}:
         return Stage.NO_ANSWER
-    if delivery.status == "unknown":
+    if delivery.status == DeliveryStatus.UNKNOWN:
         return Stage.UNKNOWN
-    if delivery.status == "settled" or _liaison_leg_ended_unconfirmed(events):
+    if delivery.status == DeliveryStatus.SETTLED or _liaison_leg_ended_unconfirmed(events):
         return Stage.NOT_PLACED  # settled with nothing from her leg: she was never dialled
     return None
 
@@ -223,7 +224,7 @@ def followed_call(
         select(Delivery)
         .where(
             Delivery.task_id == task.id,
-            Delivery.kind == "bridged_call",
+            Delivery.kind == DeliveryKind.BRIDGED_CALL,
             Delivery.requested_by == actor.user_id,
             Delivery.created_at > now - FOLLOWED_FOR,
         )
@@ -253,7 +254,7 @@ def call_progress(
         object_id=task_id,
     )
     call = session.get(Delivery, call_id)
-    if call is None or call.task_id != task_id or call.kind != "bridged_call":
+    if call is None or call.task_id != task_id or call.kind != DeliveryKind.BRIDGED_CALL:
         raise NotFound("no such call", {"call": "unknown"})
     if holds.is_held(session, task) and not queue.sees_held(actor):
         raise NotFound("no such call", {"call": "unknown"})  # S1/S8: as the task page

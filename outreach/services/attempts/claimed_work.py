@@ -22,7 +22,7 @@ from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import preference_changes
-from outreach.services.delivery import deliveries
+from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -292,7 +292,7 @@ def place_call(
             object_id=task_id,
         )
     try:
-        return deliveries.request_bridged_call(session, out, actor=actor, task_id=task_id, now=now)
+        return calls.request_bridged_call(session, out, actor=actor, task_id=task_id, now=now)
     except ServiceError:
         session.rollback()  # the audit row goes with the call that was not placed
         raise

@@ -5,7 +5,7 @@ inform the victim"; PRODUCT.md, Emerge row; S1, S9, S10).
 Her address is sealed under her own key like her phone, set and removed only by staff who may
 write contact data, and opened only for the letter page of the liaison holding the task's
 claim, audited first. The page shows the letter and its envelope; the liaison's "I printed and
-mailed it" records the `letter_sent` attempt (deliveries.produce_letter).
+mailed it" records the `letter_sent` attempt (mailing.produce_letter).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import claimed_work, tasks
 from outreach.services.contact_persons import her_channels
-from outreach.services.delivery import deliveries
+from outreach.services.delivery import mailing
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -154,7 +154,7 @@ class LetterPage:
     """The letter page: the letter to print, or why there is none (with its status)."""
 
     reference: str
-    letter: deliveries.Letter | None = None
+    letter: mailing.Letter | None = None
     refused: str | None = None
     status: int = 200
 
@@ -169,7 +169,7 @@ def letter_page(
     reference = queue.reference(task.contact_id)
     try:
         queue.require_claim(session, actor, task_id, now)
-        letter = deliveries.compose_letter(session, out, task_id=task_id, now=now, actor=actor)
+        letter = mailing.compose_letter(session, out, task_id=task_id, now=now, actor=actor)
     except (Invalid, Conflict) as refused:
         session.rollback()
         return LetterPage(reference, refused=refused.message, status=refused.status)
@@ -184,7 +184,7 @@ def mailed(
     and a `letter_sent` attempt on the mail channel counts toward closing the task."""
     queue.require_claim(session, actor, task_id, now)
     try:
-        return deliveries.produce_letter(
+        return mailing.produce_letter(
             session, out, task_id=task_id, now=now, actor=actor, via=EntryPoint.WEB
         )
     except ServiceError:
@@ -199,7 +199,7 @@ def mailed_for_caller(
     task, and given back when the letter is refused (nothing written)."""
     took = claimed_work.claim_unless_held(session, actor, task_id, now)
     try:
-        return deliveries.produce_letter(
+        return mailing.produce_letter(
             session, out, task_id=task_id, now=now, actor=actor, via=EntryPoint.API
         )
     except ServiceError:

@@ -30,6 +30,7 @@ from outreach.domain.scripts import CALL_OPENING
 from outreach.domain.vocabulary import (
     STAFF_OUTCOMES,
     UPDATE_EVENTS,
+    DeliveryKind,
     Outcome,
     TaskReason,
     TaskStatus,
@@ -314,7 +315,7 @@ def _panel(
     zones = contact_zones(prefs.timezone, person.phone_zones, program.timezone)
     her_zone = contacts.contact_zone(prefs, program)
     permission = contacts.permission_of(prefs)
-    refusal = permission.refusal("bridged_call", override=task.consent_override)
+    refusal = permission.refusal(DeliveryKind.BRIDGED_CALL, override=task.consent_override)
     status, status_at = _status(session, person.participant_id)
     return CallPanel(
         status=status,
@@ -331,7 +332,7 @@ def _panel(
         next_window=next((w for w in windows if w.start > now), None),
         refusal=None if refusal is None else _refusal_words(permission.consent.value),
         voice=permission.voice,
-        sms=permission.refusal("sms") is None,
+        sms=permission.refusal(DeliveryKind.SMS) is None,
         voicemail=permission.leave_voicemail,
         language=prefs.language,
     )

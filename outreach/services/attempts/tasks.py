@@ -35,6 +35,8 @@ from outreach.domain.vocabulary import (
     AttemptFlag,
     Channel,
     Consent,
+    DeliveryKind,
+    DeliveryStatus,
     EntryPoint,
     EventType,
     Outcome,
@@ -795,10 +797,12 @@ def awaiting_outcome() -> ColumnElement[bool]:
     cannot tell how a conversation went, so it logs nothing itself (callbacks._outcome).
     """
     return and_(
-        Delivery.kind == "bridged_call",
+        Delivery.kind == DeliveryKind.BRIDGED_CALL,
         Delivery.answered_by == "human",
         Delivery.attempt_id.is_(None),
-        Delivery.status.in_(("sent", "in_progress", "settled")),
+        Delivery.status.in_(
+            (DeliveryStatus.SENT, DeliveryStatus.IN_PROGRESS, DeliveryStatus.SETTLED)
+        ),
     )
 
 

@@ -34,7 +34,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import EntryPoint
+from outreach.domain.vocabulary import DeliveryKind, EntryPoint
 from outreach.models import ContactPerson, Delivery, InboundMessage, TextTrace
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import tasks
@@ -306,7 +306,7 @@ def _latest_safe_check(session: Session, contact: ContactPerson) -> Delivery | N
         select(Delivery)
         .where(
             Delivery.contact_id == contact.id,
-            Delivery.kind == "sms",
+            Delivery.kind == DeliveryKind.SMS,
             Delivery.script == "safe_check",
         )
         .order_by(Delivery.created_at.desc())

@@ -17,8 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Channel, ChannelError, ProviderRecord
+from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
 from outreach.models import Delivery
-from outreach.services.delivery import callbacks, inbox
+from outreach.services.delivery import inbox
+from outreach.services.delivery.callbacks import (
+    FINAL_CALL,
+    FINISHED,
+    TEXTS,
+    amd_result,
+    call_status,
+    refuse,
+    sms_status,
+)
 
 log = logging.getLogger("outreach.reconcile")
 
@@ -26,7 +36,7 @@ log = logging.getLogger("outreach.reconcile")
 CALL_QUIET = timedelta(minutes=15)
 # A text may be tried by the carrier for an hour (channels.base.Sms.validity_seconds).
 TEXT_QUIET = timedelta(minutes=75)
-OPEN = ("sent", "in_progress")
+OPEN = (DeliveryStatus.SENT, DeliveryStatus.IN_PROGRESS)
 
 
 def reconcile_quiet(session: Session, channel: Channel, now: datetime) -> int:
@@ -57,12 +67,13 @@ def _quiet(session: Session, now: datetime) -> list[tuple[uuid.UUID, str, str, s
     return [
         (row.id, row.code, row.provider_sid, row.kind)
         for row in rows
-        if row.kind not in callbacks.TEXTS or row.sent_at < now - TEXT_QUIET
+        if row.kind not in TEXTS or row.sent_at < now - TEXT_QUIET
     ]
 
 
 def _ask(channel: Channel, sid: str, kind: str) -> tuple[ProviderRecord | None, ...]:
-    if kind == "bridged_call":  # the liaison's call, then the leg its <Dial> placed to her
+    # A bridged call: the liaison's call, then the leg its <Dial> placed to her.
+    if kind == DeliveryKind.BRIDGED_CALL:
         return channel.fetch_record(sid), channel.fetch_record(sid, leg_dialled=True)
     return (channel.fetch_record(sid),)
 
@@ -74,6 +85,80 @@ def _settle(
     if delivery is None or delivery.status not in OPEN:
         session.commit()
         return 0
-    callbacks.settle_from_provider(session, delivery, found, now)
+    settle_from_provider(session, delivery, found, now)
     session.commit()
     return 1
+
+
+def settle_from_provider(
+    session: Session,
+    delivery: Delivery,
+    found: tuple[ProviderRecord | None, ...],
+    now: datetime,
+) -> None:
+    """Settle a delivery whose callbacks stopped coming on what the provider's records say.
+
+    `found` is the call or text as the provider holds it; for a bridged call, the liaison's
+    call and then the leg it dialled to her. What the records cannot tell (which key she
+    pressed) never becomes a reached contact (S6): a call answered with no screen answer is
+    left to a person (status "unknown"), as is a delivery the provider has no record of."""
+    if delivery.kind in TEXTS:
+        _text_from_provider(session, delivery, found[0], now)
+    elif delivery.kind == DeliveryKind.BRIDGED_CALL:
+        _bridge_from_provider(session, delivery, found[0], found[1], now)
+    else:
+        _safe_check_from_provider(session, delivery, found[0], now)
+
+
+def _text_from_provider(
+    session: Session, delivery: Delivery, found: ProviderRecord | None, now: datetime
+) -> None:
+    if found is not None:
+        sms_status(session, delivery, found.status, found.error_code or "", now)
+    if delivery.status not in FINISHED:  # never a final word from the carrier: nothing more
+        delivery.status, delivery.settled_at = DeliveryStatus.SETTLED, now
+
+
+def _safe_check_from_provider(
+    session: Session, delivery: Delivery, found: ProviderRecord | None, now: datetime
+) -> None:
+    if found is None or found.status not in FINAL_CALL:
+        _leave_to_a_person(delivery, found, now)
+        return
+    if found.answered_by:
+        amd_result(session, delivery, found.answered_by, now)
+    if found.status == "completed":
+        delivery.answered_by = delivery.answered_by or "unknown"
+        if delivery.answered_by == "human" and delivery.digits is None:
+            delivery.digits = "-"  # no key reached us: never a reached contact (S6)
+    call_status(session, delivery, "contact", found.status, now)
+
+
+def _bridge_from_provider(
+    session: Session,
+    delivery: Delivery,
+    liaison: ProviderRecord | None,
+    her_leg: ProviderRecord | None,
+    now: datetime,
+) -> None:
+    if her_leg is None:
+        if liaison is not None and liaison.status in FINAL_CALL:
+            refuse(delivery, now)  # her number was never dialled: no attempt about her
+        else:
+            _leave_to_a_person(delivery, liaison, now)
+        return
+    if her_leg.status == "completed" and delivery.answered_by is None:
+        _leave_to_a_person(delivery, her_leg, now)  # answered, but her key never reached us
+        return
+    call_status(session, delivery, "contact", her_leg.status, now)
+    if delivery.status not in FINISHED:
+        _leave_to_a_person(delivery, her_leg, now)
+
+
+def _leave_to_a_person(delivery: Delivery, found: ProviderRecord | None, now: datetime) -> None:
+    if found is not None and found.status not in FINAL_CALL:
+        return  # still going on at the provider: asked again at the next tick
+    delivery.status, delivery.settled_at = DeliveryStatus.UNKNOWN, now
+    log.warning(
+        "delivery %s left for a person: the provider's record cannot settle it", delivery.id
+    )

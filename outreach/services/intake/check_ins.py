@@ -29,6 +29,8 @@ from outreach.domain.planning.windows import CallWindow
 from outreach.domain.vocabulary import (
     INVITED_BY_TEXT,
     TEXTED_REASONS,
+    DeliveryKind,
+    DeliveryStatus,
     EntryPoint,
     Outcome,
     TaskStatus,
@@ -45,7 +47,13 @@ from outreach.services.scheduling import planning
 SCRIPT = "check_in"
 LOOKAHEAD = timedelta(hours=24)
 # A text that may still go out, or has: no second one is planned for the same check-in.
-_LIVE = ("pending", "sending", "sent", "settled", "unknown")
+_LIVE = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.SETTLED,
+    DeliveryStatus.UNKNOWN,
+)
 log = logging.getLogger("outreach.check_ins")
 
 
@@ -102,16 +110,16 @@ def _plan_one(session: Session, window: CallWindow, now: datetime) -> int:
     if task is None:
         return 0
     prefs = contacts.current_preferences(session, task.contact_id)
-    if contacts.permission_of(prefs).refusal("sms") is not None:
+    if contacts.permission_of(prefs).refusal(DeliveryKind.SMS) is not None:
         return 0  # S1, S2: checked again as it is sent; this only spares a useless row
     session.add(
         Delivery(
             task_id=task.id,
             contact_id=task.contact_id,
-            kind="sms",
+            kind=DeliveryKind.SMS,
             script=SCRIPT,
             language=prefs.language,
-            status="pending",
+            status=DeliveryStatus.PENDING,
             code=secrets.token_urlsafe(32),
             due_at=max(window.start, now),
             expires_at=window.end,  # S4: never sent once the window has closed
@@ -128,7 +136,7 @@ def made(session: Session, delivery: Delivery, now: datetime) -> None:
 
     Left to the liaison, with the text's record kept, if the task changed meanwhile (she
     turned texts off, a liaison closed it): the text itself has already gone."""
-    if delivery.script != SCRIPT or delivery.status != "sent":
+    if delivery.script != SCRIPT or delivery.status != DeliveryStatus.SENT:
         return
     try:
         attempt = tasks.append_attempt(

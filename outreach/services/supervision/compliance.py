@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
-from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import DeliveryStatus, Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
 from outreach.services.attempts import tasks
@@ -250,12 +250,12 @@ def _unrecorded_calls(
 # --- duty-to-warn response time (S8) -------------------------------------------------------
 
 # What each on-call notice became, in a word for the CSV (never contact data).
-NOTICE_WORDS = {
+NOTICE_WORDS: dict[str | None, str] = {
     None: "not_queued",
-    "pending": "queued",
-    "sending": "sending",
-    "sent": "sent",
-    "settled": "sent",
+    DeliveryStatus.PENDING: "queued",
+    DeliveryStatus.SENDING: "sending",
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.SETTLED: "sent",
 }
 
 

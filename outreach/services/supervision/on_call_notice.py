@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import Callbacks, ChannelError, Sms
 from outreach.domain import scripts
 from outreach.domain.script_library import RenderError
-from outreach.domain.vocabulary import EventType, TaskReason, TaskStatus
+from outreach.domain.vocabulary import (
+    Channel,
+    DeliveryKind,
+    DeliveryStatus,
+    EventType,
+    TaskReason,
+    TaskStatus,
+)
 from outreach.models import (
     Attempt,
     Delivery,
@@ -42,11 +49,11 @@ from outreach.services.records.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.staff import users
 from outreach.services.supervision import holds
 
-if TYPE_CHECKING:  # deliveries reaches tasks, which calls this module at every raise
+if TYPE_CHECKING:  # sending reaches tasks, which calls this module at every raise
     from outreach.services.delivery.outward import Outward
 
 log = logging.getLogger("outreach.on_call")
-KIND = "on_call_sms"
+KIND = DeliveryKind.ON_CALL_SMS
 SCRIPT = "on_call_notice"
 # Why a notice was not sent, as stored on its delivery row (error_code) and said in words.
 NO_ON_CALL = "no_on_call"
@@ -57,7 +64,7 @@ UNSENT_WORDS = {
     NO_PHONE: "the on-call supervisor has no phone of their own on file",
     TEXT_REFUSED: "the notice's text failed the safety check",
 }
-NOT_DELIVERED = ("refused", "failed", "unknown")
+NOT_DELIVERED = (DeliveryStatus.REFUSED, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
 
 
 # --- at the raise --------------------------------------------------------------------------
@@ -100,7 +107,7 @@ def queue(session: Session, task: OutreachTask, now: datetime) -> Delivery:
         kind=KIND,
         script=SCRIPT,
         language="en",  # staff screens and staff texts are English for now
-        status="refused" if unsent else "pending",
+        status=DeliveryStatus.REFUSED if unsent else DeliveryStatus.PENDING,
         error_code=unsent,
         code=secrets.token_urlsafe(32),
         recipient_id=None if recipient is None else recipient.id,
@@ -162,7 +169,9 @@ def send_due(session: Session, out: Outward, now: datetime) -> int:
     """Send every due notice once: claim it, commit, then the provider with no transaction
     open; a second scheduler or a second run finds it claimed and does nothing."""
     # Every pending notice is due: it was due the moment its warning was raised.
-    query = select(Delivery.id).where(Delivery.kind == KIND, Delivery.status == "pending")
+    query = select(Delivery.id).where(
+        Delivery.kind == KIND, Delivery.status == DeliveryStatus.PENDING
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     due = list(session.scalars(query.order_by(Delivery.due_at).limit(100)))
@@ -171,11 +180,11 @@ def send_due(session: Session, out: Outward, now: datetime) -> int:
 
 
 def _claimed(session: Session, notice_id: uuid.UUID, now: datetime) -> bool:
-    """pending -> sending; only one caller ever wins (as deliveries.claim)."""
+    """pending -> sending; only one caller ever wins (as sending.claim)."""
     won = session.execute(
         update(Delivery)
-        .where(Delivery.id == notice_id, Delivery.status == "pending")
-        .values(status="sending", claimed_at=now)
+        .where(Delivery.id == notice_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SENDING, claimed_at=now)
     )
     session.commit()
     session.expire_all()
@@ -199,10 +208,10 @@ def _send(session: Session, out: Outward, notice_id: uuid.UUID, now: datetime) -
     try:
         sent = out.channel.send_sms(Sms(phone, out.settings.neutral_number, body, links))
     except ChannelError as exc:
-        notice.status, notice.error_code = "failed", exc.code
+        notice.status, notice.error_code = DeliveryStatus.FAILED, exc.code
         notice.permanent_failure, notice.settled_at = exc.permanent, now
         return _unsent(session, notice, "provider", now, code=exc.code)
-    notice.status, notice.provider_sid = "sent", sent.sid
+    notice.status, notice.provider_sid = DeliveryStatus.SENT, sent.sid
     notice.provider_status, notice.sent_at = sent.status, now
     _audit(session, notice, AuditAction.DUTY_TO_WARN_NOTIFIED, now, supervisor=str(recipient.id))
     session.commit()
@@ -233,7 +242,7 @@ def _keep_outbox(
         OutboxMessage(
             delivery_id=notice.id,
             contact_id=notice.contact_id,
-            channel="sms",
+            channel=Channel.SMS,
             kind=KIND,
             script=SCRIPT,
             text_sealed=cipher.seal(place("outbox_message", "text", notice.id), body),
@@ -245,8 +254,9 @@ def _keep_outbox(
 def _unsent(
     session: Session, notice: Delivery, reason: str, now: datetime, *, code: str | None = None
 ) -> int:
-    if notice.status != "failed":
-        notice.status, notice.error_code, notice.settled_at = "refused", reason[:10], now
+    if notice.status != DeliveryStatus.FAILED:
+        notice.status, notice.error_code = DeliveryStatus.REFUSED, reason[:10]
+        notice.settled_at = now
     _audit(session, notice, AuditAction.ON_CALL_NOTICE_UNSENT, now, reason=reason, code=code)
     session.commit()
     log.warning("on-call notice %s not sent: %s", notice.id, reason)
