@@ -79,9 +79,8 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     from outreach.db import migrate
     from outreach.models import Delivery
     from outreach.runtime import runtime
-    from outreach.services.attempts import tasks
     from outreach.services.contact_persons import contacts
-    from outreach.services.intake import programs
+    from outreach.services.intake import events, programs
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings(env))
@@ -117,7 +116,7 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
             preferences=contacts.Preferences(consent="consented", sms=True),
             now=NOW,
         )
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             session,
             rt.profiles,
             actor=SYSTEM,

@@ -21,7 +21,6 @@ from outreach.domain.protocols import Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus, WindowKind
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import deliveries, inbox, reconcile
 from outreach.services.delivery.outward import Outward
@@ -72,7 +71,9 @@ def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: Tr
             report.reconciled = reconcile_stuck(session, now)
             report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
         if leading():
-            report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
+            report.check_ins_opened = check_ins.open_periodic_check_ins(
+                session, rt.profiles, now=now
+            )
             report.check_in_texts_planned = check_ins.schedule_texts(
                 session, rt.profiles, (rt.settings.calling_start, rt.settings.calling_end), now
             )

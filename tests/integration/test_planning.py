@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.planner import Plan
 from outreach.domain.protocols import Profile, load_profiles
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.intake import programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -110,7 +110,7 @@ def test_a_session_already_attempted_is_not_proposed_again(
 ) -> None:
     import uuid
 
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),
@@ -181,7 +181,7 @@ def _call(
     outcome: str = "no_answer",
     **extra: object,
 ) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),

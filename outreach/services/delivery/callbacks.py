@@ -24,7 +24,7 @@ from outreach.domain.calling import Permission
 from outreach.domain.vocabulary import EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -385,7 +385,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
     if outcome is None:
         return
     try:
-        attempt = tasks.append_attempt(
+        attempt = attempt_log.append_attempt(
             session,
             None,
             actor=SYSTEM,
@@ -396,7 +396,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
             now=now,
             # S5 "who": the liaison who pressed Call made it; the system only records it.
             made_by=delivery.requested_by,
-            entry=tasks.Entry(EntryPoint.WEBHOOK),
+            entry=attempt_log.Entry(EntryPoint.WEBHOOK),
         )
     except ServiceError as exc:  # the task closed meanwhile: the outcome stays on the delivery
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)

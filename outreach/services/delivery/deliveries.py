@@ -42,7 +42,7 @@ from outreach.domain.script_library import RenderError
 from outreach.domain.vocabulary import Channel, Consent, EntryPoint, Outcome, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutboxMessage, OutreachTask, Program, User
 from outreach.security.vault import ContactCipher, place
-from outreach.services.attempts import task_page, tasks
+from outreach.services.attempts import attempt_log, call_panel, tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -237,7 +237,9 @@ def produce_letter(
     letter = compose_letter(session, out, task_id=task_id, now=now, actor=actor)
     task = session.get(OutreachTask, task_id)
     assert task is not None  # compose_letter found it
-    if any(a.outcome == Outcome.LETTER_SENT for a in tasks.standing_attempts(session, task_id)):
+    if any(
+        a.outcome == Outcome.LETTER_SENT for a in attempt_log.standing_attempts(session, task_id)
+    ):
         # A double click or a second tab: one letter went, and the log says one.
         raise Conflict("the letter is already recorded as mailed; close the task")
     target_contact = task.contact_id
@@ -256,7 +258,7 @@ def produce_letter(
             at=now,
         )
     )
-    attempt = tasks.append_attempt(
+    attempt = attempt_log.append_attempt(
         session,
         out.vault,
         actor=actor,
@@ -265,7 +267,7 @@ def produce_letter(
         at=now,
         outcome=Outcome.LETTER_SENT.value,
         now=now,
-        entry=tasks.Entry(via),
+        entry=attempt_log.Entry(via),
         by_service=True,
     )
     delivery.attempt_id = attempt.id
@@ -301,7 +303,7 @@ def _letter_target(
 
 def _letter_date(now: datetime, target: _Target) -> str:
     day = now.astimezone(ZoneInfo(target.program.timezone)).date()
-    return task_page.long_date(day, target.language)
+    return call_panel.long_date(day, target.language)
 
 
 def _return_address(out: Outward, target: _Target) -> tuple[str, ...]:
