@@ -22,10 +22,9 @@ from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus, Role
 from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime
 from outreach.security import totp
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.demo_data import demo
-from outreach.services.intake import programs
+from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import second_factor, users
 
@@ -145,7 +144,7 @@ def _open_tasks(
             preferences=_preferences(rt, sms and n % 2 == 0, now),
             now=now,
         )
-        _, found = tasks.report_event(
+        _, found = events.report_event(
             session,
             rt.profiles,
             actor=SYSTEM,

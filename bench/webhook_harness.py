@@ -80,9 +80,8 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
     from outreach.models import Delivery
     from outreach.runtime import runtime
-    from outreach.services.attempts import tasks
     from outreach.services.contact_persons import contacts
-    from outreach.services.intake import programs
+    from outreach.services.intake import events, programs
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings(env))
@@ -118,7 +117,7 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
             preferences=contacts.Preferences(consent="consented", sms=True),
             now=NOW,
         )
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             session,
             rt.profiles,
             actor=SYSTEM,

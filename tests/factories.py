@@ -37,9 +37,9 @@ from outreach.models import (
 from outreach.security import totp
 from outreach.security.passwords import hash_password
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts, releases
-from outreach.services.intake import programs
+from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.staff import second_factor
 
@@ -213,7 +213,7 @@ def report_case_event(
     """The case's facilitator reports an event that happened `at`; answer the tasks opened.
     An event about a day to come (a court report, a planned discharge) is ten days ahead."""
     field = DATED_EVENTS.get(EventType(event))
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         session,
         profiles,
         actor=case.facilitator,
@@ -237,7 +237,7 @@ def report_event(
     severity: str = "routine",
 ) -> list[OutreachTask]:
     """The world's facilitator reports an event about its participant; answer the tasks."""
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         session,
         profiles,
         actor=world.actor("facilitator"),
@@ -346,11 +346,11 @@ def leave_provider_trail(
     session.add(TextTrace(contact_id=contact.id, sid=answer, code="c1", kind="reply", at=now))
     session.commit()
     liaison = world.actor("liaison")
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         session, vault, actor=liaison, task_id=task.id, channel="voice", at=now,
         outcome="reached_safe", now=now,
     )  # fmt: skip
-    tasks.close_task(session, actor=liaison, task_id=task.id, resolution="completed", now=now)
+    closing.close_task(session, actor=liaison, task_id=task.id, resolution="completed", now=now)
     return {liaison_leg, contact_leg, text, reply, stop, answer}
 
 

@@ -42,7 +42,7 @@ from outreach.domain.vocabulary import (
     Severity,
     WindowKind,
 )
-from outreach.services.attempts.tasks import MAX_REASON
+from outreach.services.attempts.attempt_log import MAX_REASON
 from outreach.services.contact_persons.contacts import MAX_NAME, RELATIONSHIPS
 from outreach.services.contact_persons.opt_back_in import MAX_WORDS
 from outreach.services.intake.programs import PROTOCOLS_DIR

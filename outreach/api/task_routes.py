@@ -15,9 +15,9 @@ from outreach.domain.planning.windows import Plan
 from outreach.models import Attempt, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.permissions import Permission
-from outreach.services.attempts import claimed_work, letters, tasks
+from outreach.services.attempts import attempt_log, claimed_work, letters
 from outreach.services.errors import Invalid
-from outreach.services.intake import event_dates
+from outreach.services.intake import event_dates, events
 from outreach.services.scheduling import planning, queue
 from outreach.services.staff.access import require
 from outreach.services.supervision import duty_to_warn, holds
@@ -28,7 +28,7 @@ PLAN_DAYS = 14
 @bp.post("/participants/<participant_id>/events")
 def report_event(participant_id: str) -> ResponseReturnValue:
     body, _ = p.read(m.ProgramEvent)
-    event, opened = tasks.report_event(
+    event, opened = events.report_event(
         db(),
         runtime().profiles,
         actor=actor(),
@@ -40,7 +40,7 @@ def report_event(participant_id: str) -> ResponseReturnValue:
         days={name: getattr(body, name) for name in event_dates.DAY_FIELDS},
     )
     answer: dict[str, object] = {"id": str(event.id)}
-    visible = tasks.tasks_visible_to(db(), actor(), event, opened)
+    visible = events.tasks_visible_to(db(), actor(), event, opened)
     if visible is not None:  # S7: a facilitator's answer says nothing of contacts
         answer["tasks"] = [str(task_id) for task_id in visible]
     return jsonify(answer), 201
@@ -85,7 +85,7 @@ def _task_json(task: OutreachTask, plan: Plan, held_too: bool) -> dict[str, obje
         "due_by": task.due_by.isoformat(),
         "severity": task.severity,
         "min_attempts": task.min_attempts,
-        "attempts": len(tasks.standing_attempts(db(), task.id)),
+        "attempts": len(attempt_log.standing_attempts(db(), task.id)),
         "status": task.status,
         # S13: his real current status from the events, and since when (issue 19).
         "participant_status": status.status.value if status else None,
@@ -99,7 +99,7 @@ def _task_json(task: OutreachTask, plan: Plan, held_too: bool) -> dict[str, obje
 
 @bp.get("/tasks/<task_id>/attempts")
 def list_attempts(task_id: str) -> ResponseReturnValue:
-    found = tasks.attempt_log_of(
+    found = attempt_log.attempt_log_of(
         db(), actor=actor(), task_id=p.identifier(task_id, "task_id"), now=now()
     )
     return jsonify([_attempt_json(a) for a in found])

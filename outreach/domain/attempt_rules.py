@@ -1,9 +1,10 @@
-"""What a task's attempts add up to, and whether they bear its closure: pure rules over
-attempts already read (S5, S6, S14), tested without a database.
+"""What a task's attempts add up to, whether they bear its closure, and what about an attempt's
+time a supervisor should look at: pure rules over attempts already read (S5, S6, S14), tested
+without a database.
 
-The services read the attempts and act on the answers (services/attempts/tasks.py); the queue's
-count
-done by the database (`tasks.windows_counted`) is held equal to `distinct_windows` by a test.
+The services read the attempts and act on the answers (services/attempts/attempt_log.py and
+closing.py); the queue's count done by the database (`tasks.windows_counted`) is held equal to
+`distinct_windows` by a test.
 """
 
 from __future__ import annotations
@@ -11,10 +12,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
-from outreach.domain.vocabulary import TEXTED_REASONS, Channel, Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import (
+    TEXTED_REASONS,
+    AttemptFlag,
+    Channel,
+    Outcome,
+    TaskReason,
+    TaskStatus,
+)
 
 REACHED = frozenset({Outcome.REACHED_SAFE.value, Outcome.REACHED_NOT_SAFE.value})
 LETTER_REASONS = frozenset({TaskReason.COMPLETION_LETTER, TaskReason.TERMINATION_LETTER})
@@ -40,6 +48,25 @@ def standing(attempts: Iterable[_Entry]) -> list[_Entry]:
     rows = list(attempts)
     corrected = {a.corrects_id for a in rows if a.corrects_id is not None}
     return [a for a in rows if a.id not in corrected]
+
+
+# --- an attempt's time (S14) -----------------------------------------------------------------
+
+
+def attempt_flags(
+    at: datetime, *, opened: datetime, entered: datetime, late_after: timedelta
+) -> list[AttemptFlag]:
+    """What about an attempt's time a supervisor should look at (S14).
+
+    Before the task opened: the call cannot have been made for this task. Entered late: the log
+    was filled in after the fact, when memory and the claimed time are least reliable.
+    """
+    found = []
+    if at < opened:
+        found.append(AttemptFlag.BEFORE_TASK_OPENED)
+    if entered - at > late_after:
+        found.append(AttemptFlag.ENTERED_LATE)
+    return found
 
 
 # --- windows and callbacks ------------------------------------------------------------------

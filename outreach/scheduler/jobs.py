@@ -27,7 +27,6 @@ from outreach.domain.vocabulary import (
 )
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import inbox, reconcile, sending, texts
 from outreach.services.delivery.outward import Outward
@@ -78,7 +77,9 @@ def tick(rt: Runtime, now: datetime, *, leading: Callable[[], bool] = lambda: Tr
             report.reconciled = reconcile_stuck(session, now)
             report.reconciled += reconcile.reconcile_quiet(session, rt.outward().channel, now)
         if leading():
-            report.check_ins_opened = tasks.open_periodic_check_ins(session, rt.profiles, now=now)
+            report.check_ins_opened = check_ins.open_periodic_check_ins(
+                session, rt.profiles, now=now
+            )
             report.check_in_texts_planned = check_ins.schedule_texts(
                 session, rt.profiles, (rt.settings.calling_start, rt.settings.calling_end), now
             )

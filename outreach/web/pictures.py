@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import format_date, gettext, lazy_gettext
 
-from outreach.services.attempts.task_page import Week
+from outreach.services.attempts.call_panel import Week
 from outreach.web.language.stored_words import words
 
 FIRST_HOUR, LAST_HOUR = 6, 23

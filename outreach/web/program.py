@@ -13,9 +13,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from outreach.domain.vocabulary import DATED_EVENTS, EventType, Severity
-from outreach.services.attempts import tasks
 from outreach.services.errors import Invalid
-from outreach.services.intake import programs, roster
+from outreach.services.intake import events, programs, roster
 from outreach.web.common import actor, arg_date, db, form_text, now, rt, staff
 
 bp = Blueprint("program", __name__)
@@ -33,8 +32,8 @@ def group(group_id: uuid.UUID) -> ResponseReturnValue:
     view = roster.group_view(
         db(), actor=actor(), group_id=group_id, day=arg_date("date"), now=now()
     )
-    events = [e for e in EventType if e != EventType.CLASS_CANCELLED]
-    return render_template("group.html", view=view, events=events, severities=list(Severity))
+    kinds = [e for e in EventType if e != EventType.CLASS_CANCELLED]
+    return render_template("group.html", view=view, events=kinds, severities=list(Severity))
 
 
 @bp.post("/groups/<uuid:group_id>/cancellations")
@@ -73,7 +72,7 @@ def attendance(participant_id: uuid.UUID) -> ResponseReturnValue:
 @bp.post("/participants/<uuid:participant_id>/events")
 @staff
 def event(participant_id: uuid.UUID) -> ResponseReturnValue:
-    tasks.report_event(
+    events.report_event(
         db(),
         rt().profiles,
         actor=actor(),

@@ -25,7 +25,7 @@ from outreach.db import migrate
 from outreach.domain.vocabulary import Role
 from outreach.models import Participant
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from outreach.settings import load_settings
@@ -76,7 +76,7 @@ def _seed(sessions: sessionmaker, rt: object) -> None:  # type: ignore[type-arg]
         db.add(participant)
         db.commit()
         make_contact(db, rt.vault, participant, now=now, consent="consented")  # type: ignore[attr-defined]
-        tasks.report_event(
+        events.report_event(
             db,
             rt.profiles,  # type: ignore[attr-defined]
             actor=SYSTEM,

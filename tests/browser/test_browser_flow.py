@@ -25,7 +25,7 @@ from outreach.db import migrate
 from outreach.domain.vocabulary import Role
 from outreach.models import Participant
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.settings import load_settings
 from tests.browser.axe_check import load_axe, small_targets, violations
@@ -83,7 +83,7 @@ def _seed(app: object) -> tuple[dict[str, str], str]:
         db.add(participant)
         db.commit()
         make_contact(db, rt.vault, participant, now=now, consent="consented")
-        tasks.report_event(
+        events.report_event(
             db,
             rt.profiles,
             actor=SYSTEM,

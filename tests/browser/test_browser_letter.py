@@ -17,7 +17,7 @@ from outreach import create_app
 from outreach.db import migrate
 from outreach.domain.vocabulary import Role
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.settings import load_settings
 from tests.browser.test_browser_flow import (  # noqa: F401 - `browser` is a fixture
@@ -59,7 +59,7 @@ def _seed(app: object) -> dict[str, str]:
             db, rt.vault, participant, now=now, consent="consented", mail=True, language="es"
         )
         for event in ("enrolled", "completed"):
-            tasks.report_event(
+            events.report_event(
                 db, rt.profiles, actor=SYSTEM, participant_id=participant.id,
                 event_type=event, at=now, severity="routine", now=now,
             )  # fmt: skip

@@ -20,7 +20,7 @@ from outreach.clock import FixedClock
 from outreach.models import Attempt, AuditEvent, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.delivery import calls, inbox
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
@@ -143,11 +143,11 @@ def test_correcting_the_only_safe_conversation_reopens_the_task_and_tells_the_su
 ) -> None:
     task = open_tasks(app, db, world, NOW - timedelta(hours=3))[0]
     liaison = world.actor("liaison")
-    safe = tasks.record_attempt(
+    safe = attempt_log.record_attempt(
         db, runtime(app).vault, actor=liaison, task_id=task.id, channel="voice",
         at=NOW - timedelta(hours=1), outcome="reached_safe", now=NOW,
     )  # fmt: skip
-    tasks.close_task(db, actor=liaison, task_id=task.id, resolution="completed", now=NOW)
+    closing.close_task(db, actor=liaison, task_id=task.id, resolution="completed", now=NOW)
     log_in(client, world.users["supervisor"])
     post(client, f"/review/attempts/{safe.id}/correction", {"outcome": "no_answer"})
     assert _status(db, task) == "open"
@@ -201,7 +201,7 @@ def test_an_api_close_on_a_task_another_liaison_holds_is_refused_and_one_nobody_
     queue.claim_task(db, actor=world.actor("supervisor"), task_id=held.id, now=NOW)
     headers = _token(db, world)
     for task in (held, free):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, runtime(app).vault, actor=world.actor("supervisor") if task is held else
             world.actor("liaison"), task_id=task.id, channel="voice",
             at=NOW - timedelta(hours=2), outcome="reached_safe", now=NOW,

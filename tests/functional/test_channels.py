@@ -17,7 +17,7 @@ from outreach.domain import scripts
 from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import calls, inbox, mailing, sending, texts
 from outreach.services.delivery.outward import Outward
@@ -72,7 +72,7 @@ def test_a_whole_contact_machine_then_a_person_who_presses_one(
     assert {db.get(Delivery, first.id).status, db.get(Delivery, second.id).status} == {  # type: ignore[union-attr]
         "settled"
     }
-    closed = tasks.close_task(
+    closed = closing.close_task(
         db, actor=world.actor("liaison"), task_id=intake.id, resolution="completed", now=clock.now()
     )
     assert closed.status == "completed"
@@ -211,7 +211,7 @@ def _decline(db: Session, world: World, intake: OutreachTask) -> None:
 
 def _task_cancelled(db: Session, world: World, intake: OutreachTask) -> None:
     # A decline heard on another call: every task of the contact is cancelled (S1).
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         None,
         actor=world.actor("liaison"),

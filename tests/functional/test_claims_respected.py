@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.errors import Conflict
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, Actor
@@ -25,7 +25,7 @@ PROFILES = load_profiles(PROTOCOLS_DIR)
 
 
 def _attempt(db: Session, vault: Vault, actor: Actor, task_id: Any, now: Any) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=actor, task_id=task_id, channel="voice", at=now, outcome="busy", now=now
     )
 
@@ -39,7 +39,7 @@ def test_another_liaison_cannot_record_or_close_while_the_claim_lasts(
     with pytest.raises(Conflict):
         _attempt(db, vault, second, task.id, NOW + timedelta(minutes=1))
     with pytest.raises(Conflict):
-        tasks.close_task(
+        closing.close_task(
             db,
             actor=second,
             task_id=task.id,
@@ -50,7 +50,7 @@ def test_another_liaison_cannot_record_or_close_while_the_claim_lasts(
     _attempt(db, vault, SYSTEM, task.id, NOW + timedelta(minutes=3))  # the call's own outcome
     after = NOW + queue.LEASE + timedelta(seconds=1)
     _attempt(db, vault, second, task.id, after)  # the claim ran out: the task is free again
-    assert len(tasks.standing_attempts(db, task.id)) == 3
+    assert len(attempt_log.standing_attempts(db, task.id)) == 3
 
 
 def test_the_api_answers_409_to_a_liaison_who_does_not_hold_the_claim(
@@ -66,4 +66,4 @@ def test_the_api_answers_409_to_a_liaison_who_does_not_hold_the_claim(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 409
-    assert tasks.standing_attempts(db, task.id) == []
+    assert attempt_log.standing_attempts(db, task.id) == []

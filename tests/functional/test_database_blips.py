@@ -20,7 +20,7 @@ from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.models import Delivery, InboundMessage, WebhookEvent
 from outreach.runtime import Runtime, runtime
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.settings import load_settings
 from tests.conftest import DATABASES, NOW, engine_url
@@ -69,7 +69,7 @@ def _a_placed_call(rt: Runtime) -> Delivery:
         make_contact(
             db, rt.vault, participant, now=NOW, consent="consented", sms=True, phone=CONTACT
         )
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             rt.profiles,
             actor=SYSTEM,

@@ -21,11 +21,12 @@ from outreach.domain.vocabulary import WindowKind
 from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import planning, queue
 from outreach.services.staff import users
@@ -40,7 +41,7 @@ LIAISON_PHONE = "+14045550112"
 
 
 def _report(db: Session, app: Flask, case: Case, kind: str, at: datetime) -> list[OutreachTask]:
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db,
         runtime(app).profiles,
         actor=case.facilitator,
@@ -227,12 +228,12 @@ def test_the_supervisor_sees_each_duty_to_warns_response_time_and_breaches(
     # Rung 10 minutes after it was raised, reached on the second try 5 minutes later.
     for minutes, outcome in ((10, "no_answer"), (15, "reached_safe")):
         at = NOW + timedelta(minutes=minutes)
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=liaison, task_id=answered.id, channel="voice", at=at,
             outcome=outcome, now=at,
         )  # fmt: skip
     other = build_case(db, vault, now=NOW, protocol="georgia_fvip")
-    _, [waiting] = tasks.report_event(
+    _, [waiting] = events.report_event(
         db, profiles, actor=other.facilitator, participant_id=other.participant.id,
         event_type="duty_to_warn", at=NOW, severity="high", now=NOW,
     )  # fmt: skip

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from outreach.runtime import Runtime, runtime
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.supervision import review
 from tests.conftest import NOW
@@ -35,7 +35,7 @@ def _seed(rt: Runtime, attempts: int) -> World:
         # The task opened the day before, so none of its attempts came before it (S14).
         [task] = report_event(session, rt.profiles, world, "enrolled", now=NOW - timedelta(days=1))
         for n in range(attempts):
-            tasks.record_attempt(
+            attempt_log.record_attempt(
                 session,
                 rt.vault,
                 actor=world.actor("liaison"),

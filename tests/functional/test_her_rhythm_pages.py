@@ -15,8 +15,9 @@ from outreach.domain.vocabulary import Role
 from outreach.models import User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts, opt_back_in
+from outreach.services.intake import check_ins
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from tests.conftest import NOW
@@ -134,7 +135,7 @@ def test_a_supervisor_reads_her_words_and_confirms_on_the_task_page(
     case = build_case(db, vault, now=NOW, protocol="georgia_fvip")
     [task] = report_case_event(db, runtime(app).profiles, case, "enrolled", at=NOW, now=NOW)
     # She declined on the intake call; months later she calls the program back.
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=NOW,
         outcome="declined", now=NOW,
     )  # fmt: skip
@@ -205,18 +206,18 @@ def test_the_task_page_says_when_her_rhythm_opens_her_next_check_in(
     [intake] = report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
     log_in(client, liaison)
     post(client, f"/tasks/{intake.id}/claim")
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=intake.id, channel="voice", at=NOW,
         outcome="reached_safe", now=NOW,
     )  # fmt: skip
     before = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "her next check-in opens" not in before  # no rhythm chosen, none by default
     post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "monthly"})
-    assert tasks.next_check_in(db, profiles["colorado_dvomb"], case.contact, NOW) == NOW + (
+    assert check_ins.next_check_in(db, profiles["colorado_dvomb"], case.contact, NOW) == NOW + (
         timedelta(days=30)
     )
     page = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "her next check-in opens" in page
     post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "none"})
-    assert tasks.next_check_in(db, profiles["colorado_dvomb"], case.contact, NOW) is None
+    assert check_ins.next_check_in(db, profiles["colorado_dvomb"], case.contact, NOW) is None
     assert "her next check-in opens" not in client.get(f"/tasks/{intake.id}").get_data(as_text=True)

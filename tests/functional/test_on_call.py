@@ -31,10 +31,11 @@ from outreach.models import AuditEvent, Delivery, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import reconcile
 from outreach.services.delivery.outbox import read_outbox
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from outreach.services.supervision import compliance, on_call
@@ -266,7 +267,7 @@ def test_a_supervisor_who_left_is_not_texted_after_the_raise(
 
 def _raise(db: Session, app: Flask, case: Case) -> tuple[object, list[OutreachTask]]:
     now = runtime(app).clock.now()
-    return tasks.report_event(
+    return events.report_event(
         db, runtime(app).profiles, actor=case.facilitator, participant_id=case.participant.id,
         event_type="duty_to_warn", at=now, severity="high", now=now,
     )  # fmt: skip
@@ -293,7 +294,7 @@ def test_each_program_is_held_to_its_own_response_target(
     _, [relaxed] = _raise(db, app, case)
     for task, actor in ((strict, world.actor("liaison")), (relaxed, case.liaison)):
         at = NOW + timedelta(minutes=15)
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=actor, task_id=task.id, channel="voice", at=at,
             outcome="no_answer", now=at,
         )  # fmt: skip

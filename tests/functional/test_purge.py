@@ -20,7 +20,7 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, User
 from outreach.runtime import Runtime, runtime
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import calls, outward, texts
 from outreach.services.demo_data import demo, demo_practice
@@ -108,13 +108,13 @@ def _work_every_task(rt: Runtime, at: datetime) -> None:
             rt.channel.run_pending()  # type: ignore[union-attr]
             if task.status == "open":
                 # A call she answered is the one to record (S14); else the task's own channel.
-                answered = tasks.calls_awaiting_outcome(session, task.id)
+                answered = attempt_log.calls_awaiting_outcome(session, task.id)
                 channel = "voice" if answered else task.channels[0]
-                tasks.record_attempt(
+                attempt_log.record_attempt(
                     session, rt.vault, actor=liaison, task_id=task.id, channel=channel, at=at,
                     outcome="reached_safe", now=at, notes="Safety plan reviewed; prefers mornings",
                 )  # fmt: skip
-                tasks.close_task(
+                closing.close_task(
                     session, actor=liaison, task_id=task.id, resolution="completed", now=at
                 )
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.scheduling import queue
 from outreach.services.supervision import review
 from tests.conftest import NOW
@@ -25,7 +25,7 @@ COMMENT = "Two evenings a week apart, both in group time; fine to close."
 def _closed_unreachable(app: Flask, db: Session, world: World) -> OutreachTask:
     task = open_tasks(app, db, world, NOW - timedelta(days=3))[0]
     for hours in (48, 2):  # two days apart: two different windows (S5)
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db,
             runtime(app).vault,
             actor=world.actor("liaison"),
@@ -34,9 +34,9 @@ def _closed_unreachable(app: Flask, db: Session, world: World) -> OutreachTask:
             at=NOW - timedelta(hours=hours),
             outcome="no_answer",
             now=NOW,
-            entry=tasks.Entry(reason="entered from the paper log"),  # S14: two days late
+            entry=attempt_log.Entry(reason="entered from the paper log"),  # S14: two days late
         )
-    return tasks.close_task(
+    return closing.close_task(
         db, actor=world.actor("liaison"), task_id=task.id, resolution="unreachable", now=NOW
     )
 
@@ -90,7 +90,7 @@ def test_a_correction_that_reopens_the_task_withdraws_the_sign_off_and_its_comme
 ) -> None:
     task = _closed_unreachable(app, db, world)
     review.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW, comment=COMMENT)
-    [first, _second] = tasks.standing_attempts(db, task.id)
+    [first, _second] = attempt_log.standing_attempts(db, task.id)
     # S14: one of the two attempts was in fact a safe conversation: the closure loses its basis.
     review.correct_attempt(
         db, actor=world.actor("supervisor"), attempt_id=first.id, outcome="reached_safe", now=NOW
@@ -115,7 +115,7 @@ def test_the_compliance_page_shows_times_in_the_programs_zone(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     task = open_tasks(app, db, world, NOW)[0]
-    tasks.record_attempt(  # S14: before the task opened, so flagged with its reason
+    attempt_log.record_attempt(  # S14: before the task opened, so flagged with its reason
         db,
         runtime(app).vault,
         actor=world.actor("liaison"),
@@ -124,7 +124,7 @@ def test_the_compliance_page_shows_times_in_the_programs_zone(
         at=NOW - timedelta(days=1),
         outcome="no_answer",
         now=NOW,
-        entry=tasks.Entry(reason="entered from the paper log"),
+        entry=attempt_log.Entry(reason="entered from the paper log"),
     )
     log_in(client, world.users["supervisor"])
     page = client.get("/review/compliance").get_data(as_text=True)

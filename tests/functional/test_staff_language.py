@@ -189,12 +189,12 @@ def test_signing_in_speaks_the_browsers_language_before_anyone_is_known(
 def test_the_call_followed_on_the_page_is_told_in_the_liaisons_language() -> None:
     """The live call's words (services/attempts/call_progress.py) each have their translation, as do
     the other sentences the services write for the task page and the queue."""
-    from outreach.services.attempts import call_progress, task_page
+    from outreach.services.attempts import call_panel, call_progress
 
     written = [
         *call_progress.WORDS.values(),
-        *task_page.STATUS_WORDS.values(),
-        *task_page.REFUSALS.values(),
+        *call_panel.STATUS_WORDS.values(),
+        *call_panel.REFUSALS.values(),
         "not checked in yet",
         "checked in",
         "no group tonight",

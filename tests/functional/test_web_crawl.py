@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts, disclosures, opt_back_in
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_release
@@ -116,7 +116,7 @@ def _web_rules(app: Flask) -> set[tuple[str, str]]:
 
 def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
     task = open_tasks(app, db, world, NOW)[0]
-    attempt = tasks.record_attempt(
+    attempt = attempt_log.record_attempt(
         db,
         runtime(app).vault,
         actor=world.actor("liaison"),
@@ -126,7 +126,7 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
         outcome="no_answer",
         now=NOW,
         notes="Avery asked for a call on Monday",
-        entry=tasks.Entry(reason="entered from the paper log"),  # S14: before the task opened
+        entry=attempt_log.Entry(reason="entered from the paper log"),  # S14: before the task opened
     )
     release = make_release(db, runtime(app).vault, world, now=NOW)
     disclosure = disclosures.record_disclosure(

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling.queue import reference
 from tests.conftest import NOW
@@ -32,7 +32,7 @@ def _second_contact_with_a_task(
     contact = make_contact(
         db, vault, participant, now=NOW, name="Brooke Sample", phone="+14045550124"
     )
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db,
         runtime(app).profiles,
         actor=SYSTEM,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Attempt, AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.scheduling.queue import reference
 from outreach.services.supervision import review
 from tests.conftest import NOW
@@ -25,7 +25,7 @@ def _two_attempts_and_close(app: Flask, db: Session, world: World) -> OutreachTa
     task = open_tasks(app, db, world, NOW)[0]
     actor = world.actor("liaison")
     for days in (7, 1):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db,
             runtime(app).vault,
             actor=actor,
@@ -36,9 +36,9 @@ def _two_attempts_and_close(app: Flask, db: Session, world: World) -> OutreachTa
             now=NOW,
             notes="left no message",
             # S14: days ago, before the task opened: entered from the paper log, and flagged.
-            entry=tasks.Entry(reason="entered from the paper log"),
+            entry=attempt_log.Entry(reason="entered from the paper log"),
         )
-    return tasks.close_task(db, actor=actor, task_id=task.id, resolution="unreachable", now=NOW)
+    return closing.close_task(db, actor=actor, task_id=task.id, resolution="unreachable", now=NOW)
 
 
 def test_the_log_shows_attempts_by_reference_and_filters_by_outcome(

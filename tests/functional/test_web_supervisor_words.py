@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Attempt
 from outreach.runtime import runtime
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, open_tasks, post
@@ -21,7 +21,7 @@ from tests.functional.web import log_in, open_tasks, post
 
 def _attempt(app: Flask, db: Session, world: World) -> Attempt:
     task = open_tasks(app, db, world, NOW - timedelta(days=3))[0]
-    return tasks.record_attempt(
+    return attempt_log.record_attempt(
         db,
         runtime(app).vault,
         actor=world.actor("liaison"),
@@ -74,7 +74,7 @@ def test_a_sign_off_links_to_the_attempts_it_rests_on(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     first = _attempt(app, db, world)
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         runtime(app).vault,
         actor=world.actor("liaison"),
@@ -85,7 +85,7 @@ def test_a_sign_off_links_to_the_attempts_it_rests_on(
         now=NOW,
     )
     actor = world.actor("liaison")
-    tasks.close_task(db, actor=actor, task_id=first.task_id, resolution="unreachable", now=NOW)
+    closing.close_task(db, actor=actor, task_id=first.task_id, resolution="unreachable", now=NOW)
     log_in(client, world.users["supervisor"])
     page = client.get("/review/sign-offs").get_data(as_text=True)
     assert f'href="/tasks/{first.task_id}#attempts-heading"' in page

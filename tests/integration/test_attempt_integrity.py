@@ -17,7 +17,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import STAFF_OUTCOMES, AttemptFlag, EntryPoint, Outcome, TaskStatus
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import Invalid, ServiceError
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -55,7 +55,7 @@ def _attempt(
     outcome: str = "no_answer",
     reason: str | None = None,
 ) -> Attempt:
-    return tasks.record_attempt(
+    return attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),
@@ -64,7 +64,7 @@ def _attempt(
         at=at,
         outcome=outcome,
         now=now,
-        entry=tasks.Entry(EntryPoint.WEB, reason),
+        entry=attempt_log.Entry(EntryPoint.WEB, reason),
     )
 
 
@@ -82,7 +82,7 @@ def test_two_attempts_entered_days_later_one_before_the_task_opened_need_reasons
         with pytest.raises(Invalid) as refused:
             _attempt(db, vault, world, task, at)
         assert refused.value.fields == {"reason": "required"}
-    assert tasks.standing_attempts(db, task.id) == []
+    assert attempt_log.standing_attempts(db, task.id) == []
 
     first = _attempt(db, vault, world, task, before_opened, reason=PAPER)
     second = _attempt(db, vault, world, task, days_ago, reason=PAPER)
@@ -125,9 +125,9 @@ def test_a_time_in_the_future_is_refused_even_with_a_reason(
 
 def test_the_late_entry_limit_is_a_setting(db: Session, vault: Vault, world: World) -> None:
     task = _task(db, world, NOW - timedelta(days=3))
-    strict = tasks.Entry(EntryPoint.API, None, timedelta(hours=2))
+    strict = attempt_log.Entry(EntryPoint.API, None, timedelta(hours=2))
     with pytest.raises(Invalid, match="more than 2 hours"):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=world.actor("liaison"), task_id=task.id, channel="voice",
             at=NOW - timedelta(hours=3), outcome="busy", now=NOW, entry=strict,
         )  # fmt: skip
@@ -139,10 +139,10 @@ def test_the_services_own_late_outcome_is_flagged_but_never_lost(
     """A call's outcome the provider reports a day late is the service's entry, not a person's:
     refusing it would lose a real call (S5), so it is kept, flagged, with no reason asked."""
     task = _task(db, world, NOW - timedelta(days=3))
-    made = tasks.record_attempt(
+    made = attempt_log.record_attempt(
         db, vault, actor=SYSTEM, task_id=task.id, channel="voice", at=NOW - timedelta(days=2),
         outcome="no_answer", now=NOW, made_by=world.users["liaison"].id,
-        entry=tasks.Entry(EntryPoint.WEBHOOK),
+        entry=attempt_log.Entry(EntryPoint.WEBHOOK),
     )  # fmt: skip
     assert made.flag_list == [AttemptFlag.ENTERED_LATE]
     assert (made.entered_by, made.entered_via) == (None, "webhook")
@@ -173,20 +173,6 @@ def test_the_attempt_log_and_its_csv_show_when_and_by_whom_each_attempt_was_ente
     assert cells["flag_reason"] == PAPER
 
 
-instants = st.integers(min_value=-96 * 60, max_value=0).map(lambda m: NOW + timedelta(minutes=m))
-
-
-@settings(max_examples=60, deadline=None)
-@given(at=instants, opened=instants, late_hours=st.integers(min_value=1, max_value=72))
-def test_the_flags_say_exactly_what_is_odd_about_an_attempts_time(
-    at: datetime, opened: datetime, late_hours: int
-) -> None:
-    late = timedelta(hours=late_hours)
-    flags = tasks.attempt_flags(at, opened=opened, entered=NOW, late_after=late)
-    assert (AttemptFlag.BEFORE_TASK_OPENED in flags) == (at < opened)
-    assert (AttemptFlag.ENTERED_LATE in flags) == (NOW - at > late)
-
-
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -208,7 +194,7 @@ def test_a_person_never_enters_an_odd_time_without_a_reason(
     now = NOW + timedelta(days=next(_days) * 10)  # each example gets a task of its own time
     task = _task(db, world, now - timedelta(hours=opened_hours_ago))
     at = now - timedelta(hours=hours_before_now)
-    odd = at < task.opens_at or now - at > tasks.ENTERED_LATE_AFTER
+    odd = at < task.opens_at or now - at > attempt_log.ENTERED_LATE_AFTER
     if odd and not (reason or "").strip():
         with pytest.raises(Invalid) as refused:
             _attempt(db, vault, world, task, at, now=now, reason=reason)
@@ -226,7 +212,7 @@ def test_a_person_never_enters_an_odd_time_without_a_reason(
 def _completed(db: Session, vault: Vault, world: World) -> tuple[OutreachTask, Attempt]:
     task = _task(db, world, NOW - timedelta(hours=5))
     safe = _attempt(db, vault, world, task, NOW - timedelta(hours=4), outcome="reached_safe")
-    tasks.close_task(
+    closing.close_task(
         db, actor=world.actor("liaison"), task_id=task.id, resolution="completed", now=NOW
     )
     return task, safe
@@ -238,7 +224,7 @@ def _unreachable(db: Session, vault: Vault, world: World) -> tuple[OutreachTask,
         _attempt(db, vault, world, task, at, now=at)
         for at in (NOW - timedelta(days=2), NOW - timedelta(days=1), NOW - timedelta(hours=1))
     ]
-    tasks.close_task(
+    closing.close_task(
         db, actor=world.actor("liaison"), task_id=task.id, resolution="unreachable", now=NOW
     )
     return task, made
@@ -351,7 +337,7 @@ def test_after_any_correction_a_closed_task_still_rests_on_its_basis(
         made.append(_attempt(db, vault, world, task, at, now=at, outcome=outcome))
     for resolution in ("completed", "unreachable"):
         try:
-            tasks.close_task(
+            closing.close_task(
                 db, actor=world.actor("liaison"), task_id=task.id, resolution=resolution, now=now
             )
             break
@@ -360,7 +346,7 @@ def test_after_any_correction_a_closed_task_still_rests_on_its_basis(
     db.expire_all()
     closed = db.get(OutreachTask, task.id)
     assert closed is not None
-    stood = tasks.closure_stands(closed, tasks.standing_attempts(db, task.id))
+    stood = closing.closure_stands(closed, attempt_log.standing_attempts(db, task.id))
     review.correct_attempt(
         db,
         actor=world.actor("supervisor"),
@@ -372,6 +358,6 @@ def test_after_any_correction_a_closed_task_still_rests_on_its_basis(
     after = db.get(OutreachTask, task.id)
     assert after is not None
     if stood and after.status in ("completed", "unreachable"):
-        assert tasks.closure_stands(after, tasks.standing_attempts(db, task.id))
+        assert closing.closure_stands(after, attempt_log.standing_attempts(db, task.id))
     if not stood:  # a closure already off its basis is the early-closure list's, not reopened
         assert after.status == closed.status

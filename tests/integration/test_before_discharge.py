@@ -20,8 +20,8 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.errors import Invalid
+from outreach.services.intake import check_ins, events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import (
@@ -53,7 +53,7 @@ def case(db: Session, vault: Vault) -> Case:
 def _plan_discharge(
     db: Session, profiles: dict[str, Profile], case: Case, day: date | None, **more: date | None
 ) -> list[OutreachTask]:
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, profiles, actor=case.facilitator, participant_id=case.participant.id,
         event_type="discharge_planned", at=NOW, severity="routine", now=NOW,
         days={"discharge_on": day, **more},
@@ -89,11 +89,11 @@ def test_a_planned_discharge_is_not_a_discharge(
     _plan_discharge(db, profiles, case, DISCHARGE_ON)
     on_the_day = datetime(2026, 12, 8, 17, 0, tzinfo=DENVER)
 
-    assert not tasks._out_of(db, case.contact, on_the_day - timedelta(days=1))
+    assert not check_ins._out_of(db, case.contact, on_the_day - timedelta(days=1))
     [completed] = report_case_event(db, profiles, case, "completed", at=on_the_day, now=on_the_day)
 
     assert completed.reason == "completed"
-    assert tasks._out_of(db, case.contact, on_the_day)
+    assert check_ins._out_of(db, case.contact, on_the_day)
 
 
 def test_news_of_a_discharge_days_away_is_due_at_once(
@@ -149,7 +149,7 @@ def test_a_day_given_with_another_event_is_refused(
     db: Session, profiles: dict[str, Profile], case: Case
 ) -> None:
     with pytest.raises(Invalid) as refused:
-        tasks.report_event(
+        events.report_event(
             db, profiles, actor=case.facilitator, participant_id=case.participant.id,
             event_type="level_change", at=NOW, severity="routine", now=NOW,
             days={"discharge_on": DISCHARGE_ON},

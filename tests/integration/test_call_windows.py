@@ -16,7 +16,7 @@ from outreach.domain.planning.group_sessions import group_sessions
 from outreach.domain.protocols.loading import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, TaskPlan
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import Invalid
 from outreach.services.intake import programs
@@ -77,7 +77,7 @@ def _session_dates(world: World, now: datetime, count: int = 3) -> list[date]:
 
 
 def _attempt(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),
@@ -203,7 +203,7 @@ class _Story:
 
     def attempt(self, now: datetime, outcome: str) -> None:
         for task_id in _open_ids(self.db)[:1]:
-            tasks.record_attempt(
+            attempt_log.record_attempt(
                 self.db,
                 self.vault,
                 actor=self.world.actor("liaison"),
@@ -214,7 +214,7 @@ class _Story:
                 now=now,
                 callback_at=now + timedelta(days=1) if outcome == "reached_not_safe" else None,
                 # S14: a task opened by a later-dated event may open after the call's time.
-                entry=tasks.Entry(reason="entered as the property plays it"),
+                entry=attempt_log.Entry(reason="entered as the property plays it"),
             )
 
     def cancel(self, now: datetime, which: int) -> None:

@@ -20,7 +20,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, SessionCancellation
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling import call_windows
@@ -41,7 +41,7 @@ def _seed(sessions: sessionmaker[Session], vault: Vault) -> tuple[object, object
         group = make_group(db, program, now=NOW)
         participant = make_participant(db, group, now=NOW)
         make_contact(db, vault, participant, now=NOW, consent="consented")
-        _, opened = tasks.report_event(
+        _, opened = events.report_event(
             db,
             PROFILES,
             actor=SYSTEM,

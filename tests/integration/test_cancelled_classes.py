@@ -15,8 +15,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Role
 from outreach.models import ContactPerson, Group, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
-from outreach.services.intake import programs
+from outreach.services.intake import events, programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import Actor
 from tests.conftest import NOW
@@ -50,7 +49,7 @@ def _class_cancelled(db: Session) -> dict[object, OutreachTask]:
 
 
 def _report(db: Session, profiles: dict[str, Profile], contact: ContactPerson, event: str) -> None:
-    tasks.report_event(
+    events.report_event(
         db, profiles, actor=Actor(None, "system"), participant_id=contact.participant_id,
         event_type=event, at=NOW - timedelta(days=2), severity="routine", now=NOW,
     )  # fmt: skip

@@ -23,8 +23,8 @@ from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.errors import Conflict
+from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import queue
@@ -44,7 +44,7 @@ def _seed(sessions: sessionmaker[Session], vault: Vault) -> tuple[list[OutreachT
         opened: list[OutreachTask] = []
         profiles = _profiles()
         while len(opened) < TASKS:
-            opened += tasks.report_event(
+            opened += events.report_event(
                 db,
                 profiles,
                 actor=SYSTEM,

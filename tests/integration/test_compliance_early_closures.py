@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from outreach.domain.protocols.loading import load_profiles
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.scheduling import queue
 from outreach.services.supervision import compliance
@@ -29,12 +29,12 @@ def test_only_a_closure_with_too_few_windows_is_listed(
     for task, days in ((early, [0]), (proper, [0, 1])):
         for day in days:
             at = NOW + timedelta(days=day)
-            tasks.record_attempt(
+            attempt_log.record_attempt(
                 db, vault, actor=liaison, task_id=task.id, channel="voice", at=at,
                 outcome="no_answer", now=at,
             )  # fmt: skip
     # One closed properly through the service; the other as a record from before the S5 check.
-    tasks.close_task(
+    closing.close_task(
         db, actor=liaison, task_id=proper.id, resolution="unreachable", now=NOW + timedelta(days=2)
     )
     early.status = "unreachable"

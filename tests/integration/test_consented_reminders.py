@@ -21,9 +21,9 @@ from outreach.models import ContactPerson, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import inbound
+from outreach.services.intake import events
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant, report_event
 from tests.fakes import RecordingChannel
@@ -78,7 +78,7 @@ def test_never_to_a_contact_not_yet_asked(
     db: Session, rt: Runtime, world: World, vault: Vault
 ) -> None:
     contact = _someone(db, vault, world)  # not yet asked: only the liaison's first call (S1)
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, rt.profiles, actor=world.actor("facilitator"), participant_id=contact.participant_id,
         event_type="enrolled", at=NOW, severity="routine", now=NOW,
     )  # fmt: skip

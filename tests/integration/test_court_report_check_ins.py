@@ -22,9 +22,10 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import Attempt, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import releases
 from outreach.services.errors import Invalid
+from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_release
@@ -41,7 +42,7 @@ def profiles() -> dict[str, Profile]:
 def _report_due(
     db: Session, profiles: dict[str, Profile], world: World, **days: date | None
 ) -> list[OutreachTask]:
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, profiles, actor=world.actor("facilitator"), participant_id=world.participant.id,
         event_type="progress_report_due", at=NOW, severity="routine", now=NOW, days=days,
     )  # fmt: skip
@@ -85,7 +86,7 @@ def test_what_she_says_is_sealed_and_reaches_the_report_only_under_her_release(
     called = NOW + timedelta(days=2)
     words = "Include that he came to the house on the 3rd. Leave out my new job."
 
-    attempt = tasks.record_attempt(
+    attempt = attempt_log.record_attempt(
         db, vault, actor=world.actor("liaison"), task_id=check_in.id, channel="voice",
         at=called, outcome="reached_safe", now=called, notes=words,
     )  # fmt: skip

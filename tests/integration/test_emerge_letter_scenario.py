@@ -18,7 +18,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Delivery, OutboxMessage
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import letters, tasks
+from outreach.services.attempts import attempt_log, closing, letters
 from outreach.services.contact_persons import preference_changes
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -62,7 +62,7 @@ def test_he_completes_and_within_10_days_a_spanish_letter_is_printed_and_recorde
     # her sister's address as the safe one: the liaison records her word.
     day2 = NOW + 2 * DAY
     queue.claim_task(db, actor=case.liaison, task_id=intake.id, now=day2)
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=intake.id, channel="voice", at=day2,
         outcome="reached_safe", now=day2,
     )  # fmt: skip
@@ -74,7 +74,7 @@ def test_he_completes_and_within_10_days_a_spanish_letter_is_printed_and_recorde
         db, vault, PROFILES, actor=case.liaison, task_id=intake.id,
         address="c/o R. Sample\n45 Elm Street\nMalden, MA 02148", now=day2,
     )  # fmt: skip
-    tasks.close_task(db, actor=case.liaison, task_id=intake.id, resolution="completed", now=day2)
+    closing.close_task(db, actor=case.liaison, task_id=intake.id, resolution="completed", now=day2)
 
     # Day 70: he completes the program. seeds/001: "Within 10 days of program termination
     # or completion, the victim advocate sends a letter to inform the victim."
@@ -102,10 +102,10 @@ def test_he_completes_and_within_10_days_a_spanish_letter_is_printed_and_recorde
     delivery = letters.mailed(db, out, actor=case.liaison, task_id=letter_task.id, now=day73)
 
     # Recorded as an attempt on the mail channel, within the 10 days, and the task completes.
-    [attempt] = tasks.standing_attempts(db, letter_task.id)
+    [attempt] = attempt_log.standing_attempts(db, letter_task.id)
     assert (attempt.channel, attempt.outcome) == ("mail", "letter_sent")
     assert attempt.at <= letter_task.due_by
-    tasks.close_task(
+    closing.close_task(
         db, actor=case.liaison, task_id=letter_task.id, resolution="completed", now=day73
     )
     assert letter_task.status == "completed"

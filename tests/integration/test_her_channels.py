@@ -20,9 +20,10 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Channel, Outcome
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import her_channels
 from outreach.services.errors import Invalid
+from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.supervision import holds
 from tests.conftest import NOW
@@ -69,7 +70,7 @@ def test_no_task_channel_or_accepted_attempt_uses_what_she_refused(
 ) -> None:
     participant = make_participant(db, world.group, now=NOW)
     contact = make_contact(db, vault, participant, now=NOW, consent="consented", **first.__dict__)
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db,
         PROFILES,
         actor=world.actor("facilitator"),
@@ -113,7 +114,7 @@ def _attempt(
 ) -> dict[str, str] | None:
     """Log the attempt; answer the refused fields, or None when it was accepted."""
     try:
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db,
             vault,
             actor=world.actor("liaison"),

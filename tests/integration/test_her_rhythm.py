@@ -17,9 +17,10 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts, preference_changes
 from outreach.services.errors import Invalid
+from outreach.services.intake import check_ins
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import Case, build_case, open_check_ins, report_case_event
@@ -61,11 +62,11 @@ def _choose(
 
 
 def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: datetime) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=at,
         outcome="reached_safe", now=at,
     )  # fmt: skip
-    tasks.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
+    closing.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
 
 
 def _days_until_check_in(
@@ -73,7 +74,7 @@ def _days_until_check_in(
 ) -> int:
     """The scheduler ticks once a day from `start`; answer the day a check-in opens."""
     for day in range(0, 200):
-        tasks.open_periodic_check_ins(db, profiles, now=start + day * DAY)
+        check_ins.open_periodic_check_ins(db, profiles, now=start + day * DAY)
         if open_check_ins(db, case):
             return day
     return -1
@@ -211,7 +212,7 @@ def test_a_new_rhythm_opens_a_check_in_at_once_when_it_is_already_due(
 ) -> None:
     case = _case(db, vault, profiles, "caring_dads")
     _choose(db, vault, profiles, case, "monthly", NOW)
-    tasks.open_periodic_check_ins(db, profiles, now=NOW + 10 * DAY)
+    check_ins.open_periodic_check_ins(db, profiles, now=NOW + 10 * DAY)
     assert open_check_ins(db, case) == []
     _choose(db, vault, profiles, case, "weekly", NOW + 10 * DAY)
     [opened] = open_check_ins(db, case)

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from outreach.models import Delivery
 from outreach.runtime import Runtime
 from outreach.scheduler.runner import LOCK_KEY
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from tests.conftest import DATABASES, NOW, engine_url
 from tests.factories import make_contact, make_group, make_participant, make_program
@@ -79,7 +79,7 @@ def _seed(rt: Runtime, start: datetime) -> None:
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         contact = make_contact(db, rt.vault, participant, now=NOW, consent="consented", sms=True)
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             rt.profiles,
             actor=SYSTEM,

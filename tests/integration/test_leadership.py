@@ -15,8 +15,8 @@ from sqlalchemy import Engine, text
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.scheduler.runner import LOCK_KEY, Leadership
-from outreach.services.attempts import tasks
 from outreach.services.delivery import inbox
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import (
@@ -138,7 +138,7 @@ def test_an_applier_that_stops_leading_mid_drain_applies_no_further_batch(
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented")
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             own_runtime.profiles,
             actor=SYSTEM,
@@ -176,7 +176,7 @@ def test_a_tick_whose_process_stops_leading_runs_no_further_step(own_runtime: Ru
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented")
-        tasks.report_event(
+        events.report_event(
             db,
             own_runtime.profiles,
             actor=SYSTEM,

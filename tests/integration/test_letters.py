@@ -19,7 +19,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.script_library import default_root, load_library
 from outreach.models import Attempt, AuditEvent, ContactPerson, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import letters, tasks
+from outreach.services.attempts import attempt_log, closing, letters
 from outreach.services.contact_persons import preference_changes
 from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
@@ -116,10 +116,10 @@ def test_a_letter_to_the_address_she_named_is_printed_recorded_and_completes_the
 
     delivery = letters.mailed(db, out, actor=case.liaison, task_id=task.id, now=NOW)
     assert (delivery.kind, delivery.status, delivery.language) == ("letter", "sent", "en")
-    [attempt] = tasks.standing_attempts(db, task.id)
+    [attempt] = attempt_log.standing_attempts(db, task.id)
     assert (attempt.channel, attempt.outcome) == ("mail", "letter_sent")
     assert attempt.made_by == case.liaison.user_id
-    closed = tasks.close_task(
+    closed = closing.close_task(
         db, actor=case.liaison, task_id=task.id, resolution="completed", now=NOW
     )
     assert closed.status == "completed"
@@ -235,7 +235,7 @@ def test_staff_cannot_type_a_letter_sent(
     _address(db, vault, profiles, case, ADDRESS)
     task = _completed(db, profiles, case)
     with pytest.raises(Invalid) as refused:
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=case.liaison, task_id=task.id, channel="mail", at=NOW,
             outcome="letter_sent", now=NOW,
         )  # fmt: skip

@@ -37,11 +37,11 @@ from outreach.models import (
 )
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import inbox
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import call_windows, queue
 from tests.conftest import DATABASES, NOW
@@ -62,7 +62,7 @@ def _task_of_a_new_contact(
     program = make_program(db, now=NOW)
     participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
     make_contact(db, rt.vault, participant, now=NOW, consent="consented", phone=phone, sms=sms)
-    _, [task] = tasks.report_event(
+    _, [task] = events.report_event(
         db,
         rt.profiles,
         actor=SYSTEM,

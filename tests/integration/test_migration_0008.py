@@ -18,7 +18,7 @@ from outreach.db import alembic_config, migrate, schema_change
 from outreach.domain.protocols.loading import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
@@ -55,7 +55,7 @@ def _seed(engine: Engine) -> dict[str, uuid.UUID]:
         task_of = {t.contact_id: t.id for t in opened}
 
         def attempt(contact_id: uuid.UUID, at: datetime) -> uuid.UUID:
-            return tasks.record_attempt(
+            return attempt_log.record_attempt(
                 db, None, actor=liaison, task_id=task_of[contact_id], channel="voice", at=at,
                 outcome="no_answer", now=at,
             ).id  # fmt: skip

@@ -18,7 +18,7 @@ from outreach.db import alembic_config, migrate, schema_change
 from outreach.domain.protocols.loading import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.supervision import review
 from outreach.settings import DataKey
@@ -42,13 +42,13 @@ def _seed(engine: Engine) -> dict[str, uuid.UUID]:
 
         def attempt(at_days: float, **extra: object) -> uuid.UUID:
             at = NOW - timedelta(days=at_days)
-            return tasks.record_attempt(
+            return attempt_log.record_attempt(
                 db, None, actor=liaison, task_id=task.id, channel="voice", at=at,
                 outcome="no_answer", now=NOW, **extra,  # type: ignore[arg-type]
             ).id  # fmt: skip
 
         timely = attempt(0.5)
-        late = attempt(3, entry=tasks.Entry(reason="from the paper log"))
+        late = attempt(3, entry=attempt_log.Entry(reason="from the paper log"))
         fixed = review.correct_attempt(
             db, actor=world.actor("supervisor"), attempt_id=late, outcome="busy", now=NOW
         ).id

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
+from outreach.domain.vocabulary import Channel
 from outreach.models import AuditEvent, ContactPerson, OptBackIn, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
 from outreach.services.delivery import inbound
 from outreach.services.errors import Conflict, Forbidden, Invalid
+from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import Actor
 from tests.conftest import NOW
@@ -52,7 +54,7 @@ def _declined(db: Session, vault: Vault, world: World, **prefs: Any) -> ContactP
 
 
 def _opened(db: Session, world: World, at_minute: int) -> list[OutreachTask]:
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, PROFILES, actor=world.actor("facilitator"), participant_id=world.participant.id,
         event_type="class_cancelled", at=NOW + timedelta(minutes=at_minute), severity="routine",
         now=NOW + timedelta(minutes=at_minute),
@@ -261,8 +263,8 @@ def test_nothing_reaches_her_on_a_channel_she_turned_off_and_opting_in_waits_for
         # Her opt-back-in takes effect only once a supervisor confirms it.
         assert (prefs.consent == "declined") == her.declined, (n, event)
         # S1/S2: the channel gate every task and every send goes through.
-        permissions = tasks._permissions(db, contact)
-        gate = {c for c in ("voice", "sms") if permissions.allowed(tasks.Channel(c))}
+        permissions = tasks.permissions(db, contact)
+        gate = {c for c in ("voice", "sms") if permissions.allowed(Channel(c))}
         assert gate == her.allows(), (n, event)
         # And a program event opens nothing on a channel she turned off.
         opened = [t for t in _opened(db, world, 100 + n) if t.contact_id == contact.id]

@@ -16,8 +16,9 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.errors import Invalid
+from outreach.services.intake import check_ins
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import Case, build_case, open_check_ins, report_case_event, rolled_back
@@ -46,7 +47,7 @@ def case(db: Session, vault: Vault) -> Case:
 
 def _tick(db: Session, profiles: dict[str, Profile], at: datetime) -> int:
     """One scheduler tick's check-in step."""
-    return tasks.open_periodic_check_ins(db, profiles, now=at)
+    return check_ins.open_periodic_check_ins(db, profiles, now=at)
 
 
 def _report(
@@ -57,7 +58,7 @@ def _report(
 
 def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: datetime) -> None:
     """The liaison talks with the mother safely and closes the check-in."""
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=case.liaison,
@@ -67,7 +68,7 @@ def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: dateti
         outcome="reached_safe",
         now=at,
     )
-    tasks.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
+    closing.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
 
 
 def _tick_and_reach(

@@ -13,7 +13,7 @@ from outreach.domain.planning.windows import Plan
 from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.intake import programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -111,7 +111,7 @@ def test_a_session_already_attempted_is_not_proposed_again(
 ) -> None:
     import uuid
 
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),
@@ -182,7 +182,7 @@ def _call(
     outcome: str = "no_answer",
     **extra: object,
 ) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),

@@ -16,8 +16,8 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import AuditEvent, InboundMessage, ProviderErasure
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
 from outreach.services.delivery import provider_records
+from outreach.services.intake import events
 from outreach.services.records import purge, retention
 from outreach.services.records.audit_chain import verify_chain
 from outreach.settings import Settings
@@ -66,7 +66,7 @@ def test_a_purge_queues_the_providers_record_of_every_call_leg_and_text_of_hers_
     other = make_participant(db, world.group, now=NOW)
     at_work = make_contact(db, vault, other, now=NOW, name="Quinn Example")
     _text_from_a_shared_number(db, vault, at_work.id, "SM" + "7" * 32)
-    tasks.report_event(  # her case is open: nothing of hers may go
+    events.report_event(  # her case is open: nothing of hers may go
         db, profiles, actor=world.actor("facilitator"), participant_id=other.id,
         event_type="enrolled", at=NOW, severity="routine", now=NOW,
     )  # fmt: skip

@@ -14,10 +14,10 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Program
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import Invalid
-from outreach.services.intake import programs, referrals
+from outreach.services.intake import events, programs, referrals
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
@@ -70,18 +70,18 @@ def test_ny_opdv_safety_concern_referred_to_victim_services_is_handled(
     # services program"; "Programs should consult with domestic violence service providers
     # when there are concerns related to victim safety."
     case = build_case(db, vault, now=NOW, protocol="ny_opdv")
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, PROFILES, actor=case.facilitator, participant_id=case.participant.id,
         event_type="safety_concern", at=NOW, severity="high", now=NOW,
     )  # fmt: skip
     [concern] = opened
     later = NOW + timedelta(minutes=20)
 
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=concern.id, channel="voice", at=later,
         outcome=Outcome.REFERRED_TO_VICTIM_SERVICES.value, now=later,
     )  # fmt: skip
-    closed = tasks.close_task(
+    closed = closing.close_task(
         db, actor=case.liaison, task_id=concern.id, resolution="completed", now=later
     )
 
@@ -93,27 +93,27 @@ def test_a_referral_is_refused_where_the_protocol_does_not_hand_concerns_over(
 ) -> None:
     # Georgia and PCADV call her themselves: a referral there would close a contact nobody made.
     case = build_case(db, vault, now=NOW, protocol="pcadv")
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, PROFILES, actor=case.facilitator, participant_id=case.participant.id,
         event_type="safety_concern", at=NOW, severity="high", now=NOW,
     )  # fmt: skip
     with pytest.raises(Invalid) as refused:
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=case.liaison, task_id=opened[0].id, channel="voice", at=NOW,
             outcome=Outcome.REFERRED_TO_VICTIM_SERVICES.value, now=NOW,
         )  # fmt: skip
     assert "outcome" in refused.value.fields
-    assert tasks.standing_attempts(db, opened[0].id) == []
+    assert attempt_log.standing_attempts(db, opened[0].id) == []
 
 
 def test_a_referral_never_closes_an_ny_opdv_intake(db: Session, vault: Vault) -> None:
     case = build_case(db, vault, now=NOW, protocol="ny_opdv")
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, PROFILES, actor=case.facilitator, participant_id=case.participant.id,
         event_type="enrolled", at=NOW, severity="routine", now=NOW,
     )  # fmt: skip
     with pytest.raises(Invalid) as refused:
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=case.liaison, task_id=opened[0].id, channel="voice", at=NOW,
             outcome=Outcome.REFERRED_TO_VICTIM_SERVICES.value, now=NOW,
         )  # fmt: skip
@@ -127,7 +127,7 @@ def test_ada_records_the_referral_on_the_warning_only_once_she_was_reached(
     # protect", then "offer her the resource of the local Battered Women's Service
     # Organization"; PRODUCT.md: "referral to the local victim service organization recorded".
     case = build_case(db, vault, now=NOW, protocol="no_contact")
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, PROFILES, actor=case.facilitator, participant_id=case.participant.id,
         event_type="duty_to_warn", at=NOW, severity="high", now=NOW,
     )  # fmt: skip
@@ -138,19 +138,19 @@ def test_ada_records_the_referral_on_the_warning_only_once_she_was_reached(
     }  # fmt: skip
 
     with pytest.raises(Invalid) as before:
-        tasks.record_attempt(db, vault, at=NOW, now=NOW, **referral)  # type: ignore[arg-type]
+        attempt_log.record_attempt(db, vault, at=NOW, now=NOW, **referral)  # type: ignore[arg-type]
     assert before.value.fields == {"outcome": "she was not reached yet"}
     later = NOW + timedelta(minutes=5)
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=warning.id, channel="voice", at=later,
         outcome=Outcome.REACHED_SAFE.value, now=later,
     )  # fmt: skip
     # She is told of the local victim service organization once the warning is given: the
     # referral is entered a minute later (two entries of one instant have no order).
     referred = later + timedelta(minutes=1)
-    tasks.record_attempt(db, vault, at=referred, now=referred, **referral)  # type: ignore[arg-type]
+    attempt_log.record_attempt(db, vault, at=referred, now=referred, **referral)  # type: ignore[arg-type]
 
-    outcomes = [a.outcome for a in tasks.standing_attempts(db, warning.id)]
+    outcomes = [a.outcome for a in attempt_log.standing_attempts(db, warning.id)]
     assert outcomes == ["reached_safe", "referred_to_victim_services"]
 
 

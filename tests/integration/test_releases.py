@@ -15,7 +15,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, CompelledDisclosure, ContactRelease
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import disclosures, releases, sharing
 from outreach.services.errors import Conflict, Forbidden, Invalid, NotFound
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -357,7 +357,7 @@ def test_the_summary_holds_only_what_was_asked_and_covered(
 ) -> None:
     [task] = report_event(db, PROFILES, world, "enrolled", now=NOW)
     for days, outcome in ((3, "no_answer"), (2, "reached_safe"), (1, "reached_not_safe")):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db,
             vault,
             actor=world.actor("liaison"),
@@ -367,7 +367,7 @@ def test_the_summary_holds_only_what_was_asked_and_covered(
             outcome=outcome,
             now=NOW,
             notes="she moved to her sister's place",
-            entry=tasks.Entry(reason="entered from the paper log"),  # S14: days ago
+            entry=attempt_log.Entry(reason="entered from the paper log"),  # S14: days ago
         )
     release = make_release(db, vault, world, now=NOW)
     summary = sharing.share(

@@ -23,8 +23,8 @@ from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
+from outreach.services.intake import events
 from outreach.services.scheduling import planning
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_group, make_participant, rolled_back
@@ -92,7 +92,7 @@ def _open(db: Session, vault: Vault, world: World, rt: Runtime, spec: Spec, n: i
     contact = make_contact(
         db, vault, participant, now=NOW, phone=f"404-555-01{n:02d}", consent="consented", sms=True
     )
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db,
         rt.profiles,
         actor=world.actor("facilitator"),

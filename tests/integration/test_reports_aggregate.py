@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.protocols.loading import load_profiles
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.supervision import compliance, review
 from tests.conftest import NOW
@@ -43,7 +43,7 @@ def _history(db: Session, vault: Vault, world: World) -> None:
     opened = report_event(db, PROFILES, world, "enrolled", now=NOW - timedelta(days=30))
     opened += report_event(db, PROFILES, world, "duty_to_warn", now=NOW - timedelta(days=2))
     for task in opened:
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db,
             vault,
             actor=world.actor("liaison"),

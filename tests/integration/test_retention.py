@@ -34,9 +34,10 @@ from outreach.models import (
 )
 from outreach.security.crypto import SealError, open_sealed
 from outreach.security.vault import ContactErased, Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import Conflict, NotFound
+from outreach.services.intake import check_ins, events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records import purge, retention
 from outreach.services.records.audit import Actor
@@ -84,11 +85,11 @@ def _complete(db: Session, world: World, vault: Vault, task: OutreachTask, at: d
 def _reach_and_close(
     db: Session, vault: Vault, liaison: Actor, task: OutreachTask, at: datetime
 ) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=liaison, task_id=task.id, channel="voice", at=at,
         outcome="reached_safe", now=at, notes="Talked; she is moving to her sister's on Elm St",
     )  # fmt: skip
-    tasks.close_task(db, actor=liaison, task_id=task.id, resolution="completed", now=at)
+    closing.close_task(db, actor=liaison, task_id=task.id, resolution="completed", now=at)
 
 
 def _count(db: Session, model: type[Base], *where: object) -> int:
@@ -137,12 +138,12 @@ def test_an_unreachable_closure_waiting_for_sign_off_keeps_the_record(
     liaison = world.actor("liaison")
     for day in (1, 2):
         at = NOW + timedelta(days=day)
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=liaison, task_id=task.id, channel="voice", at=at,
             outcome="no_answer", now=at,
         )  # fmt: skip
     closed_at = NOW + timedelta(days=2)
-    tasks.close_task(db, actor=liaison, task_id=task.id, resolution="unreachable", now=closed_at)
+    closing.close_task(db, actor=liaison, task_id=task.id, resolution="unreachable", now=closed_at)
     assert world.contact.id not in _due(db, profiles, world, _years_after(closed_at, 10))
 
     signed_at = closed_at + timedelta(days=1)
@@ -157,7 +158,7 @@ def test_an_event_about_the_participant_keeps_the_contact_record_alive(
     participant = make_participant(db, world.group, now=NOW)
     declined = make_contact(db, vault, participant, now=NOW, consent="declined", voice=False)
     completed_at = _years_after(NOW, 2)
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db, profiles, actor=world.actor("facilitator"), participant_id=participant.id,
         event_type="completed", at=completed_at, severity="routine", now=completed_at,
     )  # fmt: skip
@@ -172,7 +173,7 @@ def _ticks(
     """The scheduler's check-in step, run every `every` from `start` to `end`."""
     at = start
     while at <= end:
-        tasks.open_periodic_check_ins(db, profiles, now=at)
+        check_ins.open_periodic_check_ins(db, profiles, now=at)
         at += every
 
 
@@ -184,7 +185,7 @@ def test_a_completed_case_with_weekly_check_ins_is_due_once_its_period_has_run_o
     _reach_and_close(db, vault, case.liaison, intake, NOW)
     for day in range(1, 36):  # five weeks in group; the liaison calls the day a check-in opens
         at = NOW + timedelta(days=day)
-        tasks.open_periodic_check_ins(db, profiles, now=at)
+        check_ins.open_periodic_check_ins(db, profiles, now=at)
         for check_in in open_check_ins(db, case) if day < 35 else ():
             _reach_and_close(db, vault, case.liaison, check_in, at)
     [left_open] = open_check_ins(db, case)  # the fifth, not yet called
@@ -285,7 +286,7 @@ def _contact_at_work(
     """Another participant's contact, with an open task: she must come through untouched."""
     participant = make_participant(db, world.group, now=NOW)
     live = make_contact(db, vault, participant, now=NOW, name="Quinn Example")
-    tasks.report_event(
+    events.report_event(
         db, profiles, actor=world.actor("facilitator"), participant_id=participant.id,
         event_type="enrolled", at=NOW, severity="routine", now=NOW,
     )  # fmt: skip

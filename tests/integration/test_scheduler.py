@@ -16,9 +16,10 @@ from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery.outward import Outward
+from outreach.services.intake import check_ins, events
 from outreach.services.records.audit import Actor
 from tests.conftest import NOW
 from tests.factories import (
@@ -126,7 +127,7 @@ def test_a_duty_to_warn_queues_one_on_call_notice_and_overdue_tasks_escalate_onc
     db: Session, world: World, rt: Runtime
 ) -> None:
     # S8: the raise itself queues the on-call notice, in its own transaction.
-    _, [warning] = tasks.report_event(
+    _, [warning] = events.report_event(
         db,
         rt.profiles,
         actor=world.actor("facilitator"),
@@ -185,7 +186,7 @@ def test_across_a_daylight_saving_change_each_window_gets_one_reminder(
     make_contact(
         db, vault, participant, now=NOW, phone="404-555-0170", consent="consented", sms=True
     )
-    tasks.report_event(
+    events.report_event(
         db,
         rt.profiles,
         actor=world.actor("facilitator"),
@@ -209,7 +210,7 @@ def test_racing_schedulers_send_each_reminder_exactly_once(own_runtime: Runtime)
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         contact = make_contact(db, rt.vault, participant, now=NOW, consent="consented", sms=True)
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             rt.profiles,
             actor=jobs.SYSTEM,
@@ -281,16 +282,16 @@ def test_a_consenting_mother_in_caring_dads_gets_a_weekly_check_in_and_no_one_el
         phone="404-555-0182",
         consent="consented",
     )  # Colorado: she chooses
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=6)) == 0
+    assert check_ins.open_periodic_check_ins(db, rt.profiles, now=NOW + timedelta(days=6)) == 0
     week = NOW + timedelta(days=7)  # S13: a week after the mother consented
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week) == 1
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week) == 0
+    assert check_ins.open_periodic_check_ins(db, rt.profiles, now=week) == 1
+    assert check_ins.open_periodic_check_ins(db, rt.profiles, now=week) == 0
     [check_in] = db.scalars(
         select(OutreachTask).where(OutreachTask.reason == "periodic_check_in")
     ).all()
     assert check_in.contact_id == mother.id
     actor = Actor.of(make_user(db, Role.LIAISON, [dads], now=NOW))
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db,
         vault,
         actor=actor,
@@ -300,6 +301,6 @@ def test_a_consenting_mother_in_caring_dads_gets_a_weekly_check_in_and_no_one_el
         outcome="reached_safe",
         now=week,
     )
-    tasks.close_task(db, actor=actor, task_id=check_in.id, resolution="completed", now=week)
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week + timedelta(days=3)) == 0
-    assert tasks.open_periodic_check_ins(db, rt.profiles, now=week + timedelta(days=8)) == 1
+    closing.close_task(db, actor=actor, task_id=check_in.id, resolution="completed", now=week)
+    assert check_ins.open_periodic_check_ins(db, rt.profiles, now=week + timedelta(days=3)) == 0
+    assert check_ins.open_periodic_check_ins(db, rt.profiles, now=week + timedelta(days=8)) == 1

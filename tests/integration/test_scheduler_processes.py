@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from outreach.models import Delivery
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
-from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from tests.conftest import NOW, engine_url
 from tests.factories import make_contact, make_group, make_participant, make_program
 
@@ -55,7 +55,7 @@ def _seed(rt: Runtime) -> None:
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         contact = make_contact(db, rt.vault, participant, now=NOW, consent="consented", sms=True)
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             rt.profiles,
             actor=jobs.SYSTEM,

@@ -28,9 +28,9 @@ from outreach.clock import FixedClock
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery.outward import Outward
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, AuditAction, record
 from tests.conftest import NOW
 from tests.factories import (
@@ -104,7 +104,7 @@ def due_reminder(own_runtime: Runtime) -> Iterator[OutreachTask]:
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         make_contact(db, own_runtime.vault, participant, now=NOW, consent="consented", sms=True)
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             own_runtime.profiles,
             actor=SYSTEM,

@@ -21,7 +21,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts, preference_changes
 from outreach.services.errors import ServiceError
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -72,7 +72,7 @@ def _says(db: Session, vault: Vault, case: Case, step: str, at: datetime) -> Non
         db.commit()
         return
     if step == "declines":
-        tasks.stop_all_contact(db, case.liaison, case.contact.id, at)
+        attempt_log.stop_all_contact(db, case.liaison, case.contact.id, at)
         db.commit()
         return
     changes: dict[str, object] = CHANGES[step]
@@ -157,8 +157,8 @@ def _complete(db: Session, vault: Vault, case: Case, task: OutreachTask, at: dat
     """A liaison reaches her safely on the channel the task allows, and closes it."""
     if task.channels != ["voice"]:
         return  # a text-only update is the service's own send (check_ins)
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=at,
         outcome="reached_safe", now=at,
     )  # fmt: skip
-    tasks.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
+    closing.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)

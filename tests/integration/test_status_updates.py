@@ -23,7 +23,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import EntryPoint
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts, preference_changes
 from outreach.services.errors import Invalid
 from outreach.services.intake import check_ins, programs
@@ -81,11 +81,11 @@ def _audits(db: Session, action: str, task: OutreachTask) -> list[AuditEvent]:
 
 
 def _reach(db: Session, vault: Vault, case: Case, task: OutreachTask, at: datetime) -> None:
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=task.id, channel="voice", at=at,
         outcome="reached_safe", now=at,
     )  # fmt: skip
-    tasks.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
+    closing.close_task(db, actor=case.liaison, task_id=task.id, resolution="completed", now=at)
 
 
 # --- Georgia, Caminar Latino: attendance and progress -------------------------------------
@@ -183,7 +183,7 @@ def test_a_declined_contact_never_gets_an_update(
     _her_word(db, vault, profiles, case, {"updates": True}, NOW)
     report_case_event(db, profiles, case, "absent", at=NOW + DAY, now=NOW + DAY)
     [update] = _updates(db, case)
-    tasks.stop_all_contact(db, case.liaison, case.contact.id, NOW + 2 * DAY)
+    attempt_log.stop_all_contact(db, case.liaison, case.contact.id, NOW + 2 * DAY)
     db.commit()
     assert update.status == "cancelled"
     assert contacts.current_preferences(db, case.contact.id).updates is False
@@ -215,11 +215,11 @@ def test_where_she_chose_texts_the_update_is_a_discreet_text_until_her_stop(
 def _reach_by_text(db: Session, task: OutreachTask) -> None:
     """The service records its text as the contact made and closes the task (check_ins)."""
     at = NOW + 2 * DAY
-    tasks.append_attempt(
+    attempt_log.append_attempt(
         db, None, actor=SYSTEM, task_id=task.id, channel="sms", at=at, outcome="text_sent",
-        now=at, entry=tasks.Entry(EntryPoint.SCHEDULER),
+        now=at, entry=attempt_log.Entry(EntryPoint.SCHEDULER),
     )  # fmt: skip
-    tasks.close_task(db, actor=SYSTEM, task_id=task.id, resolution="completed", now=at)
+    closing.close_task(db, actor=SYSTEM, task_id=task.id, resolution="completed", now=at)
 
 
 # --- PCADV: attendance --------------------------------------------------------------------

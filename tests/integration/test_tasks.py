@@ -15,10 +15,10 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.models import Attempt, AuditEvent, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing, tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import Conflict, Forbidden
-from outreach.services.intake import participant_status
+from outreach.services.intake import events, participant_status
 from outreach.services.supervision import holds, review
 from tests.conftest import NOW
 from tests.factories import World, make_contact
@@ -43,7 +43,7 @@ def _report(
     persona: str = "facilitator",
     severity: str = "routine",
 ) -> list[OutreachTask]:
-    _, opened = tasks.report_event(
+    _, opened = events.report_event(
         db,
         profiles,
         actor=world.actor(persona),
@@ -65,7 +65,7 @@ def _attempt(
     outcome: str = "no_answer",
     **extra: object,
 ) -> Attempt:
-    return tasks.record_attempt(
+    return attempt_log.record_attempt(
         db,
         vault,
         actor=world.actor("liaison"),
@@ -161,7 +161,7 @@ def test_unreachable_is_refused_until_the_minimum_attempts_in_different_windows(
     _attempt(db, vault, world, task, TONIGHT)
     _attempt(db, vault, world, task, TONIGHT + timedelta(minutes=30))  # the same session
     with pytest.raises(Conflict, match="different windows"):
-        tasks.close_task(
+        closing.close_task(
             db,
             actor=world.actor("liaison"),
             task_id=task.id,
@@ -169,7 +169,7 @@ def test_unreachable_is_refused_until_the_minimum_attempts_in_different_windows(
             now=TONIGHT + timedelta(hours=1),
         )
     _attempt(db, vault, world, task, NEXT_WEEK)
-    closed = tasks.close_task(
+    closed = closing.close_task(
         db,
         actor=world.actor("liaison"),
         task_id=task.id,
@@ -197,7 +197,7 @@ def test_not_safe_to_talk_never_completes_a_contact(
         db, vault, world, task, TONIGHT, "reached_not_safe", callback_at=TONIGHT + timedelta(days=2)
     )
     with pytest.raises(Conflict, match="safe"):
-        tasks.close_task(
+        closing.close_task(
             db,
             actor=world.actor("liaison"),
             task_id=task.id,
@@ -206,7 +206,7 @@ def test_not_safe_to_talk_never_completes_a_contact(
         )
     _attempt(db, vault, world, task, NEXT_WEEK, "reached_safe")
     assert (
-        tasks.close_task(
+        closing.close_task(
             db, actor=world.actor("liaison"), task_id=task.id, resolution="completed", now=NEXT_WEEK
         ).status
         == "completed"
@@ -249,7 +249,7 @@ def test_an_attempt_in_the_future_or_on_a_closed_task_is_refused(
 ) -> None:
     [task] = _report(db, world, profiles, "enrolled")
     with pytest.raises(Exception, match="future"):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db,
             vault,
             actor=world.actor("liaison"),
@@ -260,7 +260,7 @@ def test_an_attempt_in_the_future_or_on_a_closed_task_is_refused(
             now=NOW,
         )
     _attempt(db, vault, world, task, TONIGHT, "reached_safe")
-    tasks.close_task(
+    closing.close_task(
         db, actor=world.actor("liaison"), task_id=task.id, resolution="completed", now=TONIGHT
     )
     with pytest.raises(Conflict):
@@ -283,7 +283,7 @@ def test_unreachable_closes_exactly_when_enough_distinct_windows_were_tried(
     later = TONIGHT + timedelta(days=30)
     if distinct >= task.min_attempts:
         assert (
-            tasks.close_task(
+            closing.close_task(
                 db,
                 actor=world.actor("liaison"),
                 task_id=task.id,
@@ -294,7 +294,7 @@ def test_unreachable_closes_exactly_when_enough_distinct_windows_were_tried(
         )
     else:
         with pytest.raises(Conflict):
-            tasks.close_task(
+            closing.close_task(
                 db,
                 actor=world.actor("liaison"),
                 task_id=task.id,
@@ -320,7 +320,7 @@ def _two_calls_one_new_york_evening(
 
 def _close_unreachable(db: Session, world: World, task: OutreachTask, now: datetime) -> str:
     actor = world.actor("liaison")
-    return tasks.close_task(
+    return closing.close_task(
         db, actor=actor, task_id=task.id, resolution="unreachable", now=now
     ).status
 
@@ -335,9 +335,9 @@ def test_unreachable_waits_until_the_time_she_asked_to_be_called_back_at_is_trie
     with pytest.raises(Conflict, match="called back") as refused:  # S6
         _close_unreachable(db, world, task, NEXT_WEEK + timedelta(hours=1))
     assert refused.value.fields == {"resolution": "callback not yet tried"}
-    assert attempt_rules.pending_callback(tasks.standing_attempts(db, task.id)) == callback_at
+    assert attempt_rules.pending_callback(attempt_log.standing_attempts(db, task.id)) == callback_at
     _attempt(db, vault, world, task, callback_at + timedelta(minutes=2))
-    assert attempt_rules.pending_callback(tasks.standing_attempts(db, task.id)) is None
+    assert attempt_rules.pending_callback(attempt_log.standing_attempts(db, task.id)) is None
     assert _close_unreachable(db, world, task, callback_at + timedelta(hours=1)) == "unreachable"
 
 
@@ -345,7 +345,7 @@ def test_two_calls_one_evening_across_utc_midnight_are_one_window(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
     task = _two_calls_one_new_york_evening(db, world, vault, profiles)
-    assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert attempt_rules.distinct_windows(attempt_log.standing_attempts(db, task.id)) == 1
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
     with pytest.raises(Conflict, match="different windows; 1 so far"):
         _close_unreachable(db, world, task, WEDNESDAY_1905 + timedelta(minutes=5))
@@ -406,7 +406,7 @@ def test_a_correction_keeps_the_window_of_the_call_it_corrects(
         db, actor=world.actor("supervisor"), attempt_id=late.id, outcome="busy", now=late.at
     )
     assert fixed.window_day == date(2026, 11, 18)
-    assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert attempt_rules.distinct_windows(attempt_log.standing_attempts(db, task.id)) == 1
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
 
 

@@ -26,7 +26,7 @@ from outreach.models import Attempt, Delivery, InboundMessage, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import preference_changes
 from outreach.services.delivery import inbound
 from outreach.services.errors import Invalid
@@ -62,11 +62,13 @@ def mother(db: Session, vault: Vault, rt: Runtime) -> Case:
     case = build_case(db, vault, now=NOW, protocol="caring_dads")
     [intake] = report_case_event(db, rt.profiles, case, "enrolled", at=NOW, now=NOW)
     reached = NOW + timedelta(hours=1)
-    tasks.record_attempt(
+    attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=intake.id, channel="voice", at=reached,
         outcome="reached_safe", now=reached,
     )  # fmt: skip
-    tasks.close_task(db, actor=case.liaison, task_id=intake.id, resolution="completed", now=reached)
+    closing.close_task(
+        db, actor=case.liaison, task_id=intake.id, resolution="completed", now=reached
+    )
     preference_changes.change_preferences(
         db, vault, rt.profiles, actor=case.liaison, contact_id=case.contact.id,
         changes={"voice": False, "sms": True, "cadence": "fortnightly"}, now=reached,
@@ -77,7 +79,7 @@ def mother(db: Session, vault: Vault, rt: Runtime) -> Case:
 
 def _tick(db: Session, rt: Runtime, now: datetime) -> None:
     """The check-in steps of the scheduler's tick, in its order (scheduler/jobs.tick)."""
-    tasks.open_periodic_check_ins(db, rt.profiles, now=now)
+    check_ins.open_periodic_check_ins(db, rt.profiles, now=now)
     check_ins.schedule_texts(
         db, rt.profiles, (rt.settings.calling_start, rt.settings.calling_end), now
     )
@@ -206,11 +208,11 @@ def test_only_the_service_records_a_text_sent(
     db: Session, rt: Runtime, vault: Vault, mother: Case
 ) -> None:
     due = NOW + timedelta(days=15)
-    tasks.open_periodic_check_ins(db, rt.profiles, now=due)
+    check_ins.open_periodic_check_ins(db, rt.profiles, now=due)
     [check_in] = db.scalars(select(OutreachTask).where(OutreachTask.status == "open"))
 
     with pytest.raises(Invalid):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             db, vault, actor=mother.liaison, task_id=check_in.id, channel="sms", at=due,
             outcome="text_sent", now=due,
         )  # fmt: skip

@@ -27,8 +27,8 @@ from outreach.db import make_engine
 from outreach.models import Attempt, AuditEvent, Delivery, WebhookEvent
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs, runner
-from outreach.services.attempts import tasks
 from outreach.services.delivery import inbox
+from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, AuditAction
 from tests import databases
 from tests.conftest import DATABASES, NOW
@@ -54,7 +54,7 @@ def _seed_calls(rt: Runtime, calls: int = CALLS) -> list[uuid.UUID]:
         program = make_program(db, now=NOW)
         participant = make_participant(db, make_group(db, program, now=NOW), now=NOW)
         make_contact(db, rt.vault, participant, now=NOW, consent="consented")
-        _, [task] = tasks.report_event(
+        _, [task] = events.report_event(
             db,
             rt.profiles,
             actor=SYSTEM,

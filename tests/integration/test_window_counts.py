@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.domain import attempt_rules
 from outreach.domain.protocols.loading import load_profiles
 from outreach.models import Attempt
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, tasks
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from tests.conftest import NOW
 from tests.factories import World, report_event
@@ -70,7 +70,7 @@ def test_the_database_count_equals_distinct_windows_of_standing_attempts(
         written.append(attempt)
     counted = tasks.windows_counted(db, task_ids)
     for task_id in task_ids:
-        expected = attempt_rules.distinct_windows(tasks.standing_attempts(db, task_id))
+        expected = attempt_rules.distinct_windows(attempt_log.standing_attempts(db, task_id))
         assert counted.get(task_id, 0) == expected
 
 
@@ -96,7 +96,7 @@ def test_a_day_is_the_contacts_own_day_not_the_utc_day(db: Session, world: World
         )
     db.flush()
     assert tasks.windows_counted(db, [task.id]) == {task.id: 1}
-    assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 1
+    assert attempt_rules.distinct_windows(attempt_log.standing_attempts(db, task.id)) == 1
 
 
 def test_a_row_without_its_local_day_falls_back_to_the_utc_day(db: Session, world: World) -> None:
@@ -110,4 +110,4 @@ def test_a_row_without_its_local_day_falls_back_to_the_utc_day(db: Session, worl
         db.add(Attempt(task_id=task.id, channel="voice", at=at, outcome="busy", recorded_at=NOW))
     db.flush()
     assert tasks.windows_counted(db, [task.id]) == {task.id: 2}
-    assert attempt_rules.distinct_windows(tasks.standing_attempts(db, task.id)) == 2
+    assert attempt_rules.distinct_windows(attempt_log.standing_attempts(db, task.id)) == 2

@@ -35,10 +35,10 @@ from outreach.models import (
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.attempts import task_page, tasks
+from outreach.services.attempts import attempt_log, closing, task_page
 from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
 from outreach.services.delivery import inbound
-from outreach.services.intake import programs
+from outreach.services.intake import events, programs
 from outreach.services.records.audit import Actor
 from outreach.services.scheduling import planning, queue
 from outreach.services.supervision import duty_to_warn
@@ -113,7 +113,7 @@ class Story:
         day a dated event concerns (a court report, a planned discharge)."""
         dated = DATED_EVENTS.get(EventType(kind))
         self._at(at)
-        _, opened = tasks.report_event(
+        _, opened = events.report_event(
             self.db, self.rt.profiles, actor=self.facilitator,
             participant_id=self.participant.id, event_type=kind, at=at, severity=severity,
             now=at, days={} if dated is None else {dated: about},
@@ -151,7 +151,7 @@ class Story:
         self, task: OutreachTask, at: datetime, outcome: str, channel: str = "voice"
     ) -> Attempt:
         self._at(at)
-        return tasks.record_attempt(
+        return attempt_log.record_attempt(
             self.db, self.vault, actor=self.liaison, task_id=task.id, channel=channel, at=at,
             outcome=outcome, now=at,
         )  # fmt: skip
@@ -159,7 +159,7 @@ class Story:
     def reach(self, task: OutreachTask, at: datetime) -> None:
         """A safe conversation (S6: safe to talk first), and the task is done."""
         self.attempt(task, at, "reached_safe")
-        tasks.close_task(
+        closing.close_task(
             self.db, actor=self.liaison, task_id=task.id, resolution="completed", now=at
         )
 
@@ -177,13 +177,13 @@ class Story:
 
     def close_completed(self, task: OutreachTask, at: datetime) -> None:
         self._at(at)
-        tasks.close_task(
+        closing.close_task(
             self.db, actor=self.liaison, task_id=task.id, resolution="completed", now=at
         )
 
     def close_unreachable(self, task: OutreachTask, at: datetime) -> None:
         self._at(at)
-        tasks.close_task(
+        closing.close_task(
             self.db, actor=self.liaison, task_id=task.id, resolution="unreachable", now=at
         )
 

@@ -1,5 +1,5 @@
-"""The counting and closing rules over attempts (S5, S6, S14), without a database: random
-attempt histories as a liaison's week of calls could leave them."""
+"""The counting and closing rules over attempts (S5, S6, S14) and the flags on an attempt's
+time, without a database: random attempt histories as a liaison's week of calls could leave them."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outreach.domain import attempt_rules
-from outreach.domain.vocabulary import Channel, Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import AttemptFlag, Channel, Outcome, TaskReason, TaskStatus
 
 MONDAY = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
 GROUP = uuid.uuid4()
+# When the attempts whose times are judged (S14) are entered.
+NOW = MONDAY + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -158,3 +160,19 @@ def test_an_unreachable_closure_falls_once_anyone_reached_her(
     else:
         assert stands == (attempt_rules.why_not_unreachable(minimum, history) is None)
     assert attempt_rules.closure_stands(TaskStatus.OPEN, TaskReason.INTAKE, minimum, history)
+
+
+# --- an attempt's time (S14) -----------------------------------------------------------------
+
+instants = st.integers(min_value=-96 * 60, max_value=0).map(lambda m: NOW + timedelta(minutes=m))
+
+
+@settings(max_examples=60, deadline=None)
+@given(at=instants, opened=instants, late_hours=st.integers(min_value=1, max_value=72))
+def test_the_flags_say_exactly_what_is_odd_about_an_attempts_time(
+    at: datetime, opened: datetime, late_hours: int
+) -> None:
+    late = timedelta(hours=late_hours)
+    flags = attempt_rules.attempt_flags(at, opened=opened, entered=NOW, late_after=late)
+    assert (AttemptFlag.BEFORE_TASK_OPENED in flags) == (at < opened)
+    assert (AttemptFlag.ENTERED_LATE in flags) == (NOW - at > late)

@@ -20,7 +20,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Channel, EntryPoint, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, closing, tasks
 from outreach.services.contact_persons import preference_changes
 from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
@@ -43,7 +43,7 @@ def record_attempt(
     notes: str,
     now: datetime,
     reason: str = "",
-    late_after: timedelta = tasks.ENTERED_LATE_AFTER,
+    late_after: timedelta = attempt_log.ENTERED_LATE_AFTER,
     answered_call: uuid.UUID | None = None,
 ) -> Attempt:
     """Log an attempt on a task the actor holds; a decline stops all contact (S1).
@@ -56,7 +56,7 @@ def record_attempt(
     at = _aware(local_at, zone, "at") if local_at else now
     if answered_call is not None:
         at, channel = _placed_at(session, answered_call), Channel.VOICE.value
-    return tasks.record_attempt(
+    return attempt_log.record_attempt(
         session,
         vault,
         actor=actor,
@@ -67,7 +67,7 @@ def record_attempt(
         now=now,
         callback_at=_aware(local_callback, zone, "callback_at") if local_callback else None,
         notes=notes or None,
-        entry=tasks.Entry(EntryPoint.WEB, reason, late_after),
+        entry=attempt_log.Entry(EntryPoint.WEB, reason, late_after),
         answered_call=answered_call,
     )
 
@@ -96,7 +96,7 @@ def record_attempt_for_caller(
     task (INTERFACES: POST /tasks/{id}/attempts); 409 while another liaison holds it."""
     took = claim_unless_held(session, actor, task_id, now)
     try:
-        return tasks.record_attempt(
+        return attempt_log.record_attempt(
             session,
             None,
             actor=actor,
@@ -106,7 +106,7 @@ def record_attempt_for_caller(
             outcome=outcome,
             now=now,
             callback_at=callback_at,
-            entry=tasks.Entry(EntryPoint.API, reason, late_after),
+            entry=attempt_log.Entry(EntryPoint.API, reason, late_after),
         )
     except ServiceError:
         give_back(session, actor, task_id, took)
@@ -119,7 +119,7 @@ def close_for_caller(
     """The API's close: under the caller's claim, taken on their behalf when nobody holds it."""
     took = claim_unless_held(session, actor, task_id, now)
     try:
-        return tasks.close_task(
+        return closing.close_task(
             session, actor=actor, task_id=task_id, resolution=resolution, now=now
         )
     except ServiceError:
@@ -158,7 +158,7 @@ def close(
 ) -> OutreachTask:
     """Close a task the actor holds; unreachable only after the minimum (S5)."""
     queue.require_claim(session, actor, task_id, now)
-    return tasks.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
+    return closing.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
 
 
 def task_reference(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> str:

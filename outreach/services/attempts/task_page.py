@@ -1,4 +1,6 @@
-"""Everything the liaison's task page shows, gathered in one audited read (S6, S10).
+"""Everything the liaison's task page shows, gathered in one audited read (S6, S10): the task,
+its attempts and what they add up to, and her choices (her rhythm, status updates, opting back
+in); what it shows for the call itself (the panel, her week, the script) comes from call_panel.
 
 The contact's name and phone are opened only for the liaison who holds the task's claim,
 and only through `contacts.reveal_contact`, which commits its audit row first.
@@ -6,31 +8,22 @@ and only through `contacts.reveal_contact`, which commits its audit row first.
 
 from __future__ import annotations
 
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.domain import attempt_rules, plan_words, scripts
-from outreach.domain.calling import calling_hours_apply, contact_zones, within_calling_hours
+from outreach.domain import attempt_rules, plan_words
 from outreach.domain.participation import StatusAt
-from outreach.domain.planning.group_sessions import group_sessions
-from outreach.domain.planning.windows import CallWindow, Plan
 from outreach.domain.protocols.engine import offers_updates
 from outreach.domain.protocols.profile import Profile
-from outreach.domain.referrals import ReferralError
-from outreach.domain.scripts import CALL_OPENING
 from outreach.domain.vocabulary import (
     STAFF_OUTCOMES,
     UPDATE_EVENTS,
-    DeliveryKind,
     Outcome,
     TaskReason,
     TaskStatus,
@@ -40,86 +33,22 @@ from outreach.models import (
     ContactPerson,
     ContactPreferences,
     Delivery,
-    Group,
     OptBackIn,
     OutreachTask,
     Participant,
     Program,
     ProgramEvent,
-    SessionCancellation,
-    User,
 )
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, call_panel, tasks
 from outreach.services.contact_persons import contacts, opt_back_in
 from outreach.services.errors import NotFound
-from outreach.services.intake import participant_status, referrals
+from outreach.services.intake import check_ins, participant_status, referrals
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import queue
-from outreach.services.scheduling.planning import plan_open_tasks
 from outreach.services.staff.access import allowed, require
 from outreach.services.supervision import holds
-from outreach.settings import PROJECT_ROOT
-
-CALL_VALUES = PROJECT_ROOT / "config" / "call_values.toml"
-# seeds/004 (PCADV) item 2: her rights, read only where the profile asks (`rights_statement`).
-RIGHTS_SECTION = "rights"
-
-
-@dataclass(frozen=True)
-class Week:
-    """The inputs of the week picture, in the contact's zone (S4)."""
-
-    start: datetime
-    zone: ZoneInfo
-    calling: tuple[time, time]
-    sessions: list[tuple[datetime, datetime, bool]] = field(default_factory=list)
-    safe_times: list[tuple[int, time, time]] = field(default_factory=list)
-    windows: list[CallWindow] = field(default_factory=list)
-    attempts: list[tuple[datetime, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CallPanel:
-    """Why, when and how to call, answered on the first screen (issue 22 item 1).
-
-    `callable` mirrors the refusals the channel makes when Call is pressed, so a call the
-    channel would refuse (calling hours, S4; her preferences, S1-S3) is never offered.
-    """
-
-    # S13: his real current status (his latest status event, with its time), never a guess
-    # from the task's reason.
-    status: str
-    status_at: datetime | None
-    her_zone: ZoneInfo
-    # Every zone her number may be in: calling hours must hold in each (S4).
-    zones: tuple[str, ...]
-    your_zone: ZoneInfo
-    her_now: datetime
-    calling: tuple[time, time]
-    within_hours: bool
-    open_window: CallWindow | None
-    next_window: CallWindow | None
-    # Why her preferences refuse a call (declined, voice not allowed), in words.
-    refusal: str | None
-    voice: bool
-    sms: bool
-    voicemail: bool
-    language: str
-
-    @property
-    def blocked(self) -> str | None:
-        """Why Call cannot be pressed now, or None when the channel would place it."""
-        if self.refusal:
-            return self.refusal
-        if not self.within_hours:
-            start, end = self.calling
-            return (
-                f"It is {self.her_now:%H:%M} for her: calls go only between "
-                f"{start:%H:%M} and {end:%H:%M} in her time zone, so the call would be refused."
-            )
-        return None
 
 
 @dataclass(frozen=True)
@@ -141,7 +70,7 @@ class TaskPage:
     windows_made: int
     # S6: the time she asked to be called back at, while no call has kept it.
     callback_at: datetime | None
-    week: Week
+    week: call_panel.Week
     tonight: str
     # S14: calls a person answered whose outcome is still to be recorded: asked until it is.
     calls_awaiting_outcome: list[Delivery] = field(default_factory=list)
@@ -151,7 +80,7 @@ class TaskPage:
     participant_status: StatusAt | None = None
     # S1/S8: a duty to warn for a declined contact, until a supervisor confirms it.
     held: bool = False
-    panel: CallPanel | None = None
+    panel: call_panel.CallPanel | None = None
     # Issue 22 item 3: why each way of closing is refused now (None: allowed), so the page
     # never offers a Close that ends in an error.
     close_refusals: dict[str, str | None] = field(default_factory=dict)
@@ -189,7 +118,7 @@ def task_page(
     week_offset: int = 0,
 ) -> TaskPage:
     """Gather the task page; reveal the contact (audited) only to the claim holder."""
-    task = _task(session, task_id)
+    task = tasks.find_task(session, task_id)
     require(
         session,
         actor,
@@ -214,12 +143,16 @@ def task_page(
     # S13: what she is told is his real current status, from the events.
     status = participant_status.timeline_of(session, participant).status_at(now)
     profile = profiles.get(program.protocol)
-    script, problem = _script(task, history[0], contact, program, actor, session, status, profile)
-    plan = _plan(session, profiles, task, now, calling_hours)
-    week = _week(session, participant, history[0], program, now, calling_hours, week_offset)
+    script, problem = call_panel.script(
+        task, history[0], contact, program, actor, session, status, profile
+    )
+    plan = call_panel.plan(session, profiles, task, now, calling_hours)
+    week = call_panel.week_of(
+        session, participant, history[0], program, now, calling_hours, week_offset
+    )
     windows = sorted(plan.windows, key=lambda w: w.start)
-    panel = _panel(session, task, history[0], program, windows, now, calling_hours)
-    awaiting = tasks.calls_awaiting_outcome(session, task.id)
+    panel = call_panel.panel(session, task, history[0], program, windows, now, calling_hours)
+    awaiting = attempt_log.calls_awaiting_outcome(session, task.id)
     return TaskPage(
         task=task,
         program=program,
@@ -235,7 +168,7 @@ def task_page(
         notes=notes,
         windows_made=attempt_rules.distinct_windows(standing),
         callback_at=attempt_rules.pending_callback(standing),
-        week=_with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
+        week=call_panel.with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
         tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
         calls_awaiting_outcome=awaiting,
         why=plan_words.why(
@@ -274,7 +207,7 @@ def _address_on_file(session: Session, contact_id: uuid.UUID) -> bool:
 def close_refusals(
     task: OutreachTask, standing: list[Attempt], awaiting_outcome: bool
 ) -> dict[str, str | None]:
-    """The refusals `tasks.close_task` would give, read without closing (S5, S6, S14)."""
+    """The refusals `closing.close_task` would give, read without closing (S5, S6, S14)."""
     if awaiting_outcome:
         said = "A person answered a call: record how it went first."
         return {TaskStatus.COMPLETED.value: said, TaskStatus.UNREACHABLE.value: said}
@@ -292,82 +225,7 @@ def close_refusals(
     return found
 
 
-# --- the call panel (issue 22 item 1) ----------------------------------------------------------
-
-REFUSALS = {
-    "declined": "She declined all contact: no call may be made.",  # S1
-    "voice": "She has not allowed phone calls: no call may be made.",
-}
-
-
-def _panel(
-    session: Session,
-    task: OutreachTask,
-    prefs: ContactPreferences,
-    program: Program,
-    windows: list[CallWindow],
-    now: datetime,
-    calling_hours: tuple[time, time],
-) -> CallPanel:
-    """The same checks `deliveries` makes before dialling, read without dialling."""
-    person = session.get(ContactPerson, task.contact_id)
-    assert person is not None
-    zones = contact_zones(prefs.timezone, person.phone_zones, program.timezone)
-    her_zone = contacts.contact_zone(prefs, program)
-    permission = contacts.permission_of(prefs)
-    refusal = permission.refusal(DeliveryKind.BRIDGED_CALL, override=task.consent_override)
-    status, status_at = _status(session, person.participant_id)
-    return CallPanel(
-        status=status,
-        status_at=status_at,
-        her_zone=her_zone,
-        zones=zones,
-        your_zone=ZoneInfo(program.timezone),
-        her_now=now.astimezone(her_zone),
-        calling=calling_hours,
-        # S8: a duty to warn is callable at any hour; calling hours govern routine outreach.
-        within_hours=not calling_hours_apply(task.reason)
-        or within_calling_hours(now, zones, *calling_hours),
-        open_window=next((w for w in windows if w.start <= now < w.end), None),
-        next_window=next((w for w in windows if w.start > now), None),
-        refusal=None if refusal is None else _refusal_words(permission.consent.value),
-        voice=permission.voice,
-        sms=permission.refusal(DeliveryKind.SMS) is None,
-        voicemail=permission.leave_voicemail,
-        language=prefs.language,
-    )
-
-
-# The events that change where he stands in the program, in the words the panel uses.
-STATUS_WORDS = {
-    "enrolled": "enrolled",
-    "accepted": "accepted into the program",
-    "rejected": "not accepted into the program",
-    "completed": "finished with the program",
-    "terminated": "discharged without finishing the program",
-    "leave_of_absence": "on a leave of absence",
-    "returned_from_leave": "back in the program after a leave of absence",
-    "level_change": "at a different level of the program",
-}
-
-
-def _status(session: Session, participant_id: uuid.UUID) -> tuple[str, datetime | None]:
-    latest = session.execute(
-        select(ProgramEvent.type, ProgramEvent.at)
-        .where(
-            ProgramEvent.participant_id == participant_id,
-            ProgramEvent.type.in_(STATUS_WORDS),
-        )
-        .order_by(ProgramEvent.at.desc())
-        .limit(1)
-    ).first()
-    if latest is None:
-        return "not known: no enrolment or other status event is recorded", None
-    return STATUS_WORDS[latest.type], latest.at
-
-
-def _refusal_words(consent: str) -> str:
-    return REFUSALS["declined" if consent == "declined" else "voice"]
+# --- her choices: opting back in, her rhythm, status updates --------------------------------
 
 
 def _opt_back_in(
@@ -402,7 +260,7 @@ def _next_check_in(
     contact = session.get(ContactPerson, contact_id)
     if profile is None or profile.cadence is None or contact is None:
         return None
-    return tasks.next_check_in(session, profile, contact, now)
+    return check_ins.next_check_in(session, profile, contact, now)
 
 
 def _rhythm_default(profiles: Mapping[str, Profile], program: Program) -> str | None:
@@ -436,6 +294,9 @@ def _update_news(
         .order_by(ProgramEvent.at, ProgramEvent.created_at)
     )
     return [(kind, at) for kind, at in rows]
+
+
+# --- for the claim holder: her contact and the attempts' notes (S10) -------------------------
 
 
 def _reveal(
@@ -475,114 +336,7 @@ def _notes(
     return {i: cipher.open(place("attempt", "notes", i), value) for i, value in sealed}
 
 
-# --- the call script (S6, S12) ---------------------------------------------------------------
-
-
-def _script(
-    task: OutreachTask,
-    prefs: ContactPreferences,
-    contact: contacts.ContactDetails | None,
-    program: Program,
-    actor: Actor,
-    session: Session,
-    status: StatusAt,
-    profile: Profile | None,
-) -> tuple[list[tuple[str, str]], str | None]:
-    if contact is None:
-        return [], None
-    liaison = _liaison_name(session, actor)
-    try:
-        values = _script_values(prefs.language, contact, program, liaison, status)
-        text = scripts.render(_library(), "call", _call_script(task), prefs.language, values)
-    except (scripts.RenderError, ReferralError):
-        # Never improvise a call: an unapproved script, or no referral list to name places
-        # from (PRODUCT.md "Referrals are data"), means no script on screen at all.
-        return [], "The approved script could not be loaded. Do not call; ask a supervisor."
-    found = [
-        (name, body.strip())
-        for name, _, body in scripts.sections(text)
-        if name != RIGHTS_SECTION or (profile is not None and profile.rights_statement)
-    ]
-    # S6: the safe-to-talk check is read first, whatever order the file has.
-    found.sort(
-        key=lambda s: CALL_OPENING.index(s[0]) if s[0] in CALL_OPENING else len(CALL_OPENING)
-    )
-    return found, None
-
-
-# The Emerge profile's fallback_channels: where no letter can go (no mail permission, no safe
-# address), the liaison tells her by phone what the letter says (seeds/001 "Massachusetts"),
-# from the approved call script for the same news.
-LETTER_CALLS = {"completion_letter": "completed", "termination_letter": "terminated"}
-
-
-def _call_script(task: OutreachTask) -> str:
-    return LETTER_CALLS.get(task.script, task.script)
-
-
-def _script_values(
-    language: str,
-    contact: contacts.ContactDetails,
-    program: Program,
-    liaison: str,
-    status: StatusAt,
-) -> dict[str, str]:
-    return {
-        "first_name": contact.name.split()[0],
-        "liaison_first_name": liaison,
-        "program_name": program.name,
-        "participant_status": status_words(status, language, ZoneInfo(program.timezone)),
-        # {resources}, {dv_program}, ...: the program's own list (config/referrals/).
-        **referrals.script_values(program, language),
-    }
-
-
-def long_date(day: date, language: str) -> str:
-    """A day written out in her language ("November 20, 2026", "20 de noviembre de 2026")."""
-    words = _call_values()[language]
-    return str(
-        words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
-    )
-
-
-def status_words(status: StatusAt, language: str, zone: ZoneInfo) -> str:
-    """S13: his real current status and the date it took effect, in her language (the
-    wording, the date and, in Spanish, his grammatical gender come from call_values.toml)."""
-    words = _call_values()[language]
-    if status.since is None:
-        return str(words["participant_undated"].get(status.status.value, status.status.value))
-    local = status.since.astimezone(zone)
-    since = words["date"].format(
-        day=local.day, month=words["months"][local.month - 1], year=local.year
-    )
-    return str(words["participant"][status.status.value].format(since=since))
-
-
-def _liaison_name(session: Session, actor: Actor) -> str:
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    name = user.username if user else "the liaison"
-    return name.replace("_", ".").replace("-", ".").split(".")[0].capitalize()
-
-
-@lru_cache(maxsize=1)
-def _library() -> scripts.ScriptLibrary:
-    return scripts.load_library(scripts.default_root())
-
-
-@lru_cache(maxsize=1)
-def _call_values() -> dict[str, Any]:
-    with CALL_VALUES.open("rb") as handle:
-        return tomllib.load(handle)
-
-
 # --- readers ---------------------------------------------------------------------------------
-
-
-def _task(session: Session, task_id: uuid.UUID) -> OutreachTask:
-    task = session.get(OutreachTask, task_id)
-    if task is None:
-        raise NotFound("no task with that id", {"task_id": "unknown"})
-    return task
 
 
 def _history(session: Session, contact_id: uuid.UUID) -> list[ContactPreferences]:
@@ -605,72 +359,3 @@ def _participant(session: Session, contact_id: uuid.UUID) -> Participant:
     participant = session.get(Participant, contact.participant_id) if contact else None
     assert participant is not None
     return participant
-
-
-def _plan(
-    session: Session,
-    profiles: Mapping[str, Profile],
-    task: OutreachTask,
-    now: datetime,
-    calling_hours: tuple[time, time],
-) -> Plan:
-    if task.status != TaskStatus.OPEN:
-        return Plan((), ())
-    return plan_open_tasks(
-        session, profiles, now=now, days=8, calling_hours=calling_hours, task_ids=[task.id]
-    )
-
-
-# --- the week picture ------------------------------------------------------------------------
-
-
-def _week(
-    session: Session,
-    participant: Participant,
-    prefs: ContactPreferences,
-    program: Program,
-    now: datetime,
-    calling_hours: tuple[time, time],
-    offset: int,
-) -> Week:
-    zone = contacts.contact_zone(prefs, program)
-    local = now.astimezone(zone)
-    monday = (local - timedelta(days=local.weekday())).date() + timedelta(weeks=offset)
-    start = datetime.combine(monday, time(0), tzinfo=zone)
-    week = Week(start=start, zone=zone, calling=calling_hours)
-    week.safe_times.extend(_safe_times(prefs))
-    group = session.get(Group, participant.group_id) if participant.group_id else None
-    if group is not None:
-        week.sessions.extend(_sessions(session, group, start))
-    return week
-
-
-def _sessions(
-    session: Session, group: Group, start: datetime
-) -> list[tuple[datetime, datetime, bool]]:
-    cancelled = frozenset(
-        session.scalars(
-            select(SessionCancellation.session_date).where(SessionCancellation.group_id == group.id)
-        )
-    )
-    found = group_sessions(
-        tasks.schedule_of(group, cancelled), start=start, end=start + timedelta(days=7)
-    )
-    return [(s.start, s.end, s.cancelled) for s in found]
-
-
-def _safe_times(prefs: ContactPreferences) -> list[tuple[int, time, time]]:
-    codes = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-    return [
-        (codes.index(day.strip()), time.fromisoformat(t["start"]), time.fromisoformat(t["end"]))
-        for t in prefs.safe_times
-        for day in t["days"].split(",")
-        if day.strip() in codes
-    ]
-
-
-def _with_plan(week: Week, windows: list[CallWindow], attempts: list[Attempt]) -> Week:
-    end = week.start + timedelta(days=7)
-    week.windows.extend(w for w in windows if w.start < end and w.end > week.start)
-    week.attempts.extend((a.at, a.outcome) for a in attempts if week.start <= a.at < end)
-    return week

@@ -20,7 +20,7 @@ from outreach.domain.releases import Authority, DisclosedItem
 from outreach.models import CompelledDisclosure, ContactPerson, OutreachTask
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons.releases import (
     choice,
     contact_of,
@@ -238,7 +238,7 @@ def _view(session: Session, vault: Vault, row: CompelledDisclosure) -> Disclosur
         description=cipher.open(_place("description", row.id), row.description_sealed),
         danger_reason=reason,
         notice_task=notice,
-        notice_attempts=len(tasks.standing_attempts(session, notice.id)) if notice else 0,
+        notice_attempts=len(attempt_log.standing_attempts(session, notice.id)) if notice else 0,
     )
 
 

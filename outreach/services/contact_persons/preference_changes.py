@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import Consent
 from outreach.models import ContactPerson, ContactPreferences, OptBackIn, Program
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts, her_channels, opt_back_in
 from outreach.services.contact_persons.contacts import Profiles
 from outreach.services.errors import Invalid
+from outreach.services.intake import check_ins, events
 from outreach.services.records.audit import Actor
 
 
@@ -59,7 +59,7 @@ def change_preferences(
         session.flush()  # her new rhythm is what the check-ins read
         _follow_rhythm(session, profiles, contact_id, actor, now)
     if updates_before and not row.updates:
-        tasks.withdraw_updates(session, actor, contact_id, now)  # issue 20 item 8
+        events.withdraw_updates(session, actor, contact_id, now)  # issue 20 item 8
     session.flush()
     # S1: her open tasks use only the channels she allows now, both ways, audited.
     her_channels.rederive(session, profiles, actor=actor, contact_id=contact_id, now=now)
@@ -100,4 +100,4 @@ def _follow_rhythm(
     assert contact is not None  # record_preferences found her
     program = session.get(Program, contact.program_id)
     assert program is not None
-    tasks.follow_rhythm(session, profiles[program.protocol], contact, actor, now)
+    check_ins.follow_rhythm(session, profiles[program.protocol], contact, actor, now)

@@ -21,7 +21,7 @@ from outreach.domain.vocabulary import Outcome
 from outreach.models import ContactPerson, ContactRelease, OutreachTask, Participant
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons.releases import (
     audit_release,
     choice,
@@ -125,7 +125,7 @@ def _days_reached(
     days = {
         a.at.astimezone(zone).date()
         for task_id in task_ids
-        for a in tasks.standing_attempts(session, task_id)
+        for a in attempt_log.standing_attempts(session, task_id)
         if a.outcome == Outcome.REACHED_SAFE and a.at <= now
     }
     return tuple(sorted(days))

@@ -27,7 +27,7 @@ from outreach.domain.vocabulary import (
     TaskStatus,
 )
 from outreach.models import Delivery, OutreachTask, WebhookEvent
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM
@@ -167,7 +167,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
     if outcome is None:
         return
     try:
-        attempt = tasks.append_attempt(
+        attempt = attempt_log.append_attempt(
             session,
             None,
             actor=SYSTEM,
@@ -178,7 +178,7 @@ def _settle(session: Session, delivery: Delivery, outcome: Outcome | None, now: 
             now=now,
             # S5 "who": the liaison who pressed Call made it; the system only records it.
             made_by=delivery.requested_by,
-            entry=tasks.Entry(EntryPoint.WEBHOOK),
+            entry=attempt_log.Entry(EntryPoint.WEBHOOK),
         )
     except ServiceError as exc:  # the task closed meanwhile: the outcome stays on the delivery
         log.info("delivery %s settled without attempt: %s", delivery.id, exc.message)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import DeliveryKind, EntryPoint
 from outreach.models import ContactPerson, Delivery, InboundMessage, TextTrace
 from outreach.security.vault import Vault, place
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import inbox
 from outreach.services.errors import ServiceError
@@ -286,7 +286,7 @@ def _safe_check_reply(
 def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
     # If the task closed meanwhile, the answer stays on the delivery alone.
     with contextlib.suppress(ServiceError):
-        tasks.record_attempt(
+        attempt_log.record_attempt(
             session,
             None,
             actor=SYSTEM,
@@ -297,7 +297,7 @@ def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
             now=now,
             made_by=delivery.requested_by,  # S5 "who": whoever sent the safe-check
             answers_our_text=True,
-            entry=tasks.Entry(EntryPoint.WEBHOOK),
+            entry=attempt_log.Entry(EntryPoint.WEBHOOK),
         )
 
 

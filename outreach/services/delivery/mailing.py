@@ -21,7 +21,7 @@ from outreach.domain.referrals import ReferralError
 from outreach.domain.vocabulary import Channel, Consent, DeliveryKind, EntryPoint, Outcome
 from outreach.models import Delivery, OutboxMessage, OutreachTask
 from outreach.security.vault import place
-from outreach.services.attempts import task_page, tasks
+from outreach.services.attempts import attempt_log, call_panel, tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery.outward import Outward
 from outreach.services.delivery.sending import delivery_row
@@ -98,7 +98,9 @@ def produce_letter(
     letter = compose_letter(session, out, task_id=task_id, now=now, actor=actor)
     task = session.get(OutreachTask, task_id)
     assert task is not None  # compose_letter found it
-    if any(a.outcome == Outcome.LETTER_SENT for a in tasks.standing_attempts(session, task_id)):
+    if any(
+        a.outcome == Outcome.LETTER_SENT for a in attempt_log.standing_attempts(session, task_id)
+    ):
         # A double click or a second tab: one letter went, and the log says one.
         raise Conflict("the letter is already recorded as mailed; close the task")
     target_contact = task.contact_id
@@ -117,7 +119,7 @@ def produce_letter(
             at=now,
         )
     )
-    attempt = tasks.append_attempt(
+    attempt = attempt_log.append_attempt(
         session,
         out.vault,
         actor=actor,
@@ -126,7 +128,7 @@ def produce_letter(
         at=now,
         outcome=Outcome.LETTER_SENT.value,
         now=now,
-        entry=tasks.Entry(via),
+        entry=attempt_log.Entry(via),
         by_service=True,
     )
     delivery.attempt_id = attempt.id
@@ -162,7 +164,7 @@ def _letter_target(
 
 def _letter_date(now: datetime, target: Target) -> str:
     day = now.astimezone(ZoneInfo(target.program.timezone)).date()
-    return task_page.long_date(day, target.language)
+    return call_panel.long_date(day, target.language)
 
 
 def _return_address(out: Outward, target: Target) -> tuple[str, ...]:

@@ -20,10 +20,9 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import DATED_EVENTS, Consent, EventType, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
 from outreach.services.demo_data import demo_practice
-from outreach.services.intake import programs
+from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM, AuditAction, record
 from outreach.services.scheduling import queue
 from outreach.services.staff import users
@@ -338,7 +337,7 @@ def _callable_now(
         ),
         now=now,
     )
-    tasks.report_event(
+    events.report_event(
         session,
         profiles,
         actor=SYSTEM,
@@ -371,7 +370,7 @@ def _spanish_first(
             language_stated=False,
         )  # fmt: skip
         if seat == 0:
-            tasks.report_event(
+            events.report_event(
                 session, profiles, actor=SYSTEM, participant_id=participant.id,
                 event_type="enrolled", at=now - timedelta(hours=2), severity="routine", now=now,
             )  # fmt: skip
@@ -440,7 +439,7 @@ def _events(session: Session, profiles: Profiles, rng: random.Random, now: datet
             if kind == "duty_to_warn":  # S8: raised at night, and callable all the same
                 at = _last_night(session, participant, now)
             severity = "high" if kind in ("duty_to_warn", "safety_concern") else "routine"
-            tasks.report_event(
+            events.report_event(
                 session,
                 profiles,
                 actor=SYSTEM,
@@ -482,7 +481,7 @@ def _held_duty_to_warn(session: Session, profiles: Profiles, now: datetime) -> N
         .limit(1)
     )
     if declined is not None:
-        tasks.report_event(
+        events.report_event(
             session,
             profiles,
             actor=SYSTEM,

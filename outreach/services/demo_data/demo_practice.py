@@ -25,9 +25,9 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import Consent, TaskReason, TaskStatus
 from outreach.models import ContactPerson, Group, OutreachTask, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services.attempts import letters, tasks
+from outreach.services.attempts import letters
 from outreach.services.contact_persons import contacts, preference_changes
-from outreach.services.intake import programs
+from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling import queue
 
@@ -184,7 +184,7 @@ def _completed(
 ) -> None:
     """He has been on the roster since his record was made (his intake long done, so none
     waits in the queue); he completed two days ago."""
-    tasks.report_event(
+    events.report_event(
         session, profiles, actor=SYSTEM, participant_id=participant.id, event_type="completed",
         at=now - 2 * DAY, severity="routine", now=now,
     )  # fmt: skip

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import EventType, Severity
 from outreach.models import Group, Participant, Program
 from outreach.services.attempts import tasks
+from outreach.services.intake import events
 from outreach.services.records.audit import Actor
 
 
@@ -37,7 +38,7 @@ def marked_absent(
     at = min(_session_start(session, participant, day), now)
     if at.astimezone(UTC) < participant.created_at.astimezone(UTC):
         return
-    tasks.record_event(
+    events.record_event(
         session,
         profiles,
         actor=actor,

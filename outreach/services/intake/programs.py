@@ -18,7 +18,7 @@ from outreach.models import Attendance, Group, Participant, Program, SessionCanc
 from outreach.security.permissions import Permission
 from outreach.services.attempts import tasks
 from outreach.services.errors import Conflict, Invalid, NotFound
-from outreach.services.intake import absences
+from outreach.services.intake import absences, events
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.staff.access import require
 from outreach.settings import PROJECT_ROOT
@@ -157,7 +157,7 @@ def cancel_session(
     )
     session.add(cancellation)
     profile = _profile_of(session, profiles, group.program_id)
-    tasks.open_for_cancelled_class(
+    events.open_for_cancelled_class(
         session, profile, actor=actor, group=group, session_date=session_date, now=now
     )
     session.commit()

@@ -34,7 +34,7 @@ from outreach.models import (
     Program,
 )
 from outreach.security.permissions import Permission, role_allows
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, tasks
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import call_windows, languages
@@ -355,7 +355,7 @@ class _Details:
         self.outcome_due = set(
             session.scalars(
                 select(Delivery.task_id).where(
-                    Delivery.task_id.in_(task_ids), tasks.awaiting_outcome()
+                    Delivery.task_id.in_(task_ids), attempt_log.awaiting_outcome()
                 )
             )
         )

@@ -16,7 +16,7 @@ from outreach.domain import attempt_rules
 from outreach.domain.vocabulary import DeliveryStatus, Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
-from outreach.services.attempts import tasks
+from outreach.services.attempts import attempt_log, tasks
 from outreach.services.records.audit import Actor
 from outreach.services.scheduling import queue
 from outreach.services.staff.access import require
@@ -238,7 +238,7 @@ def _unrecorded_calls(
         )
         .join(OutreachTask, OutreachTask.id == Delivery.task_id)
         .outerjoin(User, User.id == Delivery.requested_by)
-        .where(tasks.awaiting_outcome(), claim_over, Delivery.due_at >= now - LOOK_BACK)
+        .where(attempt_log.awaiting_outcome(), claim_over, Delivery.due_at >= now - LOOK_BACK)
         .order_by(Delivery.created_at)
     )
     return [

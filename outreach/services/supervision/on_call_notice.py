@@ -2,7 +2,7 @@
 
 S8: a duty to warn "notifies the on-call supervisor on their own phone and on screen". The
 notice is a delivery row written in the raise's own transaction (API, facilitator page, demo:
-every path goes through `tasks.report_event`), so it exists exactly when the warning does and
+every path goes through `events.report_event`), so it exists exactly when the warning does and
 is never lost; the scheduler's two-second job sends it with no transaction open, as every
 other send (claim, commit, provider, record). Its text is the approved neutral
 `sms/on_call_notice`: no contact, number, program or participant, as a phone left on a

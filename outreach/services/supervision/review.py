@@ -27,7 +27,12 @@ from outreach.domain.vocabulary import (
 )
 from outreach.models import Attempt, OutreachTask, Program, User, user_program
 from outreach.security.permissions import Permission
-from outreach.services.attempts import tasks
+from outreach.services.attempts import closing
+from outreach.services.attempts.attempt_log import (
+    refuse_referral_outside_its_protocol,
+    standing_attempts,
+    stop_all_contact,
+)
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import queue
@@ -387,10 +392,7 @@ def sign_off(
     )
     if task.status != TaskStatus.UNREACHABLE or task.signed_off_by is not None:
         raise Conflict("only an unreachable closure not yet signed off can be signed off")
-    if (
-        attempt_rules.distinct_windows(tasks.standing_attempts(session, task.id))
-        < task.min_attempts
-    ):
+    if attempt_rules.distinct_windows(standing_attempts(session, task.id)) < task.min_attempts:
         raise Conflict("this closure has too few attempts in different windows to sign off (S5)")
     task.signed_off_by, task.signed_off_at = actor.user_id, now
     task.sign_off_comment = comment or None
@@ -430,8 +432,8 @@ def correct_attempt(
     )
     if outcome not in {o.value for o in STAFF_OUTCOMES}:  # a text sent is the service's word
         raise Invalid("outcome is not one of the recorded outcomes", {"outcome": "invalid"})
-    tasks.refuse_referral_outside_its_protocol(session, task, outcome)  # NY OPDV, seeds/000
-    stood = tasks.closure_stands(task, tasks.standing_attempts(session, task.id))
+    refuse_referral_outside_its_protocol(session, task, outcome)  # NY OPDV, seeds/000
+    stood = closing.closure_stands(task, standing_attempts(session, task.id))
     fixed = Attempt(
         task_id=old.task_id,
         channel=old.channel,
@@ -463,8 +465,8 @@ def correct_attempt(
         outcome=outcome,
     )
     if outcome == Outcome.DECLINED:
-        tasks.stop_all_contact(session, actor, task.contact_id, now)
-    tasks.reopen_if_unfounded(session, actor, task, now, stood=stood, correction=str(fixed.id))
+        stop_all_contact(session, actor, task.contact_id, now)
+    closing.reopen_if_unfounded(session, actor, task, now, stood=stood, correction=str(fixed.id))
     session.commit()
     return fixed
 
