@@ -43,7 +43,7 @@ from outreach.domain.vocabulary import TaskReason
 from outreach.models import ContactPreferences, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.intake import check_ins
 from outreach.settings import load_settings
 
@@ -67,7 +67,7 @@ def both(session: Session, rt: Runtime, now: datetime) -> int:
 def texts_instead_of_calls(session: Session, rng: random.Random) -> int:
     """Half the contacts who allow SMS turn calls off; their task becomes a texted check-in."""
     tasks = list(session.scalars(select(OutreachTask)))
-    prefs = contacts.current_preferences_of(session, {t.contact_id for t in tasks})
+    prefs = preferences.current_preferences_of(session, {t.contact_id for t in tasks})
     chosen = [t for t in tasks if prefs[t.contact_id].sms and rng.random() < 0.5]
     for task in chosen:
         session.execute(

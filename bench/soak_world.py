@@ -22,7 +22,7 @@ from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus, Role
 from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime
 from outreach.security import totp
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, preferences
 from outreach.services.demo_data import demo
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM
@@ -160,7 +160,7 @@ def _open_tasks(
     return participants, opened
 
 
-def _preferences(rt: Runtime, texts: bool, now: datetime) -> contacts.Preferences:
+def _preferences(rt: Runtime, texts: bool, now: datetime) -> preferences.Preferences:
     """A contact who allows texts named a safe time covering the run, in a zone where the run
     is inside calling hours: the scheduler sends her heads-up only inside a window she has
     (S4), so the reminders the run sends must fall in one. When no zone fits the hour the run
@@ -168,9 +168,9 @@ def _preferences(rt: Runtime, texts: bool, now: datetime) -> contacts.Preference
     hours = (rt.settings.calling_start, rt.settings.calling_end)
     found = demo.callable_safe_time(now - timedelta(minutes=5), hours, hours=2)
     if not texts or found is None:
-        return contacts.Preferences(consent="consented", sms=texts)
+        return preferences.Preferences(consent="consented", sms=texts)
     zone, safe = found
-    return contacts.Preferences(consent="consented", sms=True, safe_times=(safe,), timezone=zone)
+    return preferences.Preferences(consent="consented", sms=True, safe_times=(safe,), timezone=zone)
 
 
 def _sent_calls(

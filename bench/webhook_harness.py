@@ -80,7 +80,7 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
     from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
     from outreach.models import Delivery
     from outreach.runtime import runtime
-    from outreach.services.contact_persons import contacts
+    from outreach.services.contact_persons import contacts, preferences
     from outreach.services.intake import events, programs
     from outreach.settings import load_settings
 
@@ -114,7 +114,7 @@ def prepare(env: dict[str, str], deliveries: int) -> tuple[str, list[str]]:
             name="Avery Sample",
             phone="+14045550123",
             relationship="partner",
-            preferences=contacts.Preferences(consent="consented", sms=True),
+            preferences=preferences.Preferences(consent="consented", sms=True),
             now=NOW,
         )
         _, [task] = events.report_event(

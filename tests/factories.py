@@ -39,6 +39,7 @@ from outreach.security.passwords import hash_password
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts, releases
+from outreach.services.contact_persons.preferences import Preferences
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.staff import second_factor
@@ -123,7 +124,7 @@ def make_contact(
         name=name,
         phone=phone,
         relationship="ex_partner",
-        preferences=contacts.Preferences(**preferences),
+        preferences=Preferences(**preferences),
         now=now,
     )
 

@@ -27,7 +27,7 @@ from outreach.domain.vocabulary import (
 )
 from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTask, Program
 from outreach.runtime import Runtime
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery import inbox, reconcile, sending, texts
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import check_ins
@@ -183,7 +183,7 @@ def reminder_candidates(session: Session, profiles: Mapping[str, Profile]) -> li
             OutreachTask.reason != TaskReason.DUTY_TO_WARN.value,
             Program.protocol.in_(reminding),
             _may_list_voice(),
-            contacts.newest_version(),
+            preferences.newest_version(),
             # Only narrows what is read (most contacts never allow texts): _may_remind below
             # is the rule, on every row that remains.
             ContactPreferences.sms.is_(True),
@@ -208,7 +208,7 @@ def _may_remind(prefs: ContactPreferences | None) -> bool:
     # she allows texts (consented, no STOP standing) and may still be called.
     if prefs is None or not prefs.voice:
         return False
-    return contacts.permission_of(prefs).refusal(DeliveryKind.SMS) is None
+    return preferences.permission_of(prefs).refusal(DeliveryKind.SMS) is None
 
 
 def _next_windows(
@@ -231,7 +231,7 @@ def _schedule_one(
     task = session.get(OutreachTask, uuid.UUID(window.task_id))
     if task is None or not _reminds(session, profiles, task):
         return 0
-    prefs = contacts.current_preferences(session, task.contact_id)
+    prefs = preferences.current_preferences(session, task.contact_id)
     if not _may_remind(prefs) or _already_planned(session, task, window):
         return 0
     session.add(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, ContactPerson
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from tests.conftest import NOW
@@ -228,12 +228,12 @@ def test_a_program_system_cannot_lift_a_decline_or_turn_on_texts_she_stopped(
     """S2 "for good": only her own START undoes a STOP; S1: a decline is lifted only by her
     request in her own words, confirmed by a supervisor (tests/integration/test_opt_back_in.py)."""
     path = f"/contacts/{world.contact.id}/preferences"
-    contacts.revoke_sms(db, contact_id=world.contact.id, now=NOW, source="sms_stop")
+    her_word.revoke_sms(db, actor=SYSTEM, contact_id=world.contact.id, now=NOW, source="sms_stop")
     db.commit()
     status, answer = call(client, tokens["liaison"], "PATCH", path, {"sms": True})
     assert (status, answer["fields"]) == (409, {"sms": "stopped by her STOP"})
     assert call(client, tokens["liaison"], "PATCH", path, {"consent": "declined"})[0] == 200
     status, answer = call(client, tokens["liaison"], "PATCH", path, {"consent": "consented"})
     assert (status, answer["fields"]) == (422, {"her_words": "required"})
-    prefs = contacts.current_preferences(db, world.contact.id)
+    prefs = preferences.current_preferences(db, world.contact.id)
     assert (prefs.consent, prefs.sms) == ("declined", False)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import Callbacks
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery import calls, inbox
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
@@ -147,7 +147,7 @@ def test_her_voicemail_pressing_nothing_hears_nothing_more_and_is_logged(
 def test_where_she_allowed_messages_her_voicemail_gets_only_the_neutral_one(
     app: Flask, client: FlaskClient, db: Session, world: World, bridged: Delivery
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,

@@ -18,7 +18,7 @@ from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.delivery import calls, inbox, mailing, sending, texts
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
@@ -105,7 +105,7 @@ def test_a_neutral_voicemail_is_left_only_where_the_contact_allowed_it(
     intake: OutreachTask,
     app: Flask,
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -200,7 +200,7 @@ def test_the_liaisons_own_voicemail_is_never_connected_to_the_contact(
 
 
 def _decline(db: Session, world: World, intake: OutreachTask) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("supervisor"),
         contact_id=world.contact.id,
@@ -257,7 +257,7 @@ def test_a_declined_contact_is_never_called_or_texted(
     simulator: SimulatorChannel,
     intake: OutreachTask,
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -278,7 +278,7 @@ def test_a_contact_not_yet_asked_gets_only_the_liaisons_own_call(
     simulator: SimulatorChannel,
     intake: OutreachTask,
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -368,7 +368,7 @@ def test_a_carrier_opt_out_revokes_sms_consent_and_is_never_retried(
     [task] = report_event(db, rt.profiles, world, "class_cancelled", now=NOW)
     with pytest.raises(Conflict):
         texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
-    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).sms is False
     with pytest.raises(Conflict, match="not allowed"):
         texts.send_sms(db, out, task_id=task.id, script="reminder", now=NOW, actor=SYSTEM)
     assert failing.attempts == ["sms"]

@@ -26,7 +26,7 @@ from outreach.models import AuditEvent, ContactPreferences, Delivery, OutreachTa
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.demo_data import demo, demo_practice
 from outreach.services.scheduling import queue
 from tests.functional.web import csrf, post
@@ -65,7 +65,9 @@ def test_a_newcomer_places_a_call_whatever_the_hour_the_demo_started(
     assert task is not None
     program = db.get(Program, task.program_id)
     assert program is not None
-    zone = contacts.contact_zone(contacts.current_preferences(db, task.contact_id), program).key
+    zone = preferences.contact_zone(
+        preferences.current_preferences(db, task.contact_id), program
+    ).key
     assert f"her time ({zone.rsplit('/', 1)[-1].replace('_', ' ')})" in page
     assert within_calling_hours(clock.now(), (zone,), *HOURS)  # S4, never relaxed
     placed = post(client, f"{path}/call")

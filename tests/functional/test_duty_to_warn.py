@@ -22,7 +22,7 @@ from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
@@ -127,7 +127,7 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
         persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=liaison,
         contact_id=world.contact.id,
@@ -186,7 +186,7 @@ def test_emerge_explicit_threat_friday_2210_is_callable_at_once_within_her_calli
 ) -> None:
     # She lives in Los Angeles: 22:10 in New York is 19:10 where she is.
     case = _emerge(db, vault)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=case.liaison,
         contact_id=case.contact.id,

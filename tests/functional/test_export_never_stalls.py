@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from outreach.runtime import Runtime, runtime
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.supervision import review
 from tests.conftest import NOW
 from tests.factories import World, build_world, report_event
@@ -68,7 +68,7 @@ def _stop_is_kept_within_a_second(app: Flask, client: FlaskClient, world: World)
     assert response.status_code == 200
     assert time.monotonic() - started < 1.0, "the STOP waited on a lock the export left"
     with runtime(app).sessions() as session:
-        assert contacts.current_preferences(session, world.contact.id).sms is False
+        assert preferences.current_preferences(session, world.contact.id).sms is False
 
 
 def test_after_an_export_a_texted_stop_is_kept_and_answered_at_once(

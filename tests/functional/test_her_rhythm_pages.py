@@ -16,7 +16,7 @@ from outreach.models import User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts, opt_back_in
+from outreach.services.contact_persons import her_word, opt_back_in, preferences
 from outreach.services.intake import check_ins
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
@@ -52,7 +52,7 @@ def test_a_program_system_records_her_rhythm_and_a_rhythm_not_offered_is_refused
     answer = _patch(client, db, liaison, case, {"cadence": "quarterly"})
     assert answer.status_code == 200
     assert answer.get_json()["cadence"] == "quarterly"
-    assert contacts.current_preferences(db, case.contact.id).cadence == "quarterly"
+    assert preferences.current_preferences(db, case.contact.id).cadence == "quarterly"
 
 
 def test_a_program_without_rhythms_offers_only_none(
@@ -79,7 +79,7 @@ def test_the_liaison_records_a_mothers_slower_rhythm_on_the_task_page(
     assert '<option value="fortnightly">fortnightly</option>' in page
     answer = post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "fortnightly"})
     assert answer.status_code == 302  # type: ignore[attr-defined]
-    assert contacts.current_preferences(db, case.contact.id).cadence == "fortnightly"
+    assert preferences.current_preferences(db, case.contact.id).cadence == "fortnightly"
     after = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "Her rhythm: fortnightly" in after  # no rule code on the screen (issue 22 item 8)
 
@@ -92,7 +92,7 @@ def test_recording_her_rhythm_needs_the_claim(
     log_in(client, liaison)
     answer = post(client, f"/tasks/{intake.id}/rhythm", {"cadence": "none"})
     assert answer.status_code == 409  # type: ignore[attr-defined]
-    assert contacts.current_preferences(db, case.contact.id).cadence is None
+    assert preferences.current_preferences(db, case.contact.id).cadence is None
 
 
 # --- opting back in and narrowing by channel (S1) --------------------------------------
@@ -100,7 +100,7 @@ def test_recording_her_rhythm_needs_the_claim(
 
 def _declined_case(db: Session, vault: Vault) -> tuple[Case, User, User]:
     case = build_case(db, vault, now=NOW, protocol="georgia_fvip")
-    contacts.record_decline(db, actor=case.liaison, contact_id=case.contact.id, now=NOW)
+    her_word.record_decline(db, actor=case.liaison, contact_id=case.contact.id, now=NOW)
     db.commit()
     liaison = db.get(User, case.liaison.user_id)
     supervisor = make_user(db, Role.SUPERVISOR, [case.program], now=NOW)
@@ -117,7 +117,7 @@ def test_the_api_answers_202_while_her_opt_back_in_waits_for_a_supervisor(
     assert held.status_code == 202
     answer = held.get_json()
     assert answer["held"] is True
-    assert contacts.current_preferences(db, case.contact.id).consent == "declined"
+    assert preferences.current_preferences(db, case.contact.id).consent == "declined"
     token = users.issue_token(
         db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM
     ).token
@@ -156,7 +156,7 @@ def test_a_supervisor_reads_her_words_and_confirms_on_the_task_page(
     assert "I want the calls back, not texts." in page
     request_id = opt_back_in.pending(db, case.contact.id).id  # type: ignore[union-attr]
     post(client, f"/tasks/{task.id}/opt-back-in/{request_id}/confirm")
-    prefs = contacts.current_preferences(db, case.contact.id)
+    prefs = preferences.current_preferences(db, case.contact.id)
     assert (prefs.consent, prefs.voice, prefs.sms) == ("consented", True, False)
 
 
@@ -168,7 +168,7 @@ def test_the_liaison_records_no_calls_texts_are_fine_on_the_task_page(
     log_in(client, liaison)
     post(client, f"/tasks/{intake.id}/claim")
     post(client, f"/tasks/{intake.id}/channels", {"sms": "yes"})
-    prefs = contacts.current_preferences(db, case.contact.id)
+    prefs = preferences.current_preferences(db, case.contact.id)
     assert (prefs.consent, prefs.voice, prefs.sms) == ("consented", False, True)
 
 
@@ -191,7 +191,7 @@ def test_a_program_system_adds_a_contact_to_a_spanish_first_program_in_spanish(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert answer.status_code == 201
-    prefs = contacts.current_preferences(db, uuid.UUID(answer.get_json()["id"]))
+    prefs = preferences.current_preferences(db, uuid.UUID(answer.get_json()["id"]))
     assert prefs.language == "es"
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import AuditEvent, InboundMessage
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery import inbound
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant
@@ -74,7 +74,7 @@ def test_stop_from_a_number_on_file_still_stops_texts_at_once(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     _inbound(app, client, "STOP", "SM1", sender="+14045550123")
-    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).sms is False
 
 
 MESSAGES = st.one_of(

@@ -15,7 +15,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.records.audit import AuditAction
 from tests.conftest import NOW
 from tests.factories import build_case, make_user, report_case_event
@@ -48,7 +48,7 @@ def test_a_week_in_which_her_safety_concern_goes_to_victim_services_in_her_langu
 
     # Thursday: she told the liaison she would rather speak Spanish (S12).
     clock.advance(days=2)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=case.liaison, contact_id=case.contact.id, changes={"language": "es"},
         now=clock.now(),
     )  # fmt: skip

@@ -32,7 +32,7 @@ from outreach.runtime import runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery import reconcile
 from outreach.services.delivery.outbox import read_outbox
 from outreach.services.intake import events
@@ -325,7 +325,7 @@ def test_a_supervisor_who_texted_stop_is_not_texted_and_her_texts_stay_on(
     db.refresh(notice)
     assert (notice.status, notice.error_code) == ("failed", "21610")
     # S2: her consent is hers; the carrier's refusal of the supervisor's number changes nothing.
-    assert contacts.current_preferences(db, world.contact.id).sms is True
+    assert preferences.current_preferences(db, world.contact.id).sms is True
     shown = _signed_in(app, supervisor).get("/review/compliance").get_data(as_text=True)
     assert "the text could not be delivered" in shown
 
@@ -383,7 +383,7 @@ def test_a_notice_whose_callbacks_were_lost_settles_from_the_providers_record_al
     settled = db.get(Delivery, notice.id)
     assert settled is not None
     assert (settled.status, settled.provider_status) == ("settled", "undelivered")
-    assert contacts.current_preferences(db, world.contact.id).sms is True  # S2: hers stays
+    assert preferences.current_preferences(db, world.contact.id).sms is True  # S2: hers stays
     [row] = compliance.warn_responses(db, None, later)
     assert row.notice_unsent == "the text could not be delivered"
 

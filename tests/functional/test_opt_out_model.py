@@ -17,7 +17,7 @@ from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChann
 from outreach.channels.twilio import TwilioChannel, make_client
 from outreach.models import InboundMessage, OutreachTask
 from outreach.runtime import runtime
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.settings import SettingsError, load_settings
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery
@@ -35,7 +35,7 @@ def _inbound(app: Flask, client: FlaskClient, body: str, sid: str, **extra: str)
 
 
 def _texts_on(db: Session, world: World) -> bool:
-    return contacts.current_preferences(db, world.contact.id).sms
+    return preferences.current_preferences(db, world.contact.id).sms
 
 
 @pytest.mark.parametrize("body", ["Stop", "revocar"])

@@ -19,7 +19,7 @@ from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import letters
-from outreach.services.contact_persons import contacts, preference_changes
+from outreach.services.contact_persons import preference_changes, preferences
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM
@@ -155,9 +155,9 @@ def test_a_spanish_first_program_made_through_the_api_starts_its_contacts_in_spa
         client, token.token, "/contacts", {**body, "phone": "404-555-0182", "language": "en"}
     )
 
-    assert contacts.current_preferences(db, uuid.UUID(silent["id"])).language == "es"
+    assert preferences.current_preferences(db, uuid.UUID(silent["id"])).language == "es"
     assert (
-        contacts.current_preferences(db, uuid.UUID(stated["id"])).language == "en"
+        preferences.current_preferences(db, uuid.UUID(stated["id"])).language == "en"
     )  # her own word
 
 

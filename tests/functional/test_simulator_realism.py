@@ -27,7 +27,7 @@ from outreach.channels.simulator import (
 )
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery import calls, inbox
 from outreach.services.delivery.outward import Outward
 from tests.conftest import NOW
@@ -161,7 +161,7 @@ def test_after_she_texts_stop_to_twilio_a_send_is_refused_with_21610(
     inbound = runtime(app).settings.public_url + "/webhooks/twilio/sms/inbound"
     channel.text_from(CONTACT, "STOP", inbound)
     assert channel.keyword_replies == [(CONTACT, "STOP")]  # Twilio answered it itself
-    assert contacts.current_preferences(db, world.contact.id).sms is False  # S2, at once
+    assert preferences.current_preferences(db, world.contact.id).sms is False  # S2, at once
     out: Outward = runtime(app).outward()
     with pytest.raises(ChannelError) as refused:
         channel.send_sms(Sms(CONTACT, out.settings.neutral_number, "Hi", _links()))

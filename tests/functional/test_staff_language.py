@@ -35,7 +35,7 @@ from outreach.domain.planning.windows import Skipped, SkipReason
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, User
 from outreach.runtime import runtime
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.web.language import i18n, service_sentences
 from tests.conftest import NOW
 from tests.factories import World, make_program, make_user, report_event
@@ -142,7 +142,7 @@ def test_her_script_is_marked_with_her_language_whatever_the_screens(
     app: Flask, client: FlaskClient, db: Session, world: World, screens: str, hers: str
 ) -> None:
     """S12: a screen reader reads her script in her language, not in the liaison's."""
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,

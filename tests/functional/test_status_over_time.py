@@ -21,7 +21,7 @@ from outreach.models import AuditEvent, OutreachTask, ProgramEvent
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import task_page
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import planning, queue
 from outreach.services.staff import users
@@ -50,7 +50,7 @@ def call(
 
 
 def _she_names_wednesday_mornings(db: Session, world: World) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -183,7 +183,7 @@ def test_an_attempt_on_what_she_refused_answers_422_naming_the_preference(
     changes: dict[str, bool], body: dict[str, str], field: str, words: str,
 ) -> None:  # fmt: skip
     [intake] = report_event(db, runtime(app).profiles, world, "enrolled", now=NOW)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=world.actor("liaison"), contact_id=world.contact.id, changes=changes, now=NOW
     )
     path = f"/tasks/{intake.id}/attempts"
@@ -209,7 +209,7 @@ def test_after_his_termination_a_duty_to_warn_tells_her_his_real_status(
 ) -> None:
     # Issue 19: she heard "enrolled", a guess from the task's reason.
     profiles = runtime(app).profiles
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=world.actor("liaison"), contact_id=world.contact.id,
         changes={"language": language}, now=NOW,
     )  # fmt: skip

@@ -19,7 +19,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import users
 from tests.conftest import NOW
@@ -50,7 +50,7 @@ def test_a_program_system_records_her_wish_for_updates(
     answer = _patch(client, db, liaison, case, {"updates": True})
     assert answer.status_code == 200
     assert answer.get_json()["updates"] is True
-    assert contacts.current_preferences(db, case.contact.id).updates is True
+    assert preferences.current_preferences(db, case.contact.id).updates is True
     [audit] = db.scalars(
         select(AuditEvent).where(
             AuditEvent.action == "contact.preferences_changed",
@@ -68,7 +68,7 @@ def test_a_program_that_offers_no_updates_answers_422_naming_the_field(
     refused = _patch(client, db, liaison, case, {"updates": True})
     assert refused.status_code == 422
     assert refused.get_json()["fields"] == {"updates": "not offered by her program"}
-    assert contacts.current_preferences(db, case.contact.id).version == 1
+    assert preferences.current_preferences(db, case.contact.id).version == 1
 
 
 def test_updates_must_be_true_or_false(client: FlaskClient, db: Session, vault: Vault) -> None:
@@ -93,7 +93,7 @@ def test_the_liaison_records_on_the_task_page_that_she_wants_updates(
     assert 'name="updates"' in client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     answer = post(client, f"/tasks/{intake.id}/updates", {"updates": "yes"})
     assert answer.status_code == 302  # type: ignore[attr-defined]
-    assert contacts.current_preferences(db, case.contact.id).updates is True
+    assert preferences.current_preferences(db, case.contact.id).updates is True
     after = client.get(f"/tasks/{intake.id}").get_data(as_text=True)
     assert "Status updates on his attendance and progress: yes, she asked for them" in after
 
@@ -102,7 +102,7 @@ def test_the_liaison_records_on_the_task_page_that_she_wants_updates(
 
     # Later she says she no longer wants them: the open update is cancelled.
     post(client, f"/tasks/{intake.id}/updates", {})
-    assert contacts.current_preferences(db, case.contact.id).updates is False
+    assert preferences.current_preferences(db, case.contact.id).updates is False
     db.expire_all()
     cancelled = db.scalar(select(OutreachTask).where(OutreachTask.id == update.id))
     assert cancelled is not None
@@ -131,7 +131,7 @@ def test_the_update_page_tells_the_liaison_his_news_and_status_in_the_approved_s
     liaison = make_user(db, Role.LIAISON, [case.program], now=NOW, username="casey.rivera")
     profiles = runtime(app).profiles
     report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=case.liaison, contact_id=case.contact.id, changes={"updates": True}, now=NOW,
         profiles=profiles,
     )  # fmt: skip
@@ -162,7 +162,7 @@ def test_a_program_system_reports_an_absence_and_a_progress_summary_through_the_
     """The new events come through the same intake and schema as every event of his; the
     facilitator's answer says nothing of contacts (S7)."""
     case, _ = _case(db, vault, "georgia_fvip")
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=case.liaison, contact_id=case.contact.id, changes={"updates": True}, now=NOW,
         profiles=runtime(app).profiles,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts, disclosures, opt_back_in
+from outreach.services.contact_persons import disclosures, her_word, opt_back_in
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_release
 from tests.functional.web import csrf, log_in, open_tasks
@@ -152,7 +152,7 @@ def _seed(app: Flask, db: Session, world: World) -> dict[str, str]:
         phone="404-555-0177",
         consent="consented",
     )
-    contacts.record_decline(db, actor=world.actor("liaison"), contact_id=declined.id, now=NOW)
+    her_word.record_decline(db, actor=world.actor("liaison"), contact_id=declined.id, now=NOW)
     db.commit()
     held = opt_back_in.request(
         db, runtime(app).vault, actor=world.actor("liaison"), contact_id=declined.id,

@@ -14,7 +14,7 @@ from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import Attempt, AuditEvent, ContactPreferences, Delivery, OutreachTask
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling.queue import reference
 from tests.conftest import NOW
@@ -296,7 +296,7 @@ def _claimed_task_of_a_contact_in_los_angeles(
     """A task the liaison holds; the program (and its Tuesday 18:30 group) runs in New York,
     the contact lives out west."""
     assert world.home.timezone == "America/New_York"
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -376,10 +376,10 @@ def test_the_task_page_says_when_texts_are_off_by_her_stop_until_her_start(
     log_in(client, world.users["liaison"])
     said = "she texted STOP: only her own START turns texts back on"
     assert said not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    contacts.revoke_sms(db, contact_id=world.contact.id, now=NOW, source="sms_stop")
+    her_word.revoke_sms(db, actor=SYSTEM, contact_id=world.contact.id, now=NOW, source="sms_stop")
     db.commit()
     assert said in client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    contacts.restore_sms(db, contact_id=world.contact.id, now=NOW)
+    her_word.restore_sms(db, actor=SYSTEM, contact_id=world.contact.id, now=NOW)
     db.commit()
     assert said not in client.get(f"/tasks/{task.id}").get_data(as_text=True)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling.queue import reference
@@ -143,7 +143,7 @@ def test_the_language_filter_keeps_the_contacts_who_speak_it_now(
     # now: her latest preferences decide (S1: a change is a new version; S12).
     open_tasks(app, db, world, NOW)
     second = _second_contact_with_a_task(app, db, world, vault)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=SYSTEM, contact_id=second.contact_id, changes={"language": "es"}, now=NOW
     )
     _sign_in(client, world)
@@ -156,7 +156,7 @@ def test_the_language_filter_keeps_the_contacts_who_speak_it_now(
     english = _rows(client, "?language=en")
     assert reference(world.contact.id) in english
     assert reference(second.contact_id) not in english
-    contacts.change_preferences(  # she speaks English with us again: the newest version counts
+    her_word.change_preferences(  # she speaks English with us again: the newest version counts
         db, actor=SYSTEM, contact_id=second.contact_id, changes={"language": "en"}, now=NOW
     )
     assert "No open task matches" in _rows(client, "?language=es")

@@ -34,7 +34,7 @@ from outreach.models import (
 )
 from outreach.runtime import runtime
 from outreach.security.vault import Vault, place
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.delivery import calls, inbox, outward, texts
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM
@@ -110,7 +110,7 @@ def test_a_tampered_parameter_is_refused(
         headers={"X-Twilio-Signature": signature},
     )
     assert response.status_code == 403
-    assert contacts.current_preferences(db, world.contact.id).sms is True
+    assert preferences.current_preferences(db, world.contact.id).sms is True
 
 
 @pytest.mark.parametrize("base", ["https://evil.example.org", "https://127.0.0.1:5000"])
@@ -173,8 +173,8 @@ def test_a_stop_word_ends_sms_at_once_with_a_neutral_confirmation(
     assert "<Message" in first
     # The same confirmation again: silence would tell a number on file from an unknown one.
     assert second == first
-    assert contacts.current_preferences(db, world.contact.id).sms is False
-    assert contacts.current_preferences(db, world.contact.id).voice is True
+    assert preferences.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).voice is True
 
 
 def test_after_stop_no_reminder_reaches_the_contact_through_the_channel_layer(
@@ -200,12 +200,12 @@ def test_start_re_enables_sms_only(
     _inbound(app, client, "STOP", "SM1")
     # No confirmation: it could only be true for a number on file (issue 21 finding 12).
     assert "<Message" not in _inbound(app, client, "START", "SM2")
-    prefs = contacts.current_preferences(db, world.contact.id)
+    prefs = preferences.current_preferences(db, world.contact.id)
     assert (prefs.sms, prefs.voicemail, prefs.consent) == (True, False, "consented")
 
 
 def _liaison_sets_texts(db: Session, world: World, allowed: bool) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -230,7 +230,7 @@ def test_start_never_turns_on_texts_the_contact_did_not_allow(
     _no_texts_on_her_word(db, world)
     answer = _inbound(app, client, "START", "SM1")
     assert "<Message" not in answer
-    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).sms is False
     with pytest.raises(Conflict):
         texts.send_sms(db, out, task_id=intake.id, script="reminder", now=NOW, actor=SYSTEM)
 
@@ -242,7 +242,7 @@ def test_start_after_stop_then_no_texts_on_her_word_stays_off(
     _inbound(app, client, "START", "SM2")
     _no_texts_on_her_word(db, world)
     _inbound(app, client, "START", "SM3")
-    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).sms is False
 
 
 def test_a_message_that_says_stop_ends_sms_and_still_reaches_the_liaison(
@@ -250,7 +250,7 @@ def test_a_message_that_says_stop_ends_sms_and_still_reaches_the_liaison(
 ) -> None:
     answer = _inbound(app, client, "Please stop texting me, call Thursday after 6", "SM1")
     assert "<Message" in answer  # the one neutral confirmation
-    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).sms is False
     stored = db.scalar(select(InboundMessage))
     assert stored is not None
     body = vault.cipher_for(db, world.contact.id).open(
@@ -263,7 +263,7 @@ def test_an_everyday_word_inside_a_message_is_not_a_stop(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     _inbound(app, client, "The end of the week is better, para mi", "SM1")
-    assert contacts.current_preferences(db, world.contact.id).sms is True
+    assert preferences.current_preferences(db, world.contact.id).sms is True
     assert db.scalar(select(func.count()).select_from(InboundMessage)) == 1
 
 
@@ -641,7 +641,7 @@ def test_a_carrier_opt_out_ends_sms_at_once_without_waiting_for_the_applier(
         Callbacks("", delivery.code).url("sms/status"),
         {"MessageSid": delivery.provider_sid, "MessageStatus": "undelivered", "ErrorCode": "21610"},
     )
-    assert contacts.current_preferences(db, world.contact.id).sms is False  # S2
+    assert preferences.current_preferences(db, world.contact.id).sms is False  # S2
     assert inbox.unapplied_count(db) == 0
 
 
@@ -850,9 +850,9 @@ def test_after_stop_a_liaison_cannot_turn_texts_back_on_and_her_start_still_can(
     with pytest.raises(Conflict, match="STOP"):
         _liaison_sets_texts(db, world, True)
     db.rollback()
-    assert contacts.current_preferences(db, world.contact.id).sms is False
+    assert preferences.current_preferences(db, world.contact.id).sms is False
     assert "<Message" not in _inbound(app, client, "START", "SM2")  # START gets no answer
-    assert contacts.current_preferences(db, world.contact.id).sms is True
+    assert preferences.current_preferences(db, world.contact.id).sms is True
 
 
 def test_a_stop_while_texts_are_off_is_kept_so_no_one_turns_them_on_later(
@@ -864,6 +864,6 @@ def test_a_stop_while_texts_are_off_is_kept_so_no_one_turns_them_on_later(
     # holds her phone that she is on file (issue 21 finding 12). It answers the phone's own
     # STOP, as the carrier's opt-out confirmation does, and says nothing of the program.
     assert answer == _inbound(app, client, "STOP", "SM2", sender="+14045550199")
-    assert contacts.sms_stopped(db, world.contact.id)
+    assert her_word.sms_stopped(db, world.contact.id)
     with pytest.raises(Conflict):
         _liaison_sets_texts(db, world, True)

@@ -18,7 +18,7 @@ from outreach.domain.vocabulary import STAFF_OUTCOMES, AttemptFlag, EntryPoint, 
 from outreach.models import Attempt, AuditEvent, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.errors import Invalid, ServiceError
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, AuditAction
@@ -290,7 +290,7 @@ def test_a_correction_saying_she_declined_stops_contact_instead_of_reopening(
     task, safe = _completed(db, vault, world)
     _correct(db, world, safe, "declined")
     assert db.get(OutreachTask, task.id).status == "completed"  # type: ignore[union-attr]
-    assert contacts.current_preferences(db, world.contact.id).consent == "declined"  # S1
+    assert preferences.current_preferences(db, world.contact.id).consent == "declined"  # S1
 
 
 def test_a_correction_keeps_the_flags_and_reason_of_the_call_it_corrects(

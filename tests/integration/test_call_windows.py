@@ -17,7 +17,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.models import OutreachTask, PlannedWindow, TaskPlan
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.errors import Invalid
 from outreach.services.intake import programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -115,7 +115,7 @@ def _absent(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None
 
 
 def _preferences(db: Session, vault: Vault, world: World, task_id: uuid.UUID) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -243,7 +243,7 @@ class _Story:
 
     def preferences(self, now: datetime, only_during_group: bool, saturday: bool) -> None:
         safe = [{"days": "SA", "start": "10:00", "end": "12:00"}] if saturday else []
-        contacts.change_preferences(
+        her_word.change_preferences(
             self.db,
             actor=self.world.actor("liaison"),
             contact_id=self.world.contact.id,

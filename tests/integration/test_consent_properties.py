@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from outreach.models import ContactPerson
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.delivery import inbound
 from outreach.services.errors import Conflict
-from outreach.services.records.audit import Actor
+from outreach.services.records.audit import SYSTEM, Actor
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 
@@ -67,9 +67,11 @@ def _play(
         )
         return True
     if event == "carrier opt-out":
-        contacts.revoke_sms(db, contact_id=contact.id, now=at, source="carrier_opt_out")
+        her_word.revoke_sms(
+            db, actor=SYSTEM, contact_id=contact.id, now=at, source="carrier_opt_out"
+        )
     elif event == "declines":
-        contacts.record_decline(db, actor=liaison, contact_id=contact.id, now=at)
+        her_word.record_decline(db, actor=liaison, contact_id=contact.id, now=at)
     else:
         changes = {
             "liaison turns texts on": {"sms": True},
@@ -77,7 +79,7 @@ def _play(
             "liaison records consent": {"consent": "consented"},
         }[event]
         try:
-            contacts.change_preferences(
+            her_word.change_preferences(
                 db, actor=liaison, contact_id=contact.id, changes=changes, now=at
             )
         except Conflict:
@@ -136,10 +138,10 @@ def test_what_only_she_can_undo_stays_as_she_left_it(
             stopped_since_start and not (event == "texts START" and her.sms)
         )
         declined = declined or event == "declines"
-        prefs = contacts.current_preferences(db, contact.id)
+        prefs = preferences.current_preferences(db, contact.id)
         assert prefs.sms == her.sms, (n, event)
         if stopped_since_start:  # S2: only her START turns texts back on
             assert prefs.sms is False, (n, event)
         if declined:  # S1: ever
             assert prefs.consent == "declined", (n, event)
-        assert contacts.sms_stopped(db, contact.id) == her.stop_stands, (n, event)
+        assert her_word.sms_stopped(db, contact.id) == her.stop_stands, (n, event)

@@ -21,7 +21,7 @@ from outreach.models import ContactPerson, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery import inbound
 from outreach.services.intake import events
 from tests.conftest import NOW
@@ -102,7 +102,7 @@ def test_never_for_a_duty_to_warn(db: Session, rt: Runtime, world: World) -> Non
 
 def test_never_once_she_turned_calls_off(db: Session, rt: Runtime, world: World) -> None:
     intake = _intake(db, rt, world)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=world.actor("liaison"), contact_id=world.contact.id, changes={"voice": False},
         now=NOW,
     )  # fmt: skip

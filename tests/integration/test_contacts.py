@@ -12,7 +12,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.models import AuditEvent, ContactKey, ContactPerson, ContactPreferences
 from outreach.security.crypto import SealError
 from outreach.security.vault import ContactErased, Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, her_word, preferences
 from outreach.services.errors import Forbidden, Invalid
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
@@ -120,7 +120,7 @@ def test_deleting_the_contact_key_erases_the_record_for_good(
 def test_a_preferences_change_is_a_new_version_and_the_old_one_stays(
     db: Session, world: World
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -133,7 +133,7 @@ def test_a_preferences_change_is_a_new_version_and_the_old_one_stays(
         .order_by(ContactPreferences.version)
     )
     assert [(v.version, v.consent) for v in versions] == [(1, "consented"), (2, "declined")]
-    assert contacts.current_preferences(db, world.contact.id).sms is True
+    assert preferences.current_preferences(db, world.contact.id).sms is True
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_bad_preferences_are_refused_field_by_field(
     db: Session, world: World, changes: dict[str, object], field: str
 ) -> None:
     with pytest.raises(Invalid) as refused:
-        contacts.change_preferences(
+        her_word.change_preferences(
             db, actor=world.actor("liaison"), contact_id=world.contact.id, changes=changes, now=NOW
         )
     assert field in refused.value.fields
@@ -177,7 +177,7 @@ def test_a_facilitator_cannot_create_a_contact(db: Session, world: World, vault:
             name="Casey Demo",
             phone="404-555-0125",
             relationship="partner",
-            preferences=contacts.Preferences(),
+            preferences=preferences.Preferences(),
             now=NOW,
         )
 
@@ -197,9 +197,9 @@ def test_a_spanish_first_programs_new_contact_starts_in_spanish_unless_told_othe
         contact = contacts.add_contact(
             db, vault, actor=SYSTEM, participant_id=world.participant.id, name="Ana Ejemplo",
             phone=phone, relationship="partner", now=NOW, profiles=spanish,
-            preferences=contacts.Preferences(language=language), language_stated=stated,
+            preferences=preferences.Preferences(language=language), language_stated=stated,
         )  # fmt: skip
-        return contacts.current_preferences(db, contact.id).language
+        return preferences.current_preferences(db, contact.id).language
 
     assert add("404-555-0161", stated=False) == "es"
     assert add("404-555-0162", stated=True, language="en") == "en"  # her own word wins

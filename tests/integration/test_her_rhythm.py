@@ -18,7 +18,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts, preference_changes
+from outreach.services.contact_persons import preference_changes, preferences
 from outreach.services.errors import Invalid
 from outreach.services.intake import check_ins
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -133,7 +133,7 @@ def test_colorado_a_rhythm_she_may_not_choose_is_refused_naming_the_choices(
         _choose(db, vault, profiles, case, "weekly", NOW)
     assert refused.value.fields == {"cadence": "must be one of none, monthly, quarterly"}
     db.rollback()
-    assert contacts.current_preferences(db, case.contact.id).cadence is None  # nothing written
+    assert preferences.current_preferences(db, case.contact.id).cadence is None  # nothing written
 
 
 # --- Emerge ----------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_caring_dads_a_mother_who_wants_none_gets_no_check_in_yet_stays_consenti
     _choose(db, vault, profiles, case, "none", NOW + 8 * DAY)
     assert open_one.status == "cancelled"
     assert _days_until_check_in(db, profiles, case, NOW + 8 * DAY) == -1
-    assert contacts.current_preferences(db, case.contact.id).consent == "consented"
+    assert preferences.current_preferences(db, case.contact.id).consent == "consented"
     # A duty to warn or his completion still reaches her: she declined nothing (S1).
     [final] = report_case_event(
         db, profiles, case, "completed", at=NOW + 60 * DAY, now=NOW + 60 * DAY

@@ -21,7 +21,7 @@ from outreach.models import AuditEvent, ContactKey, ContactPerson, InboundMessag
 from outreach.security import totp
 from outreach.security.crypto import IndexKeyring, Keyring, SealError, index_key_id_of, key_id_of
 from outreach.security.vault import Vault, place
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, preferences
 from outreach.services.delivery import inbound
 from outreach.services.errors import Invalid
 from outreach.services.records.audit import SYSTEM
@@ -349,7 +349,7 @@ def test_a_stop_half_way_through_a_re_key_reaches_contacts_on_either_side_of_it(
             db, keys.during, sender=phone, body="STOP", sid=f"SM{next(_sids)}", now=NOW
         )
         assert answered.reply == inbound.Reply.STOP_CONFIRMATION
-        assert contacts.current_preferences(db, contact.id).sms is False
+        assert preferences.current_preferences(db, contact.id).sms is False
 
 
 def test_a_phone_index_copied_to_another_contact_finds_only_the_real_one(

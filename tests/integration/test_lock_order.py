@@ -37,7 +37,7 @@ from outreach.models import (
 )
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery import inbox
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
@@ -125,7 +125,7 @@ def test_a_liaisons_change_and_the_applier_settling_calls_never_deadlock(
                     threading.Event().wait(0.5)
 
             try:
-                contacts.change_preferences(
+                her_word.change_preferences(
                     db,
                     actor=SYSTEM,
                     contact_id=second_contact,
@@ -305,7 +305,7 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
                     with contextlib.suppress(Conflict):  # another liaison holds it: no trouble
                         queue.claim_task(db, actor=actor, task_id=task_ids[index], now=NOW)
                     db.execute(SET_LOCK_TIMEOUT)
-                    contacts.change_preferences(
+                    her_word.change_preferences(
                         db,
                         actor=SYSTEM,
                         contact_id=contact_ids[index],

@@ -19,7 +19,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.settings import DataKey
 from tests.conftest import NOW
@@ -44,7 +44,7 @@ def _seed(engine: Engine) -> dict[str, uuid.UUID]:
         moved = make_contact(
             db, vault, world.participant, now=NOW, phone="404-555-0178", timezone="America/Chicago"
         )
-        contacts.change_preferences(  # the newest version's zone is the one that counts
+        her_word.change_preferences(  # the newest version's zone is the one that counts
             db,
             actor=liaison,
             contact_id=moved.id,

@@ -22,7 +22,13 @@ from outreach.domain.vocabulary import Channel
 from outreach.models import AuditEvent, ContactPerson, OptBackIn, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import tasks
-from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
+from outreach.services.contact_persons import (
+    contacts,
+    her_word,
+    opt_back_in,
+    preference_changes,
+    preferences,
+)
 from outreach.services.delivery import inbound
 from outreach.services.errors import Conflict, Forbidden, Invalid
 from outreach.services.intake import events
@@ -48,7 +54,7 @@ def _change(
 def _declined(db: Session, vault: Vault, world: World, **prefs: Any) -> ContactPerson:
     phone = f"404-555-01{next(_numbers) % 60 + 30:02d}"
     contact = make_contact(db, vault, world.participant, now=NOW, phone=phone, **prefs)
-    contacts.record_decline(db, actor=world.actor("liaison"), contact_id=contact.id, now=NOW)
+    her_word.record_decline(db, actor=world.actor("liaison"), contact_id=contact.id, now=NOW)
     db.commit()
     return contact
 
@@ -74,7 +80,7 @@ def test_her_request_is_held_until_a_supervisor_confirms_it_and_both_are_audited
     held = _change(db, vault, world.actor("liaison"), contact, asks, 1)
     assert isinstance(held, OptBackIn)
     # Held: she stays declined, and a program event opens nothing for her (S1).
-    assert contacts.current_preferences(db, contact.id).consent == "declined"
+    assert preferences.current_preferences(db, contact.id).consent == "declined"
     assert [t for t in _opened(db, world, 2) if t.contact_id == contact.id] == []
     assert "contact.opt_back_in_requested" in _actions(db)
     assert WORDS not in str(held.words_sealed)  # sealed under her key (S10)
@@ -100,7 +106,7 @@ def test_the_one_who_recorded_her_words_cannot_also_confirm_them(
         opt_back_in.confirm(db, actor=supervisor, request_id=held.id, now=NOW)
     with pytest.raises(Forbidden):  # a liaison holds no confirmation
         opt_back_in.confirm(db, actor=world.actor("liaison"), request_id=held.id, now=NOW)
-    assert contacts.current_preferences(db, contact.id).consent == "declined"
+    assert preferences.current_preferences(db, contact.id).consent == "declined"
 
 
 @pytest.mark.parametrize(
@@ -132,7 +138,7 @@ def test_texts_she_stopped_stay_off_when_she_opts_back_in_until_her_start(
     )
     inbound.handle(db, vault, sender=phone, body="STOP", sid="SMstop1", now=NOW)
     db.commit()
-    contacts.record_decline(db, actor=world.actor("liaison"), contact_id=contact.id, now=NOW)
+    her_word.record_decline(db, actor=world.actor("liaison"), contact_id=contact.id, now=NOW)
     db.commit()
     asks = {"consent": "consented", "her_words": WORDS, "voice": True, "sms": True}
     held = _change(db, vault, world.actor("liaison"), contact, asks, 1)
@@ -148,7 +154,7 @@ def test_no_calls_texts_are_fine_narrows_without_declining(
         db, vault, world.participant, now=NOW, phone="404-555-0198", consent="consented", sms=True
     )
     _change(db, vault, world.actor("liaison"), contact, {"voice": False}, 1)
-    prefs = contacts.current_preferences(db, contact.id)
+    prefs = preferences.current_preferences(db, contact.id)
     assert (prefs.consent, prefs.voice, prefs.sms) == ("consented", False, True)
     [task] = [t for t in _opened(db, world, 2) if t.contact_id == contact.id]
     assert task.channels == ["sms"]
@@ -229,7 +235,7 @@ def _play(
                 db, vault, sender=phone, body=event.split()[1], sid=f"SM{contact.id.hex}{n}", now=at
             )
         elif event == "declines":
-            contacts.record_decline(db, actor=liaison, contact_id=contact.id, now=at)
+            her_word.record_decline(db, actor=liaison, contact_id=contact.id, now=at)
         elif event == "asks to opt back in":
             asks = {"consent": "consented", "her_words": WORDS, "voice": True, "sms": True}
             _change(db, vault, liaison, contact, asks, n)
@@ -259,7 +265,7 @@ def test_nothing_reaches_her_on_a_channel_she_turned_off_and_opting_in_waits_for
     for n, event in enumerate(events):
         _play(db, vault, world, contact, phone, event, n)
         _model(her, event)
-        prefs = contacts.current_preferences(db, contact.id)
+        prefs = preferences.current_preferences(db, contact.id)
         # Her opt-back-in takes effect only once a supervisor confirms it.
         assert (prefs.consent == "declined") == her.declined, (n, event)
         # S1/S2: the channel gate every task and every send goes through.

@@ -14,7 +14,7 @@ from outreach.domain.protocols.loading import load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.intake import programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
@@ -131,7 +131,7 @@ def test_a_session_already_attempted_is_not_proposed_again(
 def test_a_declined_contact_has_no_windows(
     db: Session, world: World, profiles: dict[str, Profile], intake: str
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,

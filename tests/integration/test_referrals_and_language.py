@@ -15,7 +15,7 @@ from outreach.domain.vocabulary import Outcome, TaskReason, TaskStatus
 from outreach.models import Program
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, preferences
 from outreach.services.errors import Invalid
 from outreach.services.intake import events, programs, referrals
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -38,9 +38,9 @@ def _new_contact_language(db: Session, vault: Vault, program: Program, phone: st
     contact = contacts.add_contact(
         db, vault, actor=SYSTEM, participant_id=participant.id, name="Ana Ejemplo",
         phone=phone, relationship="partner", now=NOW, profiles=PROFILES,
-        preferences=contacts.Preferences(), language_stated=False,
+        preferences=preferences.Preferences(), language_stated=False,
     )  # fmt: skip
-    return contacts.current_preferences(db, contact.id).language
+    return preferences.current_preferences(db, contact.id).language
 
 
 def test_caminar_latino_is_spanish_first_on_the_georgia_profile_others_are_not(

@@ -23,7 +23,7 @@ from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.intake import events
 from outreach.services.scheduling import planning
 from tests.conftest import NOW
@@ -103,7 +103,7 @@ def _open(db: Session, vault: Vault, world: World, rt: Runtime, spec: Spec, n: i
         now=NOW,
     )
     for changes in spec.versions:
-        contacts.change_preferences(
+        her_word.change_preferences(
             db, actor=world.actor("liaison"), contact_id=contact.id, changes=changes, now=NOW
         )
     for task in opened:
@@ -214,4 +214,4 @@ def test_a_task_is_a_candidate_only_while_its_contacts_newest_version_allows_sms
         _open(db, vault, world, rt, spec, n)
     [found] = jobs.reminder_candidates(db, rt.profiles)
     task = db.get_one(OutreachTask, found)
-    assert contacts.current_preferences(db, task.contact_id).version == 3  # the restored one
+    assert preferences.current_preferences(db, task.contact_id).version == 3  # the restored one

@@ -35,7 +35,7 @@ from outreach.models import (
 from outreach.security.crypto import SealError, open_sealed
 from outreach.security.vault import ContactErased, Vault, place
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, her_word
 from outreach.services.errors import Conflict, NotFound
 from outreach.services.intake import check_ins, events
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -398,7 +398,7 @@ def test_a_record_that_came_alive_after_it_was_counted_is_kept(
     at = _years_after(NOW)
     due = retention.find_due(db, profiles, now=at)
     assert due.total == 1
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,

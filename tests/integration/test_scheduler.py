@@ -17,7 +17,7 @@ from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import check_ins, events
 from outreach.services.records.audit import Actor
@@ -99,7 +99,7 @@ def test_a_contact_who_declined_after_planning_gets_nothing(
     cancelled_class: OutreachTask,
 ) -> None:
     jobs.schedule_reminders(db, rt, NOW)
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -113,7 +113,7 @@ def test_a_contact_who_declined_after_planning_gets_nothing(
 def test_no_reminder_is_planned_without_sms_consent(
     db: Session, world: World, rt: Runtime, cancelled_class: OutreachTask
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,

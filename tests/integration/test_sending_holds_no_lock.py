@@ -28,7 +28,7 @@ from outreach.clock import FixedClock
 from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -203,7 +203,7 @@ def test_a_reminder_reached_after_calling_hours_end_is_not_sent(
     rt = runtime(app)
     # She named Tuesday evenings until ten as safe: the window runs to the calling hours' end,
     # and a reminder is planned in it (the tick's send checks the window still stands, S4).
-    contacts.change_preferences(
+    her_word.change_preferences(
         db, actor=SYSTEM, contact_id=world.contact.id, now=NOW,
         changes={"safe_times": [{"days": "TU", "start": "20:30", "end": "22:00"}]},
     )  # fmt: skip

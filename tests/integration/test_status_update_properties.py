@@ -22,9 +22,10 @@ from outreach.domain.protocols.profile import Profile
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts, preference_changes
+from outreach.services.contact_persons import her_word, preference_changes, preferences
 from outreach.services.errors import ServiceError
 from outreach.services.intake.programs import PROTOCOLS_DIR
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW
 from tests.factories import Case, build_case, report_case_event
 
@@ -68,7 +69,9 @@ class Her:
 
 def _says(db: Session, vault: Vault, case: Case, step: str, at: datetime) -> None:
     if step == "texts STOP":
-        contacts.revoke_sms(db, contact_id=case.contact.id, now=at, source="sms_keyword")
+        her_word.revoke_sms(
+            db, actor=SYSTEM, contact_id=case.contact.id, now=at, source="sms_keyword"
+        )
         db.commit()
         return
     if step == "declines":
@@ -145,7 +148,7 @@ def test_no_update_reaches_a_contact_who_did_not_ask_or_declined(
         else:
             _says(db, vault, case, step, at)
             _move(her, step)
-        prefs = contacts.current_preferences(db, case.contact.id)
+        prefs = preferences.current_preferences(db, case.contact.id)
         assert prefs.updates == her.wants, (n, step)
         still_open = _open_updates(db, case)
         assert len(still_open) <= 1, (n, step)

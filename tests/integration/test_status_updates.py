@@ -24,7 +24,7 @@ from outreach.domain.vocabulary import EntryPoint
 from outreach.models import AuditEvent, OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
-from outreach.services.contact_persons import contacts, preference_changes
+from outreach.services.contact_persons import her_word, preference_changes, preferences
 from outreach.services.errors import Invalid
 from outreach.services.intake import check_ins, programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
@@ -186,7 +186,7 @@ def test_a_declined_contact_never_gets_an_update(
     attempt_log.stop_all_contact(db, case.liaison, case.contact.id, NOW + 2 * DAY)
     db.commit()
     assert update.status == "cancelled"
-    assert contacts.current_preferences(db, case.contact.id).updates is False
+    assert preferences.current_preferences(db, case.contact.id).updates is False
     report_case_event(db, profiles, case, "absent", at=NOW + 3 * DAY, now=NOW + 3 * DAY)
     assert _updates(db, case) == []
 
@@ -206,7 +206,9 @@ def test_where_she_chose_texts_the_update_is_a_discreet_text_until_her_stop(
     assert check_ins.SCRIPT == "check_in"  # the neutral text, nothing about him
 
     _reach_by_text(db, update)
-    contacts.revoke_sms(db, contact_id=case.contact.id, now=NOW + 3 * DAY, source="sms_keyword")
+    her_word.revoke_sms(
+        db, actor=SYSTEM, contact_id=case.contact.id, now=NOW + 3 * DAY, source="sms_keyword"
+    )
     db.commit()
     report_case_event(db, profiles, case, "absent", at=NOW + 4 * DAY, now=NOW + 4 * DAY)
     assert _updates(db, case) == []
@@ -272,12 +274,12 @@ def test_a_program_without_updates_refuses_them_naming_the_field(
     """Colorado's standard offers no status updates: asking answers 422 naming `updates`,
     and nothing is written."""
     case = _case(db, vault, profiles, "colorado_dvomb")
-    before = contacts.current_preferences(db, case.contact.id).version
+    before = preferences.current_preferences(db, case.contact.id).version
     with pytest.raises(Invalid) as refused:
         _her_word(db, vault, profiles, case, {"updates": True}, NOW)
     assert "updates" in refused.value.fields
     db.rollback()
-    assert contacts.current_preferences(db, case.contact.id).version == before
+    assert preferences.current_preferences(db, case.contact.id).version == before
 
 
 # --- an absence marked on the attendance --------------------------------------------------

@@ -16,7 +16,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.models import Attempt, AuditEvent, OutreachTask, ProgramEvent
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import attempt_log, closing, tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.errors import Conflict, Forbidden
 from outreach.services.intake import events, participant_status
 from outreach.services.supervision import holds, review
@@ -91,7 +91,7 @@ def test_enrolment_opens_an_intake_task_with_at_least_two_attempts(
 def test_a_declined_contact_gets_no_task_from_any_event(
     db: Session, world: World, vault: Vault, profiles: dict[str, Profile]
 ) -> None:
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=world.contact.id,
@@ -225,7 +225,7 @@ def test_a_decline_on_a_call_stops_every_task_of_that_contact(
         for t in db.scalars(select(OutreachTask).where(OutreachTask.contact_id == world.contact.id))
     }
     assert statuses == {"cancelled"}
-    assert contacts.current_preferences(db, world.contact.id).consent == "declined"
+    assert preferences.current_preferences(db, world.contact.id).consent == "declined"
     assert _report(db, world, profiles, "terminated") == []
     assert cancelled_class.id != intake.id
 
@@ -368,7 +368,7 @@ def test_an_attempt_outside_group_time_records_the_day_in_the_contacts_own_zone(
     west = make_contact(
         db, vault, world.participant, now=NOW, phone="404-555-0178", timezone="America/Chicago"
     )
-    contacts.change_preferences(
+    her_word.change_preferences(
         db,
         actor=world.actor("liaison"),
         contact_id=west.id,

@@ -36,7 +36,7 @@ from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing, task_page
-from outreach.services.contact_persons import contacts, opt_back_in, preference_changes
+from outreach.services.contact_persons import opt_back_in, preference_changes, preferences
 from outreach.services.delivery import inbound
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import Actor
@@ -271,7 +271,7 @@ class Story:
         ]
 
     def preferences(self) -> Any:
-        return contacts.current_preferences(self.db, self.contact.id)
+        return preferences.current_preferences(self.db, self.contact.id)
 
 
 def begin(

@@ -36,7 +36,7 @@ from outreach.domain.script_rules import (
     fold,
     sms_size,
 )
-from outreach.services.contact_persons.contacts import Preferences
+from outreach.services.contact_persons.preferences import Preferences
 from outreach.services.errors import Invalid
 from outreach.services.intake import imports
 from outreach.services.intake.programs import PROTOCOLS_DIR

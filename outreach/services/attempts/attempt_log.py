@@ -34,7 +34,7 @@ from outreach.models import Attempt, Delivery, OutreachTask, Program
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.intake import referrals
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -311,7 +311,7 @@ def _check_attempt(
 
 def stop_all_contact(session: Session, actor: Actor, contact_id: uuid.UUID, now: datetime) -> None:
     """S1: declined means no further contact of any kind, on every task."""
-    contacts.record_decline(session, actor=actor, contact_id=contact_id, now=now)
+    her_word.record_decline(session, actor=actor, contact_id=contact_id, now=now)
     for task in session.scalars(
         select(OutreachTask).where(
             OutreachTask.contact_id == contact_id,
@@ -335,7 +335,7 @@ def refuse_what_she_refused(
     """S1/S3: staff cannot log an attempt on a channel, or a voicemail, she refused: 422 naming
     the preference. What the provider reports about a call already placed (webhooks) is still
     logged: it happened, and the log must say so (S5)."""
-    prefs = contacts.current_preferences(session, task.contact_id)
+    prefs = preferences.current_preferences(session, task.contact_id)
     # S1/S8: a duty to warn a supervisor confirmed over her refusal is a person's call.
     voice = prefs.voice or holds.override_confirmed(session, task)
     allowed = {Channel.VOICE: voice, Channel.SMS: prefs.sms, Channel.MAIL: prefs.mail}
@@ -344,7 +344,10 @@ def refuse_what_she_refused(
             f"she has not allowed {channel}: the attempt is refused",
             {"channel": f"preference {channel} is off"},
         )
-    if outcome == Outcome.VOICEMAIL_NEUTRAL and not contacts.permission_of(prefs).leave_voicemail:
+    if (
+        outcome == Outcome.VOICEMAIL_NEUTRAL
+        and not preferences.permission_of(prefs).leave_voicemail
+    ):
         raise Invalid(
             "she has not allowed voicemail: none may be left",
             {"outcome": "preference voicemail is off"},

@@ -42,7 +42,7 @@ from outreach.models import (
     User,
 )
 from outreach.services.attempts import tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, preferences
 from outreach.services.intake import referrals
 from outreach.services.records.audit import Actor
 from outreach.services.scheduling.planning import plan_open_tasks
@@ -129,8 +129,8 @@ def panel(
     person = session.get(ContactPerson, task.contact_id)
     assert person is not None
     zones = contact_zones(prefs.timezone, person.phone_zones, program.timezone)
-    her_zone = contacts.contact_zone(prefs, program)
-    permission = contacts.permission_of(prefs)
+    her_zone = preferences.contact_zone(prefs, program)
+    permission = preferences.permission_of(prefs)
     refusal = permission.refusal(DeliveryKind.BRIDGED_CALL, override=task.consent_override)
     status, status_at = _status(session, person.participant_id)
     return CallPanel(
@@ -316,7 +316,7 @@ def week_of(
     offset: int,
 ) -> Week:
     """The week `offset` weeks from this one in her zone: her safe times and his group."""
-    zone = contacts.contact_zone(prefs, program)
+    zone = preferences.contact_zone(prefs, program)
     local = now.astimezone(zone)
     monday = (local - timedelta(days=local.weekday())).date() + timedelta(weeks=offset)
     start = datetime.combine(monday, time(0), tzinfo=zone)

@@ -17,7 +17,7 @@ from outreach.domain import attempt_rules
 from outreach.domain.vocabulary import Consent, TaskStatus
 from outreach.models import Attempt, OutreachTask
 from outreach.services.attempts import attempt_log, tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.records.audit import Actor, AuditAction, record
 
@@ -102,7 +102,7 @@ def reopen_if_unfounded(
         return False
     if closure_stands(task, attempt_log.standing_attempts(session, task.id)):
         return False
-    declined = contacts.current_preferences(session, task.contact_id).consent == Consent.DECLINED
+    declined = preferences.current_preferences(session, task.contact_id).consent == Consent.DECLINED
     if declined and not task.consent_override:
         return False
     closed = task.status

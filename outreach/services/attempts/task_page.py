@@ -42,7 +42,7 @@ from outreach.models import (
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import attempt_log, call_panel, tasks
-from outreach.services.contact_persons import contacts, opt_back_in
+from outreach.services.contact_persons import contacts, her_word, opt_back_in
 from outreach.services.errors import NotFound
 from outreach.services.intake import check_ins, participant_status, referrals
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -163,7 +163,7 @@ def task_page(
         script_problem=problem,
         preferences=history[0],
         history=history,
-        sms_stopped=contacts.stop_stands(history),
+        sms_stopped=her_word.stop_stands(history),
         attempts=attempts,
         notes=notes,
         windows_made=attempt_rules.distinct_windows(standing),

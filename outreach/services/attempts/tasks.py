@@ -30,7 +30,7 @@ from outreach.models import (
     ProgramEvent,
 )
 from outreach.security.permissions import Permission
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.errors import Conflict, NotFound
 from outreach.services.records.audit import Actor
 from outreach.services.staff.access import require
@@ -78,8 +78,8 @@ def open_task(
 def permissions(session: Session, contact: ContactPerson) -> Permissions:
     """What she now permits, for the protocol to choose a task's channels from."""
     # S1: a task only uses channels both the protocol and her current permissions allow.
-    prefs = contacts.current_preferences(session, contact.id)
-    return contacts.channel_permissions(prefs, contact)
+    prefs = preferences.current_preferences(session, contact.id)
+    return preferences.channel_permissions(prefs, contact)
 
 
 def may_be_victim(session: Session, participant_id: uuid.UUID) -> bool:
@@ -179,10 +179,12 @@ def local_day(session: Session, task: OutreachTask, at: datetime) -> date:
 
 
 def contact_zone_of(session: Session, task: OutreachTask) -> ZoneInfo:
-    """The zone of the task's contact (contacts.contact_zone), read from the database."""
+    """The zone of the task's contact (preferences.contact_zone), read from the database."""
     program = session.get(Program, task.program_id)
     assert program is not None  # a task's program is a foreign key
-    return contacts.contact_zone(contacts.current_preferences(session, task.contact_id), program)
+    return preferences.contact_zone(
+        preferences.current_preferences(session, task.contact_id), program
+    )
 
 
 def schedule_of(group: Group, cancelled: frozenset[date] = frozenset()) -> GroupSchedule:

@@ -21,7 +21,7 @@ from outreach.domain.protocols.engine import channels_for
 from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import ContactPerson, ContactPreferences, OutreachTask, Program
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.records.audit import Actor, AuditAction, record
 
 
@@ -36,7 +36,7 @@ def change_preferences(
     source: str = "liaison",
 ) -> ContactPreferences:
     """Record her new preferences, then re-derive her open tasks' channels."""
-    row = contacts.change_preferences(
+    row = her_word.change_preferences(
         session, actor=actor, contact_id=contact_id, changes=changes, now=now, source=source
     )
     rederive(session, profiles, actor=actor, contact_id=contact_id, now=now)
@@ -57,9 +57,9 @@ def rederive(
     profile = profiles.get(program.protocol) if program else None
     if profile is None:
         return 0
-    prefs = contacts.current_preferences(session, contact_id)
+    prefs = preferences.current_preferences(session, contact_id)
     assert contact is not None  # her program was found through her
-    permissions = contacts.channel_permissions(prefs, contact)
+    permissions = preferences.channel_permissions(prefs, contact)
     changed = 0
     for task in session.scalars(
         select(OutreachTask).where(

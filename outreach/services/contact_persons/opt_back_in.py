@@ -20,7 +20,7 @@ from outreach.domain.vocabulary import Consent
 from outreach.models import ContactPerson, ContactPreferences, OptBackIn, OutreachTask
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.contact_persons.releases import require_on_contact
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -43,7 +43,7 @@ def request(
     """Hold her request to be contacted again, in her words, until a supervisor confirms it."""
     contact = _contact(session, contact_id)
     require_on_contact(session, actor, Permission.CONTACT_WRITE, contact, now)
-    if contacts.current_preferences(session, contact_id).consent != Consent.DECLINED:
+    if preferences.current_preferences(session, contact_id).consent != Consent.DECLINED:
         raise Conflict("she has not declined: change her preferences instead")
     said = _words(words)
     held = OptBackIn(
@@ -100,9 +100,9 @@ def confirm(
         raise Conflict("another supervisor confirms what you recorded")
     held.confirmed_by, held.confirmed_at = actor.user_id, now
     changes = {**held.changes, "consent": Consent.CONSENTED.value}
-    if contacts.sms_stopped(session, contact.id):
+    if her_word.sms_stopped(session, contact.id):
         changes["sms"] = False  # S2: only her own START turns texts back on
-    row = contacts.record_opt_back_in(
+    row = her_word.record_opt_back_in(
         session, actor=actor, contact_id=contact.id, changes=changes, now=now
     )
     _audit(session, actor, AuditAction.OPT_BACK_IN_CONFIRMED, contact, held, now)

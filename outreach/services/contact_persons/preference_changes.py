@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import Consent
 from outreach.models import ContactPerson, ContactPreferences, OptBackIn, Program
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts, her_channels, opt_back_in
-from outreach.services.contact_persons.contacts import Profiles
+from outreach.services.contact_persons import her_channels, her_word, opt_back_in, preferences
+from outreach.services.contact_persons.preferences import Profiles
 from outreach.services.errors import Invalid
 from outreach.services.intake import check_ins, events
 from outreach.services.records.audit import Actor
@@ -42,11 +42,11 @@ def change_preferences(
 
     From declined to consented, answer the held request instead (S1): `her_words` carries
     what she said, and only her channels may come with it."""
-    current = contacts.current_preferences(session, contact_id)
+    current = preferences.current_preferences(session, contact_id)
     if current.consent == Consent.DECLINED and changes.get("consent") == Consent.CONSENTED:
         return _hold(session, vault, actor, contact_id, changes, now)
     rhythm_before, updates_before = current.cadence, current.updates
-    row = contacts.record_preferences(
+    row = her_word.record_preferences(
         session,
         actor=actor,
         contact_id=contact_id,

@@ -20,7 +20,7 @@ from outreach.domain.calling import Permission
 from outreach.domain.vocabulary import DeliveryKind, TaskStatus
 from outreach.models import ContactPerson, Delivery, OutreachTask, User, WebhookEvent
 from outreach.security.vault import Vault, place
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery.callbacks import FINISHED, refuse, settle_if_known
 from outreach.services.records.audit import SYSTEM, AuditAction, record
 from outreach.services.staff import users
@@ -212,4 +212,4 @@ def _may_still_call(session: Session, delivery: Delivery) -> bool:
 
 
 def _permission(session: Session, delivery: Delivery) -> Permission:
-    return contacts.permission_of(contacts.current_preferences(session, delivery.contact_id))
+    return preferences.permission_of(preferences.current_preferences(session, delivery.contact_id))

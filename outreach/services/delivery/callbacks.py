@@ -28,7 +28,7 @@ from outreach.domain.vocabulary import (
 )
 from outreach.models import Delivery, OutreachTask, WebhookEvent
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM
 
@@ -100,8 +100,8 @@ def sms_status(
     delivery.provider_status, delivery.error_code = status, error_code or None
     # S2: SMS ends for good, hers only: an on-call notice went to a supervisor's own phone.
     if delivery.kind == DeliveryKind.SMS and carrier_opted_out(error_code):
-        contacts.revoke_sms(
-            session, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
+        her_word.revoke_sms(
+            session, actor=SYSTEM, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
         )
     if status in ("delivered", "undelivered", "failed"):  # the carrier's final words
         delivery.status, delivery.settled_at = DeliveryStatus.SETTLED, now

@@ -38,7 +38,7 @@ from outreach.domain.vocabulary import DeliveryKind, EntryPoint
 from outreach.models import ContactPerson, Delivery, InboundMessage, TextTrace
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import attempt_log
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, her_word
 from outreach.services.delivery import inbox
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -252,12 +252,14 @@ def _as_twilio_did(
 
 def _stop(session: Session, found: list[ContactPerson], now: datetime) -> None:
     for contact in found:
-        contacts.revoke_sms(session, contact_id=contact.id, now=now, source="sms_stop")
+        her_word.revoke_sms(
+            session, actor=SYSTEM, contact_id=contact.id, now=now, source="sms_stop"
+        )
 
 
 def _start(session: Session, found: list[ContactPerson], now: datetime) -> None:
     for contact in found:
-        contacts.restore_sms(session, contact_id=contact.id, now=now)
+        her_word.restore_sms(session, actor=SYSTEM, contact_id=contact.id, now=now)
 
 
 def _safe_check_reply(

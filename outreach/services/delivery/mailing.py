@@ -22,7 +22,7 @@ from outreach.domain.vocabulary import Channel, Consent, DeliveryKind, EntryPoin
 from outreach.models import Delivery, OutboxMessage, OutreachTask
 from outreach.security.vault import place
 from outreach.services.attempts import attempt_log, call_panel, tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery.outward import Outward
 from outreach.services.delivery.sending import delivery_row
 from outreach.services.delivery.targets import Target, render, target_for
@@ -143,7 +143,7 @@ def _letter_target(
     """The letter's contact, or the reason there is none: 422 naming the field where she has
     not allowed mail or named no safe address, so the liaison calls instead (S1)."""
     task = tasks.task_to_work(session, actor, task_id, now)
-    prefs = contacts.current_preferences(session, task.contact_id)
+    prefs = preferences.current_preferences(session, task.contact_id)
     if prefs.consent == Consent.CONSENTED and not prefs.mail:
         raise Invalid(
             "she has not allowed letters: no letter may be sent; the liaison calls instead",

@@ -22,11 +22,11 @@ from outreach.channels.base import Callbacks, ChannelError, Sent
 from outreach.domain.vocabulary import Channel, DeliveryKind, DeliveryStatus
 from outreach.models import Delivery, OutboxMessage, OutreachTask
 from outreach.security.vault import place
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word
 from outreach.services.delivery.outward import Outward
 from outreach.services.delivery.targets import Target
 from outreach.services.errors import Conflict
-from outreach.services.records.audit import Actor
+from outreach.services.records.audit import SYSTEM, Actor
 
 log = logging.getLogger("outreach.deliveries")
 
@@ -142,8 +142,8 @@ def _failed(session: Session, delivery: Delivery, exc: ChannelError, now: dateti
     delivery.status, delivery.error_code = DeliveryStatus.FAILED, exc.code
     delivery.permanent_failure, delivery.settled_at = exc.permanent, now
     if exc.opted_out:  # S2: the carrier says STOP was sent; SMS ends for good
-        contacts.revoke_sms(
-            session, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
+        her_word.revoke_sms(
+            session, actor=SYSTEM, contact_id=delivery.contact_id, now=now, source="carrier_opt_out"
         )
     session.commit()
     log.warning("delivery %s failed code=%s permanent=%s", delivery.id, exc.code, exc.permanent)

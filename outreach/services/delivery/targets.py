@@ -25,7 +25,7 @@ from outreach.domain.vocabulary import Channel, DeliveryKind, TaskStatus
 from outreach.models import ContactPerson, OutreachTask, Program
 from outreach.security.vault import ContactCipher, place
 from outreach.services.attempts import tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -105,13 +105,13 @@ def load_target(session: Session, out: Outward, task: OutreachTask) -> Target:
     program = session.get(Program, task.program_id)
     assert contact is not None
     assert program is not None
-    prefs = contacts.current_preferences(session, contact.id)
+    prefs = preferences.current_preferences(session, contact.id)
     zones = contact_zones(prefs.timezone, contact.phone_zones, program.timezone)
     return Target(
         task,
         contact,
         program,
-        contacts.permission_of(prefs),
+        preferences.permission_of(prefs),
         prefs.language,
         zones,
         out.vault.cipher_for(session, contact.id),

@@ -20,7 +20,7 @@ from outreach.domain.protocols.profile import Profile
 from outreach.domain.vocabulary import DATED_EVENTS, Consent, EventType, Role
 from outreach.models import ContactPerson, ContactPreferences, Group, Participant, Program
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, her_word, preferences
 from outreach.services.demo_data import demo_practice
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -287,7 +287,7 @@ DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 def callable_safe_time(
     now: datetime, calling_hours: tuple[time, time], hours: int = CALLABLE.hours
-) -> tuple[str, contacts.SafeTime] | None:
+) -> tuple[str, preferences.SafeTime] | None:
     """The first zone where a safe time from this hour for `hours` hours fits calling hours
     (S4), and that safe time; None if no zone fits."""
     first, last = (t.hour * 60 + t.minute for t in calling_hours)
@@ -297,7 +297,7 @@ def callable_safe_time(
         if first <= start and start + hours * 60 <= last:
             end = start + hours * 60
             day = DAY_CODES[local.weekday()]
-            return zone, contacts.SafeTime(day, f"{local.hour:02d}:00", f"{end // 60:02d}:00")
+            return zone, preferences.SafeTime(day, f"{local.hour:02d}:00", f"{end // 60:02d}:00")
     return None
 
 
@@ -332,7 +332,7 @@ def _callable_now(
         name=CALLABLE.name,
         phone=CALLABLE.phone,
         relationship="ex_partner",
-        preferences=contacts.Preferences(
+        preferences=preferences.Preferences(
             consent=Consent.CONSENTED.value, safe_times=(safe,), timezone=zone
         ),
         now=now,
@@ -366,7 +366,7 @@ def _spanish_first(
             session, vault, actor=SYSTEM, participant_id=participant.id,
             name=_name(rng, spanish=True), phone=f"+1{SPANISH_FIRST.group[6]}55501{seat:02d}",
             relationship=rng.choice(("partner", "ex_partner", "spouse", "co_parent")),
-            preferences=contacts.Preferences(), now=now, profiles=profiles,
+            preferences=preferences.Preferences(), now=now, profiles=profiles,
             language_stated=False,
         )  # fmt: skip
         if seat == 0:
@@ -393,9 +393,9 @@ def callable_reference(
     if contact is None or found is None:
         return None
     zone, safe = found
-    current = contacts.current_preferences(session, contact.id)
+    current = preferences.current_preferences(session, contact.id)
     if current.timezone != zone or current.safe_times != [safe.__dict__]:
-        contacts.change_preferences(
+        her_word.change_preferences(
             session,
             actor=SYSTEM,
             contact_id=contact.id,
@@ -587,7 +587,7 @@ def _name(rng: random.Random, spanish: bool) -> str:
 
 def _preferences(
     rng: random.Random, spanish: bool, group: Group, seat: int
-) -> contacts.Preferences:
+) -> preferences.Preferences:
     consent = (
         Consent.CONSENTED,
         Consent.CONSENTED,
@@ -601,7 +601,7 @@ def _preferences(
         Consent.CONSENTED,
     )[seat]
     asked = consent == Consent.CONSENTED
-    return contacts.Preferences(
+    return preferences.Preferences(
         consent=consent.value,
         voice=consent != Consent.DECLINED,
         sms=asked and rng.random() < 0.6,
@@ -615,11 +615,11 @@ def _preferences(
     )
 
 
-def _safe_times(rng: random.Random) -> tuple[contacts.SafeTime, ...]:
+def _safe_times(rng: random.Random) -> tuple[preferences.SafeTime, ...]:
     options = (
-        contacts.SafeTime("MO,TU,WE,TH,FR", "09:00", "12:00"),
-        contacts.SafeTime("TU,TH", "17:00", "20:30"),
-        contacts.SafeTime("SA", "09:00", "13:00"),
-        contacts.SafeTime("MO,WE,FR", "13:00", "16:00"),
+        preferences.SafeTime("MO,TU,WE,TH,FR", "09:00", "12:00"),
+        preferences.SafeTime("TU,TH", "17:00", "20:30"),
+        preferences.SafeTime("SA", "09:00", "13:00"),
+        preferences.SafeTime("MO,WE,FR", "13:00", "16:00"),
     )
     return tuple(rng.sample(options, rng.randint(1, 2)))

@@ -26,7 +26,7 @@ from outreach.domain.vocabulary import Consent, TaskReason, TaskStatus
 from outreach.models import ContactPerson, Group, OutreachTask, Participant, Program
 from outreach.security.vault import Vault
 from outreach.services.attempts import letters
-from outreach.services.contact_persons import contacts, preference_changes
+from outreach.services.contact_persons import contacts, preference_changes, preferences
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling import queue
@@ -115,7 +115,7 @@ def _consenting_with_open_task(session: Session, program_key: str) -> uuid.UUID 
         .order_by(OutreachTask.contact_id)
     )
     for contact_id in found:
-        if contacts.current_preferences(session, contact_id).consent == Consent.CONSENTED:
+        if preferences.current_preferences(session, contact_id).consent == Consent.CONSENTED:
             return contact_id
     return None
 
@@ -167,7 +167,7 @@ def _letters(session: Session, vault: Vault, profiles: Profiles, now: datetime) 
         contact = contacts.add_contact(
             session, vault, actor=SYSTEM, participant_id=participant.id, name=her_name,
             phone=f"+1617555012{seat}", relationship="ex_partner",
-            preferences=contacts.Preferences(
+            preferences=preferences.Preferences(
                 consent=Consent.CONSENTED.value, mail=True, language=language
             ),
             now=now - 80 * DAY,
@@ -245,7 +245,7 @@ def banner(session: Session) -> list[str]:
 
 def _safe_time_soon(
     now: datetime, calling_hours: tuple[time, time]
-) -> tuple[str, contacts.SafeTime] | None:
+) -> tuple[str, preferences.SafeTime] | None:
     first, last = (t.hour * 60 + t.minute for t in calling_hours)
     for zone in REMINDER_ZONES:
         local = (now + REMINDER_LEAD).astimezone(ZoneInfo(zone))
@@ -253,7 +253,7 @@ def _safe_time_soon(
         if first <= start and start + 120 <= last:
             day = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[local.weekday()]
             end = start + 120
-            return zone, contacts.SafeTime(
+            return zone, preferences.SafeTime(
                 day, f"{start // 60:02d}:{start % 60:02d}", f"{end // 60:02d}:{end % 60:02d}"
             )
     return None
@@ -275,7 +275,7 @@ def _texting_contact(session: Session, program_key: str, group_name: str) -> uui
         .order_by(Participant.reference)
     )
     for contact_id in rows:
-        prefs = contacts.current_preferences(session, contact_id)
+        prefs = preferences.current_preferences(session, contact_id)
         if prefs.consent == Consent.CONSENTED and prefs.sms and prefs.voice:
             return contact_id
     return None

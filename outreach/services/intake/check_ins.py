@@ -57,7 +57,7 @@ from outreach.models import (
     ProgramEvent,
 )
 from outreach.services.attempts import attempt_log, closing, tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import her_word, preferences
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM, Actor, AuditAction, record
 from outreach.services.scheduling import planning
@@ -105,8 +105,8 @@ def check_in_due(
 ) -> TaskSpec | None:
     """S13: the check-in her rhythm makes due now, counted from the last time she was
     reached safely or from when she consented, whichever is later."""
-    prefs = contacts.current_preferences(session, contact.id)
-    marks = [_last_safe_contact(session, contact.id), contacts.consented_since(session, contact.id)]
+    prefs = preferences.current_preferences(session, contact.id)
+    marks = [_last_safe_contact(session, contact.id), her_word.consented_since(session, contact.id)]
     known = [mark for mark in marks if mark is not None]
     return cadence_due(
         profile,
@@ -150,7 +150,7 @@ def follow_rhythm(
     open_now = tasks.open_of(session, contact.id, TaskReason.PERIODIC_CHECK_IN)
     due = None
     if _out_of(session, contact, now):
-        rhythm = contacts.current_preferences(session, contact.id).cadence
+        rhythm = preferences.current_preferences(session, contact.id).cadence
         if wants_check_ins(profile, rhythm):
             return
     else:
@@ -309,8 +309,8 @@ def _plan_one(session: Session, window: CallWindow, now: datetime) -> int:
     task = session.get(OutreachTask, uuid.UUID(window.task_id))
     if task is None:
         return 0
-    prefs = contacts.current_preferences(session, task.contact_id)
-    if contacts.permission_of(prefs).refusal(DeliveryKind.SMS) is not None:
+    prefs = preferences.current_preferences(session, task.contact_id)
+    if preferences.permission_of(prefs).refusal(DeliveryKind.SMS) is not None:
         return 0  # S1, S2: checked again as it is sent; this only spares a useless row
     session.add(
         Delivery(

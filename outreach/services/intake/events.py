@@ -25,7 +25,7 @@ from outreach.domain.vocabulary import EventType, Severity, TaskReason, TaskStat
 from outreach.models import ContactPerson, Group, OutreachTask, Participant, Program, ProgramEvent
 from outreach.security.permissions import Permission
 from outreach.services.attempts import closing, tasks
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.services.intake import event_dates, participant_status
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -156,7 +156,7 @@ def _status_updates(
             kind,
             at=event.at,
             permissions=tasks.permissions(session, contact),
-            wants_updates=contacts.current_preferences(session, contact.id).updates,
+            wants_updates=preferences.current_preferences(session, contact.id).updates,
             participant_may_be_victim=flagged,
         )
         if spec is None:

@@ -24,7 +24,7 @@ from outreach.domain import validation
 from outreach.domain.protocols.profile import Profile
 from outreach.models import Group, Participant
 from outreach.security.vault import Vault
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import contacts, preferences
 from outreach.services.errors import Invalid, NotFound, ServiceError
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -166,7 +166,7 @@ def _contacts(session: Session, vault: Vault, profiles: Profiles, row: Row, now:
         name=row["name"],
         phone=row["phone"],
         relationship=row["relationship"],
-        preferences=contacts.Preferences.from_mapping(_preferences(row)),
+        preferences=preferences.Preferences.from_mapping(_preferences(row)),
         now=now,
         profiles=profiles,
         language_stated=bool(row.get("language")),  # S12: else her program's language

@@ -37,7 +37,7 @@ from outreach.models import (
     SessionCancellation,
 )
 from outreach.services.attempts.tasks import schedule_of
-from outreach.services.contact_persons import contacts
+from outreach.services.contact_persons import preferences
 from outreach.services.intake import participant_status
 
 Profiles = Mapping[str, Profile]
@@ -116,7 +116,7 @@ class _Context:
         contact_ids = {t.contact_id for t in tasks}
         group_ids = {row.group_id for row in rows if row.group_id is not None}
         participant_ids = {row.participant_id for row in rows}
-        self.preferences = contacts.current_preferences_of(session, contact_ids)
+        self.preferences = preferences.current_preferences_of(session, contact_ids)
         self.groups = _groups(session, group_ids)
         self.attendance = _attendance(
             session, participant_ids, now.date() - timedelta(days=1), end.date() + timedelta(days=1)
