@@ -27,7 +27,7 @@ from outreach.services.delivery import deliveries
 from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, AuditAction
-from outreach.services.scheduling import planning, queue
+from outreach.services.scheduling import claims, planning, queue
 from outreach.services.staff import users
 from outreach.services.supervision import compliance
 from tests.conftest import NOW
@@ -143,7 +143,7 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     with pytest.raises(Conflict, match="supervisor"):
         deliveries.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
     with pytest.raises(Conflict, match="supervisor"):
-        queue.claim_task(db, actor=liaison, task_id=warning.id, now=NOW)
+        claims.claim_task(db, actor=liaison, task_id=warning.id, now=NOW)
     for persona in ("liaison", "facilitator"):
         assert _call_api(client, token[persona], "POST", f"/tasks/{warning.id}/confirm")[0] == 403
 

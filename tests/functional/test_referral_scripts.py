@@ -23,7 +23,7 @@ from outreach.services.contact_persons import contacts, preference_changes
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims
 from outreach.services.staff import users
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_contact, make_user, report_case_event
@@ -179,7 +179,7 @@ def test_an_emerge_letter_in_spanish_names_the_programs_referrals(
     report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
     opened = report_case_event(db, profiles, case, "completed", at=NOW, now=NOW)
     [task] = [t for t in opened if t.reason == "completion_letter"]
-    queue.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
+    claims.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
 
     letter = letters.letter_page(db, out, actor=case.liaison, task_id=task.id, now=NOW).letter
 
