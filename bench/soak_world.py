@@ -27,7 +27,7 @@ from outreach.services.contact_persons import contacts
 from outreach.services.demo_data import demo
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import second_factor, users
+from outreach.services.staff import second_factor, tokens, users
 
 PASSWORD = "soak-run correct horse battery"  # noqa: S105 - a throwaway database's staff
 AREA_CODES = ("404", "678", "770", "470", "762", "706")
@@ -87,7 +87,7 @@ def seed(
             now=now,
             actor=SYSTEM,
         )
-        issued = users.issue_token(session, username="soak-system", days=7, now=now, actor=SYSTEM)
+        issued = tokens.issue_token(session, username="soak-system", days=7, now=now, actor=SYSTEM)
         session.commit()
     return World(
         webhook_token=rt.settings.webhook_token,

@@ -27,7 +27,7 @@ from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import queue
 from outreach.services.scheduling.claims import claim_task
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, build_world
 from tests.functional.web import log_in, open_tasks, post
@@ -43,7 +43,7 @@ def world(db: Session, vault: Vault) -> World:
 
 
 def _token(db: Session, world: World, persona: str = "liaison") -> dict[str, str]:
-    issued = users.issue_token(
+    issued = tokens.issue_token(
         db, username=world.users[persona].username, days=90, now=NOW, actor=SYSTEM
     )
     return {"Authorization": f"Bearer {issued.token}"}

@@ -17,7 +17,7 @@ from outreach.services.errors import Conflict
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import claims
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 
@@ -58,7 +58,7 @@ def test_the_api_answers_409_to_a_liaison_who_does_not_hold_the_claim(
 ) -> None:
     (task, *_) = report_event(db, PROFILES, world, "enrolled", now=NOW)
     second = make_user(db, Role.LIAISON, [world.home], now=NOW)
-    token = users.issue_token(db, username=second.username, days=90, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=second.username, days=90, now=NOW, actor=SYSTEM).token
     claims.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
     response = client.post(
         f"/api/v1/tasks/{task.id}/attempts",

@@ -144,7 +144,7 @@ def test_the_demo_shows_each_case_of_safe_timing_and_emergencies_on_its_pages(
     declined contact on the supervisor's page, with the on-call banner (S4, S8, S1)."""
     from outreach import create_app
     from outreach.runtime import runtime
-    from outreach.services.staff import users
+    from outreach.services.staff import tokens
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings({"OUTREACH_INSTANCE_PATH": str(seeded)}))
@@ -163,7 +163,7 @@ def test_the_demo_shows_each_case_of_safe_timing_and_emergencies_on_its_pages(
 
     rt = runtime(app)
     with rt.session() as session:
-        token = users.issue_token(
+        token = tokens.issue_token(
             session, username=login.username, days=1, now=rt.clock.now(), actor=SYSTEM
         )
     listed = (

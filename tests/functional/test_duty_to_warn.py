@@ -28,7 +28,7 @@ from outreach.services.delivery.deliveries import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import claims, planning, queue
-from outreach.services.staff import users
+from outreach.services.staff import tokens, users
 from outreach.services.supervision import compliance
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, report_event
@@ -123,7 +123,9 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     assert liaison.user_id is not None
     users.set_phone(db, vault, user_id=liaison.user_id, phone=LIAISON_PHONE, now=NOW, actor=SYSTEM)
     token = {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+        persona: tokens.issue_token(
+            db, username=user.username, days=90, now=NOW, actor=SYSTEM
+        ).token
         for persona, user in world.users.items()
     }
     contacts.change_preferences(

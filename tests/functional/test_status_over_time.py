@@ -24,7 +24,7 @@ from outreach.services.attempts import task_page
 from outreach.services.contact_persons import contacts
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import claims, planning, queue
-from outreach.services.staff import users
+from outreach.services.staff.tokens import issue_token
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 
@@ -35,7 +35,7 @@ WEDNESDAY_MORNING = [{"days": "WE", "start": "10:00", "end": "12:00"}]
 @pytest.fixture
 def tokens(db: Session, world: World) -> dict[str, str]:
     return {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+        persona: issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
 
