@@ -24,7 +24,7 @@ from outreach.runtime import Runtime
 from outreach.security import totp
 from outreach.services.attempts import tasks
 from outreach.services.contact_persons import contacts
-from outreach.services.demo_data import demo
+from outreach.services.demo_data import demo_callable
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import second_factor, tokens, users
@@ -167,7 +167,7 @@ def _preferences(rt: Runtime, texts: bool, now: datetime) -> contacts.Preference
     (S4), so the reminders the run sends must fall in one. When no zone fits the hour the run
     starts at, her reminders are missed, and the report says none were sent."""
     hours = (rt.settings.calling_start, rt.settings.calling_end)
-    found = demo.callable_safe_time(now - timedelta(minutes=5), hours, hours=2)
+    found = demo_callable.callable_safe_time(now - timedelta(minutes=5), hours, hours=2)
     if not texts or found is None:
         return contacts.Preferences(consent="consented", sms=texts)
     zone, safe = found

@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup
 
 from outreach.runtime import Runtime, runtime
 from outreach.services.demo_data import demo as demo_seed
-from outreach.services.demo_data import demo_practice
+from outreach.services.demo_data import demo_callable, demo_practice
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM
 from outreach.services.staff import tokens as token_service
@@ -119,7 +119,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         else:
             click.echo("seeding demo data (synthetic, fictional people) ...")
             demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now(), calling_hours=hours)
-        callable_now = demo_seed.callable_reference(session, rt.clock.now(), hours)
+        callable_now = demo_callable.callable_reference(session, rt.clock.now(), hours)
         practice = demo_practice.banner(session)
     _print_logins()
     click.echo("Cases to look at (each program's practice):")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.services.demo_data import demo
+from outreach.services.demo_data import demo, demo_programs
 from outreach.services.records.audit import SYSTEM
 from tests.functional.test_cli import run
 
@@ -111,7 +111,7 @@ def test_the_demo_shows_a_spanish_first_program(seeded: Path) -> None:
     # Latino, seeds/001, on the Georgia profile); its contacts were added without a language.
     db = sqlite3.connect(seeded / "outreach.db")
     [(key, language)] = db.execute("SELECT key, language FROM program WHERE language IS NOT NULL")
-    assert (key, language) == (demo.SPANISH_FIRST.key, "es")
+    assert (key, language) == (demo_programs.SPANISH_FIRST.key, "es")
     spoken = db.execute(
         "SELECT DISTINCT p.language FROM contact_preferences p "
         "JOIN contact_person c ON c.id = p.contact_id JOIN program g ON g.id = c.program_id "
