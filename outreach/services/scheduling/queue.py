@@ -125,8 +125,7 @@ def call_queue(
     """The open tasks of the actor's programs, in the order a liaison should work them.
 
     The order comes from the stored plan (services/scheduling/call_windows.py), re-planned first
-    where it
-    is stale; the windows shown on the page come from planning the page's rows live.
+    where it is stale; the windows shown on the page come from planning the page's rows live.
     """
     require(session, actor, Permission.ATTEMPT_RECORD, None, now=now, object_type="queue")
     scope = None if actor.user_id is None else actor.program_ids
