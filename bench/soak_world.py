@@ -23,10 +23,10 @@ from outreach.models import Delivery, OutreachTask
 from outreach.runtime import Runtime
 from outreach.security import totp
 from outreach.services.contact_persons import contacts, preferences
-from outreach.services.demo_data import demo
+from outreach.services.demo_data import demo_callable
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import second_factor, users
+from outreach.services.staff import second_factor, tokens, users
 
 PASSWORD = "soak-run correct horse battery"  # noqa: S105 - a throwaway database's staff
 AREA_CODES = ("404", "678", "770", "470", "762", "706")
@@ -86,7 +86,7 @@ def seed(
             now=now,
             actor=SYSTEM,
         )
-        issued = users.issue_token(session, username="soak-system", days=7, now=now, actor=SYSTEM)
+        issued = tokens.issue_token(session, username="soak-system", days=7, now=now, actor=SYSTEM)
         session.commit()
     return World(
         webhook_token=rt.settings.webhook_token,
@@ -166,7 +166,7 @@ def _preferences(rt: Runtime, texts: bool, now: datetime) -> preferences.Prefere
     (S4), so the reminders the run sends must fall in one. When no zone fits the hour the run
     starts at, her reminders are missed, and the report says none were sent."""
     hours = (rt.settings.calling_start, rt.settings.calling_end)
-    found = demo.callable_safe_time(now - timedelta(minutes=5), hours, hours=2)
+    found = demo_callable.callable_safe_time(now - timedelta(minutes=5), hours, hours=2)
     if not texts or found is None:
         return preferences.Preferences(consent="consented", sms=texts)
     zone, safe = found

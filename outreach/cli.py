@@ -14,9 +14,10 @@ from flask.cli import FlaskGroup
 
 from outreach.runtime import Runtime, runtime
 from outreach.services.demo_data import demo as demo_seed
-from outreach.services.demo_data import demo_practice
+from outreach.services.demo_data import demo_callable, demo_practice
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import SYSTEM
+from outreach.services.staff import tokens as token_service
 from outreach.services.staff import users as user_service
 from outreach.settings import MAX_API_TOKEN_DAYS, SettingsError, load_settings
 
@@ -118,7 +119,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         else:
             click.echo("seeding demo data (synthetic, fictional people) ...")
             demo_seed.seed(session, rt.vault, rt.profiles, now=rt.clock.now(), calling_hours=hours)
-        callable_now = demo_seed.callable_reference(session, rt.clock.now(), hours)
+        callable_now = demo_callable.callable_reference(session, rt.clock.now(), hours)
         practice = demo_practice.banner(session)
     _print_logins()
     click.echo("Cases to look at (each program's practice):")
@@ -221,7 +222,7 @@ def users_token(username: str, days: int | None) -> None:
     """
     lifetime = _rt().settings.api_token_days if days is None else days
     issued = _call(
-        lambda session, now: user_service.issue_token(
+        lambda session, now: token_service.issue_token(
             session,
             username=username,
             days=lifetime,
@@ -297,7 +298,7 @@ def users_revoke_tokens(username: str, without_expiry: bool) -> None:
     keeps working.
     """
     revoked = _call(
-        lambda session, now: user_service.revoke_tokens(
+        lambda session, now: token_service.revoke_tokens(
             session,
             username=username,
             now=now,
@@ -316,7 +317,7 @@ def users_tokens(username: str) -> None:
     The id is the start of the token's record, not of the token: give it to revoke-token.
     """
     listed = _call(
-        lambda session, now: user_service.list_tokens(session, username=username, now=now)
+        lambda session, now: token_service.list_tokens(session, username=username, now=now)
     )
     if not listed:
         click.echo(f"no API tokens of {username}")
@@ -324,7 +325,7 @@ def users_tokens(username: str) -> None:
         click.echo(_token_line(token))
 
 
-def _token_line(token: user_service.TokenSummary) -> str:
+def _token_line(token: token_service.TokenSummary) -> str:
     expires = (
         "never (issued before expiry)"
         if token.expires_at is None
@@ -347,7 +348,7 @@ def users_revoke_token(username: str, token_id: str) -> None:
     `users tokens` lists the ids. The API refuses that token from now on.
     """
     revoked = _call(
-        lambda session, now: user_service.revoke_token(
+        lambda session, now: token_service.revoke_token(
             session,
             username=username,
             token_id=token_id,

@@ -14,7 +14,7 @@ from outreach.models import User
 from outreach.runtime import runtime
 from outreach.services.errors import ServiceError
 from outreach.services.records.audit import Actor
-from outreach.services.staff.users import token_user
+from outreach.services.staff.tokens import token_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -12,7 +12,7 @@ from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services.attempts import call_progress, claimed_work, letters, task_page
 from outreach.services.contact_persons import opt_back_in
 from outreach.services.errors import Conflict, Invalid, ServiceError
-from outreach.services.scheduling import languages, queue
+from outreach.services.scheduling import claims, languages, queue
 from outreach.services.supervision import duty_to_warn
 from outreach.web import pictures
 from outreach.web.common import (
@@ -81,7 +81,7 @@ def _queue_filters() -> queue.Filters:
 @bp.post("/tasks/<uuid:task_id>/claim")
 @staff
 def claim(task_id: uuid.UUID) -> ResponseReturnValue:
-    queue.claim_task(db(), actor=actor(), task_id=task_id, now=now())
+    claims.claim_task(db(), actor=actor(), task_id=task_id, now=now())
     return redirect(url_for("liaison.task", task_id=task_id))
 
 

@@ -21,7 +21,8 @@ from flask_babel import gettext, lazy_gettext
 
 from outreach.domain.vocabulary import Outcome, TaskReason
 from outreach.services.scheduling import program_time
-from outreach.services.supervision import compliance, review, signed_off
+from outreach.services.supervision import attempt_export, compliance, corrections, review
+from outreach.services.supervision import sign_offs as sign_off_service
 from outreach.web import pictures
 from outreach.web.common import actor, db, form_text, now, page_number, rt, staff
 
@@ -53,7 +54,9 @@ def export() -> ResponseReturnValue:
     filters = review.parse_filter(request.args.to_dict())
     # Checked and audited here, in the request; the lines read the log in short transactions
     # of their own as they are sent, never on the request's session (issue 21 finding 1).
-    lines = review.export_csv(db(), rt().sessions, actor=actor(), filters=filters, now=now())
+    lines = attempt_export.export_csv(
+        db(), rt().sessions, actor=actor(), filters=filters, now=now()
+    )
     response = Response(lines, mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=attempts.csv"
     return response
@@ -95,9 +98,9 @@ def compliance_page() -> ResponseReturnValue:
 @bp.get("/sign-offs")
 @staff
 def sign_offs() -> ResponseReturnValue:
-    waiting = review.awaiting_sign_off(db(), actor=actor(), now=now())
+    waiting = sign_off_service.awaiting_sign_off(db(), actor=actor(), now=now())
     reopened = compliance.reopened_tasks(db(), actor=actor(), now=now())
-    lately = signed_off.signed_off_lately(db(), actor=actor(), now=now())
+    lately = sign_off_service.signed_off_lately(db(), actor=actor(), now=now())
     ids = [t.id for t in waiting] + [r.task_id for r in reopened] + [s.task_id for s in lately]
     zones = program_time.task_zones(db(), ids)
     return render_template(
@@ -113,7 +116,7 @@ def sign_offs() -> ResponseReturnValue:
 @bp.post("/tasks/<uuid:task_id>/sign-off")
 @staff
 def sign_off(task_id: uuid.UUID) -> ResponseReturnValue:
-    review.sign_off(
+    sign_off_service.sign_off(
         db(), actor=actor(), task_id=task_id, now=now(), comment=form_text("comment", 1000)
     )
     flash(
@@ -126,7 +129,7 @@ def sign_off(task_id: uuid.UUID) -> ResponseReturnValue:
 @bp.post("/attempts/<uuid:attempt_id>/correction")
 @staff
 def correct(attempt_id: uuid.UUID) -> ResponseReturnValue:
-    review.correct_attempt(
+    corrections.correct_attempt(
         db(), actor=actor(), attempt_id=attempt_id, outcome=form_text("outcome", 30), now=now()
     )
     return redirect(url_for("review.attempt_log"))

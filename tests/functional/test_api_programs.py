@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from outreach.models import AuditEvent, ContactPerson
 from outreach.services.contact_persons import her_word, preferences
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff.tokens import issue_token
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -20,7 +20,7 @@ from tests.factories import World
 @pytest.fixture
 def tokens(db: Session, world: World) -> dict[str, str]:
     return {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+        persona: issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
 

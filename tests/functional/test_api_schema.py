@@ -27,7 +27,7 @@ from outreach.api import fields
 from outreach.api.openapi import ROUTES, document
 from outreach.domain import validation
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -138,7 +138,7 @@ def test_every_time_zone_the_document_lists_is_one_the_services_accept() -> None
 @pytest.fixture
 def token(db: Session, world: World) -> str:
     username = world.users["admin"].username
-    return users.issue_token(db, username=username, days=90, now=NOW, actor=SYSTEM).token
+    return tokens.issue_token(db, username=username, days=90, now=NOW, actor=SYSTEM).token
 
 
 def test_every_api_route_answers_a_method_it_lacks_with_405_and_allow(

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from outreach.runtime import runtime
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, report_event
 
@@ -80,7 +80,7 @@ def known(db: Session, world: World, app: Flask) -> dict[str, list[str]]:
 
 @pytest.fixture
 def api_schema(app: Flask, db: Session, world: World) -> BaseSchema:
-    token = users.issue_token(
+    token = tokens.issue_token(
         db, username=world.users["admin"].username, days=90, now=NOW, actor=SYSTEM
     ).token
     config = SchemathesisConfig.from_dict(

@@ -24,7 +24,7 @@ from outreach.logs import SECURITY
 from outreach.models import ApiToken, User
 from outreach.runtime import runtime
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import csrf, log_in
@@ -65,7 +65,7 @@ def security_log(app: Flask) -> Iterator[list[str]]:
 def test_a_token_works_until_its_expiry_and_is_refused_from_that_instant(
     app: Flask, clock: FixedClock, db: Session, world: World
 ) -> None:
-    issued = users.issue_token(
+    issued = tokens.issue_token(
         db, username=world.users["liaison"].username, days=30, now=NOW, actor=SYSTEM
     )
     assert issued.expires_at == NOW + timedelta(days=30)
@@ -82,11 +82,11 @@ def test_an_expired_token_is_refused_and_logged_exactly_like_a_revoked_or_unknow
     app: Flask, clock: FixedClock, db: Session, world: World, security_log: list[str]
 ) -> None:
     liaison, supervisor = world.users["liaison"], world.users["supervisor"]
-    expired = users.issue_token(db, username=liaison.username, days=1, now=NOW, actor=SYSTEM).token
-    revoked = users.issue_token(
+    expired = tokens.issue_token(db, username=liaison.username, days=1, now=NOW, actor=SYSTEM).token
+    revoked = tokens.issue_token(
         db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM
     ).token
-    users.revoke_tokens(db, username=supervisor.username, now=NOW, actor=SYSTEM)
+    tokens.revoke_tokens(db, username=supervisor.username, now=NOW, actor=SYSTEM)
     clock.at = NOW + timedelta(days=1)
 
     answers = [_tasks(app, token) for token in (expired, revoked, "otk_never-issued")]
@@ -103,7 +103,7 @@ def test_a_token_from_before_expiry_existed_works_until_it_is_revoked(
     app: Flask, clock: FixedClock, db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    token = users.issue_token(db, username=liaison.username, days=1, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=liaison.username, days=1, now=NOW, actor=SYSTEM).token
     [row] = _stored(db, liaison)
     row.expires_at = None  # what migration 0009 leaves on every token issued before it
     db.commit()
@@ -112,7 +112,7 @@ def test_a_token_from_before_expiry_existed_works_until_it_is_revoked(
     assert _tasks(app, token)[0] == 200
     db.refresh(row)
     assert row.last_used_at == clock.at
-    users.revoke_tokens(db, username=liaison.username, now=clock.at, actor=SYSTEM)
+    tokens.revoke_tokens(db, username=liaison.username, now=clock.at, actor=SYSTEM)
     assert _tasks(app, token)[0] == 401
 
 
@@ -128,7 +128,7 @@ def test_users_token_lasts_as_long_as_the_setting_says_and_prints_the_token_alon
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
     assert result.stdout == f"{token}\n"
-    assert token.startswith(users.TOKEN_PREFIX)
+    assert token.startswith(tokens.TOKEN_PREFIX)
     assert result.stderr == (
         f"API token of {liaison.username} expires 2026-12-17 20:00 UTC (30 days)\n"
     )

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World
 
@@ -29,7 +29,7 @@ def test_an_out_of_range_number_is_refused_before_it_is_stored(
     client: FlaskClient, db: Session, world: World, minutes: object
 ) -> None:
     """ASVS 1.4.2: sign and range are checked; a huge number is a 422, never an overflow."""
-    token = users.issue_token(
+    token = tokens.issue_token(
         db,
         username=world.users["facilitator"].username,
         days=90,

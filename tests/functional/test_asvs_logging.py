@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from outreach.logs import MaskingFilter
 from outreach.models import AuditEvent
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import csrf, log_in
@@ -65,7 +65,7 @@ def test_refused_input_is_logged_by_field_name_never_by_value(
     client: FlaskClient, db: Session, world: World, kept: Kept
 ) -> None:
     """ASVS 16.3.3, 16.2.5: a validation refusal names the field, not what was sent."""
-    token = users.issue_token(
+    token = tokens.issue_token(
         db, username=world.users["liaison"].username, days=90, now=NOW, actor=SYSTEM
     ).token
     body = {

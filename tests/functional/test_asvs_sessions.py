@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from outreach.models import WebSession
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import admin, auth, users
+from outreach.services.staff import admin, auth
+from outreach.services.staff.tokens import issue_token
 from outreach.web import SessionCookies
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World
@@ -122,7 +123,7 @@ def test_disabling_an_account_ends_its_sessions_and_tokens_at_once(
     """ASVS 7.4.2 (and 8.3.1): the next request of a disabled account is refused."""
     liaison = world.users["liaison"]
     log_in(client, liaison)
-    token = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
+    token = issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/home").status_code == 200
     assert app.test_client().get("/api/v1/tasks", headers=bearer).status_code == 200

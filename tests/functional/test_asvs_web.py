@@ -20,7 +20,7 @@ from outreach import create_app
 from outreach.clock import FixedClock
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from outreach.settings import Settings, load_settings
 from tests.conftest import NOW
 from tests.factories import World
@@ -285,7 +285,7 @@ def test_an_api_path_id_that_is_not_an_id_is_refused(
     client: FlaskClient, db: Session, world: World
 ) -> None:
     """ASVS 14.2.1, 2.2.1: text in an id's place is refused as input, never looked up."""
-    token = users.issue_token(
+    token = tokens.issue_token(
         db, username=world.users["liaison"].username, days=90, now=NOW, actor=SYSTEM
     ).token
     response = client.patch(

@@ -26,7 +26,8 @@ from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import queue
-from outreach.services.staff import users
+from outreach.services.scheduling.claims import claim_task
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, build_world
 from tests.functional.web import log_in, open_tasks, post
@@ -42,7 +43,7 @@ def world(db: Session, vault: Vault) -> World:
 
 
 def _token(db: Session, world: World, persona: str = "liaison") -> dict[str, str]:
-    issued = users.issue_token(
+    issued = tokens.issue_token(
         db, username=world.users[persona].username, days=90, now=NOW, actor=SYSTEM
     )
     return {"Authorization": f"Bearer {issued.token}"}
@@ -176,7 +177,7 @@ def test_an_api_attempt_on_a_task_nobody_holds_claims_it_for_the_caller(
     assert held.claim_expires_at > NOW
     # A second liaison in the pages now finds it taken, as after a claim in the pages.
     with pytest.raises(Conflict):
-        queue.claim_task(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
+        claim_task(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
 
 
 def test_a_refused_api_attempt_leaves_the_task_free_for_the_next_liaison(
@@ -189,7 +190,7 @@ def test_a_refused_api_attempt_leaves_the_task_free_for_the_next_liaison(
     free = db.get(OutreachTask, task.id)
     assert free is not None
     assert free.claimed_by is None
-    queue.claim_task(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
+    claim_task(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
 
 
 def test_an_api_close_on_a_task_another_liaison_holds_is_refused_and_one_nobody_holds_closes(
@@ -198,7 +199,7 @@ def test_an_api_close_on_a_task_another_liaison_holds_is_refused_and_one_nobody_
     held, free = open_tasks(app, db, world, NOW - timedelta(days=1), "enrolled") + open_tasks(
         app, db, world, NOW - timedelta(days=1), "class_cancelled"
     )
-    queue.claim_task(db, actor=world.actor("supervisor"), task_id=held.id, now=NOW)
+    claim_task(db, actor=world.actor("supervisor"), task_id=held.id, now=NOW)
     headers = _token(db, world)
     for task in (held, free):
         attempt_log.record_attempt(

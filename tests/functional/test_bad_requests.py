@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from outreach.channels.base import Callbacks
 from outreach.runtime import runtime
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from outreach.web.input_guard import MAX_QUERY_BYTES
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery, report_event
@@ -72,7 +72,7 @@ TWILIO_FIELDS = [
 
 @pytest.fixture
 def token(db: Session, world: World) -> str:
-    return users.issue_token(
+    return tokens.issue_token(
         db, username=world.users["admin"].username, days=90, now=NOW, actor=SYSTEM
     ).token
 
@@ -81,7 +81,7 @@ def token(db: Session, world: World) -> str:
 def contact_token(db: Session, world: World) -> str:
     """A supervisor's: an admin's token reaches no contact data (PRODUCT.md, roles)."""
     username = world.users["supervisor"].username
-    return users.issue_token(db, username=username, days=90, now=NOW, actor=SYSTEM).token
+    return tokens.issue_token(db, username=username, days=90, now=NOW, actor=SYSTEM).token
 
 
 def _signature(app: Flask, path_and_query: str, fields: dict[str, str]) -> str:

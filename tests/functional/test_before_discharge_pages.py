@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.domain.vocabulary import Role
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, make_user
 from tests.functional.web import log_in, post
@@ -38,7 +38,7 @@ def _post_event(client: FlaskClient, token: str, world: World, body: dict[str, A
 
 
 def _token(db: Session, world: World, persona: str) -> str:
-    return users.issue_token(
+    return tokens.issue_token(
         db, username=world.users[persona].username, days=90, now=NOW, actor=SYSTEM
     ).token
 

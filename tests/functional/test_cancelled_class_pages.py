@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from outreach.models import OutreachTask
 from outreach.security.vault import Vault
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, make_group, make_participant
 from tests.functional.web import log_in, post
@@ -37,7 +37,7 @@ def test_the_facilitators_page_says_only_that_the_class_is_cancelled(
 def test_the_api_answers_a_cancellation_the_same_whether_or_not_anyone_is_due_a_call(
     client: FlaskClient, db: Session, vault: Vault, world: World
 ) -> None:
-    token = users.issue_token(
+    token = tokens.issue_token(
         db,
         username=world.users["facilitator"].username,
         days=90,

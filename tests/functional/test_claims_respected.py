@@ -16,8 +16,8 @@ from outreach.services.attempts import attempt_log, closing
 from outreach.services.errors import Conflict
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, Actor
-from outreach.services.scheduling import queue
-from outreach.services.staff import users
+from outreach.services.scheduling import claims
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 
@@ -35,7 +35,7 @@ def test_another_liaison_cannot_record_or_close_while_the_claim_lasts(
 ) -> None:
     (task, *_) = report_event(db, PROFILES, world, "enrolled", now=NOW)
     second = Actor.of(make_user(db, Role.LIAISON, [world.home], now=NOW))
-    queue.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
+    claims.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
     with pytest.raises(Conflict):
         _attempt(db, vault, second, task.id, NOW + timedelta(minutes=1))
     with pytest.raises(Conflict):
@@ -48,7 +48,7 @@ def test_another_liaison_cannot_record_or_close_while_the_claim_lasts(
         )
     _attempt(db, vault, world.actor("liaison"), task.id, NOW + timedelta(minutes=2))
     _attempt(db, vault, SYSTEM, task.id, NOW + timedelta(minutes=3))  # the call's own outcome
-    after = NOW + queue.LEASE + timedelta(seconds=1)
+    after = NOW + claims.LEASE + timedelta(seconds=1)
     _attempt(db, vault, second, task.id, after)  # the claim ran out: the task is free again
     assert len(attempt_log.standing_attempts(db, task.id)) == 3
 
@@ -58,8 +58,8 @@ def test_the_api_answers_409_to_a_liaison_who_does_not_hold_the_claim(
 ) -> None:
     (task, *_) = report_event(db, PROFILES, world, "enrolled", now=NOW)
     second = make_user(db, Role.LIAISON, [world.home], now=NOW)
-    token = users.issue_token(db, username=second.username, days=90, now=NOW, actor=SYSTEM).token
-    queue.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
+    token = tokens.issue_token(db, username=second.username, days=90, now=NOW, actor=SYSTEM).token
+    claims.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
     response = client.post(
         f"/api/v1/tasks/{task.id}/attempts",
         json={"channel": "voice", "at": NOW.isoformat(), "outcome": "busy"},

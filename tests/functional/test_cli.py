@@ -24,7 +24,7 @@ from outreach.models import ApiToken, AuditEvent, User
 from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World, enrol_second_factor
 from tests.functional.web import csrf, log_in
@@ -262,10 +262,10 @@ def test_revoke_tokens_refuses_every_old_token_and_a_new_one_works(
 ) -> None:
     liaison, supervisor = world.users["liaison"], world.users["supervisor"]
     old = [
-        users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
+        tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
         for _ in range(2)
     ]
-    others = users.issue_token(
+    others = tokens.issue_token(
         db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM
     ).token
     assert [_api(app, token) for token in old] == [200, 200]
@@ -299,7 +299,7 @@ def _token_row(
         ApiToken(
             id=uuid.UUID(token_id),
             user_id=user.id,
-            token_hash=users.token_digest(token),
+            token_hash=tokens.token_digest(token),
             created_at=issued,
             expires_at=expires_at,
             revoked_at=revoked_at,
@@ -322,11 +322,11 @@ def test_revoke_token_refuses_the_leaked_token_and_the_users_other_one_keeps_wor
     app: Flask, db: Session, world: World
 ) -> None:
     liaison, supervisor = world.users["liaison"], world.users["supervisor"]
-    leaked = users.issue_token(
+    leaked = tokens.issue_token(
         db, username=liaison.username, days=90, now=NOW - DAY * 60, actor=SYSTEM
     )
-    new = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
-    others = users.issue_token(db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM)
+    new = tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    others = tokens.issue_token(db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM)
     listed = invoke(app, "users", "tokens", liaison.username).output.splitlines()
     assert [line.split("  ")[1] for line in listed] == [
         "issued 2026-11-17 20:00 UTC",
@@ -382,7 +382,7 @@ def test_users_tokens_shows_each_token_in_its_state_at_the_clocks_time(
         "live",
     ]
     assert old not in now.output
-    assert users.token_digest(old) not in now.output
+    assert tokens.token_digest(old) not in now.output
 
 
 def test_users_tokens_says_so_when_there_are_none(app: Flask, world: World) -> None:

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, post
 
 
 def _post(client: FlaskClient, db: Session, world: World, body: dict[str, str]) -> object:
-    token = users.issue_token(
+    token = tokens.issue_token(
         db,
         username=world.users["facilitator"].username,
         days=90,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.services.demo_data import demo
+from outreach.services.demo_data import demo, demo_programs
 from outreach.services.records.audit import SYSTEM
 from tests.functional.test_cli import run
 
@@ -111,7 +111,7 @@ def test_the_demo_shows_a_spanish_first_program(seeded: Path) -> None:
     # Latino, seeds/001, on the Georgia profile); its contacts were added without a language.
     db = sqlite3.connect(seeded / "outreach.db")
     [(key, language)] = db.execute("SELECT key, language FROM program WHERE language IS NOT NULL")
-    assert (key, language) == (demo.SPANISH_FIRST.key, "es")
+    assert (key, language) == (demo_programs.SPANISH_FIRST.key, "es")
     spoken = db.execute(
         "SELECT DISTINCT p.language FROM contact_preferences p "
         "JOIN contact_person c ON c.id = p.contact_id JOIN program g ON g.id = c.program_id "
@@ -144,7 +144,7 @@ def test_the_demo_shows_each_case_of_safe_timing_and_emergencies_on_its_pages(
     declined contact on the supervisor's page, with the on-call banner (S4, S8, S1)."""
     from outreach import create_app
     from outreach.runtime import runtime
-    from outreach.services.staff import users
+    from outreach.services.staff import tokens
     from outreach.settings import load_settings
 
     app = create_app(settings=load_settings({"OUTREACH_INSTANCE_PATH": str(seeded)}))
@@ -163,7 +163,7 @@ def test_the_demo_shows_each_case_of_safe_timing_and_emergencies_on_its_pages(
 
     rt = runtime(app)
     with rt.session() as session:
-        token = users.issue_token(
+        token = tokens.issue_token(
             session, username=login.username, days=1, now=rt.clock.now(), actor=SYSTEM
         )
     listed = (

@@ -28,6 +28,7 @@ from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import preferences
 from outreach.services.demo_data import demo, demo_practice
+from outreach.services.demo_data.demo_callable import callable_reference, callable_safe_time
 from outreach.services.scheduling import queue
 from tests.functional.web import csrf, post
 
@@ -46,7 +47,7 @@ def test_a_newcomer_places_a_call_whatever_the_hour_the_demo_started(
 ) -> None:
     clock.at = datetime(2026, 11, 17, hour, 7, tzinfo=UTC)
     demo.seed(db, vault, runtime(app).profiles, now=clock.at, calling_hours=HOURS)
-    reference = demo.callable_reference(db, clock.at, HOURS)
+    reference = callable_reference(db, clock.at, HOURS)
     assert reference is not None
     clock.advance(minutes=5)  # she reads the console, signs in, finds the row
     _sign_in_as_the_demo_liaison(client)
@@ -85,8 +86,8 @@ def test_a_demo_started_again_later_moves_her_safe_time_to_now_in_her_history(
     demo.seed(db, vault, runtime(app).profiles, now=then, calling_hours=HOURS)
     seeded = list(db.scalars(select(ContactPreferences.source))).count("demo")
     later = then + timedelta(hours=9)
-    assert demo.callable_reference(db, later, HOURS) is not None
-    assert demo.callable_reference(db, later, HOURS) is not None  # unchanged the second time
+    assert callable_reference(db, later, HOURS) is not None
+    assert callable_reference(db, later, HOURS) is not None  # unchanged the second time
     sources = list(db.scalars(select(ContactPreferences.source)))
     assert sources.count("demo") == seeded + 1
 
@@ -97,7 +98,7 @@ def test_a_demo_started_again_later_moves_her_safe_time_to_now_in_her_history(
     )
 )
 def test_some_zone_is_inside_calling_hours_at_every_instant(now: datetime) -> None:
-    found = demo.callable_safe_time(now, HOURS)
+    found = callable_safe_time(now, HOURS)
     assert found is not None
     zone, safe = found
     local = now.astimezone(ZoneInfo(zone))
@@ -119,7 +120,7 @@ def test_the_demo_safe_time_never_leaves_calling_hours(
     end = min(start + span, 23)
     assume(end > start)
     hours = (time(start), time(end))
-    found = demo.callable_safe_time(now, hours)
+    found = callable_safe_time(now, hours)
     assume(found is not None)
     assert found is not None
     _, safe = found

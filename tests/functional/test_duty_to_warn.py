@@ -28,8 +28,8 @@ from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, AuditAction
-from outreach.services.scheduling import planning, queue
-from outreach.services.staff import users
+from outreach.services.scheduling import claims, planning, queue
+from outreach.services.staff import tokens, users
 from outreach.services.supervision import compliance
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, report_event
@@ -124,7 +124,9 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     assert liaison.user_id is not None
     users.set_phone(db, vault, user_id=liaison.user_id, phone=LIAISON_PHONE, now=NOW, actor=SYSTEM)
     token = {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+        persona: tokens.issue_token(
+            db, username=user.username, days=90, now=NOW, actor=SYSTEM
+        ).token
         for persona, user in world.users.items()
     }
     her_word.change_preferences(
@@ -144,7 +146,7 @@ def test_declined_then_duty_to_warn_is_held_until_a_supervisor_confirms_then_cal
     with pytest.raises(Conflict, match="supervisor"):
         calls.request_bridged_call(db, out, actor=liaison, task_id=warning.id, now=NOW)
     with pytest.raises(Conflict, match="supervisor"):
-        queue.claim_task(db, actor=liaison, task_id=warning.id, now=NOW)
+        claims.claim_task(db, actor=liaison, task_id=warning.id, now=NOW)
     for persona in ("liaison", "facilitator"):
         assert _call_api(client, token[persona], "POST", f"/tasks/{warning.id}/confirm")[0] == 403
 

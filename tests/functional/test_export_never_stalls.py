@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from outreach.runtime import Runtime, runtime
 from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import preferences
-from outreach.services.supervision import review
+from outreach.services.supervision import attempt_export
 from tests.conftest import NOW
 from tests.factories import World, build_world, report_event
 from tests.functional.committed import nothing_left_open
@@ -101,7 +101,8 @@ def test_an_export_read_only_in_part_leaves_nothing_open(committed: tuple[Flask,
 def test_an_export_larger_than_one_read_comes_out_whole_and_in_order(
     committed: tuple[Flask, Runtime], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(review, "EXPORT_CHUNK", 4)  # 31 attempts: eight reads, ties across them
+    # 31 attempts: eight reads, ties across them
+    monkeypatch.setattr(attempt_export, "EXPORT_CHUNK", 4)
     app, rt = committed
     world = _seed(rt, attempts=31)
     supervisor = app.test_client()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Participant
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, make_group, make_participant
 from tests.functional.web import csrf, log_in
@@ -46,7 +46,7 @@ def test_a_facilitators_event_answer_is_the_same_with_or_without_a_consenting_co
 ) -> None:
     """Issue 21 finding 6: the answer listed the tasks opened, which open only for a contact
     who exists and agreed to contact."""
-    token = users.issue_token(
+    token = tokens.issue_token(
         db,
         username=world.users["facilitator"].username,
         days=90,
@@ -64,7 +64,7 @@ def test_a_facilitators_event_answer_is_the_same_with_or_without_a_consenting_co
 def test_a_facilitators_attendance_and_cancellation_answers_say_nothing_of_contacts(
     client: FlaskClient, db: Session, world: World, alone: Participant
 ) -> None:
-    token = users.issue_token(
+    token = tokens.issue_token(
         db,
         username=world.users["facilitator"].username,
         days=90,

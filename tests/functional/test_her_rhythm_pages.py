@@ -19,7 +19,7 @@ from outreach.services.attempts import attempt_log
 from outreach.services.contact_persons import her_word, opt_back_in, preferences
 from outreach.services.intake import check_ins
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post
@@ -33,7 +33,7 @@ def _case(app: Flask, db: Session, vault: Vault, protocol: str) -> tuple[Case, U
 
 
 def _patch(client: FlaskClient, db: Session, user: User, case: Case, body: Any) -> Any:
-    token = users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
     return client.patch(
         f"/api/v1/contacts/{case.contact.id}/preferences",
         json=body,
@@ -118,7 +118,7 @@ def test_the_api_answers_202_while_her_opt_back_in_waits_for_a_supervisor(
     answer = held.get_json()
     assert answer["held"] is True
     assert preferences.current_preferences(db, case.contact.id).consent == "declined"
-    token = users.issue_token(
+    token = tokens.issue_token(
         db, username=supervisor.username, days=90, now=NOW, actor=SYSTEM
     ).token
     confirmed = client.post(
@@ -179,7 +179,7 @@ def test_a_program_system_adds_a_contact_to_a_spanish_first_program_in_spanish(
     rt = runtime(app)
     rt.profiles["georgia_fvip"] = dataclasses.replace(rt.profiles["georgia_fvip"], language="es")
     case, liaison = _case(app, db, vault, "georgia_fvip")
-    token = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM).token
     answer = client.post(
         "/api/v1/contacts",
         json={

@@ -21,7 +21,7 @@ from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import preference_changes
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post
@@ -179,7 +179,7 @@ def test_facilitators_and_admins_never_reach_the_letter_or_her_address(
 
 
 def _token(db: Session, user: User) -> dict[str, str]:
-    token = users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff.tokens import issue_token
 from tests.conftest import NOW
 from tests.factories import World, build_world, make_safe_check_delivery
 from tests.functional.committed import nothing_left_open
@@ -79,7 +79,7 @@ def test_no_api_route_of_any_role_leaves_anything_open(committed: tuple[Flask, R
     world, ids = _world(app, rt)
     with rt.sessions() as session:
         tokens = {
-            role: users.issue_token(
+            role: issue_token(
                 session, username=world.users[role].username, days=9, now=NOW, actor=SYSTEM
             )
             for role in ROLES

@@ -37,7 +37,7 @@ from outreach.services.delivery import reconcile
 from outreach.services.delivery.outbox import read_outbox
 from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens, users
 from outreach.services.supervision import compliance, on_call
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_user, report_event
@@ -114,7 +114,7 @@ def test_emerge_duty_to_warn_friday_2330_rings_the_on_call_supervisor_and_is_ans
 
     # Friday 23:30: the program's system raises a duty to warn through the API.
     clock.at = FRIDAY_2330
-    system = users.issue_token(
+    system = tokens.issue_token(
         db, username=_name(db, case.facilitator.user_id), days=30, now=NOW, actor=SYSTEM
     )
     raised = _api(
@@ -280,7 +280,7 @@ def _name(db: Session, user_id: object) -> str:
 
 
 def _token(db: Session, user: User) -> str:
-    return users.issue_token(db, username=user.username, days=30, now=NOW, actor=SYSTEM).token
+    return tokens.issue_token(db, username=user.username, days=30, now=NOW, actor=SYSTEM).token
 
 
 def test_each_program_is_held_to_its_own_response_target(

@@ -23,7 +23,7 @@ from outreach.runtime import Runtime, runtime
 from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import contacts
 from outreach.services.delivery import calls, outward, texts
-from outreach.services.demo_data import demo, demo_practice
+from outreach.services.demo_data import demo_callable, demo_practice, demo_programs
 from outreach.services.errors import Conflict
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM, Actor
@@ -184,11 +184,11 @@ def test_after_a_demo_run_and_a_purge_no_seeded_name_or_number_is_left_in_any_fi
     people = _people(rt)
     # Sixty, the Spanish-first program's few (S12), the Emerge contacts whose letters wait
     # (services/demo_data/demo_practice.py), and the contact who is callable now, when some zone was
-    # inside calling hours at the hour the demo was seeded (services/demo_data/demo.py).
-    callable_now = sum(p.name == demo.CALLABLE.name for p in people)
+    # inside calling hours at the hour the demo was seeded (services/demo_data/demo_callable.py).
+    callable_now = sum(p.name == demo_callable.CALLABLE.name for p in people)
     assert callable_now <= 1
     letters = len(demo_practice.LETTERS.people)
-    seeded_contacts = 60 + demo.SPANISH_FIRST.contacts + letters + callable_now
+    seeded_contacts = 60 + demo_programs.SPANISH_FIRST.contacts + letters + callable_now
     assert len(people) == seeded_contacts
     _work_every_task(rt, worked_at)
     with rt.session() as session:

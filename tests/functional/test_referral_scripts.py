@@ -23,8 +23,8 @@ from outreach.services.contact_persons import preference_changes, preferences
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import programs
 from outreach.services.records.audit import SYSTEM
-from outreach.services.scheduling import queue
-from outreach.services.staff import users
+from outreach.services.scheduling import claims
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import Case, World, build_case, make_contact, make_user, report_case_event
 from tests.functional.web import log_in, post
@@ -126,7 +126,7 @@ def test_a_spanish_first_program_made_through_the_api_starts_its_contacts_in_spa
     client: FlaskClient, db: Session, world: World
 ) -> None:
     # S12: "a Spanish-first program makes Spanish the default for its contacts".
-    admin = users.issue_token(
+    admin = tokens.issue_token(
         db, username=world.users["admin"].username, days=90, now=NOW, actor=SYSTEM
     ).token
     program = {"name": "Caminar", "protocol": "georgia_fvip", "timezone": "America/New_York"}
@@ -148,7 +148,7 @@ def test_a_spanish_first_program_made_through_the_api_starts_its_contacts_in_spa
     # Admins never reach contact data: the program's liaison adds her.
     caminar = programs.program_by_key(db, "caminar")
     liaison = make_user(db, Role.LIAISON, [caminar], now=NOW)
-    token = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    token = tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
     body = {"participant_id": him["id"], "name": "Rosa Ejemplo", "relationship": "partner"}
     _, silent = _call(client, token.token, "/contacts", {**body, "phone": "404-555-0181"})
     _, stated = _call(
@@ -179,7 +179,7 @@ def test_an_emerge_letter_in_spanish_names_the_programs_referrals(
     report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
     opened = report_case_event(db, profiles, case, "completed", at=NOW, now=NOW)
     [task] = [t for t in opened if t.reason == "completion_letter"]
-    queue.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
+    claims.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
 
     letter = letters.letter_page(db, out, actor=case.liaison, task_id=task.id, now=NOW).letter
 

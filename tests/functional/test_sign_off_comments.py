@@ -14,7 +14,7 @@ from outreach.models import OutreachTask
 from outreach.runtime import runtime
 from outreach.services.attempts import attempt_log, closing
 from outreach.services.scheduling import queue
-from outreach.services.supervision import review
+from outreach.services.supervision import corrections, sign_offs
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, open_tasks, post
@@ -89,10 +89,12 @@ def test_a_correction_that_reopens_the_task_withdraws_the_sign_off_and_its_comme
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
     task = _closed_unreachable(app, db, world)
-    review.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW, comment=COMMENT)
+    sign_offs.sign_off(
+        db, actor=world.actor("supervisor"), task_id=task.id, now=NOW, comment=COMMENT
+    )
     [first, _second] = attempt_log.standing_attempts(db, task.id)
     # S14: one of the two attempts was in fact a safe conversation: the closure loses its basis.
-    review.correct_attempt(
+    corrections.correct_attempt(
         db, actor=world.actor("supervisor"), attempt_id=first.id, outcome="reached_safe", now=NOW
     )
     db.expire_all()

@@ -23,8 +23,8 @@ from outreach.security.vault import Vault
 from outreach.services.attempts import task_page
 from outreach.services.contact_persons import her_word
 from outreach.services.records.audit import SYSTEM, Actor
-from outreach.services.scheduling import planning, queue
-from outreach.services.staff import users
+from outreach.services.scheduling import claims, planning, queue
+from outreach.services.staff.tokens import issue_token
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
 
@@ -35,7 +35,7 @@ WEDNESDAY_MORNING = [{"days": "WE", "start": "10:00", "end": "12:00"}]
 @pytest.fixture
 def tokens(db: Session, world: World) -> dict[str, str]:
     return {
-        persona: users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+        persona: issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
         for persona, user in world.users.items()
     }
 
@@ -89,7 +89,7 @@ def test_georgia_terminated_tuesday_her_next_window_is_a_time_she_named_never_gr
         assert all(w.start.astimezone(NEW_YORK).weekday() == 2 for w in mine)  # Wednesdays
 
     # The liaison's task page says why, in words.
-    queue.claim_task(db, actor=world.actor("liaison"), task_id=termination.id, now=NOW)
+    claims.claim_task(db, actor=world.actor("liaison"), task_id=termination.id, now=NOW)
     page = task_page.task_page(
         db, vault, profiles, actor=world.actor("liaison"), task_id=termination.id, now=NOW,
         calling_hours=(runtime(app).settings.calling_start, runtime(app).settings.calling_end),
@@ -218,7 +218,7 @@ def test_after_his_termination_a_duty_to_warn_tells_her_his_real_status(
     [warning] = report_event(db, profiles, world, "duty_to_warn", now=NOW, severity="high")
     # A liaison with a first name to say ("liaison-7" would be refused as a role word).
     jordan = Actor.of(make_user(db, Role.LIAISON, [world.home], now=NOW, username="jordan.lee"))
-    queue.claim_task(db, actor=jordan, task_id=warning.id, now=NOW)
+    claims.claim_task(db, actor=jordan, task_id=warning.id, now=NOW)
     rt = runtime(app)
     page = task_page.task_page(
         db, vault, profiles, actor=jordan, task_id=warning.id, now=NOW,

@@ -21,7 +21,7 @@ from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import her_word, preferences
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import Case, build_case, make_user, report_case_event
 from tests.functional.web import log_in, post
@@ -35,7 +35,7 @@ def _case(db: Session, vault: Vault, protocol: str) -> tuple[Case, User]:
 
 
 def _patch(client: FlaskClient, db: Session, user: User, case: Case, body: Any) -> Any:
-    token = users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
     return client.patch(
         f"/api/v1/contacts/{case.contact.id}/preferences",
         json=body,
@@ -148,7 +148,7 @@ def test_the_update_page_tells_the_liaison_his_news_and_status_in_the_approved_s
 
 
 def _event(client: FlaskClient, db: Session, user: User, case: Case, kind: str) -> Any:
-    token = users.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
+    token = tokens.issue_token(db, username=user.username, days=90, now=NOW, actor=SYSTEM).token
     return client.post(
         f"/api/v1/participants/{case.participant.id}/events",
         json={"type": kind, "at": NOW.isoformat()},

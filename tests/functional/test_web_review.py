@@ -15,7 +15,7 @@ from outreach.models import Attempt, AuditEvent, OutreachTask, User
 from outreach.runtime import runtime
 from outreach.services.attempts import attempt_log, closing
 from outreach.services.scheduling.queue import reference
-from outreach.services.supervision import review
+from outreach.services.supervision import attempt_export
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.web import log_in, open_tasks, post
@@ -95,7 +95,7 @@ def test_the_csv_export_reads_back_as_the_log_with_empty_cells_empty_and_formula
     ).all()
     assert [row["attempt"] for row in rows] == [str(a.id) for a in attempts]
     for row, attempt in zip(rows, attempts, strict=True):
-        assert list(row) == list(review.CSV_COLUMNS)
+        assert list(row) == list(attempt_export.CSV_COLUMNS)
         assert row["at_utc"] == attempt.at.astimezone(UTC).isoformat()
         assert row["liaison"] == "'-lee.liaison"
         assert row["outcome"] == "no_answer"

@@ -22,7 +22,7 @@ from outreach.services.attempts import task_page
 from outreach.services.contact_persons import contacts
 from outreach.services.errors import Forbidden
 from outreach.services.records.audit import SYSTEM, Actor
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims, queue
 from outreach.services.staff import admin, users
 from tests.conftest import NOW
 from tests.factories import World, make_user, report_event
@@ -114,7 +114,7 @@ def test_an_admin_never_claims_a_task_nor_reads_a_contact(
 ) -> None:
     actor = home_admin if persona == "home" else world.actor("admin")
     with pytest.raises(Forbidden):
-        queue.claim_task(db, actor=actor, task_id=task.id, now=NOW)
+        claims.claim_task(db, actor=actor, task_id=task.id, now=NOW)
     with pytest.raises(Forbidden):
         contacts.reveal_contact(
             db, vault, actor=actor, contact_id=world.contact.id, now=NOW, purpose="call"
@@ -159,10 +159,10 @@ def test_an_admin_who_works_cases_does_so_with_a_liaison_account(
         program_keys=[world.home.key],
         now=NOW,
     )
-    claimed = queue.claim_task(db, actor=Actor.of(working), task_id=task.id, now=NOW)
+    claimed = claims.claim_task(db, actor=Actor.of(working), task_id=task.id, now=NOW)
     assert claimed.claimed_by == working.id
     with pytest.raises(Forbidden):
-        queue.claim_task(db, actor=home_admin, task_id=task.id, now=NOW)
+        claims.claim_task(db, actor=home_admin, task_id=task.id, now=NOW)
 
 
 def test_the_operator_still_creates_accounts_in_any_program(db: Session, world: World) -> None:

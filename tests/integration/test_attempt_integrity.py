@@ -23,7 +23,7 @@ from outreach.services.errors import Invalid, ServiceError
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, AuditAction
 from outreach.services.scheduling import queue
-from outreach.services.supervision import compliance, review
+from outreach.services.supervision import attempt_export, compliance, corrections, review, sign_offs
 from tests.conftest import NOW
 from tests.factories import World, build_world, report_event
 
@@ -163,7 +163,9 @@ def test_the_attempt_log_and_its_csv_show_when_and_by_whom_each_attempt_was_ente
         "web",
     )
     assert row.flags == ("before_task_opened", "entered_late")
-    export = review.export_csv(db, sessions, actor=supervisor, filters=review.LogFilter(), now=NOW)
+    export = attempt_export.export_csv(
+        db, sessions, actor=supervisor, filters=review.LogFilter(), now=NOW
+    )
     lines = list(export)
     header, line = lines[0].strip().split(","), lines[1].strip().split(",")
     cells = dict(zip(header, line, strict=True))
@@ -232,7 +234,7 @@ def _unreachable(db: Session, vault: Vault, world: World) -> tuple[OutreachTask,
 
 def _correct(db: Session, world: World, attempt: Attempt, outcome: str) -> Attempt:
     later = NOW + timedelta(hours=1)
-    fixed = review.correct_attempt(
+    fixed = corrections.correct_attempt(
         db, actor=world.actor("supervisor"), attempt_id=attempt.id, outcome=outcome, now=later
     )
     db.expire_all()
@@ -276,7 +278,7 @@ def test_finding_she_was_reached_reopens_a_signed_off_unreachable_closure(
     """An attempt counted toward unreachable turns out to have reached her: the closure and
     its sign-off rested on her being unreachable, so both go, and a new closure needs both."""
     task, made = _unreachable(db, vault, world)
-    review.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
+    sign_offs.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=NOW)
     _correct(db, world, made[1], "reached_not_safe")
     reopened = db.get(OutreachTask, task.id)
     assert reopened is not None
@@ -347,7 +349,7 @@ def test_after_any_correction_a_closed_task_still_rests_on_its_basis(
     closed = db.get(OutreachTask, task.id)
     assert closed is not None
     stood = closing.closure_stands(closed, attempt_log.standing_attempts(db, task.id))
-    review.correct_attempt(
+    corrections.correct_attempt(
         db,
         actor=world.actor("supervisor"),
         attempt_id=made[corrected % len(made)].id,

@@ -31,7 +31,7 @@ from outreach.services.records.audit_chain import (
     ChainReport,
     verify_chain,
 )
-from outreach.services.staff import users
+from outreach.services.staff import tokens, users
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import World, make_contact
@@ -72,7 +72,7 @@ def busy_log(db: Session, world: World, vault: Vault) -> list[dict[str, Any]]:
     users.set_phone(
         db, vault, user_id=world.users["liaison"].id, phone="+14045550111", now=NOW, actor=SYSTEM
     )
-    users.issue_token(db, username="staff.0", days=90, now=NOW, actor=SYSTEM)
+    tokens.issue_token(db, username="staff.0", days=90, now=NOW, actor=SYSTEM)
     return [dict(row._mapping) for row in db.execute(select(TABLE).order_by(TABLE.c.seq))]
 
 

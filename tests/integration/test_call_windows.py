@@ -22,7 +22,7 @@ from outreach.services.errors import Invalid
 from outreach.services.intake import programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
-from outreach.services.scheduling import call_windows, queue
+from outreach.services.scheduling import call_windows, claims, queue
 from outreach.services.scheduling.planning import plan_open_tasks
 from outreach.settings import Settings
 from tests.conftest import NOW
@@ -156,7 +156,7 @@ def test_a_claim_keeps_the_plan_and_a_re_plan_only_touches_stale_tasks(
     report_event(db, PROFILES, world, "enrolled", now=NOW)
     first = _refresh(db, settings, NOW)
     (task_id,) = _open_ids(db)
-    queue.claim_task(db, actor=world.actor("liaison"), task_id=task_id, now=NOW)
+    claims.claim_task(db, actor=world.actor("liaison"), task_id=task_id, now=NOW)
     assert first == 1
     assert _has_plan(db, task_id)
     assert _refresh(db, settings, NOW + timedelta(minutes=5)) == 0

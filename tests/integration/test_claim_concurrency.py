@@ -27,7 +27,7 @@ from outreach.services.errors import Conflict
 from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, Actor
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
@@ -78,7 +78,7 @@ def test_each_task_is_claimed_by_exactly_one_of_many_racing_liaisons(own_engine:
         for task_id in order:
             with sessions() as db:
                 try:
-                    queue.claim_task(db, actor=actor, task_id=task_id, now=NOW)
+                    claims.claim_task(db, actor=actor, task_id=task_id, now=NOW)
                 except Conflict:
                     continue
             with lock:
@@ -127,7 +127,7 @@ def test_a_task_row_held_by_another_write_is_still_claimed_when_nobody_holds_the
     assert holding.wait(10)
     with sessions() as db:
         try:
-            claimed.append(queue.claim_task(db, actor=liaison, task_id=task_id, now=NOW).id)
+            claimed.append(claims.claim_task(db, actor=liaison, task_id=task_id, now=NOW).id)
         except Conflict as refused:
             claimed.append(refused.message)
     writer.join(10)

@@ -22,7 +22,7 @@ from outreach.services.attempts import attempt_log, closing, letters
 from outreach.services.contact_persons import preference_changes
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake.programs import PROTOCOLS_DIR
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import build_case, report_case_event
@@ -61,7 +61,7 @@ def test_he_completes_and_within_10_days_a_spanish_letter_is_printed_and_recorde
     # Day 2: the interview. Safe to talk; she speaks Spanish, letters are fine, and she names
     # her sister's address as the safe one: the liaison records her word.
     day2 = NOW + 2 * DAY
-    queue.claim_task(db, actor=case.liaison, task_id=intake.id, now=day2)
+    claims.claim_task(db, actor=case.liaison, task_id=intake.id, now=day2)
     attempt_log.record_attempt(
         db, vault, actor=case.liaison, task_id=intake.id, channel="voice", at=day2,
         outcome="reached_safe", now=day2,
@@ -88,7 +88,7 @@ def test_he_completes_and_within_10_days_a_spanish_letter_is_printed_and_recorde
 
     # Day 73: the coordinator prints the letter in Spanish and mails it.
     day73 = completed_at + 3 * DAY
-    queue.claim_task(db, actor=case.liaison, task_id=letter_task.id, now=day73)
+    claims.claim_task(db, actor=case.liaison, task_id=letter_task.id, now=day73)
     page = letters.letter_page(db, out, actor=case.liaison, task_id=letter_task.id, now=day73)
     assert page.letter is not None
     letter = page.letter

@@ -25,7 +25,7 @@ from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.intake.programs import PROTOCOLS_DIR
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import Case, build_case, report_case_event
@@ -68,7 +68,7 @@ def _completed(db: Session, profiles: dict[str, Profile], case: Case) -> Outreac
     report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
     opened = report_case_event(db, profiles, case, "completed", at=NOW, now=NOW)
     [letter] = [t for t in opened if t.reason == "completion_letter"]
-    queue.claim_task(db, actor=case.liaison, task_id=letter.id, now=NOW)
+    claims.claim_task(db, actor=case.liaison, task_id=letter.id, now=NOW)
     return letter
 
 
@@ -202,7 +202,7 @@ def test_a_spanish_speaker_gets_her_letter_in_spanish(
     _address(db, vault, profiles, case, ADDRESS)
     report_case_event(db, profiles, case, "enrolled", at=NOW, now=NOW)
     [task] = report_case_event(db, profiles, case, "terminated", at=NOW, now=NOW)
-    queue.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
+    claims.claim_task(db, actor=case.liaison, task_id=task.id, now=NOW)
     letter = letters.letter_page(db, out, actor=case.liaison, task_id=task.id, now=NOW).letter
     assert letter is not None
     assert letter.language == "es"

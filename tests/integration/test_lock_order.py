@@ -43,7 +43,7 @@ from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, Actor
-from outreach.services.scheduling import call_windows, queue
+from outreach.services.scheduling import call_windows, claims
 from tests.conftest import DATABASES, NOW
 from tests.factories import (
     make_contact,
@@ -303,7 +303,7 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
                 with own_runtime.session() as db:
                     db.execute(SET_LOCK_TIMEOUT)
                     with contextlib.suppress(Conflict):  # another liaison holds it: no trouble
-                        queue.claim_task(db, actor=actor, task_id=task_ids[index], now=NOW)
+                        claims.claim_task(db, actor=actor, task_id=task_ids[index], now=NOW)
                     db.execute(SET_LOCK_TIMEOUT)
                     her_word.change_preferences(
                         db,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from outreach.db import alembic_config, migrate, schema_change
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import users
+from outreach.services.staff import tokens, users
 from tests.conftest import NOW
 from tests.sessions import app_sessions
 
@@ -38,7 +38,7 @@ def test_tokens_issued_before_the_upgrade_keep_working_without_an_expiry(
             now=NOW,
             actor=SYSTEM,
         )
-        token = users.issue_token(db, username=OPERATOR, days=1, now=NOW, actor=SYSTEM).token
+        token = tokens.issue_token(db, username=OPERATOR, days=1, now=NOW, actor=SYSTEM).token
     with schema_change(own_engine) as connection:
         command.downgrade(alembic_config(connection), "0008")
         assert "expires_at" not in _columns(connection)
@@ -50,6 +50,6 @@ def test_tokens_issued_before_the_upgrade_keep_working_without_an_expiry(
         kept = connection.execute(text("SELECT expires_at FROM api_token")).scalars().all()
     assert kept == [None]
     with sessions() as db:
-        user = users.token_user(db, token, now=NOW + timedelta(days=3 * 366))
+        user = tokens.token_user(db, token, now=NOW + timedelta(days=3 * 366))
         assert user is not None
         assert user.username == OPERATOR

@@ -20,7 +20,7 @@ from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
 from outreach.services.intake.programs import PROTOCOLS_DIR
-from outreach.services.supervision import review
+from outreach.services.supervision import corrections
 from outreach.settings import DataKey
 from tests.conftest import NOW
 from tests.factories import build_world, make_safe_check_delivery, report_event
@@ -49,7 +49,7 @@ def _seed(engine: Engine) -> dict[str, uuid.UUID]:
 
         timely = attempt(0.5)
         late = attempt(3, entry=attempt_log.Entry(reason="from the paper log"))
-        fixed = review.correct_attempt(
+        fixed = corrections.correct_attempt(
             db, actor=world.actor("supervisor"), attempt_id=late, outcome="busy", now=NOW
         ).id
         settled = attempt(0.25)

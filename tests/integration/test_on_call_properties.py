@@ -19,7 +19,7 @@ from outreach.security.vault import Vault
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
-from outreach.services.scheduling import queue
+from outreach.services.scheduling.claims import claim_task
 from outreach.services.staff import users
 from outreach.services.supervision import on_call, on_call_notice
 from outreach.settings import Settings
@@ -58,7 +58,7 @@ def test_every_duty_to_warn_gets_one_neutral_notice_to_the_on_call_phone_alone(
     raised = [report_event(db, PROFILES, world, "duty_to_warn", now=NOW)[0] for _ in claims]
     for task, claimed in zip(raised, claims, strict=True):
         if claimed:
-            queue.claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
+            claim_task(db, actor=world.actor("liaison"), task_id=task.id, now=NOW)
     for _ in range(runs):  # the tick and the two-second job, as often as they run
         jobs.notify_duty_to_warn(db, NOW)
         on_call_notice.send_due(db, out, NOW)

@@ -19,7 +19,7 @@ from outreach.services.intake import programs
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling import planning
-from outreach.services.staff import users
+from outreach.services.staff import tokens
 from tests.conftest import NOW
 from tests.factories import World, report_event
 
@@ -145,7 +145,7 @@ def test_the_api_lists_open_tasks_with_their_windows_for_a_liaison_only(
     db: Session, world: World, client: FlaskClient, intake: str
 ) -> None:
     def get(persona: str) -> tuple[int, object]:
-        token = users.issue_token(
+        token = tokens.issue_token(
             db,
             username=world.users[persona].username,
             days=90,

@@ -16,7 +16,7 @@ from outreach.runtime import runtime
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
 from outreach.services.intake.programs import PROTOCOLS_DIR
-from outreach.services.supervision import compliance, review
+from outreach.services.supervision import attempt_export, compliance
 from tests.conftest import NOW
 from tests.factories import World, make_release, report_event
 from tests.functional.web import log_in
@@ -89,8 +89,8 @@ def test_the_compliance_page_and_the_csv_export_hold_no_contact_data(
 
 
 def test_the_csv_export_columns_carry_no_contact_fields() -> None:
-    assert "contact_reference" in review.CSV_COLUMNS
-    for column in review.CSV_COLUMNS:
+    assert "contact_reference" in attempt_export.CSV_COLUMNS
+    for column in attempt_export.CSV_COLUMNS:
         assert not {"name", "phone", "note", "notes", "recipient", "statement"} & set(
             column.split("_")
         )

@@ -42,7 +42,7 @@ from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records import purge, retention
 from outreach.services.records.audit import Actor
 from outreach.services.records.audit_chain import verify_chain
-from outreach.services.supervision import review
+from outreach.services.supervision import sign_offs
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import (
@@ -147,7 +147,7 @@ def test_an_unreachable_closure_waiting_for_sign_off_keeps_the_record(
     assert world.contact.id not in _due(db, profiles, world, _years_after(closed_at, 10))
 
     signed_at = closed_at + timedelta(days=1)
-    review.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=signed_at)
+    sign_offs.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=signed_at)
     assert world.contact.id not in _due(db, profiles, world, _years_after(closed_at))
     assert world.contact.id in _due(db, profiles, world, _years_after(signed_at))
 

@@ -19,7 +19,7 @@ from outreach.services.attempts import attempt_log, closing, tasks
 from outreach.services.contact_persons import her_word, preferences
 from outreach.services.errors import Conflict, Forbidden
 from outreach.services.intake import events, participant_status
-from outreach.services.supervision import holds, review
+from outreach.services.supervision import corrections, holds, sign_offs
 from tests.conftest import NOW
 from tests.factories import World, make_contact
 
@@ -392,7 +392,7 @@ def test_a_closure_counted_by_utc_days_cannot_be_signed_off(
     task.status, task.closed_at = "unreachable", WEDNESDAY_1905
     db.commit()
     with pytest.raises(Conflict, match="too few attempts"):
-        review.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=WEDNESDAY_1905)
+        sign_offs.sign_off(db, actor=world.actor("supervisor"), task_id=task.id, now=WEDNESDAY_1905)
     assert task.signed_off_by is None
 
 
@@ -402,7 +402,7 @@ def test_a_correction_keeps_the_window_of_the_call_it_corrects(
     [task] = _report(db, world, profiles, "enrolled")
     _attempt(db, vault, world, task, WEDNESDAY_1855)
     late = _attempt(db, vault, world, task, WEDNESDAY_1905)
-    fixed = review.correct_attempt(
+    fixed = corrections.correct_attempt(
         db, actor=world.actor("supervisor"), attempt_id=late.id, outcome="busy", now=late.at
     )
     assert fixed.window_day == date(2026, 11, 18)

@@ -17,7 +17,7 @@ from outreach.models import ApiToken, AuditEvent, User
 from outreach.security.vault import Vault
 from outreach.services.errors import Conflict, Forbidden, Invalid, NotFound
 from outreach.services.records.audit import SYSTEM
-from outreach.services.staff import auth, second_factor, users
+from outreach.services.staff import auth, second_factor, tokens, users
 from outreach.settings import Settings
 from tests.conftest import NOW
 from tests.factories import PASSWORD, World, enrol_second_factor
@@ -83,7 +83,7 @@ def test_a_username_is_taken_only_once(db: Session, world: World) -> None:
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_kept(db: Session, world: World) -> None:
-    token = users.issue_token(
+    token = tokens.issue_token(
         db,
         username=world.users["facilitator"].username,
         days=90,
@@ -93,7 +93,7 @@ def test_a_token_is_shown_once_and_only_its_hash_is_kept(db: Session, world: Wor
     assert token.startswith("otk_")
     assert len(token) > 40
     stored = db.scalars(select(ApiToken.token_hash)).all()
-    assert stored == [users.token_digest(token)]
+    assert stored == [tokens.token_digest(token)]
     assert token not in str(db.scalars(select(AuditEvent.detail)).all())
 
 
@@ -101,13 +101,13 @@ def test_a_token_expires_the_given_number_of_days_after_it_is_issued(
     db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    issued = users.issue_token(db, username=liaison.username, days=366, now=NOW, actor=SYSTEM)
+    issued = tokens.issue_token(db, username=liaison.username, days=366, now=NOW, actor=SYSTEM)
     assert issued.expires_at == NOW + timedelta(days=366)
     assert db.scalars(select(ApiToken.expires_at)).all() == [issued.expires_at]
     assert issued.token not in repr(issued)
     assert _audited_token_days(db) == [366]
-    assert users.token_user(db, issued.token, now=issued.expires_at - timedelta(microseconds=1))
-    assert users.token_user(db, issued.token, now=issued.expires_at) is None
+    assert tokens.token_user(db, issued.token, now=issued.expires_at - timedelta(microseconds=1))
+    assert tokens.token_user(db, issued.token, now=issued.expires_at) is None
 
 
 def _audited_token_days(db: Session) -> list[object]:
@@ -120,7 +120,7 @@ def test_a_token_lifetime_outside_one_to_366_days_is_refused(
     db: Session, world: World, days: int
 ) -> None:
     with pytest.raises(Invalid, match="1 to 366 days"):
-        users.issue_token(
+        tokens.issue_token(
             db, username=world.users["liaison"].username, days=days, now=NOW, actor=SYSTEM
         )
     assert db.scalars(select(ApiToken)).all() == []
@@ -129,7 +129,7 @@ def test_a_token_lifetime_outside_one_to_366_days_is_refused(
 
 def test_a_token_for_an_unknown_user_is_refused(db: Session) -> None:
     with pytest.raises(NotFound):
-        users.issue_token(db, username="nobody", days=90, now=NOW, actor=SYSTEM)
+        tokens.issue_token(db, username="nobody", days=90, now=NOW, actor=SYSTEM)
 
 
 def _audited(db: Session, action: str, user: User) -> list[dict[str, object]]:
@@ -202,14 +202,14 @@ def test_a_second_factor_reset_leaves_a_lockout_in_place(db: Session, world: Wor
 
 def test_revoking_tokens_counts_only_the_users_live_ones(db: Session, world: World) -> None:
     liaison, facilitator = world.users["liaison"], world.users["facilitator"]
-    users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
-    assert users.revoke_tokens(db, username=liaison.username, now=NOW, actor=SYSTEM) == 1
+    tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    assert tokens.revoke_tokens(db, username=liaison.username, now=NOW, actor=SYSTEM) == 1
     for _ in range(2):
-        users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
-    users.issue_token(db, username=facilitator.username, days=90, now=NOW, actor=SYSTEM)
+        tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    tokens.issue_token(db, username=facilitator.username, days=90, now=NOW, actor=SYSTEM)
 
     later = NOW + timedelta(minutes=5)
-    assert users.revoke_tokens(db, username=liaison.username, now=later, actor=SYSTEM) == 2
+    assert tokens.revoke_tokens(db, username=liaison.username, now=later, actor=SYSTEM) == 2
 
     revoked_at = dict(
         db.execute(select(ApiToken.user_id, func.max(ApiToken.revoked_at)).group_by("user_id"))
@@ -228,17 +228,17 @@ def test_an_upgrades_old_tokens_are_revoked_and_the_new_one_given_first_keeps_wo
     db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    old = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    old = tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
     old_row = db.scalars(select(ApiToken).where(ApiToken.user_id == liaison.id)).one()
     old_row.expires_at = None  # as migration 0009 leaves a token issued before it
     db.commit()
-    new = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
-    revoked = users.revoke_tokens(
+    new = tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    revoked = tokens.revoke_tokens(
         db, username=liaison.username, now=NOW, only_without_expiry=True, actor=SYSTEM
     )
     assert revoked == 1
-    assert users.token_user(db, old.token, now=NOW) is None
-    assert users.token_user(db, new.token, now=NOW) == liaison
+    assert tokens.token_user(db, old.token, now=NOW) is None
+    assert tokens.token_user(db, new.token, now=NOW) == liaison
     assert _audited(db, "user.tokens_revoked", liaison) == [
         {"revoked": 1, "only_without_expiry": True}
     ]
@@ -251,9 +251,9 @@ def test_an_upgrades_old_tokens_are_revoked_and_the_new_one_given_first_keeps_wo
             db, username="nobody", password=NEW_PASSWORD, now=NOW, actor=SYSTEM
         ),
         lambda db: users.reset_second_factor(db, username="nobody", now=NOW, actor=SYSTEM),
-        lambda db: users.revoke_tokens(db, username="nobody", now=NOW, actor=SYSTEM),
-        lambda db: users.list_tokens(db, username="nobody", now=NOW),
-        lambda db: users.revoke_token(
+        lambda db: tokens.revoke_tokens(db, username="nobody", now=NOW, actor=SYSTEM),
+        lambda db: tokens.list_tokens(db, username="nobody", now=NOW),
+        lambda db: tokens.revoke_token(
             db, username="nobody", token_id="1a2b3c4d", now=NOW, actor=SYSTEM
         ),
     ],
@@ -285,7 +285,7 @@ def _token_row(
         ApiToken(
             id=uuid.UUID(token_id),
             user_id=user.id,
-            token_hash=users.token_digest(token),
+            token_hash=tokens.token_digest(token),
             created_at=NOW - DAY * 2,
             expires_at=NOW + DAY * 88,
             revoked_at=revoked_at,
@@ -313,28 +313,28 @@ def test_tokens_are_listed_newest_first_in_their_state_without_the_token(
 ) -> None:
     liaison = world.users["liaison"]
     issued = {
-        "legacy": users.issue_token(
+        "legacy": tokens.issue_token(
             db, username=liaison.username, days=1, now=NOW - DAY * 400, actor=SYSTEM
         ),
-        "expired": users.issue_token(
+        "expired": tokens.issue_token(
             db, username=liaison.username, days=90, now=NOW - DAY * 90, actor=SYSTEM
         ),
-        "revoked": users.issue_token(
+        "revoked": tokens.issue_token(
             db, username=liaison.username, days=90, now=NOW - DAY * 9, actor=SYSTEM
         ),
-        "live": users.issue_token(
+        "live": tokens.issue_token(
             db, username=liaison.username, days=90, now=NOW - DAY, actor=SYSTEM
         ),
     }
-    users.issue_token(
+    tokens.issue_token(
         db, username=world.users["facilitator"].username, days=90, now=NOW, actor=SYSTEM
     )
     rows = {row.created_at: row for row in _stored_tokens(db, liaison)}
     legacy = rows[NOW - DAY * 400]
     legacy.expires_at = None  # as migration 0009 leaves a token issued before it
     db.commit()
-    assert users.token_user(db, issued["legacy"].token, now=NOW - DAY)
-    users.revoke_token(
+    assert tokens.token_user(db, issued["legacy"].token, now=NOW - DAY)
+    tokens.revoke_token(
         db,
         username=liaison.username,
         token_id=rows[NOW - DAY * 9].id.hex[:8],
@@ -342,7 +342,7 @@ def test_tokens_are_listed_newest_first_in_their_state_without_the_token(
         actor=SYSTEM,
     )
 
-    listed = users.list_tokens(db, username=liaison.username, now=NOW)
+    listed = tokens.list_tokens(db, username=liaison.username, now=NOW)
 
     assert [(t.issued_at, t.expires_at, t.last_used_at, t.state) for t in listed] == [
         (NOW - DAY, NOW + DAY * 89, None, "live"),
@@ -354,20 +354,20 @@ def test_tokens_are_listed_newest_first_in_their_state_without_the_token(
     shown = repr(listed)
     for token in issued.values():
         assert token.token not in shown
-        assert users.token_digest(token.token) not in shown
+        assert tokens.token_digest(token.token) not in shown
 
 
 def test_revoking_one_token_refuses_it_and_the_users_other_token_keeps_working(
     db: Session, world: World
 ) -> None:
     liaison = world.users["liaison"]
-    old = users.issue_token(
+    old = tokens.issue_token(
         db, username=liaison.username, days=90, now=NOW - DAY * 30, actor=SYSTEM
     )
-    new = users.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
+    new = tokens.issue_token(db, username=liaison.username, days=90, now=NOW, actor=SYSTEM)
     [old_row] = [row for row in _stored_tokens(db, liaison) if row.created_at < NOW]
 
-    revoked = users.revoke_token(
+    revoked = tokens.revoke_token(
         db,
         username=liaison.username,
         token_id=old_row.id.hex[:8].upper(),
@@ -376,8 +376,8 @@ def test_revoking_one_token_refuses_it_and_the_users_other_token_keeps_working(
     )
 
     assert (revoked.id, revoked.state) == (old_row.id, "revoked")
-    assert users.token_user(db, old.token, now=NOW) is None
-    assert users.token_user(db, new.token, now=NOW) == liaison
+    assert tokens.token_user(db, old.token, now=NOW) is None
+    assert tokens.token_user(db, new.token, now=NOW) == liaison
     assert old_row.revoked_at == NOW
     assert _token_revocations(db) == [("api_token", str(old_row.id), {"user": str(liaison.id)})]
 
@@ -389,12 +389,12 @@ def test_more_of_the_id_tells_two_tokens_with_the_same_start_apart(
     keeps = _token_row(db, liaison, TWIN_A)
     leaked = _token_row(db, liaison, TWIN_B)
 
-    users.revoke_token(
+    tokens.revoke_token(
         db, username=liaison.username, token_id=TWIN_B.upper(), now=NOW, actor=SYSTEM
     )
 
-    assert users.token_user(db, leaked, now=NOW) is None
-    assert users.token_user(db, keeps, now=NOW) == liaison
+    assert tokens.token_user(db, leaked, now=NOW) is None
+    assert tokens.token_user(db, keeps, now=NOW) == liaison
     assert _token_states(db) == {TWIN_A: None, TWIN_B: NOW}
 
 
@@ -423,7 +423,7 @@ def test_a_token_id_that_names_no_single_live_token_is_refused_and_changes_nothi
     before = _token_states(db)
 
     with pytest.raises(error, match=re.escape(message.format(user=liaison.username))) as refused:
-        users.revoke_token(db, username=liaison.username, token_id=token_id, now=NOW, actor=SYSTEM)
+        tokens.revoke_token(db, username=liaison.username, token_id=token_id, now=NOW, actor=SYSTEM)
 
     assert _token_states(db) == before
     assert _token_revocations(db) == []

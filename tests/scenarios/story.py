@@ -40,7 +40,7 @@ from outreach.services.contact_persons import opt_back_in, preference_changes, p
 from outreach.services.delivery import inbound
 from outreach.services.intake import events, programs
 from outreach.services.records.audit import Actor
-from outreach.services.scheduling import planning, queue
+from outreach.services.scheduling import claims, planning
 from outreach.services.supervision import duty_to_warn
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
 from tests.fakes import RecordingChannel
@@ -167,7 +167,7 @@ class Story:
         """What the liaison reads on the call, section by section, once she claimed the task
         (the script's sections the program's profile shows, in her language)."""
         self._at(at)
-        queue.claim_task(self.db, actor=self.liaison, task_id=task.id, now=at)
+        claims.claim_task(self.db, actor=self.liaison, task_id=task.id, now=at)
         page = task_page.task_page(
             self.db, self.vault, self.rt.profiles, actor=self.liaison, task_id=task.id, now=at,
             calling_hours=(time(8), time(21)),

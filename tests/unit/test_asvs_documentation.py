@@ -18,7 +18,7 @@ from outreach.domain.vocabulary import Role
 from outreach.models import Base
 from outreach.security.passwords import MAX_LENGTH, MIN_LENGTH
 from outreach.security.permissions import ROLE_PERMISSIONS, Permission
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims
 from outreach.services.staff import auth
 from outreach.settings import load_settings
 from outreach.web.auth import SECOND_STEP_LIMIT
@@ -85,7 +85,7 @@ def test_the_documented_input_rules_and_limits_are_the_codes(tmp_path: Path) -> 
     body = _flask_config(load_settings({}, instance_path=tmp_path))["MAX_CONTENT_LENGTH"]
     assert values["Request body"] == f"{body // (1024 * 1024)} MiB"
     assert body % (1024 * 1024) == 0
-    assert values["Claim lease"] == f"{_minutes(queue.LEASE)} minutes"
+    assert values["Claim lease"] == f"{_minutes(claims.LEASE)} minutes"
     assert values["Attempts before unreachable"] == f"at least {MIN_ATTEMPTS_FLOOR}"
 
 

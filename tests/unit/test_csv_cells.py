@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from outreach.services.supervision import review
+from outreach.services.supervision import attempt_export
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,16 +29,16 @@ def read_back(line: str) -> list[str]:
 @pytest.mark.parametrize("start", FORMULA_STARTS)
 def test_a_cell_starting_a_formula_is_quoted_and_reads_back_quoted(start: str) -> None:
     value = f'{start}HYPERLINK("http://example.test","x")'
-    assert read_back(review._csv_line((value,))) == ["'" + value]
+    assert read_back(attempt_export._csv_line((value,))) == ["'" + value]
 
 
 def test_empty_and_ordinary_cells_read_back_unchanged() -> None:
     values = ("", "a, b", 'she said "hi"', "two\nlines", "plain", "2026-11-17", "", "x=1")
-    assert read_back(review._csv_line(values)) == list(values)
+    assert read_back(attempt_export._csv_line(values)) == list(values)
 
 
 def test_a_formula_start_further_in_is_left_alone() -> None:
-    assert read_back(review._csv_line((" =1", "a-b", "x@y"))) == [" =1", "a-b", "x@y"]
+    assert read_back(attempt_export._csv_line((" =1", "a-b", "x@y"))) == [" =1", "a-b", "x@y"]
 
 
 @given(st.lists(st.text(), min_size=1, max_size=8))
@@ -46,4 +46,4 @@ def test_a_formula_start_further_in_is_left_alone() -> None:
 def test_every_row_reads_back_as_its_values_with_formulas_quoted(values: list[str]) -> None:
     expected = ["'" + v if v[:1] and v[0] in "=+-@\t\r" else v for v in values]
     # csv itself cannot carry a lone carriage return unquoted; what comes back is what went in.
-    assert read_back(review._csv_line(tuple(values))) == expected
+    assert read_back(attempt_export._csv_line(tuple(values))) == expected

@@ -26,7 +26,7 @@ from outreach.services.delivery import calls
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims, queue
 from outreach.services.scheduling.planning import plan_open_tasks
 
 
@@ -51,7 +51,7 @@ def record_attempt(
     An odd time needs the liaison's `reason` (S14). `answered_call` names the call a person
     answered whose outcome this is: it happened when that call was placed, by voice (S14)."""
     # The claim comes first: only its holder (never a facilitator) reaches the contact's zone.
-    queue.require_claim(session, actor, task_id, now)
+    claims.require_claim(session, actor, task_id, now)
     zone = task_zone(session, task_id)
     at = _aware(local_at, zone, "at") if local_at else now
     if answered_call is not None:
@@ -137,8 +137,8 @@ def claim_unless_held(session: Session, actor: Actor, task_id: uuid.UUID, now: d
     task = tasks.task_to_work(session, actor, task_id, now)
     if actor.user_id is None or task.status != TaskStatus.OPEN:
         return False
-    held = queue.holds_claim(task, actor, now)
-    queue.claim_task(session, actor=actor, task_id=task_id, now=now)
+    held = claims.holds_claim(task, actor, now)
+    claims.claim_task(session, actor=actor, task_id=task_id, now=now)
     return not held
 
 
@@ -157,7 +157,7 @@ def close(
     session: Session, *, actor: Actor, task_id: uuid.UUID, resolution: str, now: datetime
 ) -> OutreachTask:
     """Close a task the actor holds; unreachable only after the minimum (S5)."""
-    queue.require_claim(session, actor, task_id, now)
+    claims.require_claim(session, actor, task_id, now)
     return closing.close_task(session, actor=actor, task_id=task_id, resolution=resolution, now=now)
 
 
@@ -220,7 +220,7 @@ def _her_word(
     changes: dict[str, object],
     now: datetime,
 ) -> None:
-    queue.require_claim(session, actor, task_id, now)
+    claims.require_claim(session, actor, task_id, now)
     task = tasks.task_to_work(session, actor, task_id, now)
     preference_changes.change_preferences(
         session,
@@ -276,7 +276,7 @@ def place_call(
     so the call goes only when she says so, and that choice is audited (S4). Refusing it
     outright would fail a contact who just asked to be called now; the windows are proposals.
     """
-    queue.require_claim(session, actor, task_id, now)
+    claims.require_claim(session, actor, task_id, now)
     windows = plan_open_tasks(
         session, profiles, now=now, days=8, calling_hours=calling_hours, task_ids=[task_id]
     ).windows

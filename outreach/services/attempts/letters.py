@@ -28,7 +28,7 @@ from outreach.services.delivery import mailing
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims, queue
 from outreach.services.staff.access import require
 
 MAX_LINES = 6
@@ -97,7 +97,7 @@ def set_on_task(
     now: datetime,
 ) -> bool:
     """The liaison holding the task records (or removes) the address she named on the call."""
-    queue.require_claim(session, actor, task_id, now)
+    claims.require_claim(session, actor, task_id, now)
     task = tasks.task_to_work(session, actor, task_id, now)
     return set_mailing_address(
         session,
@@ -168,7 +168,7 @@ def letter_page(
     task = tasks.task_to_work(session, actor, task_id, now)  # staff of her program only
     reference = queue.reference(task.contact_id)
     try:
-        queue.require_claim(session, actor, task_id, now)
+        claims.require_claim(session, actor, task_id, now)
         letter = mailing.compose_letter(session, out, task_id=task_id, now=now, actor=actor)
     except (Invalid, Conflict) as refused:
         session.rollback()
@@ -182,7 +182,7 @@ def mailed(
 ) -> Delivery:
     """The liaison holding the claim printed the letter and mailed it: the letter is recorded
     and a `letter_sent` attempt on the mail channel counts toward closing the task."""
-    queue.require_claim(session, actor, task_id, now)
+    claims.require_claim(session, actor, task_id, now)
     try:
         return mailing.produce_letter(
             session, out, task_id=task_id, now=now, actor=actor, via=EntryPoint.WEB

@@ -46,7 +46,7 @@ from outreach.services.contact_persons import contacts, her_word, opt_back_in
 from outreach.services.errors import NotFound
 from outreach.services.intake import check_ins, participant_status, referrals
 from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.scheduling import queue
+from outreach.services.scheduling import claims, queue, queue_details
 from outreach.services.staff.access import allowed, require
 from outreach.services.supervision import holds
 
@@ -131,7 +131,7 @@ def task_page(
     held = holds.is_held(session, task)
     if held and not queue.sees_held(actor):
         raise NotFound("no task with that id", {"task_id": "unknown"})  # S1/S8: not yet theirs
-    claimed = task.status == TaskStatus.OPEN and queue.holds_claim(task, actor, now)
+    claimed = task.status == TaskStatus.OPEN and claims.holds_claim(task, actor, now)
     program = session.get(Program, task.program_id)
     assert program is not None
     history = _history(session, task.contact_id)
@@ -169,7 +169,9 @@ def task_page(
         windows_made=attempt_rules.distinct_windows(standing),
         callback_at=attempt_rules.pending_callback(standing),
         week=call_panel.with_plan(week, sorted(plan.windows, key=lambda w: w.start), attempts),
-        tonight=queue.tonight(session, {participant.id}, now).get(participant.id, "no group"),
+        tonight=queue_details.tonight(session, {participant.id}, now).get(
+            participant.id, "no group"
+        ),
         calls_awaiting_outcome=awaiting,
         why=plan_words.why(
             plan.skipped,

@@ -1,51 +1,38 @@
-"""The liaison's call queue and the claim lease that keeps two liaisons off one task.
+"""The liaison's call queue: its order (S8), the filters she narrows it with, its pages, and
+the rows shown.
 
 The queue never holds a name or a phone number: a contact appears by an opaque reference.
-A claim is a lease: it expires on its own, so a liaison who walks away blocks nobody for long,
-and `claim_version` fences a late write from a lease that was already taken over.
+Claiming a task from it is claims.py's; what each shown row reads besides its task is
+queue_details.py's.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Select, String, case, cast, func, or_, select, update
+from sqlalchemy import Select, String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from outreach.domain import plan_words
-from outreach.domain.planning.group_sessions import group_sessions
-from outreach.domain.planning.windows import CallWindow, Plan, Skipped
+from outreach.domain.planning.windows import CallWindow, Plan
 from outreach.domain.protocols.profile import PRIORITY_IMMEDIATE, Profile
 from outreach.domain.vocabulary import TaskReason, TaskStatus
-from outreach.models import (
-    Attendance,
-    ContactPerson,
-    ContactPreferences,
-    Delivery,
-    Group,
-    OutreachTask,
-    Participant,
-    Program,
-)
+from outreach.models import OutreachTask, Program
 from outreach.security.permissions import Permission, role_allows
-from outreach.services.attempts import attempt_log, tasks
-from outreach.services.errors import Conflict
-from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.scheduling import call_windows, languages
+from outreach.services.records.audit import Actor
+from outreach.services.scheduling import call_windows, claims, languages
 from outreach.services.scheduling.planning import plan_open_tasks
+from outreach.services.scheduling.queue_details import Details, OpenTask, in_order, next_windows
 from outreach.services.staff.access import require
 from outreach.services.supervision import holds
 
-LEASE = timedelta(minutes=30)
 PLAN_DAYS = call_windows.PLAN_DAYS
 PER_PAGE = 50
-TAKEN = tasks.TAKEN
 
 
 class Section(IntEnum):
@@ -137,8 +124,7 @@ def call_queue(
     """The open tasks of the actor's programs, in the order a liaison should work them.
 
     The order comes from the stored plan (services/scheduling/call_windows.py), re-planned first
-    where it
-    is stale; the windows shown on the page come from planning the page's rows live.
+    where it is stale; the windows shown on the page come from planning the page's rows live.
     """
     require(session, actor, Permission.ATTEMPT_RECORD, None, now=now, object_type="queue")
     scope = None if actor.user_id is None else actor.program_ids
@@ -150,7 +136,7 @@ def call_queue(
     held = sees_held(actor)
     query = ordered(scope, now, filters, actor=actor, held_too=held)
     ids = list(session.scalars(query.offset(start).limit(PER_PAGE + 1)))
-    found = _in_order(session, scope, ids)
+    found = in_order(session, scope, ids)
     shown = found[:PER_PAGE]
     live = plan_open_tasks(
         session,
@@ -160,8 +146,8 @@ def call_queue(
         calling_hours=calling_hours,
         task_ids=[r.id for r in shown],
     )
-    upcoming = _next_windows(live.windows, now)
-    details = _Details(session, shown, now, live)
+    upcoming = next_windows(live.windows, now)
+    details = Details(session, shown, now, live)
     rows = [_row(r, upcoming.get(r.id), details, actor, now) for r in shown]
     matching = _count(session, query) if filters.active else None
     return QueuePage(
@@ -259,14 +245,6 @@ def ordered(
     return _narrowed(query, next_start, filters, actor, now) if filters.active else query
 
 
-def _in_order(
-    session: Session, scope: frozenset[uuid.UUID] | None, ids: list[uuid.UUID]
-) -> list[_Open]:
-    query = _open_tasks(scope).where(OutreachTask.id.in_(ids))
-    found = {row.id: row for row in (_Open(*r) for r in session.execute(query))}
-    return [found[i] for i in ids if i in found]
-
-
 def _count_open(session: Session, scope: frozenset[uuid.UUID] | None, held_too: bool) -> int:
     query = (
         select(func.count())
@@ -280,59 +258,7 @@ def _count_open(session: Session, scope: frozenset[uuid.UUID] | None, held_too: 
     return int(session.scalar(query) or 0)
 
 
-class _Open(NamedTuple):
-    id: uuid.UUID
-    contact_id: uuid.UUID
-    reason: str
-    due_by: datetime
-    priority: int
-    min_attempts: int
-    channels: list[str]
-    claimed_by: uuid.UUID | None
-    claim_expires_at: datetime | None
-    participant_id: uuid.UUID
-    group_id: uuid.UUID | None
-    timezone: str
-
-
-def _open_tasks(scope: frozenset[uuid.UUID] | None) -> Select[Any]:
-    query = (
-        select(
-            OutreachTask.id,
-            OutreachTask.contact_id,
-            OutreachTask.reason,
-            OutreachTask.due_by,
-            OutreachTask.priority,
-            OutreachTask.min_attempts,
-            OutreachTask.channels,
-            OutreachTask.claimed_by,
-            OutreachTask.claim_expires_at,
-            ContactPerson.participant_id,
-            Participant.group_id,
-            Program.timezone,
-        )
-        .join(ContactPerson, ContactPerson.id == OutreachTask.contact_id)
-        .join(Participant, Participant.id == ContactPerson.participant_id)
-        .join(Program, Program.id == OutreachTask.program_id)
-        .where(OutreachTask.status == TaskStatus.OPEN.value)
-    )
-    if scope is not None:
-        query = query.where(OutreachTask.program_id.in_(list(scope)))
-    return query
-
-
-def _next_windows(windows: Iterable[CallWindow], now: datetime) -> dict[uuid.UUID, CallWindow]:
-    first: dict[uuid.UUID, CallWindow] = {}
-    for window in windows:
-        if window.end <= now:
-            continue
-        key = uuid.UUID(window.task_id)
-        if key not in first or window.start < first[key].start:
-            first[key] = window
-    return first
-
-
-def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
+def _section(row: OpenTask, window: CallWindow | None, now: datetime) -> Section:
     if row.reason == TaskReason.DUTY_TO_WARN or row.priority == 0:
         return Section.DUTY_TO_WARN
     if row.priority == PRIORITY_IMMEDIATE:
@@ -344,45 +270,8 @@ def _section(row: _Open, window: CallWindow | None, now: datetime) -> Section:
     return Section.UPCOMING
 
 
-class _Details:
-    """What the shown rows need besides the task: attempts, language, tonight's check-in."""
-
-    def __init__(self, session: Session, shown: list[_Open], now: datetime, live: Plan) -> None:
-        task_ids = [r.id for r in shown]
-        self.windows = tasks.windows_counted(session, task_ids)
-        self.language = _languages(session, {r.contact_id for r in shown})
-        self.tonight = tonight(session, {r.participant_id for r in shown}, now)
-        self.outcome_due = set(
-            session.scalars(
-                select(Delivery.task_id).where(
-                    Delivery.task_id.in_(task_ids), attempt_log.awaiting_outcome()
-                )
-            )
-        )
-        self.named = _named_safe_times(session, {r.contact_id for r in shown})
-        self.held = set(
-            session.scalars(
-                select(OutreachTask.id).where(OutreachTask.id.in_(task_ids), holds.held_clause())
-            )
-        )
-        self.plan = live
-        self.skipped: dict[str, list[Skipped]] = {}
-        for skip in live.skipped:
-            self.skipped.setdefault(skip.task_id, []).append(skip)
-
-    def why(self, row: _Open) -> tuple[str, ...]:
-        return tuple(
-            plan_words.why(
-                self.skipped.get(str(row.id), []),
-                self.plan.statuses.get(str(row.id)),
-                named_safe_times=self.named.get(row.contact_id, False),
-                zone=ZoneInfo(row.timezone),
-            )
-        )
-
-
 def _row(
-    row: _Open, window: CallWindow | None, d: _Details, actor: Actor, now: datetime
+    row: OpenTask, window: CallWindow | None, d: Details, actor: Actor, now: datetime
 ) -> QueueRow:
     return QueueRow(
         task_id=row.id,
@@ -397,7 +286,7 @@ def _row(
         language=d.language.get(row.contact_id, "en"),
         channels=tuple(row.channels),
         zone=ZoneInfo(row.timezone),
-        claim=_claim_state(row.claimed_by, row.claim_expires_at, actor, now),
+        claim=claims.claim_state(row.claimed_by, row.claim_expires_at, actor, now),
         outcome_due=row.id in d.outcome_due,
         why=d.why(row),
         participant_status=_status_word(d.plan, row.id),
@@ -409,171 +298,3 @@ def _row(
 def _status_word(plan: Plan, task_id: uuid.UUID) -> str | None:
     found = plan.statuses.get(str(task_id))
     return None if found is None else found.status.value
-
-
-def _claim_state(
-    claimed_by: uuid.UUID | None, expires: datetime | None, actor: Actor, now: datetime
-) -> str:
-    if claimed_by is None or expires is None or expires <= now:
-        return "free"
-    return "yours" if claimed_by == actor.user_id else "taken"
-
-
-def _named_safe_times(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, bool]:
-    """Whether each contact's current preferences name a safe time (no sealed value read)."""
-    found: dict[uuid.UUID, tuple[int, bool]] = {}
-    for contact_id, version, safe_times in session.execute(
-        select(
-            ContactPreferences.contact_id,
-            ContactPreferences.version,
-            ContactPreferences.safe_times,
-        ).where(ContactPreferences.contact_id.in_(contact_ids))
-    ):
-        if contact_id not in found or version > found[contact_id][0]:
-            found[contact_id] = (version, bool(safe_times))
-    return {contact_id: named for contact_id, (_, named) in found.items()}
-
-
-def _languages(session: Session, contact_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    found: dict[uuid.UUID, tuple[int, str]] = {}
-    for contact_id, version, language in session.execute(
-        select(
-            ContactPreferences.contact_id, ContactPreferences.version, ContactPreferences.language
-        ).where(ContactPreferences.contact_id.in_(contact_ids))
-    ):
-        if contact_id not in found or version > found[contact_id][0]:
-            found[contact_id] = (version, language)
-    return {contact_id: language for contact_id, (_, language) in found.items()}
-
-
-def tonight(
-    session: Session, participant_ids: set[uuid.UUID], now: datetime
-) -> dict[uuid.UUID, str]:
-    """For participants whose group meets today: checked in, absent, or not yet (S4)."""
-    groups = {
-        pid: group
-        for pid, group in session.execute(
-            select(Participant.id, Group)
-            .join(Group, Group.id == Participant.group_id)
-            .where(Participant.id.in_(participant_ids))
-        )
-    }
-    by_group = {g.id: _session_today(g, now) for g in {g.id: g for g in groups.values()}.values()}
-    today = {pid: by_group[group.id] for pid, group in groups.items()}
-    marks = {
-        (a.participant_id, a.session_date): a
-        for a in session.scalars(
-            select(Attendance).where(
-                Attendance.participant_id.in_(participant_ids),
-                Attendance.session_date.in_({d for d in today.values() if d is not None}),
-            )
-        )
-    }
-    return {pid: _mark(marks.get((pid, day))) for pid, day in today.items() if day is not None}
-
-
-def _session_today(group: Group, now: datetime) -> date | None:
-    local = now.astimezone(ZoneInfo(group.timezone))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    found = group_sessions(
-        tasks.schedule_of(group), start=midnight, end=midnight + timedelta(days=1)
-    )
-    return found[0].session_date if found else None
-
-
-def _mark(attendance: Attendance | None) -> str:
-    if attendance is None:
-        return "not checked in yet"
-    return "checked in" if attendance.status == "present" else "absent"
-
-
-# --- the claim lease ------------------------------------------------------------------------
-
-
-def claim_task(
-    session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime, lease: timedelta = LEASE
-) -> OutreachTask:
-    """Take (or renew) the lease on an open task; Conflict if another liaison holds it."""
-    task = tasks.task_to_work(session, actor, task_id, now)
-    if session.get_bind().dialect.name == "postgresql":
-        _claim_locked(session, actor, task_id, now, lease)
-    else:
-        _claim_compare_and_set(session, actor, task, now, lease)
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=AuditAction.TASK_CLAIMED,
-        object_type="task",
-        object_id=task_id,
-        program_id=task.program_id,
-    )
-    session.commit()
-    return task
-
-
-def _claim_locked(
-    session: Session, actor: Actor, task_id: uuid.UUID, now: datetime, lease: timedelta
-) -> None:
-    # Wait for whatever write holds the row (another claim, a re-plan, the applier: all short,
-    # none waits on anything this transaction holds), then judge by the holder it left. SKIP
-    # LOCKED refused a free task whenever any other write had its row (issue 21 finding 16).
-    task = session.scalar(
-        select(OutreachTask)
-        .where(OutreachTask.id == task_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if task is None or not _claimable(task, actor, now):
-        session.rollback()
-        raise Conflict(TAKEN)
-    task.claimed_by, task.claim_expires_at = actor.user_id, now + lease
-    task.claim_version += 1
-
-
-def _claim_compare_and_set(
-    session: Session, actor: Actor, task: OutreachTask, now: datetime, lease: timedelta
-) -> None:
-    # SQLite has no row locks: the UPDATE only lands if nobody moved the version meanwhile.
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(OutreachTask)
-        .where(
-            OutreachTask.id == task.id,
-            OutreachTask.status == TaskStatus.OPEN.value,
-            OutreachTask.claim_version == task.claim_version,
-            or_(
-                OutreachTask.claimed_by.is_(None),
-                OutreachTask.claimed_by == actor.user_id,
-                OutreachTask.claim_expires_at < now,
-            ),
-        )
-        .values(
-            claimed_by=actor.user_id,
-            claim_expires_at=now + lease,
-            claim_version=OutreachTask.claim_version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        session.rollback()
-        raise Conflict(TAKEN)
-    session.refresh(task)
-
-
-def _claimable(task: OutreachTask, actor: Actor, now: datetime) -> bool:
-    if task.status != TaskStatus.OPEN:
-        return False
-    free = task.claimed_by is None or task.claim_expires_at is None
-    return free or task.claimed_by == actor.user_id or task.claim_expires_at < now  # type: ignore[operator]
-
-
-def holds_claim(task: OutreachTask, actor: Actor, now: datetime) -> bool:
-    expires = task.claim_expires_at
-    return task.claimed_by == actor.user_id and expires is not None and expires > now
-
-
-def require_claim(session: Session, actor: Actor, task_id: uuid.UUID, now: datetime) -> None:
-    """Only the liaison holding the lease records on a task from the web pages."""
-    task = tasks.task_to_work(session, actor, task_id, now)
-    if not holds_claim(task, actor, now):
-        raise Conflict("claim the task first; the claim may have run out")

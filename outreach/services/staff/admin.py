@@ -21,7 +21,7 @@ from outreach.security.permissions import Permission
 from outreach.services.errors import Conflict, NotFound
 from outreach.services.intake import programs
 from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.staff import users
+from outreach.services.staff import tokens, users
 from outreach.services.staff.access import require, require_all
 
 
@@ -90,10 +90,10 @@ def disable_user(session: Session, *, actor: Actor, user_id: uuid.UUID, now: dat
 
 def issue_token(
     session: Session, *, actor: Actor, user_id: uuid.UUID, days: int, now: datetime
-) -> users.IssuedToken:
+) -> tokens.IssuedToken:
     """A new API token for the user that works for `days` days, shown once."""
     user = _user_within(session, actor, user_id, now, "api_token")
-    return users.issue_token(session, username=user.username, days=days, now=now, actor=actor)
+    return tokens.issue_token(session, username=user.username, days=days, now=now, actor=actor)
 
 
 def create_program(

@@ -1,3 +1,3 @@
-"""What supervisors see and confirm: the attempt log and its export, sign-offs, the compliance
-dashboard, duty to warn with its holds, on-call settings and notices.
+"""What supervisors see and confirm: the attempt log, its export and its corrections, sign-offs,
+the compliance dashboard, duty to warn with its holds, on-call settings and notices.
 """

@@ -23,7 +23,8 @@ PHRASES = {
     "That code is not valid. Use the newest code your authenticator app shows.": lazy_gettext(
         "That code is not valid. Use the newest code your authenticator app shows."
     ),
-    # Tonight's group (services/scheduling/queue.py, services/attempts/task_page.py)
+    # Tonight's group (services/scheduling/queue_details.py and queue.py,
+    # services/attempts/task_page.py)
     "not checked in yet": lazy_gettext("not checked in yet"),
     "checked in": lazy_gettext("checked in"),
     "absent": lazy_gettext("absent"),
@@ -45,8 +46,8 @@ PHRASES = {
     "not known: no enrolment or other status event is recorded": lazy_gettext(
         "not known: no enrolment or other status event is recorded"
     ),
-    # Refusals the services give a liaison most often (services/scheduling/queue.py, tasks.py,
-    # delivery/targets.py, web/common.py)
+    # Refusals the services give a liaison most often (services/scheduling/claims.py, tasks.py,
+    # deliveries.py, web/common.py)
     "another liaison is working this task; it returns to the queue when their claim ends": (
         lazy_gettext(
             "another liaison is working this task; it returns to the queue when their claim ends"
