@@ -15,7 +15,8 @@ from outreach.clock import Clock, SystemClock
 from outreach.db import make_engine, make_session_factory
 from outreach.domain.protocols import Profile, ProfileError, load_profiles
 from outreach.security.vault import Vault
-from outreach.settings import Settings, SettingsError, load_settings
+from outreach.settings import Settings, load_settings
+from outreach.settings_error import SettingsError
 
 
 def create_app(
