@@ -28,7 +28,7 @@ from outreach import create_app
 from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
 from outreach.models import Delivery
 from outreach.runtime import runtime
-from outreach.scheduler import jobs
+from outreach.services.delivery import due_texts
 from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
 from tests.fakes import RecordingChannel
@@ -60,7 +60,7 @@ def run(size: int, due: int) -> tuple[float, float, int]:
             channel = RecordingChannel()
             out = Outward(channel, rt.vault, rt.library, rt.settings)
             began = time.perf_counter()
-            jobs.send_due(session, out, NOW)
+            due_texts.send_due(session, out, NOW)
             full = time.perf_counter() - began
         rt.engine.dispose()
         return bare, full, len(channel.sent)

@@ -64,7 +64,7 @@ from outreach.models import (
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.services.intake import programs
-from outreach.services.scheduling import planning
+from outreach.services.scheduling import planning, reminders
 from outreach.settings import load_settings
 
 NOW = datetime(2026, 2, 20, 15, 0, tzinfo=UTC)  # the horizon spans the 2026-03-08 DST change
@@ -227,8 +227,10 @@ def plan_every_task(session: Session, rt: Runtime, now: datetime) -> int:
         calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
     )
     created = 0
-    for window in jobs._next_windows(plan.windows, now, now + jobs.REMINDER_LOOKAHEAD).values():
-        created += jobs._schedule_one(session, rt.profiles, window, now)
+    for window in reminders._next_windows(
+        plan.windows, now, now + reminders.REMINDER_LOOKAHEAD
+    ).values():
+        created += reminders._schedule_one(session, rt.profiles, window, now)
     session.commit()
     return created
 
@@ -392,7 +394,7 @@ def run_reminders(tasks: int, database: str, seed_value: int, repeats: int) -> N
         migrate(rt.engine)
         with rt.session() as session:
             seed(session, tasks, random.Random(seed_value))
-            may_text = len(jobs.reminder_candidates(session, rt.profiles))
+            may_text = len(reminders.reminder_candidates(session, rt.profiles))
         before, made_before = timed_step(rt, plan_every_task, repeats)
         after, made_after = timed_step(rt, jobs.schedule_reminders, repeats)
         rt.engine.dispose()

@@ -16,7 +16,8 @@ from outreach.db import make_engine, make_session_factory
 from outreach.domain.protocols.loading import ProfileError, load_profiles
 from outreach.domain.protocols.profile import Profile
 from outreach.security.vault import Vault
-from outreach.settings import Settings, SettingsError, load_settings
+from outreach.settings import Settings, load_settings
+from outreach.settings_error import SettingsError
 
 
 def create_app(

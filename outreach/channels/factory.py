@@ -7,7 +7,8 @@ from flask import Flask
 from outreach.channels.base import Channel
 from outreach.channels.console import ConsoleChannel
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import Poster, RandomScenario, SimulatorChannel
+from outreach.channels.simulator import Poster, SimulatorChannel
+from outreach.channels.simulator_scenarios import RandomScenario
 from outreach.settings import Settings
 
 
@@ -18,7 +19,7 @@ def build_channel(app: Flask, settings: Settings) -> Channel:
 
         sid, token = settings.secrets.twilio_account_sid, settings.secrets.twilio_auth_token
         if not (sid and token):
-            from outreach.settings import SettingsError
+            from outreach.settings_error import SettingsError
 
             raise SettingsError("the twilio channel needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
         return TwilioChannel(

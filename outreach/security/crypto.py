@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from outreach.settings import UNVERSIONED_INDEX_KEY, DataKey
+from outreach.settings_secrets import UNVERSIONED_INDEX_KEY, DataKey
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12

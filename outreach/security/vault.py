@@ -23,7 +23,7 @@ from outreach.security.crypto import (
     open_sealed,
     seal,
 )
-from outreach.settings import KEY_ID, Secrets
+from outreach.settings_secrets import KEY_ID, Secrets
 
 # The data key's own id inside each sealed value: the generation of the contact's key.
 CONTACT_KEY_ID = "c1"

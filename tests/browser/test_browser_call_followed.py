@@ -19,7 +19,8 @@ from werkzeug.serving import make_server
 
 from outreach import create_app
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import Poster, SimulatorChannel
+from outreach.channels.simulator_scenarios import ScriptedScenario
 from outreach.clock import FixedClock
 from outreach.db import migrate
 from outreach.domain.vocabulary import Role

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from outreach import create_app
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import Poster, Realism, ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import Poster, SimulatorChannel
+from outreach.channels.simulator_scenarios import Realism, ScriptedScenario
 from outreach.clock import FixedClock
 from outreach.models import OutreachTask
 from outreach.runtime import Runtime, runtime

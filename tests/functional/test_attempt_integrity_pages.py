@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import SimulatorChannel
+from outreach.channels.simulator_scenarios import ScriptedScenario
 from outreach.clock import FixedClock
 from outreach.models import Attempt, AuditEvent, Delivery, OutreachTask
 from outreach.runtime import runtime

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import ChannelError
-from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import SimulatorChannel
+from outreach.channels.simulator_scenarios import ScriptedScenario
 from outreach.clock import FixedClock
 from outreach.domain import scripts
 from outreach.models import Attempt, Delivery, OutboxMessage, OutreachTask

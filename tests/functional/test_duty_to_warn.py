@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import SimulatorChannel
+from outreach.channels.simulator_scenarios import ScriptedScenario
 from outreach.domain.vocabulary import WindowKind
 from outreach.models import AuditEvent, OutreachTask
 from outreach.runtime import runtime

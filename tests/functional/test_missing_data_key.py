@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from outreach.runtime import runtime
 from outreach.security.crypto import Keyring
 from outreach.security.vault import Vault
-from outreach.settings import DataKey
+from outreach.settings_secrets import DataKey
 from tests.conftest import NOW
 from tests.factories import World
 from tests.functional.test_asvs_logging import Kept

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from outreach.channels.base import ProviderRecord
 from outreach.channels.console import ConsoleChannel
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import SimulatorChannel
+from outreach.channels.simulator_scenarios import ScriptedScenario
 from outreach.clock import FixedClock
 from outreach.domain.vocabulary import Role
 from outreach.models import AuditEvent, Delivery, OutreachTask, User

@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from outreach.channels.base import Callbacks, Sms
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import Poster, ScriptedScenario, SimulatorChannel
+from outreach.channels.simulator import Poster, SimulatorChannel
+from outreach.channels.simulator_scenarios import ScriptedScenario
 from outreach.channels.twilio import TwilioChannel, make_client
 from outreach.models import InboundMessage, OutreachTask
 from outreach.runtime import runtime
 from outreach.services.contact_persons import preferences
-from outreach.settings import SettingsError, load_settings
+from outreach.settings import load_settings
+from outreach.settings_error import SettingsError
 from tests.conftest import NOW
 from tests.factories import World, make_safe_check_delivery
 from tests.fakes import RecordingHttpClient

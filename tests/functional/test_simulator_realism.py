@@ -18,13 +18,8 @@ from sqlalchemy.orm import Session
 
 from outreach.channels.base import Callbacks, ChannelError, Sms
 from outreach.channels.pacing import Pacer
-from outreach.channels.simulator import (
-    MACHINE_ANSWERS,
-    Poster,
-    Realism,
-    ScriptedScenario,
-    SimulatorChannel,
-)
+from outreach.channels.simulator import Poster, SimulatorChannel
+from outreach.channels.simulator_scenarios import MACHINE_ANSWERS, Realism, ScriptedScenario
 from outreach.models import Attempt, Delivery, OutreachTask
 from outreach.runtime import runtime
 from outreach.services.contact_persons import preferences

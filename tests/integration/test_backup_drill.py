@@ -28,7 +28,7 @@ from outreach.db import make_engine
 from outreach.models import AuditEvent, ContactKey, ContactPerson
 from outreach.security.crypto import IndexKeyring, Keyring
 from outreach.security.vault import DataKeyMissing, Vault, place
-from outreach.settings import DataKey
+from outreach.settings_secrets import DataKey
 from tests import databases
 from tests.conftest import NOW, engine_url
 from tests.factories import build_world, enrol_second_factor, make_contact

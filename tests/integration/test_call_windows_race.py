@@ -25,7 +25,7 @@ from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM
 from outreach.services.scheduling import call_windows
 from outreach.services.scheduling.planning import plan_open_tasks
-from outreach.settings import DataKey
+from outreach.settings_secrets import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program
 from tests.sessions import app_sessions

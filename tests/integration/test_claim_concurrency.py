@@ -28,7 +28,7 @@ from outreach.services.intake import events
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, Actor
 from outreach.services.scheduling import claims
-from outreach.settings import DataKey
+from outreach.settings_secrets import DataKey
 from tests.conftest import NOW
 from tests.factories import make_contact, make_group, make_participant, make_program, make_user
 from tests.sessions import app_sessions

@@ -22,8 +22,9 @@ from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import her_word
-from outreach.services.delivery import inbound
+from outreach.services.delivery import due_texts, inbound
 from outreach.services.intake import events
+from outreach.services.scheduling import reminders
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_participant, report_event
 from tests.fakes import RecordingChannel
@@ -63,7 +64,7 @@ def test_a_consenting_contact_gets_one_heads_up_text_before_the_call_window(
     assert jobs.schedule_reminders(db, rt, NOW + timedelta(hours=1)) == 0  # one, not two
     [reminder] = _reminders(db)
     assert (reminder.task_id, reminder.due_at) == (intake.id, WINDOW_START)
-    assert jobs.send_due(db, rt.outward(), WINDOW_START + timedelta(minutes=1)) == (1, 0, 0)
+    assert due_texts.send_due(db, rt.outward(), WINDOW_START + timedelta(minutes=1)) == (1, 0, 0)
     [sms] = [item for item in channel.sent if isinstance(item, Sms)]
     for word in ("program", "group", "class", "partner"):  # neutral: never the reason
         assert word not in sms.body.lower()
@@ -84,20 +85,20 @@ def test_never_to_a_contact_not_yet_asked(
     )  # fmt: skip
     [call] = opened
     assert call.channels == ["voice"]
-    assert call.id not in jobs.reminder_candidates(db, rt.profiles)
+    assert call.id not in reminders.reminder_candidates(db, rt.profiles)
 
 
 def test_never_after_stop(db: Session, rt: Runtime, world: World, vault: Vault) -> None:
     intake = _intake(db, rt, world)
     inbound.handle(db, vault, sender="+1 (404) 555-0123", body="STOP", sid="SMstop", now=NOW)
     db.commit()
-    assert intake.id not in jobs.reminder_candidates(db, rt.profiles)
+    assert intake.id not in reminders.reminder_candidates(db, rt.profiles)
     assert jobs.schedule_reminders(db, rt, NOW) == 0
 
 
 def test_never_for_a_duty_to_warn(db: Session, rt: Runtime, world: World) -> None:
     [warning] = report_event(db, rt.profiles, world, "duty_to_warn", now=NOW, severity="high")
-    assert warning.id not in jobs.reminder_candidates(db, rt.profiles)
+    assert warning.id not in reminders.reminder_candidates(db, rt.profiles)
 
 
 def test_never_once_she_turned_calls_off(db: Session, rt: Runtime, world: World) -> None:
@@ -106,7 +107,7 @@ def test_never_once_she_turned_calls_off(db: Session, rt: Runtime, world: World)
         db, actor=world.actor("liaison"), contact_id=world.contact.id, changes={"voice": False},
         now=NOW,
     )  # fmt: skip
-    assert intake.id not in jobs.reminder_candidates(db, rt.profiles)  # no call to announce
+    assert intake.id not in reminders.reminder_candidates(db, rt.profiles)  # no call to announce
 
 
 def test_a_program_that_turns_reminders_off_sends_none(
@@ -114,5 +115,5 @@ def test_a_program_that_turns_reminders_off_sends_none(
 ) -> None:
     intake = _intake(db, rt, world)
     quiet = {k: dataclasses.replace(p, reminders=False) for k, p in rt.profiles.items()}
-    assert intake.id in jobs.reminder_candidates(db, rt.profiles)
-    assert jobs.reminder_candidates(db, quiet) == []
+    assert intake.id in reminders.reminder_candidates(db, rt.profiles)
+    assert reminders.reminder_candidates(db, quiet) == []

@@ -34,7 +34,8 @@ from outreach.services.records.key_rotation import (
     rotate_staff_secrets,
 )
 from outreach.services.staff import second_factor, users
-from outreach.settings import DataKey, Settings
+from outreach.settings import Settings
+from outreach.settings_secrets import DataKey
 from tests.conftest import NOW
 from tests.factories import World, make_contact, rolled_back
 

@@ -42,6 +42,7 @@ from outreach import create_app
 from outreach.channels.base import Sent
 from outreach.runtime import runtime
 from outreach.scheduler import jobs
+from outreach.services.delivery import due_texts
 from outreach.scheduler.runner import Leadership
 from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
@@ -61,7 +62,7 @@ while time.monotonic() < until:
         if leadership.try_acquire():
             start = leadership.verified_at()
             with rt.session() as session:
-                jobs.send_due(
+                due_texts.send_due(
                     session, out, rt.clock.now(), clock=rt.clock.now,
                     leading=lambda: leadership.held,
                 )

@@ -38,7 +38,7 @@ from outreach.models import (
 from outreach.runtime import Runtime
 from outreach.scheduler import jobs
 from outreach.services.contact_persons import her_word
-from outreach.services.delivery import inbox
+from outreach.services.delivery import due_texts, inbox
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
 from outreach.services.intake import events
@@ -294,7 +294,7 @@ def _test_the_applier_the_scheduler_and_liaisons_together_meet_no_deadlock_and_n
 
     def scheduler() -> None:
         with own_runtime.session() as db:
-            jobs.send_due(db, out, NOW)
+            due_texts.send_due(db, out, NOW)
 
     def liaison(actor: Actor, n: int) -> Callable[[], None]:
         def work() -> None:

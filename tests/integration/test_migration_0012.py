@@ -21,7 +21,7 @@ from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log
 from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.supervision import corrections
-from outreach.settings import DataKey
+from outreach.settings_secrets import DataKey
 from tests.conftest import NOW
 from tests.factories import build_world, make_safe_check_delivery, report_event
 from tests.sessions import app_sessions

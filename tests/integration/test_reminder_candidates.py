@@ -25,7 +25,7 @@ from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.contact_persons import her_word, preferences
 from outreach.services.intake import events
-from outreach.services.scheduling import planning
+from outreach.services.scheduling import planning, reminders
 from tests.conftest import NOW
 from tests.factories import World, make_contact, make_group, make_participant, rolled_back
 
@@ -148,8 +148,10 @@ def _planning_every_task(db: Session, rt: Runtime, now: datetime) -> set[Made]:
         days=2,
         calling_hours=(rt.settings.calling_start, rt.settings.calling_end),
     )
-    for window in jobs._next_windows(plan.windows, now, now + jobs.REMINDER_LOOKAHEAD).values():
-        jobs._schedule_one(db, rt.profiles, window, now)
+    for window in reminders._next_windows(
+        plan.windows, now, now + reminders.REMINDER_LOOKAHEAD
+    ).values():
+        reminders._schedule_one(db, rt.profiles, window, now)
     made = _made_at(db, now)
     savepoint.rollback()
     return made
@@ -199,7 +201,7 @@ def test_finding_who_may_be_texted_takes_one_query_however_many_tasks(
         _open(db, vault, world, rt, Spec() if n % 3 == 0 else Spec(({"sms": False},)), n)
     db.connection()  # the test's own savepoint opens here, not among the counted
     with _statements(connection) as seen:
-        found = jobs.reminder_candidates(db, rt.profiles)
+        found = reminders.reminder_candidates(db, rt.profiles)
     assert len(found) == len(range(0, count, 3))
     assert len(seen) == 1
 
@@ -212,6 +214,6 @@ def test_a_task_is_a_candidate_only_while_its_contacts_newest_version_allows_sms
     # A text-only task plans no call, so there is nothing to give her a heads-up about.
     for n, spec in enumerate((revoked, restored, Spec(channels=("sms",)), Spec(closed=True))):
         _open(db, vault, world, rt, spec, n)
-    [found] = jobs.reminder_candidates(db, rt.profiles)
+    [found] = reminders.reminder_candidates(db, rt.profiles)
     task = db.get_one(OutreachTask, found)
     assert preferences.current_preferences(db, task.contact_id).version == 3  # the restored one

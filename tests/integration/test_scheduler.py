@@ -18,9 +18,11 @@ from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import her_word
+from outreach.services.delivery import due_texts, reconcile
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import check_ins, events
-from outreach.services.records.audit import Actor
+from outreach.services.records.audit import SYSTEM, Actor
+from outreach.services.supervision import escalation
 from tests.conftest import NOW
 from tests.factories import (
     World,
@@ -75,9 +77,9 @@ def test_it_is_sent_at_the_windows_start_exactly_once(
 ) -> None:
     jobs.schedule_reminders(db, rt, NOW)
     out = rt.outward()
-    assert jobs.send_due(db, out, WINDOW_START - timedelta(minutes=1)) == (0, 0, 0)
-    assert jobs.send_due(db, out, WINDOW_START + timedelta(minutes=1)) == (1, 0, 0)
-    assert jobs.send_due(db, out, WINDOW_START + timedelta(minutes=2)) == (0, 0, 0)
+    assert due_texts.send_due(db, out, WINDOW_START - timedelta(minutes=1)) == (0, 0, 0)
+    assert due_texts.send_due(db, out, WINDOW_START + timedelta(minutes=1)) == (1, 0, 0)
+    assert due_texts.send_due(db, out, WINDOW_START + timedelta(minutes=2)) == (0, 0, 0)
     [sms] = _sms(channel)
     assert sms.body.startswith("Hi Avery")
 
@@ -86,7 +88,7 @@ def test_a_reminder_whose_window_closed_is_missed_never_sent_late(
     db: Session, rt: Runtime, channel: RecordingChannel, cancelled_class: OutreachTask
 ) -> None:
     jobs.schedule_reminders(db, rt, NOW)
-    assert jobs.send_due(db, rt.outward(), WINDOW_END + timedelta(minutes=5)) == (0, 1, 0)
+    assert due_texts.send_due(db, rt.outward(), WINDOW_END + timedelta(minutes=5)) == (0, 1, 0)
     assert _sms(channel) == []
     assert db.scalar(select(Delivery.status)) == "missed"
 
@@ -106,7 +108,7 @@ def test_a_contact_who_declined_after_planning_gets_nothing(
         changes={"sms": False},
         now=NOW,
     )
-    assert jobs.send_due(db, rt.outward(), WINDOW_START + timedelta(minutes=1)) == (0, 0, 1)
+    assert due_texts.send_due(db, rt.outward(), WINDOW_START + timedelta(minutes=1)) == (0, 0, 1)
     assert _sms(channel) == []
 
 
@@ -146,8 +148,8 @@ def test_a_duty_to_warn_queues_one_on_call_notice_and_overdue_tasks_escalate_onc
     assert jobs.notify_duty_to_warn(db, NOW) == 1
     assert jobs.notify_duty_to_warn(db, NOW + timedelta(minutes=1)) == 0
     later = NOW + timedelta(days=30)
-    assert jobs.escalate_overdue(db, later) == 1
-    assert jobs.escalate_overdue(db, later + timedelta(minutes=1)) == 0
+    assert escalation.escalate_overdue(db, later) == 1
+    assert escalation.escalate_overdue(db, later + timedelta(minutes=1)) == 0
     actions = db.scalars(select(AuditEvent.action)).all()
     # Nobody is on call in this world: never silently dropped, said each time.
     assert actions.count("task.on_call_notice_unsent") == 2
@@ -160,10 +162,10 @@ def test_a_send_that_never_settled_is_left_for_a_person_not_resent(
     jobs.schedule_reminders(db, rt, NOW)
     db.execute(update(Delivery).values(status="sending", claimed_at=NOW))
     db.commit()
-    assert jobs.reconcile_stuck(db, NOW + timedelta(minutes=5)) == 0
-    assert jobs.reconcile_stuck(db, NOW + timedelta(minutes=11)) == 1
+    assert reconcile.reconcile_stuck(db, NOW + timedelta(minutes=5)) == 0
+    assert reconcile.reconcile_stuck(db, NOW + timedelta(minutes=11)) == 1
     assert db.scalar(select(Delivery.status)) == "unknown"
-    assert jobs.send_due(db, rt.outward(), WINDOW_START + timedelta(minutes=1)) == (0, 0, 0)
+    assert due_texts.send_due(db, rt.outward(), WINDOW_START + timedelta(minutes=1)) == (0, 0, 0)
     assert channel.sent == []
 
 
@@ -213,7 +215,7 @@ def test_racing_schedulers_send_each_reminder_exactly_once(own_runtime: Runtime)
         _, [task] = events.report_event(
             db,
             rt.profiles,
-            actor=jobs.SYSTEM,
+            actor=SYSTEM,
             participant_id=participant.id,
             event_type="class_cancelled",
             at=NOW,
@@ -240,7 +242,7 @@ def test_racing_schedulers_send_each_reminder_exactly_once(own_runtime: Runtime)
 
     def scheduler() -> None:
         with sessions() as session:
-            jobs.send_due(session, out, WINDOW_START + timedelta(minutes=1))
+            due_texts.send_due(session, out, WINDOW_START + timedelta(minutes=1))
 
     workers = [threading.Thread(target=scheduler) for _ in range(4)]
     for worker in workers:

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from outreach.models import Delivery
 from outreach.runtime import Runtime
-from outreach.scheduler import jobs
+from outreach.services.delivery import reconcile
 from outreach.services.intake import events
+from outreach.services.records.audit import SYSTEM
 from tests.conftest import NOW, engine_url
 from tests.factories import make_contact, make_group, make_participant, make_program
 
@@ -29,7 +30,7 @@ import sys
 from datetime import datetime, timedelta
 from outreach import create_app
 from outreach.runtime import runtime
-from outreach.scheduler import jobs
+from outreach.services.delivery import due_texts
 from outreach.services.delivery.outward import Outward
 from outreach.settings import load_settings
 import os
@@ -46,7 +47,7 @@ out = Outward(Printing(), rt.vault, rt.library, rt.settings)
 day = datetime.fromisoformat(sys.argv[1])
 for step in range(49):
     with rt.session() as session:
-        jobs.send_due(session, out, day + timedelta(minutes=30 * step))
+        due_texts.send_due(session, out, day + timedelta(minutes=30 * step))
 """
 
 
@@ -58,7 +59,7 @@ def _seed(rt: Runtime) -> None:
         _, [task] = events.report_event(
             db,
             rt.profiles,
-            actor=jobs.SYSTEM,
+            actor=SYSTEM,
             participant_id=participant.id,
             event_type="class_cancelled",
             at=NOW,
@@ -142,7 +143,7 @@ def test_a_process_killed_mid_dispatch_doubles_nothing_and_loses_nothing_silentl
     sent = Counter(first + rest.split() + out.split())
     assert set(sent.values()) == {1}  # nothing doubled
     with own_runtime.session() as db:
-        jobs.reconcile_stuck(db, DAY + timedelta(days=1, minutes=15))
+        reconcile.reconcile_stuck(db, DAY + timedelta(days=1, minutes=15))
         statuses = dict(
             db.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
         )

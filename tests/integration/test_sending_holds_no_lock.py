@@ -29,6 +29,7 @@ from outreach.models import AuditEvent, Delivery, OutreachTask
 from outreach.runtime import Runtime, runtime
 from outreach.scheduler import jobs
 from outreach.services.contact_persons import her_word
+from outreach.services.delivery import due_texts
 from outreach.services.delivery.outward import Outward
 from outreach.services.intake import events
 from outreach.services.records.audit import SYSTEM, AuditAction, record
@@ -127,7 +128,7 @@ def test_while_the_provider_takes_its_time_other_writes_go_on_at_once(
 
     def scheduler() -> None:
         with own_runtime.session() as session:
-            done.append(jobs.send_due(session, out, WINDOW_START + timedelta(minutes=1)))
+            done.append(due_texts.send_due(session, out, WINDOW_START + timedelta(minutes=1)))
 
     sending = threading.Thread(target=scheduler)
     sending.start()
@@ -190,7 +191,7 @@ def test_a_reminder_whose_window_closes_while_earlier_ones_go_out_is_missed_not_
     # two minutes after the window closed.
     _reminders(db, task, WINDOW_END - timedelta(minutes=4), WINDOW_END, 2)
     clock.at = WINDOW_END - timedelta(minutes=3)
-    assert jobs.send_due(db, rt.outward(), clock.now(), clock=clock.now) == (1, 1, 0)
+    assert due_texts.send_due(db, rt.outward(), clock.now(), clock=clock.now) == (1, 1, 0)
     assert len(slow.sent) == 1
     statuses = sorted(db.scalars(select(Delivery.status)).all())
     assert statuses == ["missed", "sent"]
@@ -281,7 +282,7 @@ def test_property_no_reminder_leaves_at_or_after_its_window_closes(
         )
     db.commit()
     clock.at = closes - timedelta(minutes=minutes_left)
-    jobs.send_due(db, rt.outward(), clock.now(), clock=clock.now)
+    due_texts.send_due(db, rt.outward(), clock.now(), clock=clock.now)
     status = dict(
         db.execute(select(Delivery.code, Delivery.status).where(Delivery.code.in_(codes))).all()
     )

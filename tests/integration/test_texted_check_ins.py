@@ -28,7 +28,7 @@ from outreach.scheduler import jobs
 from outreach.security.vault import Vault
 from outreach.services.attempts import attempt_log, closing
 from outreach.services.contact_persons import preference_changes
-from outreach.services.delivery import inbound
+from outreach.services.delivery import due_texts, inbound
 from outreach.services.errors import Invalid
 from outreach.services.intake import check_ins
 from tests.conftest import NOW
@@ -84,7 +84,7 @@ def _tick(db: Session, rt: Runtime, now: datetime) -> None:
         db, rt.profiles, (rt.settings.calling_start, rt.settings.calling_end), now
     )
     jobs.schedule_reminders(db, rt, now)
-    jobs.send_due(db, rt.outward(), now)
+    due_texts.send_due(db, rt.outward(), now)
 
 
 def _live(db: Session, rt: Runtime, start: datetime, end: datetime) -> None:

@@ -22,7 +22,8 @@ from outreach.security.passwords import (
     hash_password,
     verify_password,
 )
-from outreach.settings import SettingsError, load_settings
+from outreach.settings import load_settings
+from outreach.settings_error import SettingsError
 
 # Appendix C, argon2id: (t, minimum m in KiB), always p = 1.
 APPENDIX_C_ARGON2ID = {1: 47104, 2: 19456, 3: 12288}

@@ -109,9 +109,9 @@ def test_the_documented_authorization_summary_holds() -> None:
 
 
 def _secret_names() -> set[str]:
-    tree = ast.parse((ROOT / "outreach" / "settings.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "outreach" / "settings_secrets.py").read_text(encoding="utf-8"))
     [loader] = [
-        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_load_secrets"
+        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "load_secrets"
     ]
     return {
         node.value

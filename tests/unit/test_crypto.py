@@ -18,7 +18,7 @@ from outreach.security.crypto import (
     open_sealed,
     seal,
 )
-from outreach.settings import UNVERSIONED_INDEX_KEY, DataKey
+from outreach.settings_secrets import UNVERSIONED_INDEX_KEY, DataKey
 
 KEY = os.urandom(32)
 places = st.from_regex(r"[a-z_]{1,12}\.[a-z_]{1,12}\.[0-9a-f-]{36}", fullmatch=True)

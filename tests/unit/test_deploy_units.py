@@ -33,7 +33,7 @@ TIMERS = sorted(UNITS.glob("*.timer"))
 SECRET_NAMES = frozenset(
     re.findall(
         r'(?:required|_read_secret)\((?:env, )?"([A-Z_]+)"\)',
-        (PROJECT_ROOT / "outreach" / "settings.py").read_text(),
+        (PROJECT_ROOT / "outreach" / "settings_secrets.py").read_text(),
     )
 )
 LOOKS_SECRET = (

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from outreach.settings import SettingsError, load_settings
+from outreach.settings import load_settings
+from outreach.settings_error import SettingsError
 
 NAME = "OUTREACH_LETTER_RETURN_ADDRESS"
 

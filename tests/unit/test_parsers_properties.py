@@ -415,13 +415,13 @@ def test_the_preference_columns_of_a_csv_row_build_preferences_or_name_the_field
 def test_any_file_is_read_as_rows_or_refused_without_echoing_a_cell(raw: bytes) -> None:
     import click
 
-    from outreach import cli_import
+    from outreach.cli import csv_import
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "contacts.csv"
         path.write_bytes(raw)
         try:
-            rows, message = cli_import._read(path, "contacts"), ""
+            rows, message = csv_import._read(path, "contacts"), ""
         except click.ClickException as exc:
             rows, message = [], exc.message
     assert "Robin" not in message

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from outreach.cli import lint_scripts_command
+from outreach.cli.setup import lint_scripts_command
 from outreach.domain import referrals
 from outreach.domain.attempt_rules import why_not_completed
 from outreach.domain.protocols.loading import load_profile, load_profiles
@@ -173,7 +173,7 @@ def test_start_up_stops_while_a_profile_has_no_referral_list(
 ) -> None:
     # The check at start: no program runs with scripts that would name nobody.
     from outreach import _load_profiles
-    from outreach.settings import SettingsError
+    from outreach.settings_error import SettingsError
 
     for path in SHIPPED.glob("*.toml"):
         if path.stem != "pcadv":

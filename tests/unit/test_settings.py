@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach.settings import GENERATED_SECRETS_FILE, DataKey, SettingsError, load_settings
+from outreach.settings import load_settings
+from outreach.settings_error import SettingsError
+from outreach.settings_secrets import GENERATED_SECRETS_FILE, DataKey
 
 
 def _key() -> str:

@@ -5,6 +5,10 @@ no final status long after it was placed, or a text still "sent" after its valid
 fetched from the provider's REST API and settled on what it says (issue 24 item 6; REFERENCE.md
 section 2: "reconcile stuck records periodically"). The provider is asked with no transaction
 open: no lock is ever held across a network call (issue 21 finding 14).
+
+A send claimed long ago and never settled (its process died between the claim and the provider's
+answer) is not asked of anyone: it may have gone out, so it is marked for a person to check and
+never resent blindly.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Channel, ChannelError, ProviderRecord
@@ -37,6 +41,8 @@ CALL_QUIET = timedelta(minutes=15)
 # A text may be tried by the carrier for an hour (channels.base.Sms.validity_seconds).
 TEXT_QUIET = timedelta(minutes=75)
 OPEN = (DeliveryStatus.SENT, DeliveryStatus.IN_PROGRESS)
+# A send claimed this long ago and never settled is left for a person: it may have gone out.
+STUCK_AFTER = timedelta(minutes=10)
 
 
 def reconcile_quiet(session: Session, channel: Channel, now: datetime) -> int:
@@ -50,6 +56,17 @@ def reconcile_quiet(session: Session, channel: Channel, now: datetime) -> int:
             continue
         changed += _settle(session, code, found, now)
     return changed
+
+
+def reconcile_stuck(session: Session, now: datetime) -> int:
+    """Claimed sends that never settled are marked for a person to check; never resent."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - STUCK_AFTER)
+        .values(status=DeliveryStatus.UNKNOWN, settled_at=now)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _quiet(session: Session, now: datetime) -> list[tuple[uuid.UUID, str, str, str]]:

@@ -25,7 +25,7 @@ from outreach.security.vault import DataKeyMissing, Vault, place
 from outreach.services.errors import Invalid
 from outreach.services.records.audit import SYSTEM, AuditAction, record
 from outreach.services.records.key_rotation import STAFF_SECRETS, index_key_name
-from outreach.settings import KEY_ID
+from outreach.settings_secrets import KEY_ID
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from outreach.security.crypto import (
 from outreach.security.vault import Vault, place
 from outreach.services.errors import Invalid
 from outreach.services.records.audit import SYSTEM, AuditAction, record
-from outreach.settings import UNVERSIONED_INDEX_KEY
+from outreach.settings_secrets import UNVERSIONED_INDEX_KEY
 
 BATCH = 500
 MALFORMED_INDEX = "?"

@@ -47,7 +47,7 @@ PHRASES = {
         "not known: no enrolment or other status event is recorded"
     ),
     # Refusals the services give a liaison most often (services/scheduling/claims.py, tasks.py,
-    # deliveries.py, web/common.py)
+    # delivery/targets.py, web/common.py)
     "another liaison is working this task; it returns to the queue when their claim ends": (
         lazy_gettext(
             "another liaison is working this task; it returns to the queue when their claim ends"

@@ -6,11 +6,11 @@ from collections import Counter
 from datetime import datetime
 
 import click
-from flask import current_app
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from outreach.runtime import Runtime, runtime
+from outreach.cli.service_calls import current_runtime, fail
+from outreach.runtime import Runtime
 from outreach.services.delivery import provider_records
 from outreach.services.errors import NotFound, ServiceError
 from outreach.services.records import purge, retention
@@ -45,7 +45,7 @@ def purge_command(dry_run: bool, program_key: str | None) -> None:
     Exit status: 0 done or nothing due; 1 stopped or refused, or a provider record not yet
     erased; 2 bad option.
     """
-    rt = runtime(current_app)
+    rt = current_runtime()
     now = rt.clock.now()
     with rt.session() as session:
         try:
@@ -53,7 +53,7 @@ def purge_command(dry_run: bool, program_key: str | None) -> None:
         except NotFound as exc:
             raise click.BadParameter(exc.message, param_hint="--program") from None
         except ServiceError as exc:
-            raise click.ClickException(exc.message) from None
+            fail(exc)
         _print_due(due, now)
         if dry_run:
             click.echo(f"  {provider_records.waiting(session)} provider record(s) to erase")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 
-from outreach.runtime import runtime
+from outreach.cli.service_calls import current_runtime, fail
 from outreach.security.crypto import SealError
 from outreach.services.errors import ServiceError
 from outreach.services.records import backup
@@ -33,11 +32,11 @@ def backup_copy(target: Path) -> None:
     OUTREACH_INDEX_KEYS (or OUTREACH_INDEX_KEY) and OUTREACH_AUDIT_KEY apart from it, in
     the secret store, for as long as the copy is kept. PostgreSQL: use pg_dump.
     """
-    rt = runtime(current_app)
+    rt = current_runtime()
     try:
         written = backup.copy_sqlite(rt.engine, target, now=rt.clock.now())
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from None
+        fail(exc)
     click.echo(f"backed up to {written}; keep the keys apart from it, in the secret store")
 
 
@@ -49,7 +48,7 @@ def backup_check() -> None:
     never a value, and writes one system.backup_checked audit event. Exit status 1 names the
     key that is missing ("contact data cannot be opened: data key k2 missing").
     """
-    rt = runtime(current_app)
+    rt = current_runtime()
     with rt.session() as session:
         try:
             opened = backup.open_everything(session, rt.vault, now=rt.clock.now())

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
 
 import click
-from flask import current_app
-from sqlalchemy.orm import Session
 
-from outreach.runtime import runtime
-from outreach.services.errors import ServiceError
+from outreach.cli.service_calls import call, current_runtime
 from outreach.services.records.audit import SYSTEM
 from outreach.services.supervision import on_call
-
-Answer = TypeVar("Answer")
 
 
 @click.group("on-call")
@@ -27,7 +19,7 @@ def on_call_group() -> None:
 @on_call_group.command("show")
 def show_command() -> None:
     """Print each program's on-call supervisor, whether their phone is on file, and the target."""
-    for found in _run(lambda s, now: on_call.settings_of(s, actor=SYSTEM, now=now)):
+    for found in call(lambda s, now: on_call.settings_of(s, actor=SYSTEM, now=now)):
         who = found.on_call
         named = "nobody" if who is None else who.username
         phone = "" if who is None else (" (phone on file)" if who.has_phone else " (NO phone)")
@@ -40,7 +32,7 @@ def show_command() -> None:
 @click.argument("username", required=False)
 def set_command(program: str, username: str | None) -> None:
     """Name USERNAME (a supervisor of PROGRAM) on call; without USERNAME, nobody is."""
-    _run(
+    call(
         lambda s, now: on_call.set_on_call(
             s, program_key=program, username=username, now=now, actor=SYSTEM
         )
@@ -53,7 +45,7 @@ def set_command(program: str, username: str | None) -> None:
 @click.argument("minutes", type=int)
 def target_command(program: str, minutes: int) -> None:
     """Set the minutes a duty to warn in PROGRAM may wait for its first attempt."""
-    _run(
+    call(
         lambda s, now: on_call.set_target(
             s, program_key=program, minutes=minutes, now=now, actor=SYSTEM
         )
@@ -69,20 +61,10 @@ def phone_command(username: str) -> None:
         number: str = click.prompt("Phone", hide_input=True)
     else:
         number = sys.stdin.readline().strip()
-    rt = runtime(current_app)
-    _run(
+    rt = current_runtime()
+    call(
         lambda s, now: on_call.set_phone_of(
             s, rt.vault, username=username, phone=number, now=now, actor=SYSTEM
         )
     )
     click.echo(f"phone of {username} saved (sealed)")
-
-
-def _run(service: Callable[[Session, datetime], Answer]) -> Answer:
-    """One service call at the runtime's clock, as the operator; a refusal is one line."""
-    rt = runtime(current_app)
-    with rt.session() as session:
-        try:
-            return service(session, rt.clock.now())
-        except ServiceError as exc:
-            raise click.ClickException(exc.message) from None

@@ -6,9 +6,8 @@ import csv
 from pathlib import Path
 
 import click
-from flask import current_app
 
-from outreach.runtime import runtime
+from outreach.cli.service_calls import current_runtime
 from outreach.services.intake import imports
 
 MAX_ROWS = 200_000
@@ -20,7 +19,7 @@ MAX_ROWS = 200_000
 def import_command(file: Path, kind: str) -> None:
     """Import a CSV file: every bad row is reported by line, and nothing is half-written."""
     rows = _read(file, kind)
-    rt = runtime(current_app)
+    rt = current_runtime()
     with click.progressbar(length=len(rows), label=f"checking and importing {kind}") as bar:
         result = imports.import_rows(
             rt.engine,

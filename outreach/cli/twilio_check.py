@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 
 from outreach.channels import twilio_account
+from outreach.cli.service_calls import current_runtime
 from outreach.domain import scripts
 from outreach.domain.phones import normalize_phone
-from outreach.runtime import runtime
 from outreach.services.delivery import inbox
 
 # The Advanced Opt-Out lists the product counts on (services/delivery/inbound.py): set by hand in
@@ -47,7 +46,7 @@ def twilio_check_command(call_me: str | None) -> None:
     Twilio reports it and whether your key reached this deployment's webhook, signed, which
     proves OUTREACH_PUBLIC_URL and the auth token. No task or contact is involved.
     """
-    rt = runtime(current_app)
+    rt = current_runtime()
     sid, token = rt.settings.secrets.twilio_account_sid, rt.settings.secrets.twilio_auth_token
     if not (sid and token):
         click.echo("twilio-check needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", err=True)
@@ -67,7 +66,7 @@ def twilio_check_command(call_me: str | None) -> None:
 
 def _call_me(client: object, raw: str) -> bool:
     """Place the test call; answer whether the operator's key reached our webhook."""
-    rt = runtime(current_app)
+    rt = current_runtime()
     try:
         phone = normalize_phone(raw)
     except ValueError:
