@@ -1,12 +1,13 @@
-"""Declarative base, naming convention and the UTC datetime column type."""
+"""Declarative base, naming convention, the UTC datetime column type and the vocabulary column."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, Uuid
+from sqlalchemy import DateTime, MetaData, String, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -18,6 +19,29 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+Word = TypeVar("Word", bound=StrEnum)
+
+
+class Vocabulary(TypeDecorator[Word]):
+    """A stored word of the vocabulary (issue 23 item 4): only one of its members is written,
+    and it is read back as that member, so a status or an outcome is never a free string. The
+    column stays a plain string of `length` (no database enum type, no migration); a value the
+    vocabulary does not know is refused before it reaches the database."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, words: type[Word], length: int) -> None:
+        super().__init__(length)
+        self.words = words
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.words(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Word | None:
+        return None if value is None else self.words(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

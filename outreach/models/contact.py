@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.models.base import Base, HasId
+from outreach.domain.vocabulary import Consent
+from outreach.models.base import Base, HasId, Vocabulary
 
 
 class ContactPerson(HasId, Base):
@@ -57,7 +58,7 @@ class ContactPreferences(HasId, Base):
 
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
     version: Mapped[int]
-    consent: Mapped[str] = mapped_column(String(20))
+    consent: Mapped[Consent] = mapped_column(Vocabulary(Consent, 20))
     voice: Mapped[bool]
     sms: Mapped[bool]
     voicemail: Mapped[bool]

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.domain.vocabulary import DeliveryStatus
-from outreach.models.base import Base, HasId
+from outreach.domain.vocabulary import DeliveryKind, DeliveryStatus
+from outreach.models.base import Base, HasId, Vocabulary
 
 
 class Delivery(HasId, Base):
@@ -38,11 +38,13 @@ class Delivery(HasId, Base):
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
     # A DeliveryKind: bridged_call | safe_check_call | sms | letter | on_call_sms (S8)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[DeliveryKind] = mapped_column(Vocabulary(DeliveryKind, 20))
     script: Mapped[str] = mapped_column(String(60))
     language: Mapped[str] = mapped_column(String(8))
     # A DeliveryStatus: pending -> sending -> sent -> (in_progress) -> a final status.
-    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Vocabulary(DeliveryStatus, 20), default=DeliveryStatus.PENDING
+    )
     # The opaque code in every callback URL: unguessable, ASCII, names nothing (S10).
     code: Mapped[str] = mapped_column(String(43), unique=True)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -121,7 +123,7 @@ class TextTrace(HasId, Base):
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
     code: Mapped[str | None] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[DeliveryKind] = mapped_column(Vocabulary(DeliveryKind, 20))
     at: Mapped[datetime]
 
 

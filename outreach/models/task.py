@@ -8,7 +8,15 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.models.base import Base, HasId
+from outreach.domain.vocabulary import (
+    Channel,
+    EntryPoint,
+    Outcome,
+    TaskReason,
+    TaskStatus,
+    WindowKind,
+)
+from outreach.models.base import Base, HasId, Vocabulary
 
 
 class OutreachTask(HasId, Base):
@@ -20,7 +28,7 @@ class OutreachTask(HasId, Base):
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("program.id"), index=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
     event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_event.id"))
-    reason: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[TaskReason] = mapped_column(Vocabulary(TaskReason, 40))
     script: Mapped[str] = mapped_column(String(60))
     # The channels the protocol allows for this task, already narrowed by consent (S1, S2).
     channels: Mapped[list[str]] = mapped_column(JSON)
@@ -32,7 +40,7 @@ class OutreachTask(HasId, Base):
     priority: Mapped[int] = mapped_column(default=2)
     # S1/S8: a duty to warn reaching a declined contact; only after a supervisor confirms.
     consent_override: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[TaskStatus] = mapped_column(Vocabulary(TaskStatus, 20), default=TaskStatus.OPEN)
     # The claim lease: two liaisons never work one task at once; claim_version fences late writes.
     claimed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     claim_expires_at: Mapped[datetime | None]
@@ -83,7 +91,7 @@ class PlannedWindow(HasId, Base):
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id", ondelete="CASCADE"))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[WindowKind] = mapped_column(Vocabulary(WindowKind, 20))
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_group.id"))
     session_date: Mapped[date | None]
     participant_present: Mapped[bool | None]
@@ -117,10 +125,10 @@ class Attempt(HasId, Base):
     )
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_task.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(Vocabulary(Channel, 10))
     # Indexed: the supervisor's log reads newest first within a date range (migration 0003).
     at: Mapped[datetime] = mapped_column(index=True)
-    outcome: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[Outcome] = mapped_column(Vocabulary(Outcome, 30))
     made_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     # Which group session the attempt fell in, so the next one goes to a different window (S5).
     group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("program_group.id"))
@@ -138,7 +146,9 @@ class Attempt(HasId, Base):
     recorded_at: Mapped[datetime]
     # No foreign key, as migration 0012 says: users are disabled, never deleted.
     entered_by: Mapped[uuid.UUID | None]
-    entered_via: Mapped[str] = mapped_column(String(10), default="unknown")
+    entered_via: Mapped[EntryPoint] = mapped_column(
+        Vocabulary(EntryPoint, 10), default=EntryPoint.UNKNOWN
+    )
     # S14: what about its time needs a look (space-separated ATTEMPT_FLAGS, "" for none), fixed
     # when entered, and the reason the person entering it gave. Never a name or a number.
     flags: Mapped[str] = mapped_column(String(80), default="")

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from outreach.models.base import Base, HasId
+from outreach.domain.vocabulary import Role
+from outreach.models.base import Base, HasId, Vocabulary
 from outreach.models.program import Program
 
 user_program = Table(
@@ -24,7 +25,7 @@ class User(HasId, Base):
 
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(Vocabulary(Role, 20))
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]

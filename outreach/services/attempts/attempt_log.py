@@ -320,7 +320,7 @@ def stop_all_contact(session: Session, actor: Actor, contact_id: uuid.UUID, now:
     ):
         if not task.consent_override:  # a supervisor-confirmed duty to warn stays (S8)
             task.status, task.closed_at, task.closed_by = (
-                TaskStatus.CANCELLED.value,
+                TaskStatus.CANCELLED,
                 now,
                 actor.user_id,
             )

@@ -60,7 +60,7 @@ def close(
     **detail: str | int,
 ) -> None:
     """Close a task as `resolution` in the caller's transaction, ending its claim (audited)."""
-    task.status, task.closed_at, task.closed_by = resolution, now, actor.user_id
+    task.status, task.closed_at, task.closed_by = TaskStatus(resolution), now, actor.user_id
     tasks.release_claim(task)
     record(
         session,
@@ -106,7 +106,7 @@ def reopen_if_unfounded(
     if declined and not task.consent_override:
         return False
     closed = task.status
-    task.status, task.closed_at, task.closed_by = TaskStatus.OPEN.value, None, None
+    task.status, task.closed_at, task.closed_by = TaskStatus.OPEN, None, None
     task.signed_off_by, task.signed_off_at, task.reopened_at = None, None, now
     task.sign_off_comment = None
     record(
