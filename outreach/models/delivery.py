@@ -123,7 +123,7 @@ class TextTrace(HasId, Base):
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contact_person.id"), index=True)
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
     code: Mapped[str | None] = mapped_column(String(64), index=True)
-    kind: Mapped[DeliveryKind] = mapped_column(Vocabulary(DeliveryKind, 20))
+    kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
 
 

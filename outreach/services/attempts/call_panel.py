@@ -25,10 +25,7 @@ from outreach.domain.planning.windows import CallWindow, Plan
 from outreach.domain.protocols.profile import Profile
 from outreach.domain.referrals import ReferralError
 from outreach.domain.scripts import CALL_OPENING
-from outreach.domain.vocabulary import (
-    DeliveryKind,
-    TaskStatus,
-)
+from outreach.domain.vocabulary import Consent, DeliveryKind, TaskStatus
 from outreach.models import (
     Attempt,
     ContactPerson,
@@ -183,7 +180,7 @@ def _status(session: Session, participant_id: uuid.UUID) -> tuple[str, datetime 
 
 
 def _refusal_words(consent: str) -> str:
-    return REFUSALS["declined" if consent == "declined" else "voice"]
+    return REFUSALS["declined" if consent == Consent.DECLINED else "voice"]
 
 
 # --- the call script (S6, S12) ---------------------------------------------------------------

@@ -34,7 +34,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from outreach.domain.vocabulary import DeliveryKind, EntryPoint
+from outreach.domain.vocabulary import Channel, DeliveryKind, EntryPoint, Outcome
 from outreach.models import ContactPerson, Delivery, InboundMessage, TextTrace
 from outreach.security.vault import Vault, place
 from outreach.services.attempts import attempt_log
@@ -293,9 +293,9 @@ def _log_not_now(session: Session, delivery: Delivery, now: datetime) -> None:
             None,
             actor=SYSTEM,
             task_id=delivery.task_id,
-            channel="sms",
+            channel=Channel.SMS,
             at=now,
-            outcome="reached_not_safe",
+            outcome=Outcome.REACHED_NOT_SAFE,
             now=now,
             made_by=delivery.requested_by,  # S5 "who": whoever sent the safe-check
             answers_our_text=True,

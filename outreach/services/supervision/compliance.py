@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.domain import attempt_rules
-from outreach.domain.vocabulary import DeliveryStatus, Outcome, TaskReason, TaskStatus
+from outreach.domain.vocabulary import Channel, DeliveryStatus, Outcome, TaskReason, TaskStatus
 from outreach.models import Attempt, Delivery, OutreachTask, Program, User
 from outreach.security.permissions import Permission
 from outreach.services.attempts import attempt_log, tasks
@@ -149,7 +149,7 @@ def _reach(
         select(Attempt.at, Attempt.group_id, Attempt.outcome, Program.timezone)
         .join(OutreachTask, OutreachTask.id == Attempt.task_id)
         .join(Program, Program.id == OutreachTask.program_id)
-        .where(Attempt.at >= since, Attempt.channel == "voice")
+        .where(Attempt.at >= since, Attempt.channel == Channel.VOICE)
     )
     kinds: dict[str, Counter[bool]] = defaultdict(Counter)
     hours: dict[int, Counter[bool]] = defaultdict(Counter)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from outreach.domain.vocabulary import TaskStatus
 from outreach.models import OutreachTask, ProgramEvent
 from outreach.security.permissions import Permission
 from outreach.services.errors import Conflict, NotFound
@@ -36,7 +37,7 @@ def confirm(session: Session, *, actor: Actor, task_id: uuid.UUID, now: datetime
     )
     if not holds.is_held(session, task):
         raise Conflict("nothing on this task waits for a supervisor's confirmation")
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         raise Conflict("the task is closed")
     event = session.get(ProgramEvent, task.event_id)
     assert event is not None  # is_held found it
