@@ -320,7 +320,7 @@ def leave_provider_trail(
         session.add(
             Delivery(
                 task_id=task.id, contact_id=contact.id, kind=kind, script="reminder",
-                language="en", status="completed", code=f"code-{uuid.uuid4().hex}",
+                language="en", status="settled", code=f"code-{uuid.uuid4().hex}",
                 provider_sid=sid, due_at=now, sent_at=now, created_at=now,
             )
         )  # fmt: skip

@@ -107,7 +107,7 @@ def _open(db: Session, vault: Vault, world: World, rt: Runtime, spec: Spec, n: i
             db, actor=world.actor("liaison"), contact_id=contact.id, changes=changes, now=NOW
         )
     for task in opened:
-        task.channels, task.status = list(spec.channels), "closed" if spec.closed else "open"
+        task.channels, task.status = list(spec.channels), "completed" if spec.closed else "open"
         if spec.planned_on is not None:
             day = datetime.combine(NOW.date() + timedelta(days=spec.planned_on), time(12), UTC)
             db.add(_reminder(task, day))
