@@ -38,7 +38,7 @@ from outreach.services.contact_persons import her_word, preferences
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.intake import referrals
 from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.staff.access import require
+from outreach.services.staff.access import require_on_task
 from outreach.services.supervision import holds
 
 # An attempt recorded ahead of the clock by more than this is a typing mistake, not a call.
@@ -372,15 +372,7 @@ def attempt_log_of(
     """Every attempt on a task as entered, corrected ones too, with who entered each, when,
     through what and its flags (S14): what a program system reads to trust the record."""
     task = tasks.find_task(session, task_id)
-    require(
-        session,
-        actor,
-        Permission.CONTACT_READ,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    require_on_task(session, actor, Permission.CONTACT_READ, task, now)
     query = select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.recorded_at)
     return list(session.scalars(query))
 

@@ -27,7 +27,7 @@ from outreach.services.delivery.callbacks import CALL_RANK, FINAL_CALL
 from outreach.services.errors import NotFound
 from outreach.services.records.audit import Actor
 from outreach.services.scheduling import queue
-from outreach.services.staff.access import require
+from outreach.services.staff.access import require_on_task
 from outreach.services.supervision import holds
 
 # A call is followed on the task page for this long after "Call" was pressed; past it, what
@@ -244,15 +244,7 @@ def call_progress(
     task = session.get(OutreachTask, task_id)
     if task is None:
         raise NotFound("no such call", {"call": "unknown"})
-    require(
-        session,
-        actor,
-        Permission.CONTACT_READ,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    require_on_task(session, actor, Permission.CONTACT_READ, task, now)
     call = session.get(Delivery, call_id)
     if call is None or call.task_id != task_id or call.kind != DeliveryKind.BRIDGED_CALL:
         raise NotFound("no such call", {"call": "unknown"})

@@ -29,7 +29,7 @@ from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict, Invalid, NotFound, ServiceError
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import claims, queue
-from outreach.services.staff.access import require
+from outreach.services.staff.access import require_on_contact
 
 MAX_LINES = 6
 MAX_LINE = 80
@@ -55,15 +55,7 @@ def set_mailing_address(
     Her open letter tasks follow at once: with no safe address a letter cannot go, so the
     protocol's fallback (a call) applies (S1, her_channels). Answer whether one is on file."""
     contact = _contact(session, contact_id)
-    require(
-        session,
-        actor,
-        Permission.CONTACT_WRITE,
-        contact.program_id,
-        now=now,
-        object_type="contact",
-        object_id=contact_id,
-    )
+    require_on_contact(session, actor, Permission.CONTACT_WRITE, contact, now)
     lines = _lines(address)
     if lines:
         cipher = vault.cipher_for(session, contact_id)

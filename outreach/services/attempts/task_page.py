@@ -47,7 +47,7 @@ from outreach.services.errors import NotFound
 from outreach.services.intake import check_ins, participant_status, referrals
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import claims, queue, queue_details
-from outreach.services.staff.access import allowed, require
+from outreach.services.staff.access import allowed, require_on_task
 from outreach.services.supervision import holds
 
 
@@ -119,15 +119,7 @@ def task_page(
 ) -> TaskPage:
     """Gather the task page; reveal the contact (audited) only to the claim holder."""
     task = tasks.find_task(session, task_id)
-    require(
-        session,
-        actor,
-        Permission.CONTACT_READ,
-        task.program_id,
-        now=now,
-        object_type="task",
-        object_id=task_id,
-    )
+    require_on_task(session, actor, Permission.CONTACT_READ, task, now)
     held = holds.is_held(session, task)
     if held and not queue.sees_held(actor):
         raise NotFound("no task with that id", {"task_id": "unknown"})  # S1/S8: not yet theirs

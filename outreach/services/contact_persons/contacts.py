@@ -29,8 +29,8 @@ from outreach.services.contact_persons.preferences import (
 )
 from outreach.services.errors import Invalid, NotFound
 from outreach.services.intake import referrals
-from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.staff.access import require
+from outreach.services.records.audit import Actor, AuditAction, record, record_reveal
+from outreach.services.staff.access import require, require_on_contact
 
 RELATIONSHIPS = ("partner", "ex_partner", "spouse", "co_parent", "other")
 MAX_NAME = 120
@@ -130,31 +130,14 @@ def reveal_contact(
     nothing is shown (S10).
     """
     contact = known_contact(session, contact_id)
-    require(
-        session,
-        actor,
-        Permission.CONTACT_READ,
-        contact.program_id,
-        now=now,
-        object_type="contact",
-        object_id=contact_id,
-    )
+    require_on_contact(session, actor, Permission.CONTACT_READ, contact, now)
     cipher = vault.cipher_for(session, contact_id)
     details = ContactDetails(
         contact_id=contact_id,
         name=cipher.open(place("contact_person", "name", contact_id), contact.name_sealed),
         phone=cipher.open(place("contact_person", "phone", contact_id), contact.phone_sealed),
     )
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=AuditAction.CONTACT_REVEALED,
-        object_type="contact",
-        object_id=contact_id,
-        program_id=contact.program_id,
-        purpose=purpose,
-    )
+    record_reveal(session, actor=actor, contact=contact, purpose=purpose, now=now)
     session.commit()
     return details
 

@@ -25,11 +25,11 @@ from outreach.services.contact_persons.releases import (
     choice,
     contact_of,
     program_zone,
-    require_on_contact,
 )
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import queue
+from outreach.services.staff.access import require_on_contact
 
 MAX_TEXT = 2000
 # A disclosure time typed a little ahead of the server's clock is a typing slip, not a plan.

@@ -34,7 +34,7 @@ from outreach.services.contact_persons.preferences import (
 )
 from outreach.services.errors import Conflict
 from outreach.services.records.audit import Actor, AuditAction, record
-from outreach.services.staff.access import require
+from outreach.services.staff.access import require_on_contact
 
 # What turns SMS off when the contact texted STOP, to us or to her carrier (S2).
 STOP_SOURCES = frozenset({"sms_stop", "carrier_opt_out"})
@@ -81,15 +81,7 @@ def record_preferences(
     a STOP she texted (S2: only her START turns texts back on). A new rhythm must be one her
     program's profile offers (S13), so `profiles` is needed to change it."""
     contact = known_contact(session, contact_id)
-    require(
-        session,
-        actor,
-        Permission.CONTACT_WRITE,
-        contact.program_id,
-        now=now,
-        object_type="contact",
-        object_id=contact_id,
-    )
+    require_on_contact(session, actor, Permission.CONTACT_WRITE, contact, now)
     current = newest_to_change(session, contact_id)
     updated = Preferences.from_mapping(changes, base=preferences_of(current))
     _refuse_undoing_her_word(session, current, updated)

@@ -21,9 +21,9 @@ from outreach.models import ContactPerson, ContactPreferences, OptBackIn, Outrea
 from outreach.security.permissions import Permission
 from outreach.security.vault import Vault, place
 from outreach.services.contact_persons import her_word, preferences
-from outreach.services.contact_persons.releases import require_on_contact
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.services.records.audit import Actor, AuditAction, record
+from outreach.services.staff.access import require_on_contact
 
 MAX_WORDS = 2000
 # What she may give back when she opts in: her channels. Everything else stays as it was.

@@ -40,7 +40,7 @@ from outreach.security.vault import ContactCipher, Vault, place
 from outreach.services.errors import Conflict, Invalid, NotFound
 from outreach.services.records.audit import Actor, AuditAction, record
 from outreach.services.scheduling import queue
-from outreach.services.staff.access import allowed, require
+from outreach.services.staff.access import allowed, require_on_contact
 
 MAX_RECIPIENT = 200
 MAX_STATEMENT = 2000
@@ -303,20 +303,6 @@ def release_of(
     if row is None:
         raise NotFound("this contact has no release with that id", {"release_id": "unknown"})
     return row
-
-
-def require_on_contact(
-    session: Session, actor: Actor, permission: Permission, contact: ContactPerson, now: datetime
-) -> None:
-    require(
-        session,
-        actor,
-        permission,
-        contact.program_id,
-        now=now,
-        object_type="contact",
-        object_id=contact.id,
-    )
 
 
 def audit_release(

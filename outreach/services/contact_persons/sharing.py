@@ -28,13 +28,13 @@ from outreach.services.contact_persons.releases import (
     contact_of,
     program_zone,
     release_of,
-    require_on_contact,
     require_release,
     sealed_at,
 )
 from outreach.services.errors import Invalid
 from outreach.services.records.audit import Actor, AuditAction
 from outreach.services.scheduling import queue
+from outreach.services.staff.access import require_on_contact
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from outreach.models import ContactPerson, Delivery, OutreachTask, User, Webhook
 from outreach.security.vault import Vault, place
 from outreach.services.contact_persons import preferences
 from outreach.services.delivery.callbacks import FINISHED, refuse, settle_if_known
-from outreach.services.records.audit import SYSTEM, AuditAction, record
+from outreach.services.records.audit import SYSTEM, AuditAction, record, record_reveal
 from outreach.services.staff import users
 from outreach.services.supervision import holds
 
@@ -99,16 +99,7 @@ def bridge_target(
     assert contact is not None
     cipher = vault.cipher_for(session, contact.id)
     phone = cipher.open(place("contact_person", "phone", contact.id), contact.phone_sealed)
-    record(
-        session,
-        now=now,
-        actor=SYSTEM,
-        action=AuditAction.CONTACT_REVEALED,
-        object_type="contact",
-        object_id=contact.id,
-        program_id=contact.program_id,
-        purpose="bridge",
-    )
+    record_reveal(session, actor=SYSTEM, contact=contact, purpose="bridge", now=now)
     session.commit()
     return BridgeTarget(phone, _permission(session, delivery).leave_voicemail)
 

@@ -26,7 +26,7 @@ from outreach.services.delivery.targets import (
     target_for,
 )
 from outreach.services.errors import Conflict
-from outreach.services.records.audit import SYSTEM, Actor, AuditAction, record
+from outreach.services.records.audit import SYSTEM, Actor, record_reveal
 from outreach.services.staff import users
 
 # Heard on the liaison's own phone before a bridged call dials the contact.
@@ -99,16 +99,7 @@ def spoken_text(
     task = session.get(OutreachTask, delivery.task_id)
     assert task is not None
     target = load_target(session, out, task)
-    record(
-        session,
-        now=now,
-        actor=SYSTEM,
-        action=AuditAction.CONTACT_REVEALED,
-        object_type="contact",
-        object_id=target.contact.id,
-        program_id=target.contact.program_id,
-        purpose="prompt",
-    )
+    record_reveal(session, actor=SYSTEM, contact=target.contact, purpose="prompt", now=now)
     session.commit()
     return render(out, target, kind, name)
 

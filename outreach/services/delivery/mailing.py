@@ -28,7 +28,7 @@ from outreach.services.delivery.sending import delivery_row
 from outreach.services.delivery.targets import Target, render, target_for
 from outreach.services.errors import Conflict, Invalid
 from outreach.services.intake import referrals
-from outreach.services.records.audit import Actor, AuditAction, record
+from outreach.services.records.audit import Actor, record_reveal
 
 log = logging.getLogger("outreach.deliveries")
 
@@ -67,16 +67,7 @@ def compose_letter(
     body = render(out, target, "mail", target.task.script, values)
     sender = render(out, target, "mail", "envelope")
     return_address = _return_address(out, target)
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=AuditAction.CONTACT_REVEALED,
-        object_type="contact",
-        object_id=target.contact.id,
-        program_id=target.contact.program_id,
-        purpose="letter",
-    )
+    record_reveal(session, actor=actor, contact=target.contact, purpose="letter", now=now)
     name = target.cipher.open(
         place("contact_person", "name", target.contact.id), target.contact.name_sealed
     )

@@ -28,7 +28,7 @@ from outreach.services.attempts import tasks
 from outreach.services.contact_persons import preferences
 from outreach.services.delivery.outward import Outward
 from outreach.services.errors import Conflict
-from outreach.services.records.audit import Actor, AuditAction, record
+from outreach.services.records.audit import Actor, record_reveal
 from outreach.services.supervision import holds
 
 
@@ -146,14 +146,5 @@ def checked_render(
 
 def reveal_for_sending(session: Session, target: Target, actor: Actor, now: datetime) -> str:
     """Open her number for a send; the read is audited in the caller's transaction."""
-    record(
-        session,
-        now=now,
-        actor=actor,
-        action=AuditAction.CONTACT_REVEALED,
-        object_type="contact",
-        object_id=target.contact.id,
-        program_id=target.contact.program_id,
-        purpose="send",
-    )
+    record_reveal(session, actor=actor, contact=target.contact, purpose="send", now=now)
     return target.phone()

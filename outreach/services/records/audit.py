@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from outreach.models import AuditEvent, User
+from outreach.models import AuditEvent, ContactPerson, User
 from outreach.services.records import audit_chain
 
 
@@ -135,3 +135,20 @@ def record(
     audit_chain.canonical(event, seq=0)  # a naive time is refused now, not at commit
     audit_chain.append_at_commit(session, event)
     return event
+
+
+def record_reveal(
+    session: Session, *, actor: Actor, contact: ContactPerson, purpose: str, now: datetime
+) -> AuditEvent:
+    """Every opening of her sealed name, number or address leaves one row saying who opened it
+    and why (S10), in the caller's transaction: a read that cannot be audited is not made."""
+    return record(
+        session,
+        now=now,
+        actor=actor,
+        action=AuditAction.CONTACT_REVEALED,
+        object_type="contact",
+        object_id=contact.id,
+        program_id=contact.program_id,
+        purpose=purpose,
+    )

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from sqlalchemy.orm import Session
 
+from outreach.models import ContactPerson, OutreachTask
 from outreach.security.permissions import Permission, role_allows
 from outreach.services.errors import Forbidden
 from outreach.services.records.audit import Actor, AuditAction, record
@@ -35,6 +36,36 @@ def require(
     """Refuse (and audit the refusal) unless the actor may do this in that program."""
     if not allowed(actor, permission, program_id):
         _refuse(session, actor, permission, now, object_type, object_id)
+
+
+def require_on_contact(
+    session: Session, actor: Actor, permission: Permission, contact: ContactPerson, now: datetime
+) -> None:
+    """`require`, within the contact's program, naming her record if refused."""
+    require(
+        session,
+        actor,
+        permission,
+        contact.program_id,
+        now=now,
+        object_type="contact",
+        object_id=contact.id,
+    )
+
+
+def require_on_task(
+    session: Session, actor: Actor, permission: Permission, task: OutreachTask, now: datetime
+) -> None:
+    """`require`, within the task's program, naming the task if refused."""
+    require(
+        session,
+        actor,
+        permission,
+        task.program_id,
+        now=now,
+        object_type="task",
+        object_id=task.id,
+    )
 
 
 def require_all(
