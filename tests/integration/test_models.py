@@ -11,10 +11,15 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
+from outreach.domain.protocols.loading import load_profiles
+from outreach.domain.vocabulary import TaskReason, TaskStatus
 from outreach.models import Attempt, AuditEvent, Base, OutreachTask
+from outreach.services.intake.programs import PROTOCOLS_DIR
 from outreach.services.records.audit import SYSTEM, AuditAction, record
 from tests.conftest import NOW
-from tests.factories import World
+from tests.factories import World, report_event
+
+PROFILES = load_profiles(PROTOCOLS_DIR)
 
 
 def test_the_migrations_build_exactly_the_models(connection: Connection) -> None:
@@ -117,3 +122,25 @@ def test_the_database_refuses_to_rewrite_the_audit_log(db: Session) -> None:
     with pytest.raises(DBAPIError, match="append-only"):
         db.execute(update(AuditEvent).where(AuditEvent.seq == event.seq).values(action="x"))
     db.rollback()
+
+
+def test_a_word_the_vocabulary_lacks_is_refused_before_it_is_written(
+    db: Session, world: World
+) -> None:
+    # Issue 23 item 4: a task "closed" (a status the product does not have) would drop out of
+    # every count that asks for open, completed or unreachable tasks without anyone noticing.
+    [task] = report_event(db, PROFILES, world, "enrolled", now=NOW)
+    task.status = "closed"  # type: ignore[assignment]
+    with pytest.raises(StatementError, match="'closed' is not a valid TaskStatus"):
+        db.flush()
+    db.rollback()
+    assert db.scalar(select(OutreachTask.status).where(OutreachTask.id == task.id)) == "open"
+
+
+def test_a_stored_word_comes_back_as_its_vocabulary_member(db: Session, world: World) -> None:
+    [task] = report_event(db, PROFILES, world, "enrolled", now=NOW)
+    db.commit()
+    db.expire_all()
+    status = db.scalar(select(OutreachTask.status).where(OutreachTask.id == task.id))
+    assert status is TaskStatus.OPEN
+    assert isinstance(db.get_one(OutreachTask, task.id).reason, TaskReason)
